@@ -1,0 +1,79 @@
+// Types shared by every engine piece (pack, compress, bank, match, aggregate, decode, engine).
+// Tensors cross module boundaries as flat Float32Arrays plus the dimensions in the pack manifest.
+
+/** One chunk of a source file, with the lines it covers (1-based, inclusive) for citations. */
+export interface Chunk {
+  path: string; // workspace-relative path with forward slashes
+  startLine: number;
+  endLine: number;
+  text: string;
+}
+
+/** A chunk after compression: k memory slots (k*d floats, row-major) and its L2-normalised key (d floats). */
+export interface CompressedChunk extends Chunk {
+  memory: Float32Array;
+  key: Float32Array;
+}
+
+/** A memory as stored in / read from the bank. */
+export interface MemoryRecord extends CompressedChunk {
+  id: string; // stable id: `${path}#${startLine}-${endLine}`
+  contentHash: string; // sha256 of the whole file's bytes
+  mtimeMs: number;
+}
+
+/** A memory picked for a question, with how it was found. */
+export interface MatchedMemory {
+  record: MemoryRecord;
+  score: number; // fused score (higher is better)
+  vectorRank?: number; // 1-based rank in vector search, if found there
+  textRank?: number; // 1-based rank in full-text search, if found there
+}
+
+export interface Citation {
+  path: string;
+  startLine: number;
+  endLine: number;
+  score: number;
+  excerpt: string;
+}
+
+export type Device = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
+
+export interface AskOptions {
+  topK?: number;
+  alpha?: number; // memory-aware contrast at decode time; 0 = off
+  maxNewTokens?: number;
+  numBeams?: number;
+  hybrid?: boolean; // fuse full-text search with vector search (reciprocal rank)
+  signal?: AbortSignal;
+  onToken?: (text: string) => void; // streamed answer text, in order
+}
+
+export interface AskResult {
+  answer: string;
+  citations: Citation[];
+  timings: { matchMs: number; aggregateMs: number; firstTokenMs: number; totalMs: number };
+}
+
+/** Error with a stable machine-readable code, so the CLI, engine process and UI can react. */
+export class CmtError extends Error {
+  constructor(
+    readonly code:
+      | 'PACK_MISSING'
+      | 'PACK_CORRUPT'
+      | 'PACK_INCOMPATIBLE'
+      | 'BANK_PACK_MISMATCH'
+      | 'BANK_UNAVAILABLE'
+      | 'FILE_SKIPPED'
+      | 'BAD_INPUT'
+      | 'CANCELLED'
+      | 'ENGINE_CRASHED'
+      | 'CPU_UNSUPPORTED'
+      | 'INTERNAL',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CmtError';
+  }
+}
