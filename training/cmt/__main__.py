@@ -1,0 +1,70 @@
+"""Command line of the trainer: python3 -m cmt <command> (run from training/, or PYTHONPATH=training).
+
+  corpus      gather the pretraining corpus from text on this machine
+  tokenizer   train the byte-level BPE tokenizer
+  pretrain    pretrain the small base LM from scratch (Hugging Face checkpoint layout)
+  train       CMT training on top of the frozen base
+  evaluate    streaming-QA evaluation of a trained CMT (dev/test synthetic splits, SQuAD file)
+  export      write a model pack
+  tiny-pack   write the random-weight test pack (test/fixtures/tiny-pack)
+  default-pack  all of the above, end to end: the pack that ships with the extension
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+from . import pipeline
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python3 -m cmt", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--work", default=pipeline.DEFAULT_WORK, help="working directory for intermediate files (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("corpus").add_argument("--max-bytes", type=int, default=pipeline.Recipe.corpus_bytes)
+    t = sub.add_parser("tokenizer"); t.add_argument("--vocab", type=int, default=pipeline.Recipe.vocab)
+    t = sub.add_parser("pretrain"); t.add_argument("--steps", type=int, default=pipeline.Recipe.pretrain_steps)
+    t = sub.add_parser("train"); t.add_argument("--steps", type=int, default=pipeline.Recipe.cmt_steps)
+    t.add_argument("--ablation", choices=["none", "no_self_matching", "alpha0"], default="none")
+    t = sub.add_parser("evaluate"); t.add_argument("--squad", default=pipeline.SQUAD_DEV)
+    t.add_argument("--max-questions", type=int, default=None)
+    t = sub.add_parser("export"); t.add_argument("--out", default=pipeline.DEFAULT_PACK)
+    t = sub.add_parser("tiny-pack"); t.add_argument("--out", default=pipeline.TINY_PACK)
+    t = sub.add_parser("default-pack"); t.add_argument("--out", default=pipeline.DEFAULT_PACK)
+    t.add_argument("--quick", action="store_true", help="a few steps of everything (smoke test of the pipeline)")
+    sub.add_parser("report")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    r = pipeline.Recipe.quick() if getattr(args, "quick", False) else pipeline.Recipe()
+    w = args.work
+    if args.cmd == "corpus":
+        r.corpus_bytes = args.max_bytes
+        pipeline.step_corpus(w, r)
+    elif args.cmd == "tokenizer":
+        r.vocab = args.vocab
+        pipeline.step_tokenizer(w, r)
+    elif args.cmd == "pretrain":
+        r.pretrain_steps = args.steps
+        pipeline.step_pretrain(w, r)
+    elif args.cmd == "train":
+        r.cmt_steps = args.steps
+        pipeline.step_train(w, r, ablation=args.ablation)
+    elif args.cmd == "evaluate":
+        pipeline.step_evaluate(w, r, squad=args.squad, max_questions=args.max_questions)
+    elif args.cmd == "export":
+        pipeline.step_export(w, r, args.out)
+    elif args.cmd == "tiny-pack":
+        pipeline.tiny_pack(args.out)
+    elif args.cmd == "report":
+        pipeline.step_report(w, r)
+    elif args.cmd == "default-pack":
+        pipeline.default_pack(w, r, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

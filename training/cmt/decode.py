@@ -1,0 +1,85 @@
+"""Answering with the frozen LM: the memory-aware logit contrast, the answer loss, prompts and
+greedy KV-cache decoding. The TypeScript engine's decode.ts implements the same steps."""
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+
+QUESTION_TEMPLATE = "Question: {question}\nAnswer:"
+STOP_STRINGS = ["\n"]
+
+Prefix = Optional[List[Tuple[torch.Tensor, torch.Tensor]]]
+
+
+def memory_aware_logits(with_memory: torch.Tensor, without_memory: torch.Tensor, alpha: float) -> torch.Tensor:
+    """(1 + α) · l(y | M*, q) − α · l(y | q)."""
+    if alpha == 0:
+        return with_memory
+    return (1.0 + alpha) * with_memory - alpha * without_memory
+
+
+def answer_loss(logits: torch.Tensor, input_ids: torch.Tensor, target_mask: torch.Tensor) -> torch.Tensor:
+    """Mean NLL of the tokens where target_mask is 1, predicting token t from position t−1."""
+    lp = F.log_softmax(logits[:, :-1].float(), dim=-1)
+    nll = -lp.gather(-1, input_ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+    m = target_mask[:, 1:].to(nll.dtype)
+    return (nll * m).sum() / m.sum().clamp(min=1.0)
+
+
+def prompt_ids(tok, question: str, template: str = QUESTION_TEMPLATE, add_bos: bool = True) -> List[int]:
+    ids = tok.encode(template.format(question=question))
+    return ([tok.bos_id] if add_bos else []) + ids
+
+
+def answer_ids(tok, answer: str) -> List[int]:
+    return tok.encode(" " + answer) + [tok.eos_id]
+
+
+def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    t = max(1, max(len(s) for s in seqs))
+    ids = torch.full((len(seqs), t), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), t), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.tensor(list(s), dtype=torch.long)
+        mask[i, : len(s)] = 1
+    return ids, mask
+
+
+def _step(base, ids, past, past_len, pos):
+    t = ids.shape[1]
+    mask = torch.ones((1, past_len + t), dtype=torch.long)
+    position_ids = torch.arange(pos, pos + t, dtype=torch.long).unsqueeze(0)
+    logits, presents = base(input_ids=ids, attention_mask=mask, position_ids=position_ids, past_key_values=past)
+    return logits[:, -1], presents
+
+
+@torch.no_grad()
+def generate(base, tok, prompt: List[int], prefix: Prefix = None, alpha: float = 0.0,
+             max_new_tokens: int = 16, stop_strings: Sequence[str] = STOP_STRINGS) -> str:
+    """Greedy decoding of one prompt; `prefix` is the per-layer memory prefix (None = closed book)."""
+    ids = torch.tensor([prompt], dtype=torch.long)
+    p = 0 if prefix is None else prefix[0][0].shape[2]
+    logits, past = _step(base, ids, prefix, p, 0)
+    use_contrast = prefix is not None and alpha != 0
+    if use_contrast:
+        logits0, past0 = _step(base, ids, None, 0, 0)
+    out: List[int] = []
+    pos = len(prompt)
+    for _ in range(max_new_tokens):
+        scores = memory_aware_logits(logits, logits0, alpha) if use_contrast else logits
+        nxt = int(scores.argmax(-1))
+        if nxt == tok.eos_id:
+            break
+        out.append(nxt)
+        text = tok.decode(out)
+        if any(s in text for s in stop_strings):
+            break
+        step = torch.tensor([[nxt]], dtype=torch.long)
+        logits, past = _step(base, step, past, p + pos, pos)
+        if use_contrast:
+            logits0, past0 = _step(base, step, past0, pos, pos)
+        pos += 1
+    text = tok.decode(out)
+    for s in stop_strings:
+        text = text.split(s)[0]
+    return text.strip()

@@ -1,0 +1,88 @@
+"""docs/training-report.md and its loss-curve plots, written from the work directory's JSON files."""
+import json
+import os
+
+from .evaluate import format_table
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def _load(work, name):
+    p = os.path.join(work, name)
+    if not os.path.exists(p):
+        return None
+    with open(p) as f:
+        return json.load(f)
+
+
+def plot_curves(work: str, out_png: str) -> bool:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    pre, tr = _load(work, "pretrain.json"), _load(work, "train.json")
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    if pre:
+        axes[0].plot([p["step"] for p in pre["curve"]], [p["loss"] for p in pre["curve"]])
+        axes[0].set_title("base LM pretraining: next-token loss")
+        axes[0].set_xlabel("step")
+    if tr:
+        steps = [p["step"] for p in tr["curve"]]
+        axes[1].plot(steps, [p["answer_nll"] for p in tr["curve"]], label="answer NLL (memory-aware)")
+        axes[1].plot(steps, [p["l_sm"] for p in tr["curve"]], label="L_sm")
+        axes[1].set_title("CMT training losses")
+        axes[1].legend()
+        axes[2].plot(steps, [p["recall@1"] for p in tr["curve"]], label="in-batch recall@1")
+        axes[2].plot(steps, [p["gold_in_topk"] for p in tr["curve"]], label="gold in top-K")
+        axes[2].set_title("CMT training: self-matching")
+        axes[2].legend()
+        for ax in axes[1:]:
+            ax.set_xlabel("step")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(out_png), exist_ok=True)
+    fig.savefig(out_png, dpi=90)
+    return True
+
+
+def write_report(work: str, recipe, out_md: str = None):
+    out_md = out_md or os.path.join(REPO, "docs", "training-report.md")
+    png = os.path.join(REPO, "docs", "img", "training-curves.png")
+    has_png = plot_curves(work, png)
+    pre, tr, ev = _load(work, "pretrain.json"), _load(work, "train.json"), _load(work, "eval.json") or {}
+    timings, corpus, toks = _load(work, "timings.json") or {}, _load(work, "corpus.json"), _load(work, "tokenizer-stats.json")
+    lines = ["# Training report: the default pack", "",
+             "Everything below was produced by `npm run pack:default` (= `python3 -m cmt default-pack`) on the "
+             "project's 2-core CPU machine; `python3 -m cmt report` rewrites this file from `training/work/default/*.json`.", ""]
+    lines += ["## Recipe", "", "```json", json.dumps({k: v for k, v in vars(recipe).items()}, indent=1), "```", ""]
+    if timings:
+        lines += ["## Wall time (seconds)", "", "| step | seconds |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in timings.items()] + [""]
+    if corpus:
+        lines += ["## Data", "", f"- Pretraining corpus: {json.dumps(corpus['stats'])}",
+                  f"- Tokenizer: byte-level BPE, {toks['vocab'] if toks else '?'} tokens.",
+                  f"- Synthetic workspace QA: {recipe.train_docs} train / {recipe.dev_docs} dev / {recipe.test_docs} test documents "
+                  "(dev/test use held-out names, values and phrasings).", ""]
+    if pre:
+        lines += [f"## Base LM", "", f"{pre['parameters']:,} parameters, {pre['curve'][-1]['step'] + 1} steps, "
+                  f"final loss {pre['curve'][-1]['loss']:.3f}, {pre['wall_s']} s.", ""]
+    if tr:
+        last = tr["curve"][-1]
+        lines += ["## CMT training", "", f"{tr['steps_done']} steps in {tr['wall_s']} s; last window: answer NLL "
+                  f"{last['answer_nll']:.3f}, L_sm {last['l_sm']:.3f}, in-batch recall@1 {last['recall@1']:.2f}.", ""]
+    if has_png:
+        lines += ["![loss curves](img/training-curves.png)", ""]
+    for name, res in ev.items():
+        lines += [f"## Evaluation: {name}", "", format_table(res), ""]
+        if res.get("examples"):
+            lines += ["<details><summary>example predictions</summary>", "", "```json",
+                      json.dumps(res["examples"][:6], indent=1, ensure_ascii=False), "```", "</details>", ""]
+    lines += ["## Reading the numbers", "", "Variants: `closed_book` = the base LM with no memory; `rag_in_context` = the top-K "
+              "retrieved documents' raw text in the prompt (same base LM, same retrieval); `cmt` = full CMT; `cmt_alpha0` = no "
+              "memory-aware contrast at decoding; `cmt_no_topk` = aggregate the whole bank; `cmt_no_self_matching` = "
+              "retrieve by TF-IDF keywords instead of compressed keys. Ablations other than the one trained without L_sm "
+              "share the trained weights and change only inference.", ""]
+    with open(out_md, "w") as f:
+        f.write("\n".join(lines))
+    print(f"wrote {out_md}")

@@ -1,0 +1,150 @@
+"""Training loops: pretraining the small base LM from scratch, and CMT training (base frozen)."""
+import json
+import math
+import random
+import time
+from typing import Callable, Dict, List, Optional, Sequence
+
+import torch
+
+from .cmt_config import CMTConfig
+from .decode import QUESTION_TEMPLATE, answer_ids, prompt_ids
+from .model import CMTModel, Example, base_fingerprint
+
+
+def pick_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def lr_at(step: int, total: int, peak: float, warmup: int) -> float:
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def token_stream(tok, texts: Sequence[str]) -> torch.Tensor:
+    ids: List[int] = []
+    for t in texts:
+        ids.append(tok.bos_id)
+        ids.extend(tok.encode(t))
+        ids.append(tok.eos_id)
+    return torch.tensor(ids, dtype=torch.long)
+
+
+def pretrain(base, tok, texts: Sequence[str], steps: int, seq_len: int = 256, batch_size: int = 16,
+             lr: float = 3e-3, seed: int = 0, log: Callable[[str], None] = print,
+             time_budget_s: Optional[float] = None) -> List[Dict]:
+    """Next-token pretraining on random windows of the concatenated corpus. Returns the loss curve."""
+    g = torch.Generator().manual_seed(seed)
+    t0 = time.time()
+    stream = token_stream(tok, texts)
+    log(f"pretrain: {len(stream):,} tokens in stream (tokenized in {time.time() - t0:.0f}s)")
+    base.train()
+    opt = torch.optim.AdamW(base.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.1)
+    curve = []
+    t0 = time.time()
+    for step in range(steps):
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, steps, lr, max(1, steps // 20))
+        starts = torch.randint(0, len(stream) - seq_len - 1, (batch_size,), generator=g)
+        x = torch.stack([stream[s: s + seq_len] for s in starts])
+        logits, _ = base(input_ids=x)
+        loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(base.parameters(), 1.0)
+        opt.step()
+        elapsed = time.time() - t0
+        if step % 20 == 0 or step == steps - 1:
+            tps = (step + 1) * batch_size * seq_len / max(elapsed, 1e-9)
+            curve.append({"step": step, "loss": loss.item(), "elapsed_s": round(elapsed, 1)})
+            log(f"pretrain step {step}/{steps} loss {loss.item():.3f} ({tps:,.0f} tok/s)")
+        if time_budget_s is not None and elapsed > time_budget_s:
+            log(f"pretrain: time budget reached at step {step}")
+            curve.append({"step": step, "loss": loss.item(), "elapsed_s": round(elapsed, 1)})
+            break
+    base.eval()
+    return curve
+
+
+def make_examples(tok, dataset, cfg: CMTConfig, template: str = QUESTION_TEMPLATE) -> List[Example]:
+    docs = {d.id: d for d in dataset.documents}
+    doc_cache: Dict[str, List[int]] = {}
+    out = []
+    for qa in dataset.questions:
+        if qa.doc_id not in doc_cache:
+            doc_cache[qa.doc_id] = ([tok.bos_id] + tok.encode(docs[qa.doc_id].text))[: cfg.max_doc_tokens]
+        out.append(Example(
+            doc=doc_cache[qa.doc_id],
+            query=([tok.bos_id] + tok.encode(qa.question))[: cfg.max_question_tokens],
+            prompt=prompt_ids(tok, qa.question, template),
+            answer=answer_ids(tok, qa.answers[0]),
+        ))
+    return out
+
+
+def doc_keys(dataset) -> Dict[int, str]:
+    return {i: qa.doc_id for i, qa in enumerate(dataset.questions)}
+
+
+def sample_batch(examples: List[Example], doc_of: List[str], batch_size: int, rng: random.Random) -> List[Example]:
+    """A batch of questions about distinct documents: the batch's documents are the in-batch bank."""
+    seen, batch = set(), []
+    while len(batch) < batch_size:
+        i = rng.randrange(len(examples))
+        if doc_of[i] in seen:
+            continue
+        seen.add(doc_of[i])
+        batch.append(examples[i])
+    return batch
+
+
+def train_cmt(model: CMTModel, tok, train_ds, cfg: CMTConfig, steps: int, batch_size: int = 16,
+              lr: float = 1e-3, warmup_force_gold: float = 0.3, seed: int = 0,
+              log: Callable[[str], None] = print, time_budget_s: Optional[float] = None,
+              eval_fn: Optional[Callable[[int], Dict]] = None, eval_every: int = 0) -> Dict:
+    """CMT training: only Θ (LoRA + memory tokens + slot MLPs), ψ and π are trained."""
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+    fingerprint = base_fingerprint(model.base)
+    model.assert_base_frozen()
+    examples = make_examples(tok, train_ds, cfg)
+    doc_of = [qa.doc_id for qa in train_ds.questions]
+    params = model.trainable_parameters()
+    log(f"cmt: {len(examples):,} training questions over {len(train_ds.documents):,} documents; "
+        f"{sum(p.numel() for p in params):,} trainable parameters")
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    model.train()
+    curve, evals = [], []
+    t0 = time.time()
+    window: Dict[str, List[float]] = {}
+    for step in range(steps):
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, steps, lr, max(1, steps // 20))
+        k = rng.randint(1, cfg.max_selected)
+        batch = sample_batch(examples, doc_of, batch_size, rng)
+        loss, stats = model.loss(batch, tok.pad_id, k, force_gold=step < warmup_force_gold * steps)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        for key, v in stats.items():
+            window.setdefault(key, []).append(v)
+        elapsed = time.time() - t0
+        if step % 25 == 0 or step == steps - 1:
+            point = {"step": step, "elapsed_s": round(elapsed, 1), **{k2: sum(v) / len(v) for k2, v in window.items()}}
+            window = {}
+            curve.append(point)
+            log("cmt step {step}/{steps} loss {loss:.3f} nll {answer_nll:.3f} l_sm {l_sm:.3f} r@1 {recall@1:.2f} "
+                "gold@K {gold_in_topk:.2f} ({el:.0f}s)".format(steps=steps, el=elapsed, **point))
+        if eval_fn is not None and eval_every and step > 0 and step % eval_every == 0:
+            model.eval()
+            evals.append({"step": step, **eval_fn(step)})
+            model.train()
+        if time_budget_s is not None and elapsed > time_budget_s:
+            log(f"cmt: time budget reached at step {step}")
+            break
+    model.eval()
+    model.assert_base_frozen(fingerprint)
+    return {"curve": curve, "evals": evals, "steps_done": step + 1, "wall_s": round(time.time() - t0, 1)}

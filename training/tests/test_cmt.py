@@ -1,0 +1,143 @@
+"""CMT pieces: shapes, the memory-aware logits, the self-matching loss against hand-computed
+values, top-K selection, and that CMT training never changes the base LM."""
+import math
+import random
+import unittest
+
+import torch
+
+from cmt.aggregate import Aggregator
+from cmt.base import LlamaForCausalLM
+from cmt.cmt_config import CMTConfig
+from cmt.config import BaseConfig
+from cmt.decode import answer_loss, memory_aware_logits
+from cmt.match import match_scores, select_top_k, self_matching_loss
+from cmt.model import CMTModel, Example, base_fingerprint
+
+BASE = BaseConfig(vocab_size=50, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128)
+CFG = CMTConfig(memory_slots=3, compressor_layers=1, lora_rank=4, aggregator_layers=1, aggregator_heads=2,
+                max_selected=4, top_k=2)
+
+
+def tiny_model(seed=0):
+    torch.manual_seed(seed)
+    return CMTModel(LlamaForCausalLM(BASE), CFG)
+
+
+def examples(n, rng):
+    out = []
+    for _ in range(n):
+        doc = [1] + [rng.randrange(3, 50) for _ in range(rng.randrange(4, 12))]
+        out.append(Example(doc=doc, query=[1] + doc[1:4], prompt=[1, 5, 6], answer=[doc[2], 2]))
+    return out
+
+
+class MemoryAwareLogits(unittest.TestCase):
+    def test_formula_by_hand(self):
+        with_m = torch.tensor([2.0, -1.0, 0.5])
+        without = torch.tensor([1.0, 1.0, 0.0])
+        # (1 + 0.5) * with - 0.5 * without
+        expected = torch.tensor([2.5, -2.0, 0.75])
+        self.assertTrue(torch.allclose(memory_aware_logits(with_m, without, 0.5), expected))
+        self.assertTrue(torch.equal(memory_aware_logits(with_m, None, 0.0), with_m))
+
+    def test_answer_loss_counts_only_answer_tokens(self):
+        logits = torch.zeros(1, 3, 4)
+        logits[0, 1, 2] = math.log(3.0)  # p(token 2 | pos 1) = 3 / (3 + 3) = 0.5
+        ids = torch.tensor([[0, 1, 2]])
+        mask = torch.tensor([[0, 0, 1]])
+        self.assertAlmostEqual(answer_loss(logits, ids, mask).item(), math.log(2.0), places=5)
+
+
+class SelfMatching(unittest.TestCase):
+    def test_loss_by_hand(self):
+        q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+        m = torch.tensor([[1.0, 0.0], [0.6, 0.8]])
+        lam = 0.5
+        # pull: -cos(q0,m0) = -1, -cos(q1,m1) = -0.8 ; ||m0-m1||^2 = 0.16 + 0.64 = 0.8
+        # push_i = log(exp(-0.8)) = -0.8 for both
+        expected = ((-1.0 + lam * -0.8) + (-0.8 + lam * -0.8)) / 2
+        self.assertAlmostEqual(self_matching_loss(q, m, lam).item(), expected, places=5)
+
+    def test_scores_and_top_k(self):
+        q = torch.tensor([[1.0, 0.0]])
+        m = torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.6, 0.8]])
+        s = match_scores(q, m)
+        self.assertEqual(select_top_k(s, 2).tolist(), [[1, 2]])
+        # forcing a missing gold puts it in the last place
+        self.assertEqual(select_top_k(s, 2, force=torch.tensor([0])).tolist(), [[1, 0]])
+
+
+class Shapes(unittest.TestCase):
+    def test_compressor_and_aggregator(self):
+        model = tiny_model()
+        ids = torch.tensor([[1, 5, 6, 7, 0], [1, 8, 0, 0, 0]])
+        memory, key = model.compressor(ids, (ids != 0).long())
+        self.assertEqual(tuple(memory.shape), (2, 3, 32))
+        self.assertEqual(tuple(key.shape), (2, 32))
+        self.assertTrue(torch.allclose(key.norm(dim=-1), torch.ones(2), atol=1e-5))
+        prefix = model.aggregator(memory[:1], memory.unsqueeze(0), torch.tensor([[1, 0]]))
+        self.assertEqual(len(prefix), BASE.num_hidden_layers)
+        for k, v in prefix:
+            self.assertEqual(tuple(k.shape), (1, 2, 3, 8))
+            self.assertEqual(tuple(v.shape), (1, 2, 3, 8))
+
+    def test_padding_does_not_change_memory(self):
+        model = tiny_model()
+        a, ka = model.compressor(torch.tensor([[1, 5, 6]]), torch.tensor([[1, 1, 1]]))
+        b, kb = model.compressor(torch.tensor([[1, 5, 6, 0, 0]]), torch.tensor([[1, 1, 1, 0, 0]]))
+        self.assertTrue(torch.allclose(a, b, atol=1e-5))
+
+    def test_masked_memories_are_ignored(self):
+        model = tiny_model()
+        q = torch.randn(1, 3, 32)
+        mems = torch.randn(1, 2, 3, 32)
+        other = mems.clone()
+        other[0, 1] = torch.randn(3, 32)
+        mask = torch.tensor([[1, 0]])
+        p1 = model.aggregator(q, mems, mask)
+        p2 = model.aggregator(q, other, mask)
+        self.assertTrue(torch.allclose(p1[0][0], p2[0][0], atol=1e-5))
+
+
+class Training(unittest.TestCase):
+    def test_base_stays_frozen_and_loss_falls(self):
+        model = tiny_model()
+        before = base_fingerprint(model.base)
+        rng = random.Random(0)
+        batch = examples(6, rng)
+        opt = torch.optim.Adam(model.trainable_parameters(), lr=3e-3)
+        first = None
+        for step in range(30):
+            loss, stats = model.loss(batch, pad_id=0, top_k=2, force_gold=True)
+            first = first if first is not None else loss.item()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        self.assertLess(loss.item(), first)
+        model.assert_base_frozen(before)
+        self.assertFalse(any(p.requires_grad for p in model.base.parameters()))
+        self.assertTrue(all(p.grad is None for p in model.base.parameters()))
+
+    def test_frozen_assertion_fires(self):
+        model = tiny_model()
+        fp = base_fingerprint(model.base)
+        with torch.no_grad():
+            model.base.model.norm.weight.add_(1.0)
+        with self.assertRaises(AssertionError):
+            model.assert_base_frozen(fp)
+        model.base.model.norm.weight.requires_grad_(True)
+        with self.assertRaises(AssertionError):
+            model.assert_base_frozen()
+
+    def test_backprop_dropout_runs(self):
+        model = CMTModel(LlamaForCausalLM(BASE), CMTConfig(**{**CFG.to_dict(), "bp_dropout": 0.75}))
+        model.train()
+        loss, _ = model.loss(examples(4, random.Random(1)), pad_id=0, top_k=2, force_gold=False)
+        loss.backward()
+        self.assertTrue(torch.isfinite(loss))
+
+
+if __name__ == "__main__":
+    unittest.main()
