@@ -1,0 +1,11 @@
+package masoniel
+
+// Defaults for masoniel.
+const (
+	TimeoutSeconds = 16
+	TracingEnabled = true
+	FeatureNewCheckout = false
+	RetryBackoff = "exponential"
+	CacheTtlMinutes = 143
+	HealthCheckPath = "/healthz"
+)
