@@ -17,25 +17,26 @@ NEG = -1e9
 class CrossAttentionBlock(nn.Module):
     """Pre-LayerNorm cross-attention (queries from x, keys/values from memories) + MLP."""
 
-    def __init__(self, dim: int, heads: int):
+    def __init__(self, dim: int, heads: int, mlp_ratio: int = 4):
         super().__init__()
         assert dim % heads == 0, "memory dim must divide into aggregator heads"
         self.heads = heads
+        self.head_dim = dim // heads
         self.ln_q = nn.LayerNorm(dim)
         self.ln_kv = nn.LayerNorm(dim)
         self.q = nn.Linear(dim, dim)
         self.kv = nn.Linear(dim, 2 * dim)
         self.out = nn.Linear(dim, dim)
         self.ln_mlp = nn.LayerNorm(dim)
-        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+        self.mlp = nn.Sequential(nn.Linear(dim, mlp_ratio * dim), nn.GELU(), nn.Linear(mlp_ratio * dim, dim))
 
     def forward(self, x, mem, bias):
         b, n, d = x.shape
         s = mem.shape[1]
-        hd = d // self.heads
+        hd = self.head_dim
         q = self.q(self.ln_q(x)).view(b, n, self.heads, hd).transpose(1, 2)
         k, v = self.kv(self.ln_kv(mem)).view(b, s, 2, self.heads, hd).permute(2, 0, 3, 1, 4)
-        att = (q @ k.transpose(-1, -2)) / math.sqrt(hd) + bias
+        att = (q @ k.transpose(-1, -2)) * (hd ** -0.5) + bias
         y = (att.softmax(-1) @ v).transpose(1, 2).reshape(b, n, d)
         x = x + self.out(y)
         return x + self.mlp(self.ln_mlp(x))
@@ -49,7 +50,7 @@ class Aggregator(nn.Module):
         self.num_layers, self.num_kv_heads, self.head_dim = num_layers, num_kv_heads, head_dim
         # ψ
         self.null_memory = nn.Parameter(torch.zeros(1, 1, memory_dim))  # always visible: attention never has an empty set
-        self.blocks = nn.ModuleList(CrossAttentionBlock(memory_dim, cfg.aggregator_heads) for _ in range(cfg.aggregator_layers))
+        self.blocks = nn.ModuleList(CrossAttentionBlock(memory_dim, cfg.aggregator_heads, cfg.aggregator_mlp_ratio) for _ in range(cfg.aggregator_layers))
         self.ln_out = nn.LayerNorm(memory_dim)
         # π: each slot of M* becomes r prefix tokens in every layer, for keys and values.
         self.align = nn.Linear(memory_dim, num_layers * 2 * self.r * num_kv_heads * head_dim)

@@ -10,6 +10,8 @@ class CMTConfig:
     lora_alpha: float = 16.0
     aggregator_layers: int = 2       # ψ: pre-LN cross-attention blocks
     aggregator_heads: int = 4
+    aggregator_mlp_ratio: int = 2
+    slot_hidden: int = 128           # hidden width of the per-slot MLPs of Θ
     prefix_per_slot: int = 1         # π: prefix tokens per memory slot and layer (P = k * prefix_per_slot)
     max_doc_tokens: int = 192
     max_question_tokens: int = 64

@@ -61,10 +61,11 @@ class Compressor(nn.Module):
         with torch.no_grad():
             mean_embedding = base.model.embed_tokens.weight.mean(0)
         self.memory_tokens = nn.Parameter(mean_embedding.expand(self.k, hidden).clone() + 0.02 * torch.randn(self.k, hidden))
-        # One small MLP per slot (as MAC): hidden -> hidden -> d, residual.
-        self.slot_w1 = nn.Parameter(torch.randn(self.k, hidden, hidden) / math.sqrt(hidden))
-        self.slot_b1 = nn.Parameter(torch.zeros(self.k, hidden))
-        self.slot_w2 = nn.Parameter(torch.zeros(self.k, hidden, hidden))
+        # One small MLP per slot (as MAC): hidden -> slot_hidden -> d, residual.
+        sh = cfg.slot_hidden
+        self.slot_w1 = nn.Parameter(torch.randn(self.k, hidden, sh) / math.sqrt(hidden))
+        self.slot_b1 = nn.Parameter(torch.zeros(self.k, sh))
+        self.slot_w2 = nn.Parameter(torch.zeros(self.k, sh, hidden))
         self.slot_b2 = nn.Parameter(torch.zeros(self.k, hidden))
 
     @property

@@ -39,18 +39,18 @@ class Recipe:
     base: Dict = dataclasses.field(default_factory=lambda: dict(
         vocab_size=4096, hidden_size=256, intermediate_size=688, num_hidden_layers=4,
         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512))
-    pretrain_steps: int = 1500
+    pretrain_steps: int = 700
     pretrain_batch: int = 16
     pretrain_seq: int = 256
     pretrain_lr: float = 3e-3
     pretrain_qa_docs: int = 8000      # synthetic train docs shown in context with their questions
     cmt: Dict = dataclasses.field(default_factory=dict)
-    cmt_steps: int = 2000
+    cmt_steps: int = 2400
     cmt_batch: int = 16
     cmt_lr: float = 1e-3
-    time_budget_pretrain_s: float = 30 * 60
-    time_budget_cmt_s: float = 40 * 60
-    eval_questions: int = 300
+    time_budget_pretrain_s: float = 35 * 60
+    time_budget_cmt_s: float = 35 * 60
+    eval_questions: int = 200
 
     @classmethod
     def quick(cls) -> "Recipe":
@@ -58,7 +58,7 @@ class Recipe:
                    base=dict(vocab_size=600, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                              num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=512),
                    pretrain_steps=5, pretrain_batch=4, pretrain_seq=64, pretrain_qa_docs=50,
-                   cmt=dict(memory_slots=4, compressor_layers=1, aggregator_layers=1, aggregator_heads=2, max_selected=4, top_k=2),
+                   cmt=dict(memory_slots=4, compressor_layers=1, aggregator_layers=1, aggregator_heads=2, max_selected=4, top_k=2, slot_hidden=32),
                    cmt_steps=5, cmt_batch=4, eval_questions=10)
 
 
@@ -239,7 +239,7 @@ def tiny_pack(out_dir: str = TINY_PACK, seed: int = 0):
     cfg = BaseConfig(vocab_size=tok.vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256)
     base = LlamaForCausalLM(cfg)
-    model = CMTModel(base, CMTConfig(memory_slots=4, compressor_layers=1, aggregator_layers=1, aggregator_heads=2,
+    model = CMTModel(base, CMTConfig(memory_slots=4, compressor_layers=1, aggregator_layers=1, aggregator_heads=2, slot_hidden=32,
                                      max_doc_tokens=96, max_question_tokens=48, max_selected=4, top_k=2))
     return export_pack(model, tok, out_dir, name="cmt-tiny", description="Random weights, for tests only: answers are noise.",
                        base_description="2-layer 64-wide Llama, random weights",
