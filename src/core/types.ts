@@ -70,6 +70,7 @@ export class CmtError extends Error {
       | 'CANCELLED'
       | 'ENGINE_CRASHED'
       | 'CPU_UNSUPPORTED'
+      | 'DEVICE_UNAVAILABLE'
       | 'INTERNAL',
     message: string,
   ) {

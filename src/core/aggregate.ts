@@ -1,0 +1,102 @@
+// Aggregator (ψ then π, aggregator.onnx): question memory + K selected memories -> per-layer
+// key/value prefixes shaped like a KV cache [1, Hkv, P, D], renamed to the decoder's
+// past_key_values.N.key|value inputs.
+
+import { CmtError, Device } from './types';
+import { Pack } from './pack';
+import { createSession, ort, ProviderReport, SessionOptions } from './runtime';
+
+/** A memory prefix ready to be fed to decoder.onnx as its initial KV cache. */
+export interface Prefix {
+  /** P: prefix tokens per layer (cache slots, no positions). */
+  length: number;
+  /** `past_key_values.N.key` / `past_key_values.N.value` -> float32 tensor [1, Hkv, P, D]. */
+  tensors: Record<string, ort.Tensor>;
+  /** How many real memories went in (the rest were zero-padded with memory_mask 0). */
+  numMemories: number;
+}
+
+export interface AggregateOptions {
+  /**
+   * Number of memory slots K fed to the graph. Fewer memories are padded with zeros and
+   * memory_mask 0. Default: the number of memories given. At most cmt.maxSelected.
+   */
+  padTo?: number;
+  signal?: AbortSignal;
+}
+
+export class Aggregator {
+  constructor(
+    readonly pack: Pack,
+    readonly session: ort.InferenceSession,
+    readonly report?: ProviderReport,
+  ) {}
+
+  static async create(pack: Pack, device: Device = 'auto', opts?: SessionOptions): Promise<Aggregator> {
+    const { session, report } = await createSession(pack.graphPath('aggregator'), device, opts);
+    return new Aggregator(pack, session, report);
+  }
+
+  /**
+   * Aggregates `memories` (each k*d floats) for a question memory (k*d floats).
+   * Returns null when there are no memories (K = 0): the caller decodes closed-book.
+   * More than cmt.maxSelected memories: the first maxSelected are used (pass them best first).
+   */
+  async aggregate(questionMemory: Float32Array, memories: Float32Array[], opts: AggregateOptions = {}): Promise<Prefix | null> {
+    const m = this.pack.manifest;
+    const k = m.cmt.memorySlots;
+    const d = m.cmt.memoryDim;
+    const kd = k * d;
+    if (questionMemory.length !== kd) {
+      throw new CmtError('BAD_INPUT', `question memory has ${questionMemory.length} floats, expected k*d = ${kd}`);
+    }
+    if (memories.length === 0) return null;
+    const maxK = m.cmt.maxSelected;
+    const used = memories.slice(0, maxK);
+    const K = Math.min(maxK, Math.max(used.length, opts.padTo ?? 0));
+    const mem = new Float32Array(K * kd); // zero padding
+    const mask = new BigInt64Array(K);
+    used.forEach((x, i) => {
+      if (x.length !== kd) throw new CmtError('BAD_INPUT', `memory ${i} has ${x.length} floats, expected k*d = ${kd}`);
+      mem.set(x, i * kd);
+      mask[i] = 1n;
+    });
+    if (opts.signal?.aborted) throw new CmtError('CANCELLED', 'aggregation cancelled');
+    const out = await this.session.run({
+      question_memory: new ort.Tensor('float32', questionMemory, [1, k, d]),
+      memories: new ort.Tensor('float32', mem, [1, K, k, d]),
+      memory_mask: new ort.Tensor('int64', mask, [1, K]),
+    });
+    const L = m.baseModel.numLayers;
+    const Hkv = m.baseModel.numKvHeads;
+    const D = m.baseModel.headDim;
+    const tensors: Record<string, ort.Tensor> = {};
+    let P = -1;
+    for (let l = 0; l < L; l++) {
+      for (const kv of ['key', 'value']) {
+        const t = out[`prefix.${l}.${kv}`];
+        if (!t) throw new CmtError('PACK_INCOMPATIBLE', `aggregator.onnx has no output prefix.${l}.${kv}`);
+        const [b, h, p, dd] = t.dims;
+        if (b !== 1 || h !== Hkv || dd !== D || (P >= 0 && p !== P)) {
+          throw new CmtError(
+            'PACK_INCOMPATIBLE',
+            `aggregator output prefix.${l}.${kv} has shape ${JSON.stringify(t.dims)}, expected [1, ${Hkv}, P, ${D}]`,
+          );
+        }
+        P = p;
+        tensors[`past_key_values.${l}.${kv}`] = t;
+      }
+    }
+    return { length: P, tensors, numMemories: used.length };
+  }
+}
+
+/** Functional form: `aggregator.aggregate(questionMemory, memories, opts)`. */
+export function aggregate(
+  aggregator: Aggregator,
+  questionMemory: Float32Array,
+  memories: Float32Array[],
+  opts?: AggregateOptions,
+): Promise<Prefix | null> {
+  return aggregator.aggregate(questionMemory, memories, opts);
+}

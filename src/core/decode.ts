@@ -1,0 +1,520 @@
+// KV-cache decoding on decoder.onnx (Optimum / transformers.js input and output names).
+// Greedy or beam search (length-normalised), stop tokens and stop strings, memory-aware logit
+// contrast (1+α)·l(with prefix) − α·l(without prefix) computed in ONE batched run (the no-prefix
+// rows see the prefix slots masked out), abort signal, and streaming of decoded text that never
+// emits broken multi-byte characters or text that later turns out to be a stop string.
+//
+// Prefix convention (docs/model-pack.md): the prefix fills the first P cache slots but no
+// positions; the prompt's position_ids start at 0; attention_mask covers prefix + tokens.
+
+import { CmtError, Device } from './types';
+import { Pack, fillTemplate } from './pack';
+import { Prefix } from './aggregate';
+import { createSession, ort, ProviderReport, SessionOptions } from './runtime';
+import { CmtTokenizer } from './tokenizer';
+
+export interface GenerateOptions {
+  prefix?: Prefix | null;
+  /** Default: pack defaults.maxNewTokens. Capped so positions stay below baseModel.maxPositions. */
+  maxNewTokens?: number;
+  /** 1 = greedy (default: pack defaults.numBeams); >1 = beam search with length-normalised scores. */
+  numBeams?: number;
+  /** Default: [eos]. Generation stops at these (they are not part of the output). */
+  stopTokenIds?: number[];
+  /** Default: pack prompt.stop. The text is cut before the first occurrence. */
+  stopStrings?: string[];
+  /** Memory-aware contrast; 0 (default) = plain decoding. No effect without a prefix. */
+  alpha?: number;
+  /** Beam score = sum logprob / length^lengthPenalty (default 1). */
+  lengthPenalty?: number;
+  signal?: AbortSignal;
+  /** Streamed text increments; their concatenation equals the final `text`. */
+  onToken?: (textDelta: string) => void;
+  /** Use the beam-search code path even for numBeams = 1 (tests). */
+  forceBeamSearch?: boolean;
+}
+
+export interface GenerateResult {
+  /** Decoded answer, cut at the first stop string, surrounding whitespace trimmed. */
+  text: string;
+  /** Generated ids (stop token excluded; the token that completed a stop string included). */
+  tokenIds: number[];
+  /** Length-normalised log-probability (under the adjusted logits) of the generated tokens, stop token included. */
+  score: number;
+  finishReason: 'eos' | 'stop' | 'length';
+}
+
+interface Cache {
+  tensors: Record<string, ort.Tensor>; // past_key_values.N.key|value [R, Hkv, S, D]
+  length: number; // S
+  rows: number; // R
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streaming text
+
+/** Turns a growing token sequence into safe text increments (see file header). */
+export class TextStreamer {
+  private emitted = '';
+  private stopped = false;
+
+  constructor(
+    private readonly tok: CmtTokenizer,
+    private readonly stops: string[],
+    private readonly onText?: (delta: string) => void,
+  ) {}
+
+  /** Text of `ids`, cut at the first stop string; `hit` says whether one was found. */
+  cut(ids: number[]): { text: string; hit: boolean } {
+    const full = this.tok.decode(ids);
+    let cut = -1;
+    for (const s of this.stops) {
+      if (!s) continue;
+      const i = full.indexOf(s);
+      if (i >= 0 && (cut < 0 || i < cut)) cut = i;
+    }
+    return cut >= 0 ? { text: full.slice(0, cut), hit: true } : { text: full, hit: false };
+  }
+
+  /** Feed the tokens so far; returns true when a stop string has appeared. */
+  update(ids: number[]): boolean {
+    if (this.stopped) return true;
+    const { text, hit } = this.cut(ids);
+    if (hit) {
+      this.stopped = true;
+      return true;
+    }
+    let safe = text.trimStart();
+    // Incomplete UTF-8 sequence at the end decodes to U+FFFD: hold it back.
+    safe = safe.replace(/\uFFFD+$/, '');
+    // A suffix that could be the start of a stop string: hold it back.
+    let hold = 0;
+    for (const s of this.stops) {
+      for (let n = Math.min(s.length - 1, safe.length); n > hold; n--) {
+        if (safe.endsWith(s.slice(0, n))) {
+          hold = n;
+          break;
+        }
+      }
+    }
+    safe = safe.slice(0, safe.length - hold);
+    // Trailing whitespace may be trimmed from the final text: hold it back.
+    safe = safe.replace(/\s+$/, '');
+    this.emit(safe);
+    return false;
+  }
+
+  /** Final text (cut, trimmed); emits whatever was held back. */
+  finish(ids: number[]): string {
+    const final = this.cut(ids).text.trim();
+    this.emit(final);
+    return final;
+  }
+
+  private emit(upTo: string): void {
+    if (upTo.length > this.emitted.length && upTo.startsWith(this.emitted)) {
+      const delta = upTo.slice(this.emitted.length);
+      this.emitted = upTo;
+      this.onText?.(delta);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Math helpers
+
+function logSumExp(x: Float32Array): number {
+  let m = -Infinity;
+  for (let i = 0; i < x.length; i++) if (x[i] > m) m = x[i];
+  if (m === -Infinity) return m;
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += Math.exp(x[i] - m);
+  return m + Math.log(s);
+}
+
+function argmax(x: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  return best;
+}
+
+/** Top-n indices of x by value (descending). */
+function topN(x: Float32Array, n: number): number[] {
+  const idx: number[] = [];
+  const val: number[] = [];
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (idx.length === n && v <= val[n - 1]) continue;
+    let j = Math.min(idx.length, n - 1);
+    if (idx.length < n) {
+      idx.push(i);
+      val.push(v);
+      j = idx.length - 1;
+    }
+    while (j > 0 && val[j - 1] < v) {
+      idx[j] = idx[j - 1];
+      val[j] = val[j - 1];
+      j--;
+    }
+    idx[j] = i;
+    val[j] = v;
+  }
+  return idx;
+}
+
+function isCancelled(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new CmtError('CANCELLED', 'generation cancelled');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export class Decoder {
+  readonly numLayers: number;
+  readonly numKvHeads: number;
+  readonly headDim: number;
+  readonly vocabSize: number;
+  private readonly hasPositionIds: boolean;
+  private readonly hasUseCacheBranch: boolean;
+
+  constructor(
+    readonly pack: Pack,
+    readonly session: ort.InferenceSession,
+    readonly report?: ProviderReport,
+  ) {
+    const bm = pack.manifest.baseModel;
+    this.numLayers = bm.numLayers;
+    this.numKvHeads = bm.numKvHeads;
+    this.headDim = bm.headDim;
+    this.vocabSize = bm.vocabSize;
+    const names = session.inputNames;
+    for (const n of ['input_ids', 'attention_mask', 'past_key_values.0.key']) {
+      if (!names.includes(n)) throw new CmtError('PACK_INCOMPATIBLE', `decoder.onnx has no input "${n}"`);
+    }
+    if (!names.includes(`past_key_values.${this.numLayers - 1}.value`) || names.includes(`past_key_values.${this.numLayers}.key`)) {
+      throw new CmtError('PACK_INCOMPATIBLE', `decoder.onnx past_key_values inputs do not match numLayers=${this.numLayers}`);
+    }
+    this.hasPositionIds = names.includes('position_ids');
+    this.hasUseCacheBranch = names.includes('use_cache_branch');
+  }
+
+  static async create(pack: Pack, device: Device = 'auto', opts?: SessionOptions): Promise<Decoder> {
+    const { session, report } = await createSession(pack.graphPath('decoder'), device, opts);
+    return new Decoder(pack, session, report);
+  }
+
+  /** Decoder prompt for a question: [bos] + tokens of prompt.question. */
+  buildPrompt(question: string): number[] {
+    const m = this.pack.manifest;
+    const ids = this.pack.tokenizer.encode(fillTemplate(m.prompt.question, { question }));
+    return m.prompt.addBos ? [m.specialTokens.bos, ...ids] : ids;
+  }
+
+  // -- graph plumbing ---------------------------------------------------------------------------
+
+  private emptyCache(rows: number): Cache {
+    const tensors: Record<string, ort.Tensor> = {};
+    for (let l = 0; l < this.numLayers; l++) {
+      for (const kv of ['key', 'value']) {
+        tensors[`past_key_values.${l}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [rows, this.numKvHeads, 0, this.headDim]);
+      }
+    }
+    return { tensors, length: 0, rows };
+  }
+
+  /** Initial cache: row 0 = prefix; with `contrast`, row 1 = zeros (masked out by attention_mask). */
+  private prefixCache(prefix: Prefix, contrast: boolean): Cache {
+    if (!contrast) return { tensors: { ...prefix.tensors }, length: prefix.length, rows: 1 };
+    const tensors: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(prefix.tensors)) {
+      const src = t.data as Float32Array;
+      const data = new Float32Array(src.length * 2);
+      data.set(src, 0);
+      tensors[name] = new ort.Tensor('float32', data, [2, t.dims[1], t.dims[2], t.dims[3]]);
+    }
+    return { tensors, length: prefix.length, rows: 2 };
+  }
+
+  /** New cache whose row i is row `rows[i]` of `cache` (beam reordering / tiling). */
+  private gather(cache: Cache, rows: number[]): Cache {
+    if (rows.length === cache.rows && rows.every((r, i) => r === i)) return cache;
+    const tensors: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(cache.tensors)) {
+      const [, h, s, d] = t.dims;
+      const rowSize = h * s * d;
+      const src = t.data as Float32Array;
+      const data = new Float32Array(rows.length * rowSize);
+      rows.forEach((r, i) => data.set(src.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize));
+      tensors[name] = new ort.Tensor('float32', data, [rows.length, h, s, d]);
+    }
+    return { tensors, length: cache.length, rows: rows.length };
+  }
+
+  /**
+   * Runs `tokens` (one row of T ids per cache row) at positions pos..pos+T-1.
+   * maskedPrefix[r] = number of leading cache slots row r must not see (the prefix, for contrast rows).
+   * Returns the last-position logits of every row and the new cache.
+   */
+  private async step(
+    cache: Cache,
+    tokens: number[][],
+    pos: number,
+    maskedPrefix: number[],
+  ): Promise<{ logits: Float32Array[]; cache: Cache }> {
+    const R = cache.rows;
+    const T = tokens[0].length;
+    const S = cache.length + T;
+    const ids = new BigInt64Array(R * T);
+    const posIds = new BigInt64Array(R * T);
+    const mask = new BigInt64Array(R * S).fill(1n);
+    for (let r = 0; r < R; r++) {
+      for (let t = 0; t < T; t++) {
+        ids[r * T + t] = BigInt(tokens[r][t]);
+        posIds[r * T + t] = BigInt(pos + t);
+      }
+      for (let j = 0; j < maskedPrefix[r]; j++) mask[r * S + j] = 0n;
+    }
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', ids, [R, T]),
+      attention_mask: new ort.Tensor('int64', mask, [R, S]),
+      ...cache.tensors,
+    };
+    if (this.hasPositionIds) feeds.position_ids = new ort.Tensor('int64', posIds, [R, T]);
+    if (this.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', [cache.length > 0], [1]);
+    const out = await this.session.run(feeds);
+    const lt = out.logits;
+    if (!lt) throw new CmtError('PACK_INCOMPATIBLE', 'decoder.onnx has no "logits" output');
+    const V = lt.dims[2];
+    const ld = lt.data as Float32Array;
+    const logits: Float32Array[] = [];
+    for (let r = 0; r < R; r++) logits.push(ld.subarray((r * T + T - 1) * V, (r * T + T) * V));
+    const tensors: Record<string, ort.Tensor> = {};
+    for (let l = 0; l < this.numLayers; l++) {
+      for (const kv of ['key', 'value']) {
+        const p = out[`present.${l}.${kv}`];
+        if (!p) throw new CmtError('PACK_INCOMPATIBLE', `decoder.onnx has no output present.${l}.${kv}`);
+        tensors[`past_key_values.${l}.${kv}`] = p;
+      }
+    }
+    return { logits, cache: { tensors, length: S, rows: R } };
+  }
+
+  /** (1+α)·with − α·without into `out`. */
+  private static contrast(withP: Float32Array, without: Float32Array | undefined, alpha: number, out: Float32Array): Float32Array {
+    if (!without || alpha === 0) {
+      out.set(withP);
+      return out;
+    }
+    const a1 = 1 + alpha;
+    for (let i = 0; i < out.length; i++) out[i] = a1 * withP[i] - alpha * without[i];
+    return out;
+  }
+
+  // -- generation -------------------------------------------------------------------------------
+
+  async generate(promptIds: number[], opts: GenerateOptions = {}): Promise<GenerateResult> {
+    const m = this.pack.manifest;
+    if (promptIds.length === 0) throw new CmtError('BAD_INPUT', 'empty prompt');
+    const maxPos = m.baseModel.maxPositions;
+    if (promptIds.length >= maxPos) {
+      throw new CmtError('BAD_INPUT', `prompt has ${promptIds.length} tokens; the model allows at most ${maxPos - 1}`);
+    }
+    const maxNew = Math.max(0, Math.min(opts.maxNewTokens ?? m.defaults.maxNewTokens, maxPos - promptIds.length));
+    const numBeams = Math.max(1, Math.floor(opts.numBeams ?? m.defaults.numBeams ?? 1));
+    const stopIds = new Set(opts.stopTokenIds ?? [m.specialTokens.eos]);
+    const stops = opts.stopStrings ?? m.prompt.stop;
+    const prefix = opts.prefix ?? null;
+    const alpha = opts.alpha ?? 0;
+    const contrast = prefix !== null && alpha !== 0;
+    isCancelled(opts.signal);
+    if (numBeams === 1 && !opts.forceBeamSearch) {
+      return this.greedy(promptIds, maxNew, stopIds, stops, prefix, alpha, contrast, opts);
+    }
+    return this.beam(promptIds, maxNew, numBeams, stopIds, stops, prefix, alpha, contrast, opts);
+  }
+
+  private initialCache(prefix: Prefix | null, contrast: boolean): { cache: Cache; masked: number[]; P: number } {
+    if (!prefix) return { cache: this.emptyCache(1), masked: [0], P: 0 };
+    const cache = this.prefixCache(prefix, contrast);
+    return { cache, masked: contrast ? [0, prefix.length] : [0], P: prefix.length };
+  }
+
+  private async greedy(
+    promptIds: number[],
+    maxNew: number,
+    stopIds: Set<number>,
+    stops: string[],
+    prefix: Prefix | null,
+    alpha: number,
+    contrast: boolean,
+    opts: GenerateOptions,
+  ): Promise<GenerateResult> {
+    const streamer = new TextStreamer(this.pack.tokenizer, stops, opts.onToken);
+    const init = this.initialCache(prefix, contrast);
+    const rowsTokens = (t: number[]) => (contrast ? [t, t] : [t]);
+    let tokens: number[] = [];
+    let sum = 0;
+    let count = 0;
+    let finishReason: GenerateResult['finishReason'] = 'length';
+    if (maxNew > 0) {
+      let { logits, cache } = await this.step(init.cache, rowsTokens(promptIds), 0, init.masked);
+      const adj = new Float32Array(logits[0].length);
+      let pos = promptIds.length;
+      for (let i = 0; i < maxNew; i++) {
+        isCancelled(opts.signal);
+        Decoder.contrast(logits[0], contrast ? logits[1] : undefined, alpha, adj);
+        const next = argmax(adj);
+        sum += adj[next] - logSumExp(adj);
+        count++;
+        if (stopIds.has(next)) {
+          finishReason = 'eos';
+          break;
+        }
+        tokens.push(next);
+        if (streamer.update(tokens)) {
+          finishReason = 'stop';
+          break;
+        }
+        if (i === maxNew - 1) break;
+        ({ logits, cache } = await this.step(cache, rowsTokens([next]), pos, init.masked));
+        pos++;
+      }
+    }
+    isCancelled(opts.signal);
+    const text = streamer.finish(tokens);
+    return { text, tokenIds: tokens, score: count ? sum / count : 0, finishReason };
+  }
+
+  private async beam(
+    promptIds: number[],
+    maxNew: number,
+    N: number,
+    stopIds: Set<number>,
+    stops: string[],
+    prefix: Prefix | null,
+    alpha: number,
+    contrast: boolean,
+    opts: GenerateOptions,
+  ): Promise<GenerateResult> {
+    const lp = opts.lengthPenalty ?? 1;
+    const norm = (sum: number, len: number) => sum / Math.pow(Math.max(1, len), lp);
+    const cutter = new TextStreamer(this.pack.tokenizer, stops);
+    type Hyp = { tokens: number[]; sum: number; norm: number; reason: GenerateResult['finishReason'] };
+    const finished: Hyp[] = [];
+    const addFinished = (h: Hyp) => {
+      finished.push(h);
+      finished.sort((a, b) => b.norm - a.norm);
+      if (finished.length > N) finished.length = N;
+    };
+
+    let alive: { tokens: number[]; sum: number; parent: number }[] = [{ tokens: [], sum: 0, parent: 0 }];
+    if (maxNew > 0) {
+      const init = this.initialCache(prefix, contrast);
+      let { logits, cache } = await this.step(init.cache, contrast ? [promptIds, promptIds] : [promptIds], 0, init.masked);
+      // Row layout: alive beams 0..n-1 (with prefix), then their no-prefix twins n..2n-1.
+      let n = 1;
+      let pos = promptIds.length;
+      const adj = new Float32Array(logits[0].length);
+      for (let step = 0; step < maxNew; step++) {
+        isCancelled(opts.signal);
+        const cands: { beam: number; tok: number; sum: number }[] = [];
+        for (let b = 0; b < n; b++) {
+          Decoder.contrast(logits[b], contrast ? logits[n + b] : undefined, alpha, adj);
+          const lse = logSumExp(adj);
+          for (const t of topN(adj, 2 * N)) cands.push({ beam: b, tok: t, sum: alive[b].sum + adj[t] - lse });
+        }
+        cands.sort((a, b) => b.sum - a.sum);
+        const next: { tokens: number[]; sum: number; parent: number }[] = [];
+        const len = step + 1;
+        for (let i = 0; i < cands.length && next.length < N; i++) {
+          const c = cands[i];
+          const base = alive[c.beam].tokens;
+          if (stopIds.has(c.tok)) {
+            if (i < N) addFinished({ tokens: base, sum: c.sum, norm: norm(c.sum, len), reason: 'eos' });
+            continue;
+          }
+          const toks = [...base, c.tok];
+          if (stops.length && cutter.cut(toks).hit) {
+            if (i < N) addFinished({ tokens: toks, sum: c.sum, norm: norm(c.sum, len), reason: 'stop' });
+            continue;
+          }
+          next.push({ tokens: toks, sum: c.sum, parent: c.beam });
+        }
+        alive = next;
+        if (alive.length === 0) break;
+        if (finished.length >= N) {
+          const bestAlive = Math.max(...alive.map((a) => norm(a.sum, len)));
+          if (bestAlive <= finished[finished.length - 1].norm) {
+            alive = [];
+            break;
+          }
+        }
+        if (step === maxNew - 1) break;
+        const rows = alive.map((a) => a.parent);
+        const order = contrast ? [...rows, ...rows.map((r) => n + r)] : rows;
+        cache = this.gather(cache, order);
+        n = alive.length;
+        const stepTokens = alive.map((a) => [a.tokens[a.tokens.length - 1]]);
+        const masked = contrast ? [...new Array(n).fill(0), ...new Array(n).fill(init.P)] : new Array(n).fill(0);
+        ({ logits, cache } = await this.step(cache, contrast ? [...stepTokens, ...stepTokens] : stepTokens, pos, masked));
+        pos++;
+      }
+      for (const a of alive) addFinished({ tokens: a.tokens, sum: a.sum, norm: norm(a.sum, a.tokens.length), reason: 'length' });
+    }
+    isCancelled(opts.signal);
+    const best = finished[0] ?? { tokens: [], sum: 0, norm: 0, reason: 'length' as const };
+    const streamer = new TextStreamer(this.pack.tokenizer, stops, opts.onToken);
+    const text = streamer.finish(best.tokens);
+    return { text, tokenIds: best.tokens, score: best.norm, finishReason: best.reason };
+  }
+
+  /**
+   * Log-probabilities (under the α-adjusted logits) of `tokenIds` following `promptIds`, in one
+   * forward pass. `stopTokenId`, if given, is scored after the tokens. Returns sum and mean.
+   */
+  async scoreSequence(
+    promptIds: number[],
+    tokenIds: number[],
+    opts: { prefix?: Prefix | null; alpha?: number; stopTokenId?: number } = {},
+  ): Promise<{ sum: number; mean: number; logprobs: number[] }> {
+    const prefix = opts.prefix ?? null;
+    const alpha = opts.alpha ?? 0;
+    const contrast = prefix !== null && alpha !== 0;
+    const targets = opts.stopTokenId !== undefined ? [...tokenIds, opts.stopTokenId] : tokenIds;
+    const all = [...promptIds, ...tokenIds];
+    const init = this.initialCache(prefix, contrast);
+    const R = init.cache.rows;
+    const T = all.length;
+    const S = init.cache.length + T;
+    const ids = new BigInt64Array(R * T);
+    const pos = new BigInt64Array(R * T);
+    const mask = new BigInt64Array(R * S).fill(1n);
+    for (let r = 0; r < R; r++) {
+      for (let t = 0; t < T; t++) {
+        ids[r * T + t] = BigInt(all[t]);
+        pos[r * T + t] = BigInt(t);
+      }
+      for (let j = 0; j < init.masked[r]; j++) mask[r * S + j] = 0n;
+    }
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', ids, [R, T]),
+      attention_mask: new ort.Tensor('int64', mask, [R, S]),
+      ...init.cache.tensors,
+    };
+    if (this.hasPositionIds) feeds.position_ids = new ort.Tensor('int64', pos, [R, T]);
+    if (this.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', [init.cache.length > 0], [1]);
+    const out = await this.session.run(feeds);
+    const V = out.logits.dims[2];
+    const ld = out.logits.data as Float32Array;
+    const adj = new Float32Array(V);
+    const logprobs: number[] = [];
+    for (let i = 0; i < targets.length; i++) {
+      const t = promptIds.length - 1 + i; // position predicting targets[i]
+      const w = ld.subarray(t * V, (t + 1) * V);
+      const wo = contrast ? ld.subarray((T + t) * V, (T + t + 1) * V) : undefined;
+      Decoder.contrast(w, wo, alpha, adj);
+      logprobs.push(adj[targets[i]] - logSumExp(adj));
+    }
+    const sum = logprobs.reduce((a, b) => a + b, 0);
+    return { sum, mean: logprobs.length ? sum / logprobs.length : 0, logprobs };
+  }
+}
