@@ -1,0 +1,550 @@
+// The memory bank: compressed chunks stored in LanceDB, one table per model pack.
+// A table's Arrow schema metadata records the packId and dims, so memories made by one pack
+// are never read with another, and a bank folder can hold several packs side by side.
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import * as lancedb from '@lancedb/lancedb';
+import { Binary, Field, FixedSizeList, Float32, Float64, Int32, Schema, Utf8 } from 'apache-arrow';
+import { CmtError, CompressedChunk, MemoryRecord } from './types';
+
+export interface BankMeta {
+  packId: string;
+  memorySlots: number; // k
+  memoryDim: number; // d
+}
+
+export interface BankOpenOptions {
+  /** Never create or write: a missing table reads as empty, writes throw BANK_UNAVAILABLE. */
+  readOnly?: boolean;
+  /** Passed to lancedb.connect (e.g. storageOptions for s3://). */
+  connectOptions?: Partial<lancedb.ConnectionOptions>;
+}
+
+export interface FileState {
+  contentHash: string;
+  mtimeMs: number;
+  chunks: number;
+}
+
+export interface PackTableInfo {
+  table: string;
+  packId: string | null; // null when the table has no CMT metadata
+  memorySlots: number | null;
+  memoryDim: number | null;
+  rows: number;
+}
+
+export interface VectorHit {
+  record: MemoryRecord;
+  distance: number; // cosine distance (0 = same direction)
+}
+
+export interface TextHit {
+  record: MemoryRecord;
+  score: number; // BM25 score (higher is better)
+}
+
+export interface BankStats {
+  memories: number;
+  files: number;
+  bytesOnDisk: number;
+}
+
+const SCHEMA_VERSION = '1';
+const META_PACK = 'cmt.packId';
+const META_K = 'cmt.memorySlots';
+const META_D = 'cmt.memoryDim';
+const META_VER = 'cmt.schemaVersion';
+const TABLE_PREFIX = 'mem_';
+
+/** Table name for a packId: `mem_<sanitised>`, plus a hash suffix when sanitising changed it. */
+export function tableNameForPack(packId: string): string {
+  const clean = packId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 100);
+  if (clean === packId && clean.length > 0) return TABLE_PREFIX + clean;
+  const h = createHash('sha256').update(packId).digest('hex').slice(0, 8);
+  return `${TABLE_PREFIX}${clean}_${h}`;
+}
+
+/** SQL string literal: single quotes doubled. NUL bytes (impossible in file paths) are refused. */
+export function sqlString(s: string): string {
+  if (s.includes('\0')) throw new CmtError('BAD_INPUT', 'NUL byte in a bank key');
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/**
+ * Turn a free-form question into terms safe for the full-text index: letters/digits (any script)
+ * and underscores only; punctuation and query-syntax characters become spaces.
+ */
+export function sanitizeFtsQuery(q: string): string {
+  return q
+    .normalize('NFKC')
+    .replace(/[^\p{L}\p{N}_]+/gu, ' ')
+    .trim()
+    .split(/\s+/)
+    .filter((t) => t.length > 0)
+    .slice(0, 64)
+    .join(' ');
+}
+
+/** The stable id of a chunk; `dup` > 0 disambiguates long-line splits sharing a line range. */
+export function memoryId(p: string, startLine: number, endLine: number, dup = 0): string {
+  return dup > 0 ? `${p}#${startLine}-${endLine}:${dup}` : `${p}#${startLine}-${endLine}`;
+}
+
+function isLocalUri(uri: string): boolean {
+  return !/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) || uri.startsWith('file://');
+}
+
+async function dirSize(p: string): Promise<number> {
+  let total = 0;
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await fsp.readdir(p, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const full = path.join(p, e.name);
+    if (e.isDirectory()) total += await dirSize(full);
+    else if (e.isFile()) total += (await fsp.stat(full).catch(() => ({ size: 0 }))).size;
+  }
+  return total;
+}
+
+const LITTLE_ENDIAN = os.endianness() === 'LE';
+
+function floatsToBytes(a: Float32Array): Buffer {
+  if (LITTLE_ENDIAN) return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  const b = Buffer.alloc(a.length * 4);
+  for (let i = 0; i < a.length; i++) b.writeFloatLE(a[i], i * 4);
+  return b;
+}
+
+function bytesToFloats(u: Uint8Array): Float32Array {
+  const n = u.byteLength >> 2;
+  const out = new Float32Array(n);
+  if (LITTLE_ENDIAN) {
+    new Uint8Array(out.buffer).set(u.subarray(0, n * 4));
+  } else {
+    const dv = new DataView(u.buffer, u.byteOffset, u.byteLength);
+    for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true);
+  }
+  return out;
+}
+
+function toFloat32(v: unknown): Float32Array {
+  if (v instanceof Float32Array) return new Float32Array(v);
+  if (v && typeof (v as { toArray?: unknown }).toArray === 'function') {
+    const arr = (v as { toArray(): ArrayLike<number> }).toArray();
+    return arr instanceof Float32Array ? new Float32Array(arr) : Float32Array.from(arr);
+  }
+  return Float32Array.from(v as ArrayLike<number>);
+}
+
+type Row = Record<string, unknown>;
+
+export class MemoryBank {
+  private table: lancedb.Table | null;
+  private ftsDirty = true;
+  private hasFts = false;
+  private files: Map<string, FileState> | null = null; // lazily loaded cache of per-file state
+  private closed = false;
+  private lock: Promise<unknown> = Promise.resolve(); // serialises writes on this bank object
+
+  /** Run `fn` after every earlier write on this object finished (writes never interleave). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  private constructor(
+    private readonly db: lancedb.Connection,
+    readonly uri: string,
+    readonly meta: BankMeta,
+    readonly tableName: string,
+    table: lancedb.Table | null,
+    readonly readOnly: boolean,
+  ) {
+    this.table = table;
+  }
+
+  /** Arrow schema of a pack's table (metadata carries packId and dims). */
+  static schemaFor(meta: BankMeta): Schema {
+    const d = meta.memoryDim;
+    return new Schema(
+      [
+        new Field('id', new Utf8(), false),
+        new Field('path', new Utf8(), false),
+        new Field('start_line', new Int32(), false),
+        new Field('end_line', new Int32(), false),
+        new Field('content_hash', new Utf8(), false),
+        new Field('mtime_ms', new Float64(), false),
+        new Field('key', new FixedSizeList(d, new Field('item', new Float32(), true)), false),
+        new Field('memory', new Binary(), false),
+        new Field('text', new Utf8(), false),
+      ],
+      new Map([
+        [META_PACK, meta.packId],
+        [META_K, String(meta.memorySlots)],
+        [META_D, String(d)],
+        [META_VER, SCHEMA_VERSION],
+      ]),
+    );
+  }
+
+  /**
+   * Open (or create) the bank at `uri` for one pack. A local path is created if missing; other
+   * URIs (s3://, gs://, az://, db://) go straight to lancedb.connect.
+   */
+  static async open(uri: string, meta: BankMeta, opts: BankOpenOptions = {}): Promise<MemoryBank> {
+    if (!meta.packId || !(meta.memorySlots > 0) || !(meta.memoryDim > 0)) {
+      throw new CmtError('BAD_INPUT', `bad bank meta: ${JSON.stringify(meta)}`);
+    }
+    const readOnly = !!opts.readOnly;
+    let db: lancedb.Connection;
+    try {
+      if (isLocalUri(uri) && !readOnly) {
+        const local = uri.startsWith('file://') ? new URL(uri).pathname : uri;
+        await fsp.mkdir(local, { recursive: true });
+      }
+      db = await lancedb.connect(uri, opts.connectOptions);
+    } catch (e) {
+      throw new CmtError('BANK_UNAVAILABLE', `cannot open memory bank at ${uri}: ${(e as Error).message}`);
+    }
+    const name = tableNameForPack(meta.packId);
+    let table: lancedb.Table | null = null;
+    try {
+      const names = await db.tableNames();
+      if (names.includes(name)) {
+        table = await db.openTable(name);
+        await MemoryBank.checkTable(table, meta);
+      } else if (!readOnly) {
+        table = await db.createEmptyTable(name, MemoryBank.schemaFor(meta), { mode: 'create', existOk: true });
+        await MemoryBank.checkTable(table, meta);
+      }
+    } catch (e) {
+      if (e instanceof CmtError) throw e;
+      throw new CmtError('BANK_UNAVAILABLE', `cannot open table ${name} in ${uri}: ${(e as Error).message}`);
+    }
+    return new MemoryBank(db, uri, meta, name, table, readOnly);
+  }
+
+  private static async checkTable(table: lancedb.Table, meta: BankMeta): Promise<void> {
+    const schema = await table.schema();
+    const md = schema.metadata;
+    const packId = md.get(META_PACK);
+    const k = Number(md.get(META_K));
+    const d = Number(md.get(META_D));
+    const keyField = schema.fields.find((f) => f.name === 'key');
+    const keyDim = keyField && keyField.type instanceof FixedSizeList ? keyField.type.listSize : (keyField?.type as { listSize?: number })?.listSize;
+    const problems: string[] = [];
+    if (packId !== meta.packId) problems.push(`table packId ${packId ?? '(none)'} != ${meta.packId}`);
+    if (k !== meta.memorySlots) problems.push(`table memorySlots ${md.get(META_K)} != ${meta.memorySlots}`);
+    if (d !== meta.memoryDim) problems.push(`table memoryDim ${md.get(META_D)} != ${meta.memoryDim}`);
+    if (keyDim !== d) problems.push(`key column width ${keyDim} != recorded memoryDim ${d}`);
+    for (const col of ['id', 'path', 'start_line', 'end_line', 'content_hash', 'mtime_ms', 'memory', 'text']) {
+      if (!schema.fields.some((f) => f.name === col)) problems.push(`missing column ${col}`);
+    }
+    if (problems.length) {
+      throw new CmtError('BANK_PACK_MISMATCH', `memory bank table ${table.name} does not match pack ${meta.packId}: ${problems.join('; ')}`);
+    }
+  }
+
+  /** Every pack table in a bank folder, with its recorded pack and dims. */
+  static async listPacks(uri: string, connectOptions?: Partial<lancedb.ConnectionOptions>): Promise<PackTableInfo[]> {
+    let db: lancedb.Connection;
+    try {
+      db = await lancedb.connect(uri, connectOptions);
+    } catch (e) {
+      throw new CmtError('BANK_UNAVAILABLE', `cannot open memory bank at ${uri}: ${(e as Error).message}`);
+    }
+    const out: PackTableInfo[] = [];
+    try {
+      for (const name of await db.tableNames()) {
+        if (!name.startsWith(TABLE_PREFIX)) continue;
+        const t = await db.openTable(name);
+        try {
+          const md = (await t.schema()).metadata;
+          const num = (s: string | undefined) => (s === undefined ? null : Number(s));
+          out.push({ table: name, packId: md.get(META_PACK) ?? null, memorySlots: num(md.get(META_K)), memoryDim: num(md.get(META_D)), rows: await t.countRows() });
+        } finally {
+          t.close();
+        }
+      }
+    } finally {
+      db.close();
+    }
+    return out;
+  }
+
+  /** Same as the static listPacks, on this bank's connection. */
+  async listPacks(): Promise<PackTableInfo[]> {
+    return MemoryBank.listPacks(this.uri);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new CmtError('BANK_UNAVAILABLE', 'memory bank is closed');
+  }
+
+  private writable(): lancedb.Table {
+    this.assertOpen();
+    if (this.readOnly || !this.table) throw new CmtError('BANK_UNAVAILABLE', 'memory bank was opened read-only');
+    return this.table;
+  }
+
+  private async fileCache(): Promise<Map<string, FileState>> {
+    if (this.files) return this.files;
+    const m = new Map<string, FileState>();
+    if (this.table) {
+      const rows = await this.table.query().select(['path', 'content_hash', 'mtime_ms']).toArray();
+      for (const r of rows) {
+        const p = String(r.path);
+        const s = m.get(p);
+        if (s) s.chunks++;
+        else m.set(p, { contentHash: String(r.content_hash), mtimeMs: Number(r.mtime_ms), chunks: 1 });
+      }
+    }
+    this.files = m;
+    return m;
+  }
+
+  /** State of one file in the bank (cached in memory after the first call), or null. */
+  async fileState(p: string): Promise<FileState | null> {
+    this.assertOpen();
+    const s = (await this.fileCache()).get(p);
+    return s ? { ...s } : null;
+  }
+
+  /** Every file in the bank with its state, sorted by path. */
+  async listFiles(): Promise<Array<{ path: string } & FileState>> {
+    this.assertOpen();
+    return [...(await this.fileCache()).entries()]
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .map(([p, s]) => ({ path: p, ...s }));
+  }
+
+  private toRows(p: string, contentHash: string, mtimeMs: number, chunks: CompressedChunk[]): Row[] {
+    const { memorySlots: k, memoryDim: d } = this.meta;
+    const seen = new Map<string, number>();
+    return chunks.map((c) => {
+      if (c.key.length !== d) throw new CmtError('BANK_PACK_MISMATCH', `key has ${c.key.length} floats, pack expects ${d}`);
+      if (c.memory.length !== k * d) throw new CmtError('BANK_PACK_MISMATCH', `memory has ${c.memory.length} floats, pack expects ${k}x${d}`);
+      const base = memoryId(p, c.startLine, c.endLine);
+      const dup = seen.get(base) ?? 0;
+      seen.set(base, dup + 1);
+      return {
+        id: memoryId(p, c.startLine, c.endLine, dup),
+        path: p,
+        start_line: c.startLine,
+        end_line: c.endLine,
+        content_hash: contentHash,
+        mtime_ms: mtimeMs,
+        key: Array.from(c.key),
+        memory: floatsToBytes(c.memory),
+        text: c.text,
+      };
+    });
+  }
+
+  /**
+   * Replace a file's memories in one commit (merge-insert on id, deleting the file's rows that
+   * are not in the new set). Same contentHash as stored: no rewrite (only mtime is refreshed
+   * when it changed). Empty `chunks` deletes the file. Returns whether rows were written.
+   */
+  upsertFile(p: string, contentHash: string, mtimeMs: number, chunks: CompressedChunk[]): Promise<boolean> {
+    return this.serial(() => this._upsertFile(p, contentHash, mtimeMs, chunks));
+  }
+
+  private async _upsertFile(p: string, contentHash: string, mtimeMs: number, chunks: CompressedChunk[]): Promise<boolean> {
+    const table = this.writable();
+    const cache = await this.fileCache();
+    const prev = cache.get(p);
+    if (prev && prev.contentHash === contentHash && prev.chunks === chunks.length) {
+      if (prev.mtimeMs !== mtimeMs) {
+        await table.update({ where: `path = ${sqlString(p)}`, values: { mtime_ms: mtimeMs } });
+        prev.mtimeMs = mtimeMs;
+      }
+      return false;
+    }
+    if (chunks.length === 0) {
+      await this._deleteFile(p);
+      return true;
+    }
+    const rows = this.toRows(p, contentHash, mtimeMs, chunks);
+    await this.mergeFileRows(table, p, rows, !!prev);
+    cache.set(p, { contentHash, mtimeMs, chunks: rows.length });
+    this.ftsDirty = true;
+    return true;
+  }
+
+  private async mergeFileRows(table: lancedb.Table, p: string, rows: Row[], existed: boolean): Promise<void> {
+    const data = lancedb.makeArrowTable(rows, { schema: MemoryBank.schemaFor(this.meta) });
+    if (!existed) {
+      await table.add(data);
+      return;
+    }
+    await table
+      .mergeInsert('id')
+      .whenMatchedUpdateAll()
+      .whenNotMatchedInsertAll()
+      .whenNotMatchedBySourceDelete({ where: `path = ${sqlString(p)}` })
+      .execute(data);
+  }
+
+  /** Remove a file's memories. Returns whether it had any. */
+  deleteFile(p: string): Promise<boolean> {
+    return this.serial(() => this._deleteFile(p));
+  }
+
+  private async _deleteFile(p: string): Promise<boolean> {
+    const table = this.writable();
+    const cache = await this.fileCache();
+    if (!cache.has(p)) return false;
+    await table.delete(`path = ${sqlString(p)}`);
+    cache.delete(p);
+    this.ftsDirty = true;
+    return true;
+  }
+
+  /** Move a file's memories to a new path (ids follow), replacing whatever `to` held. */
+  renameFile(from: string, to: string): Promise<boolean> {
+    return this.serial(() => this._renameFile(from, to));
+  }
+
+  private async _renameFile(from: string, to: string): Promise<boolean> {
+    const table = this.writable();
+    if (from === to) return false;
+    const cache = await this.fileCache();
+    const st = cache.get(from);
+    if (!st) return false;
+    const rows = await table.query().where(`path = ${sqlString(from)}`).toArray();
+    const records = rows.map((r) => this.toRecord(r));
+    const moved = this.toRows(to, st.contentHash, st.mtimeMs, records);
+    await this.mergeFileRows(table, to, moved, cache.has(to));
+    cache.set(to, { ...st, chunks: moved.length });
+    await table.delete(`path = ${sqlString(from)}`);
+    cache.delete(from);
+    this.ftsDirty = true;
+    return true;
+  }
+
+  private toRecord(r: Row): MemoryRecord {
+    return {
+      id: String(r.id),
+      path: String(r.path),
+      startLine: Number(r.start_line),
+      endLine: Number(r.end_line),
+      text: String(r.text),
+      contentHash: String(r.content_hash),
+      mtimeMs: Number(r.mtime_ms),
+      key: toFloat32(r.key),
+      memory: bytesToFloats(r.memory as Uint8Array),
+    };
+  }
+
+  /** Nearest keys by cosine distance (brute force; fine below ~100K rows). */
+  async vectorSearch(key: Float32Array, limit: number): Promise<VectorHit[]> {
+    this.assertOpen();
+    if (key.length !== this.meta.memoryDim) throw new CmtError('BANK_PACK_MISMATCH', `query key has ${key.length} floats, pack expects ${this.meta.memoryDim}`);
+    if (!this.table || limit <= 0) return [];
+    const rows = await this.table.vectorSearch(Array.from(key)).distanceType('cosine').limit(limit).toArray();
+    return rows.map((r) => ({ record: this.toRecord(r), distance: Number(r._distance) }));
+  }
+
+  /** (Re)build the full-text index if writes happened since it was built. */
+  refreshTextIndex(force = false): Promise<void> {
+    return this.serial(() => this._refreshTextIndex(force));
+  }
+
+  private async _refreshTextIndex(force: boolean): Promise<void> {
+    this.assertOpen();
+    if (!this.table || this.readOnly) return;
+    if (!this.ftsDirty && !force) return;
+    if (!this.hasFts) {
+      const idx = await this.table.listIndices();
+      this.hasFts = idx.some((i) => i.columns.includes('text') && i.indexType === 'FTS');
+    }
+    if (!this.hasFts || force) {
+      if ((await this.table.countRows()) === 0) return;
+      await this.table.createIndex('text', { config: lancedb.Index.fts({ withPosition: false }), replace: true });
+      this.hasFts = true;
+    } else {
+      // Fold new rows into the existing index (unindexed rows are still searched, just slower).
+      const st = await this.table.indexStats('text_idx').catch(() => undefined);
+      if (st && st.numUnindexedRows > 0) await this.table.optimize({ cleanupOlderThan: new Date(Date.now() - 7 * 24 * 3600 * 1000) });
+    }
+    this.ftsDirty = false;
+  }
+
+  /** BM25 full-text search over chunk text; the query is sanitised (punctuation can't break it). */
+  async textSearch(query: string, limit: number): Promise<TextHit[]> {
+    this.assertOpen();
+    const q = sanitizeFtsQuery(query);
+    if (!this.table || !q || limit <= 0) return [];
+    await this.refreshTextIndex();
+    if (!this.hasFts) {
+      const idx = await this.table.listIndices();
+      this.hasFts = idx.some((i) => i.columns.includes('text') && i.indexType === 'FTS');
+      if (!this.hasFts) return []; // read-only bank that was never indexed, or empty table
+    }
+    const rows = await this.table.query().fullTextSearch(new lancedb.MatchQuery(q, 'text')).limit(limit).toArray();
+    return rows.map((r) => ({ record: this.toRecord(r), score: Number(r._score) }));
+  }
+
+  /** Records by id, in the order asked (missing ids are left out). */
+  async getMany(ids: string[]): Promise<MemoryRecord[]> {
+    this.assertOpen();
+    if (!this.table || ids.length === 0) return [];
+    const byId = new Map<string, MemoryRecord>();
+    for (let i = 0; i < ids.length; i += 256) {
+      const part = ids.slice(i, i + 256);
+      const rows = await this.table.query().where(`id IN (${part.map(sqlString).join(', ')})`).toArray();
+      for (const r of rows) byId.set(String(r.id), this.toRecord(r));
+    }
+    return ids.map((id) => byId.get(id)).filter((r): r is MemoryRecord => !!r);
+  }
+
+  async countRows(): Promise<number> {
+    this.assertOpen();
+    return this.table ? this.table.countRows() : 0;
+  }
+
+  /** Rows, files, and bytes the table takes on disk (all versions; local banks) or in its manifest. */
+  async stats(): Promise<BankStats> {
+    this.assertOpen();
+    const memories = await this.countRows();
+    const files = (await this.fileCache()).size;
+    let bytesOnDisk = 0;
+    if (this.table) {
+      if (isLocalUri(this.uri)) {
+        const local = this.uri.startsWith('file://') ? new URL(this.uri).pathname : this.uri;
+        bytesOnDisk = await dirSize(path.join(local, `${this.tableName}.lance`));
+      }
+      if (bytesOnDisk === 0) bytesOnDisk = (await this.table.stats()).totalBytes;
+    }
+    return { memories, files, bytesOnDisk };
+  }
+
+  /** Compact files and drop old versions (reclaims disk after many upserts). */
+  compact(olderThan = new Date(Date.now() - 60_000)): Promise<void> {
+    return this.serial(() => this._compact(olderThan));
+  }
+
+  private async _compact(olderThan: Date): Promise<void> {
+    const table = this.writable();
+    await table.optimize({ cleanupOlderThan: olderThan });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.table?.close();
+    } finally {
+      this.db.close();
+    }
+  }
+}

@@ -1,0 +1,203 @@
+// Splits a file's text into chunks that fit the compressor's token budget, keeping exact
+// 1-based line ranges for citations. Invariant (except for a single over-long line split by
+// characters): chunk.text === lines.slice(startLine - 1, endLine).join('\n'), where `lines`
+// is the file split on \r\n, \n or \r.
+import type { Chunk } from './types';
+
+export type ChunkKind = 'code' | 'markdown' | 'text';
+
+const MARKDOWN_EXT = new Set(['md', 'markdown', 'mdx', 'mdown', 'mkd', 'rst', 'adoc', 'org']);
+const TEXT_EXT = new Set(['txt', 'text', 'log', 'csv', 'tsv', '']);
+
+/** Which splitting strategy a path gets (by extension). Unknown extensions count as code. */
+export function chunkKind(relPath: string): ChunkKind {
+  const base = relPath.split(/[\\/]/).pop() ?? relPath;
+  const dot = base.lastIndexOf('.');
+  const ext = dot > 0 ? base.slice(dot + 1).toLowerCase() : '';
+  if (MARKDOWN_EXT.has(ext)) return 'markdown';
+  if (TEXT_EXT.has(ext)) return 'text';
+  return 'code';
+}
+
+/** Split text into lines the way every chunk's line numbers are counted (CRLF, LF or CR). */
+export function splitLines(text: string): string[] {
+  return text.split(/\r\n|\n|\r/);
+}
+
+interface Range {
+  start: number; // 0-based inclusive line index
+  end: number; // 0-based inclusive line index
+}
+
+const isBlank = (s: string) => s.trim().length === 0;
+const CLOSER = /^(\}|\};|\}\)|\}\);|\]|\];|\)|\);|end|fi|done|esac|#endif)\s*$/;
+const HEADING = /^ {0,3}#{1,6}(\s|$)/;
+const FENCE = /^ {0,3}(```|~~~)/;
+
+type Splitter = (lines: string[], r: Range) => Range[];
+
+/** Split [r] before every line where `isBoundary(i)` holds; trims blank lines off each part. */
+function splitAt(lines: string[], r: Range, isBoundary: (i: number) => boolean): Range[] {
+  const out: Range[] = [];
+  let cur = r.start;
+  for (let i = r.start + 1; i <= r.end; i++) {
+    if (isBoundary(i)) {
+      pushTrimmed(lines, { start: cur, end: i - 1 }, out);
+      cur = i;
+    }
+  }
+  pushTrimmed(lines, { start: cur, end: r.end }, out);
+  return out;
+}
+
+function pushTrimmed(lines: string[], r: Range, out: Range[]): void {
+  let { start, end } = r;
+  while (start <= end && isBlank(lines[start])) start++;
+  while (end >= start && isBlank(lines[end])) end--;
+  if (start <= end) out.push({ start, end });
+}
+
+/** Code: new piece at a non-indented line after a blank line or after a closing line (`}`, `end`). */
+const splitTopLevel: Splitter = (lines, r) =>
+  splitAt(lines, r, (i) => {
+    const line = lines[i];
+    if (isBlank(line) || /^\s/.test(line)) return false;
+    const prev = lines[i - 1];
+    return isBlank(prev) || CLOSER.test(prev);
+  });
+
+/** Paragraphs: new piece at the first non-blank line after a blank line (outside code fences). */
+function splitParagraphs(respectFences: boolean): Splitter {
+  return (lines, r) => {
+    const inFence = respectFences ? fenceMask(lines, r) : null;
+    return splitAt(lines, r, (i) => !isBlank(lines[i]) && isBlank(lines[i - 1]) && !(inFence && inFence[i - r.start]));
+  };
+}
+
+/** Markdown: new piece at each heading line (outside code fences). */
+const splitHeadings: Splitter = (lines, r) => {
+  const inFence = fenceMask(lines, r);
+  return splitAt(lines, r, (i) => !inFence[i - r.start] && HEADING.test(lines[i]));
+};
+
+function fenceMask(lines: string[], r: Range): boolean[] {
+  const mask: boolean[] = [];
+  let open = false;
+  for (let i = r.start; i <= r.end; i++) {
+    const f = FENCE.test(lines[i]);
+    mask.push(open || f); // fence lines themselves count as inside
+    if (f) open = !open;
+  }
+  return mask;
+}
+
+/** Every line its own piece (blank lines dropped as boundaries). */
+const splitLinesEach: Splitter = (lines, r) => {
+  const out: Range[] = [];
+  for (let i = r.start; i <= r.end; i++) if (!isBlank(lines[i])) out.push({ start: i, end: i });
+  return out;
+};
+
+const STRATEGIES: Record<ChunkKind, Splitter[]> = {
+  code: [splitTopLevel, splitParagraphs(false), splitLinesEach],
+  markdown: [splitHeadings, splitParagraphs(true), splitLinesEach],
+  text: [splitParagraphs(false), splitLinesEach],
+};
+
+/**
+ * Chunk a file. Pieces (top-level blocks / headings / paragraphs) are packed greedily up to
+ * `maxTokens`; an oversized piece is split by the next finer level, down to lines, and a single
+ * line longer than `maxTokens` is split by characters (those chunks share start/end line).
+ */
+export function chunkFile(
+  relPath: string,
+  text: string,
+  countTokens: (s: string) => number,
+  maxTokens: number,
+  kind: ChunkKind = chunkKind(relPath),
+): Chunk[] {
+  if (!(maxTokens >= 1)) throw new RangeError(`maxTokens must be >= 1 (got ${maxTokens})`);
+  const path = relPath.replace(/\\/g, '/');
+  if (text.length === 0) return [];
+  const lines = splitLines(text);
+  const all: Range[] = [];
+  pushTrimmed(lines, { start: 0, end: lines.length - 1 }, all);
+  if (all.length === 0) return [];
+
+  const strategies = STRATEGIES[kind];
+  const textOf = (r: Range) => lines.slice(r.start, r.end + 1).join('\n');
+  const chunks: Chunk[] = [];
+  const emit = (r: Range, t = textOf(r)) =>
+    chunks.push({ path, startLine: r.start + 1, endLine: r.end + 1, text: t });
+
+  // Recursively split `r` at `level`, then pack the resulting pieces.
+  const process = (r: Range, level: number): void => {
+    if (level >= strategies.length) {
+      splitLongLine(r.start); // a single line that is still too long
+      return;
+    }
+    const pieces = strategies[level](lines, r);
+    let cur: Range | null = null;
+    let curText = '';
+    const flush = () => {
+      if (cur) emit(cur, curText);
+      cur = null;
+      curText = '';
+    };
+    for (const p of pieces) {
+      const pText = textOf(p);
+      if (countTokens(pText) > maxTokens) {
+        flush();
+        if (p.start === p.end && level >= strategies.length - 1) splitLongLine(p.start);
+        else process(p, level + 1);
+        continue;
+      }
+      if (cur) {
+        const merged: Range = { start: cur.start, end: p.end };
+        const mText = textOf(merged);
+        if (countTokens(mText) <= maxTokens) {
+          cur = merged;
+          curText = mText;
+          continue;
+        }
+        flush();
+      }
+      cur = p;
+      curText = pText;
+    }
+    flush();
+  };
+
+  const splitLongLine = (i: number): void => {
+    const line = lines[i];
+    let pos = 0;
+    while (pos < line.length) {
+      // Skip whitespace between parts so no chunk is blank.
+      while (pos < line.length && /\s/.test(line[pos])) pos++;
+      if (pos >= line.length) break;
+      // Largest end such that countTokens(line.slice(pos, end)) <= maxTokens (binary search).
+      let lo = pos + 1;
+      let hi = Math.min(line.length, pos + Math.max(64, maxTokens * 32));
+      if (countTokens(line.slice(pos, hi)) <= maxTokens) lo = hi;
+      else {
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1;
+          if (countTokens(line.slice(pos, mid)) <= maxTokens) lo = mid;
+          else hi = mid - 1;
+        }
+      }
+      let end = lo;
+      // Don't cut a surrogate pair in half.
+      if (end < line.length && end > pos + 1 && isHighSurrogate(line.charCodeAt(end - 1))) end--;
+      chunks.push({ path, startLine: i + 1, endLine: i + 1, text: line.slice(pos, end) });
+      pos = end;
+    }
+  };
+
+  process(all[0], 0);
+  return chunks;
+}
+
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
