@@ -636,7 +636,12 @@ SAMPLE_SPLIT, SAMPLE_N_DOCS, SAMPLE_SEED = "test", 24, 7
 
 
 def sample_dataset() -> Dataset:
-    return workspace_qa(SAMPLE_SPLIT, SAMPLE_N_DOCS, seed=SAMPLE_SEED)
+    """The sample workspace's documents. `.env*` files are left out: the engine never memorizes
+    them by default (they are treated as secrets), so a demo question about one could not be answered."""
+    ds = workspace_qa(SAMPLE_SPLIT, SAMPLE_N_DOCS * 2, seed=SAMPLE_SEED)
+    docs = [d for d in ds.documents if not os.path.basename(d.path).startswith(".env")][:SAMPLE_N_DOCS]
+    keep = {d.id for d in docs}
+    return Dataset(documents=docs, questions=[q for q in ds.questions if q.doc_id in keep])
 
 
 def write_sample(root_dir: str) -> None:

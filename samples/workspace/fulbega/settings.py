@@ -1,0 +1,10 @@
+"""Settings for fulbega."""
+
+ENVIRONMENT = "staging"
+BACKUP_TIME_UTC = "10:45"
+MEMORY_LIMIT = "3584Mi"
+HEALTH_CHECK_PATH = "/healthz"
+TRACING_ENABLED = True
+FEATURE_DARK_MODE = True
+SERVICE_NAME = "fulbega"
+TIMEOUT_SECONDS = 64
