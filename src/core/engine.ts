@@ -1,0 +1,555 @@
+// The CMT engine, in-process: memorize files into the memory bank, answer questions from it.
+// Used by the engine process (server.ts), tests and tools. Loads native modules (onnxruntime,
+// LanceDB): UIs should run it in a child process through EngineClient (client.ts).
+//
+// memorize: files.ts walks/classifies -> chunk.ts chunks to the pack's maxDocTokens (template and
+//   bos included) -> compress.ts compresses (batched across files) -> bank.ts upserts per file.
+//   Unchanged files (same sha256 as stored) cost a read and a hash, no compression. Every skipped
+//   file is reported with its reason; a failing file is reported and the rest go on.
+// ask: question -> (truncate to maxQuestionTokens) -> compressor (query template) -> match.ts top-K
+//   (hybrid by default) -> aggregate.ts prefix -> decode.ts generate (streamed, stop strings,
+//   abortable). Citations are the matched memories.
+
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { Aggregator } from './aggregate';
+import { MemoryBank } from './bank';
+import { chunkFile } from './chunk';
+import { Compressor } from './compress';
+import { Decoder } from './decode';
+import { classifyFile, DEFAULT_MAX_FILE_SIZE, SkipReason, walkWorkspace, WalkedFile } from './files';
+import { match } from './match';
+import { loadPack, Pack } from './pack';
+import type {
+  AskResponse,
+  EngineSettings,
+  FileIssue,
+  ForgetResult,
+  MemorizeSummary,
+  ProgressParams,
+  ProviderReportInfo,
+  RenameResult,
+  StatusResult,
+} from './protocol';
+import { releaseSessions } from './runtime';
+import { AskOptions, Chunk, Citation, CmtError, CompressedChunk, Device } from './types';
+
+export interface EngineOpenOptions {
+  packDir: string;
+  bankUri: string;
+  device?: Device;
+  settings?: EngineSettings;
+  /** Verify every pack file's sha256 on open (default true). */
+  verifyHashes?: boolean;
+}
+
+export interface EngineMemorizeOptions {
+  /** Workspace root: stored paths/citations are relative to it. Default: process.cwd(). */
+  root?: string;
+  /** Re-compress even unchanged files. */
+  force?: boolean;
+  /** Force-include globs (gitignore syntax), even if ignored/excluded/secret. */
+  include?: string[];
+  /** Extra exclude globs (gitignore syntax). */
+  exclude?: string[];
+  /** Skip files larger than this (default settings.maxFileBytes, else 1 MiB). */
+  maxFileBytes?: number;
+  signal?: AbortSignal;
+  /** After every file (memorized, unchanged, skipped or failed). */
+  onProgress?: (p: ProgressParams) => void;
+}
+
+/** Human-readable reasons for files.ts skip codes. */
+export const SKIP_REASONS: Record<SkipReason, string> = {
+  binary: 'binary file',
+  'too-large': 'too large',
+  'invalid-utf8': 'not valid UTF-8 text',
+  empty: 'empty (no text)',
+  excluded: 'excluded (default or --exclude rules)',
+  gitignored: 'ignored by .gitignore',
+  secret: 'may hold secrets (.env, keys, credentials); force with --include',
+  unreadable: 'unreadable',
+  'symlink-outside': 'symbolic link pointing outside the workspace',
+  'symlink-loop': 'symbolic link loop',
+  'not-a-file': 'not a regular file',
+};
+
+/** Skip codes that are errors (reported under `failed`), not decisions. */
+const FAILURE_CODES = new Set<SkipReason>(['unreadable']);
+
+const EXCERPT_CHARS = 300;
+const openPacks = new Map<string, number>(); // pack dir -> open engines (session cache sharing)
+
+function toPosix(p: string): string {
+  return p.split(path.sep).join('/');
+}
+
+function issue(p: string, code: SkipReason | string, detail?: string): FileIssue & { code: string } {
+  const base = (SKIP_REASONS as Record<string, string>)[code] ?? code;
+  return { path: p, code, reason: detail ? `${base} (${detail})` : base };
+}
+
+function checkAbort(signal?: AbortSignal, what = 'operation'): void {
+  if (signal?.aborted) throw new CmtError('CANCELLED', `${what} cancelled`);
+}
+
+function errMsg(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function excerpt(text: string): string {
+  const t = text.trim();
+  return t.length <= EXCERPT_CHARS ? t : t.slice(0, EXCERPT_CHARS - 1) + '…';
+}
+
+/** Serialises writes (memorize/forget/rename) so two callers never interleave on one file. */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+interface PendingFile {
+  rel: string;
+  contentHash: string;
+  mtimeMs: number;
+  chunks: Chunk[];
+}
+
+export class Engine {
+  private closed = false;
+  private readonly writes = new Mutex();
+
+  private constructor(
+    readonly pack: Pack,
+    readonly bank: MemoryBank,
+    readonly compressor: Compressor,
+    readonly aggregator: Aggregator,
+    readonly decoder: Decoder,
+    readonly bankUri: string,
+    readonly settings: EngineSettings,
+  ) {}
+
+  static async open(opts: EngineOpenOptions): Promise<Engine> {
+    const device = opts.device ?? 'auto';
+    const pack = await loadPack(opts.packDir, { verifyHashes: opts.verifyHashes });
+    const m = pack.manifest;
+    const bank = await MemoryBank.open(opts.bankUri, { packId: m.packId, memorySlots: m.cmt.memorySlots, memoryDim: m.cmt.memoryDim });
+    openPacks.set(pack.dir, (openPacks.get(pack.dir) ?? 0) + 1);
+    try {
+      const [compressor, aggregator, decoder] = await Promise.all([
+        Compressor.create(pack, device),
+        Aggregator.create(pack, device),
+        Decoder.create(pack, device),
+      ]);
+      return new Engine(pack, bank, compressor, aggregator, decoder, opts.bankUri, opts.settings ?? {});
+    } catch (e) {
+      bank.close();
+      await Engine.releasePack(pack.dir);
+      throw e;
+    }
+  }
+
+  private static async releasePack(dir: string): Promise<void> {
+    const n = (openPacks.get(dir) ?? 1) - 1;
+    if (n > 0) {
+      openPacks.set(dir, n);
+      return;
+    }
+    openPacks.delete(dir);
+    await releaseSessions(dir + path.sep);
+  }
+
+  get packId(): string {
+    return this.pack.manifest.packId;
+  }
+  get packName(): string {
+    return this.pack.manifest.name;
+  }
+  /** Execution provider of the decoder (the heaviest graph), and what was tried. */
+  get providerReport(): ProviderReportInfo {
+    const r = this.decoder.report ?? this.compressor.report;
+    return r ? { provider: r.provider, tried: r.tried.map((t) => ({ ...t })) } : { provider: 'cpu', tried: [] };
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new CmtError('INTERNAL', 'engine is closed');
+  }
+
+  /** Token count exactly as the compressor sees a chunk (template and bos included). */
+  private docTokens = (text: string): number => this.compressor.tokenize(text, 'document').length;
+
+  // -------------------------------------------------------------------------------------------
+  // memorize
+
+  memorize(paths: string[], opts: EngineMemorizeOptions = {}): Promise<MemorizeSummary> {
+    this.assertOpen();
+    return this.writes.run(() => this.memorizeLocked(paths, opts));
+  }
+
+  private async memorizeLocked(paths: string[], opts: EngineMemorizeOptions): Promise<MemorizeSummary> {
+    const t0 = Date.now();
+    const signal = opts.signal;
+    const root = path.resolve(opts.root ?? process.cwd());
+    const include = [...(this.settings.include ?? []), ...(opts.include ?? [])];
+    const exclude = [...(this.settings.exclude ?? []), ...(opts.exclude ?? [])];
+    const maxFileSize = opts.maxFileBytes ?? this.settings.maxFileBytes ?? DEFAULT_MAX_FILE_SIZE;
+    const batchSize = Math.max(1, this.settings.batchSize ?? 8);
+
+    const skipped: FileIssue[] = [];
+    const failed: FileIssue[] = [];
+    const seenIssue = new Set<string>();
+    const report = (i: FileIssue & { code: string }) => {
+      if (seenIssue.has(i.path)) return;
+      seenIssue.add(i.path);
+      (FAILURE_CODES.has(i.code as SkipReason) ? failed : skipped).push(i);
+    };
+
+    // 1. Targets -> files to look at (workspace-relative), walking folders with the ignore rules.
+    try {
+      await fsp.access(root);
+    } catch {
+      throw new CmtError('BAD_INPUT', `workspace root not found: ${root}`);
+    }
+    const files = new Map<string, WalkedFile>(); // rel -> file
+    const dirTargets: string[] = []; // rel dirs ('' = root) walked in full: stale memories under them are pruned
+    const explicit = new Set<string>(); // files named directly (gitignore does not apply to them)
+    for (const p of paths.length ? paths : ['.']) {
+      checkAbort(signal, 'memorize');
+      const abs = path.resolve(root, p);
+      const rel = toPosix(path.relative(root, abs));
+      if (rel.startsWith('../') || rel === '..' || path.isAbsolute(rel)) {
+        report(issue(toPosix(p), 'outside the workspace root', root));
+        continue;
+      }
+      let st: import('node:fs').Stats;
+      try {
+        st = await fsp.stat(abs);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        failed.push({ path: rel || '.', reason: code === 'ENOENT' ? 'not found' : `unreadable (${errMsg(e)})` });
+        continue;
+      }
+      if (st.isDirectory()) {
+        dirTargets.push(rel);
+        const restrict = rel ? restrictTo(rel) : [];
+        const prefix = rel ? rel + '/' : '';
+        for await (const f of walkWorkspace(root, {
+          include,
+          exclude: [...restrict, ...exclude],
+          maxFileSize,
+          signal,
+          onSkip: (r, reason) => {
+            if (!prefix || (r.startsWith(prefix) && r !== prefix)) report(issue(r, reason));
+          },
+        })) {
+          if (!prefix || f.relPath.startsWith(prefix)) files.set(f.relPath, f);
+        }
+      } else if (st.isFile()) {
+        explicit.add(rel);
+        files.set(rel, { absPath: abs, relPath: rel, size: st.size, mtimeMs: st.mtimeMs });
+      } else {
+        report(issue(rel, 'not-a-file'));
+      }
+    }
+
+    const list = [...files.values()].sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
+    const total = list.length;
+    let done = 0;
+    let memorized = 0;
+    let unchanged = 0;
+    let chunksDone = 0;
+    let truncatedChunks = 0;
+    const kept = new Set<string>(); // files that are in the bank after this run (memorized/unchanged/failed)
+    const progress = (rel: string) => {
+      done++;
+      opts.onProgress?.({ done, total, path: rel });
+    };
+
+    // 2. Classify, skip unchanged, chunk; compress in batches across files; upsert per file.
+    let pending: PendingFile[] = [];
+    let pendingChunks = 0;
+    const flush = async () => {
+      if (pending.length === 0) return;
+      const batch = pending;
+      pending = [];
+      pendingChunks = 0;
+      let results: CompressedChunk[][] | null = null;
+      try {
+        results = await this.compressFiles(batch, batchSize, signal);
+      } catch (e) {
+        if (e instanceof CmtError && e.code === 'CANCELLED') throw e;
+        results = null; // retry file by file below, so one bad file cannot fail the others
+      }
+      for (let i = 0; i < batch.length; i++) {
+        const f = batch[i];
+        try {
+          const compressed = results ? results[i] : (await this.compressFiles([f], batchSize, signal))[0];
+          truncatedChunks += compressed.filter((c) => (c as CompressedChunk & { truncated?: boolean }).truncated).length;
+          await this.bank.upsertFile(f.rel, f.contentHash, f.mtimeMs, compressed.map(stripExtra));
+          memorized++;
+          chunksDone += compressed.length;
+          kept.add(f.rel);
+        } catch (e) {
+          if (e instanceof CmtError && e.code === 'CANCELLED') throw e;
+          if (e instanceof CmtError && (e.code === 'BANK_UNAVAILABLE' || e.code === 'BANK_PACK_MISMATCH')) throw e;
+          failed.push({ path: f.rel, reason: `could not memorize: ${errMsg(e)}` });
+          kept.add(f.rel); // keep whatever the bank had
+        }
+        progress(f.rel);
+      }
+    };
+
+    for (const f of list) {
+      checkAbort(signal, 'memorize');
+      const rel = f.relPath;
+      const c = await classifyFile(f.absPath, explicit.has(rel) ? { root, include, exclude, maxFileSize } : { maxFileSize });
+      if (!c.ok) {
+        report(issue(rel, c.reason, c.reason === 'too-large' || c.reason === 'unreadable' ? c.detail : undefined));
+        if (c.reason === 'unreadable') kept.add(rel);
+        progress(rel);
+        continue;
+      }
+      const prev = await this.bank.fileState(rel);
+      if (prev && prev.contentHash === c.contentHash && !opts.force) {
+        unchanged++;
+        kept.add(rel);
+        progress(rel);
+        continue;
+      }
+      let chunks: Chunk[];
+      try {
+        chunks = chunkFile(rel, c.text, this.docTokens, this.pack.manifest.cmt.maxDocTokens);
+      } catch (e) {
+        failed.push({ path: rel, reason: `could not chunk: ${errMsg(e)}` });
+        kept.add(rel);
+        progress(rel);
+        continue;
+      }
+      if (chunks.length === 0) {
+        report(issue(rel, 'empty'));
+        progress(rel);
+        continue;
+      }
+      pending.push({ rel, contentHash: c.contentHash, mtimeMs: c.mtimeMs, chunks });
+      pendingChunks += chunks.length;
+      if (pendingChunks >= batchSize * 4) await flush();
+    }
+    await flush();
+
+    // 3. Folders walked in full: memories of files that are gone (or now skipped) are stale.
+    let removed = 0;
+    if (dirTargets.length > 0) {
+      const inBank = await this.bank.listFiles();
+      for (const bf of inBank) {
+        const under = dirTargets.some((d) => d === '' || bf.path === d || bf.path.startsWith(d + '/'));
+        if (!under || kept.has(bf.path)) continue;
+        if (files.has(bf.path) && !seenIssue.has(bf.path)) continue;
+        checkAbort(signal, 'memorize');
+        if (await this.bank.deleteFile(bf.path)) removed++;
+      }
+    }
+
+    return {
+      memorized,
+      unchanged,
+      skipped,
+      failed,
+      chunks: chunksDone,
+      truncatedChunks,
+      removed,
+      elapsedMs: Date.now() - t0,
+    };
+  }
+
+  /** Compresses the chunks of several files in shared batches; result i = chunks of file i. */
+  private async compressFiles(batch: PendingFile[], batchSize: number, signal?: AbortSignal): Promise<CompressedChunk[][]> {
+    const all = batch.flatMap((f) => f.chunks);
+    const res = await this.compressor.compress(
+      all.map((c) => c.text),
+      { kind: 'document', batchSize, signal },
+    );
+    const out: CompressedChunk[][] = [];
+    let i = 0;
+    for (const f of batch) {
+      out.push(
+        f.chunks.map((c) => {
+          const r = res[i++];
+          return { ...c, memory: r.memory, key: r.key, truncated: r.truncated } as CompressedChunk;
+        }),
+      );
+    }
+    return out;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // ask
+
+  async ask(question: string, opts: AskOptions = {}): Promise<AskResponse> {
+    this.assertOpen();
+    const t0 = performance.now();
+    if (typeof question !== 'string' || question.trim() === '') throw new CmtError('BAD_INPUT', 'the question is empty');
+    const m = this.pack.manifest;
+    const defaults = { ...m.defaults, ...(this.settings.ask ?? {}) } as typeof m.defaults & { hybrid?: boolean };
+    const signal = opts.signal;
+
+    // Over-long question: cut to maxQuestionTokens (compressor input, template and bos included).
+    let text = question.trim();
+    let questionTruncated: AskResponse['questionTruncated'];
+    const maxQ = m.cmt.maxQuestionTokens;
+    const qTokens = this.compressor.tokenize(text, 'question').length;
+    if (qTokens > maxQ) {
+      const overhead = this.compressor.tokenize('', 'question').length;
+      const ids = this.pack.tokenizer.encode(text).slice(0, Math.max(1, maxQ - overhead));
+      text = this.pack.tokenizer.decode(ids).trim();
+      questionTruncated = { tokens: qTokens, maxQuestionTokens: maxQ };
+      process.stderr.write(`[cmt] question has ${qTokens} tokens; cut to maxQuestionTokens=${maxQ}\n`);
+    }
+
+    const topK = Math.max(0, Math.min(Math.floor(opts.topK ?? defaults.topK), m.cmt.maxSelected));
+    checkAbort(signal, 'ask');
+    const q = await this.compressor.compressQuestion(text, signal);
+    const matched = await match(this.bank, { key: q.key, text }, { topK, hybrid: opts.hybrid ?? defaults.hybrid ?? true });
+    const tMatch = performance.now();
+    checkAbort(signal, 'ask');
+
+    const prefix = await this.aggregator.aggregate(
+      q.memory,
+      matched.map((x) => x.record.memory),
+      { signal },
+    );
+    const tAgg = performance.now();
+
+    let tFirst = 0;
+    const gen = await this.decoder.generate(this.decoder.buildPrompt(text), {
+      prefix,
+      maxNewTokens: opts.maxNewTokens ?? defaults.maxNewTokens,
+      numBeams: opts.numBeams ?? defaults.numBeams,
+      alpha: opts.alpha ?? defaults.alpha,
+      signal,
+      onToken: (delta) => {
+        if (!tFirst) tFirst = performance.now();
+        opts.onToken?.(delta);
+      },
+    });
+    const tEnd = performance.now();
+
+    const citations: Citation[] = matched.map((x) => ({
+      path: x.record.path,
+      startLine: x.record.startLine,
+      endLine: x.record.endLine,
+      score: x.score,
+      excerpt: excerpt(x.record.text),
+    }));
+    const r = (v: number) => Math.round(v * 10) / 10;
+    return {
+      answer: gen.text,
+      citations,
+      timings: {
+        matchMs: r(tMatch - t0),
+        aggregateMs: r(tAgg - tMatch),
+        firstTokenMs: r((tFirst || tEnd) - t0),
+        totalMs: r(tEnd - t0),
+      },
+      ...(questionTruncated ? { questionTruncated } : {}),
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // forget / rename / status / close
+
+  /** Removes a file's memories, or every file's under a folder path. */
+  forget(p: string): Promise<ForgetResult> {
+    this.assertOpen();
+    return this.writes.run(async () => {
+      const key = normalizeRel(p);
+      let removed = 0;
+      for (const f of await this.bank.listFiles()) {
+        if (key === '' || f.path === key || f.path.startsWith(key + '/')) {
+          if (await this.bank.deleteFile(f.path)) removed += f.chunks;
+        }
+      }
+      return { removed };
+    });
+  }
+
+  /** Moves a file's memories (or a folder's) to a new path, without recompressing. */
+  rename(from: string, to: string): Promise<RenameResult> {
+    this.assertOpen();
+    return this.writes.run(async () => {
+      const a = normalizeRel(from);
+      const b = normalizeRel(to);
+      if (!a || !b) throw new CmtError('BAD_INPUT', 'rename needs two non-empty workspace-relative paths');
+      if (a === b) return { renamed: 0 };
+      let renamed = 0;
+      for (const f of await this.bank.listFiles()) {
+        let target: string | null = null;
+        if (f.path === a) target = b;
+        else if (f.path.startsWith(a + '/')) target = b + f.path.slice(a.length);
+        if (target !== null && (await this.bank.renameFile(f.path, target))) renamed += f.chunks;
+      }
+      return { renamed };
+    });
+  }
+
+  async status(): Promise<StatusResult> {
+    this.assertOpen();
+    const s = await this.bank.stats();
+    const pr = this.providerReport;
+    return {
+      packId: this.packId,
+      packName: this.packName,
+      provider: pr.provider,
+      providerReport: pr,
+      memories: s.memories,
+      files: s.files,
+      bytesOnDisk: s.bytesOnDisk,
+      bankUri: this.bankUri,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writes.run(async () => undefined); // let a running write finish
+    try {
+      this.bank.close();
+    } finally {
+      await Engine.releasePack(this.pack.dir);
+    }
+  }
+}
+
+function stripExtra(c: CompressedChunk): CompressedChunk {
+  return { path: c.path, startLine: c.startLine, endLine: c.endLine, text: c.text, memory: c.memory, key: c.key };
+}
+
+/** Workspace-relative, forward slashes, no leading './' or trailing '/'. */
+export function normalizeRel(p: string): string {
+  let s = p.replace(/\\/g, '/').trim();
+  while (s.startsWith('./')) s = s.slice(2);
+  s = s.replace(/\/+$/, '');
+  return s === '.' ? '' : s;
+}
+
+/**
+ * gitignore-syntax patterns that exclude everything except the folder `rel` (e.g. 'a/b'):
+ * '/*', '!/a/', '/a/*', '!/a/b/'. Put BEFORE user excludes so those still apply inside.
+ */
+export function restrictTo(rel: string): string[] {
+  const parts = rel.split('/').filter(Boolean);
+  const out: string[] = [];
+  let base = '';
+  for (const part of parts) {
+    out.push(`/${base}*`, `!/${base}${escapeGlob(part)}/`);
+    base += `${escapeGlob(part)}/`;
+  }
+  return out;
+}
+
+function escapeGlob(s: string): string {
+  return s.replace(/[*?[\]\\!#]/g, (c) => `\\${c}`);
+}

@@ -1,0 +1,214 @@
+// Engine process entry: `node out/src/core/server.js` speaks the protocol (protocol.ts) as JSON-RPC
+// over stdio. stdout carries ONLY protocol messages; every log line goes to stderr.
+//
+// Native modules (LanceDB, onnxruntime) are loaded lazily, and only after the CPU check: LanceDB's
+// x64 build is compiled for AVX2/FMA and dies with SIGILL on older CPUs, which JavaScript cannot
+// catch. On such a CPU the process stays up and answers every request with CPU_UNSUPPORTED, so the
+// client reports a clear error instead of restarting a crashing child forever.
+
+import * as fs from 'node:fs';
+import type { CancellationToken } from 'vscode-jsonrpc';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import type { Engine } from './engine';
+import {
+  AskRequest,
+  ExitNotification,
+  ForgetRequest,
+  InitializeRequest,
+  MemorizeRequest,
+  PROTOCOL_VERSION,
+  ProgressNotification,
+  RenameRequest,
+  ShutdownRequest,
+  StatusRequest,
+  TokenNotification,
+  toResponseError,
+} from './protocol';
+import { CmtError } from './types';
+
+export interface CpuCheck {
+  ok: boolean;
+  reason?: string;
+}
+
+/**
+ * On x64 Linux, reads /proc/cpuinfo and requires the avx2 and fma flags (LanceDB's x64 build needs
+ * them). Other platforms/arches pass (arm64 builds have no such requirement; macOS/Windows x64
+ * machines without AVX2 are rare and /proc is not available to check).
+ * `CMT_SKIP_CPU_CHECK=1` bypasses the check; `CMT_FAKE_CPUINFO=<file>` reads flags from a file (tests).
+ */
+export function checkCpu(
+  platform: NodeJS.Platform = process.platform,
+  arch: string = process.arch,
+  readCpuinfo: () => string = () => fs.readFileSync(process.env.CMT_FAKE_CPUINFO || '/proc/cpuinfo', 'utf8'),
+): CpuCheck {
+  if (process.env.CMT_SKIP_CPU_CHECK === '1') return { ok: true };
+  if (platform !== 'linux' || arch !== 'x64') return { ok: true };
+  let info: string;
+  try {
+    info = readCpuinfo();
+  } catch {
+    return { ok: true }; // cannot tell: let it try
+  }
+  const line = info.split('\n').find((l) => /^flags\s*:/.test(l));
+  if (!line) return { ok: true };
+  const flags = new Set(line.replace(/^flags\s*:/, '').trim().split(/\s+/));
+  const missing = ['avx2', 'fma'].filter((f) => !flags.has(f));
+  if (missing.length === 0) return { ok: true };
+  return {
+    ok: false,
+    reason:
+      `this CPU lacks ${missing.join(' and ')} instructions, which the LanceDB memory bank's x64 build requires ` +
+      `(it would crash with SIGILL). Use a CPU with AVX2 and FMA (Intel Haswell / AMD Excavator or newer), or an arm64 machine.`,
+  };
+}
+
+function log(...args: unknown[]): void {
+  process.stderr.write(`[cmt-engine ${process.pid}] ${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`);
+}
+
+/** AbortSignal that follows a vscode-jsonrpc CancellationToken. */
+function toSignal(token: CancellationToken): AbortSignal {
+  const ac = new AbortController();
+  if (token.isCancellationRequested) ac.abort();
+  else token.onCancellationRequested(() => ac.abort());
+  return ac.signal;
+}
+
+export function main(): void {
+  // Nothing may write to stdout but the protocol writer.
+  console.log = (...a: unknown[]) => log(...a);
+  console.info = console.log;
+  console.debug = console.log;
+  console.warn = (...a: unknown[]) => log('warn:', ...a);
+
+  const cpu = checkCpu();
+  if (!cpu.ok) log('refusing to load native modules:', cpu.reason ?? '');
+
+  const conn = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+  let engine: Engine | undefined;
+  let opening: Promise<Engine> | undefined;
+  let closing = false;
+
+  const need = (): Engine => {
+    if (!cpu.ok) throw new CmtError('CPU_UNSUPPORTED', cpu.reason ?? 'unsupported CPU');
+    if (!engine) throw new CmtError('BAD_INPUT', 'engine not initialized: send cmt/initialize first');
+    return engine;
+  };
+
+  const handle =
+    <P, R>(fn: (p: P, token: CancellationToken) => Promise<R>) =>
+    async (p: P, token: CancellationToken): Promise<R> => {
+      try {
+        return await fn(p, token);
+      } catch (e) {
+        if (!(e instanceof CmtError)) log('request failed:', (e as Error)?.stack ?? String(e));
+        throw toResponseError(e);
+      }
+    };
+
+  conn.onRequest(
+    InitializeRequest,
+    handle(async (p) => {
+      if (!cpu.ok) throw new CmtError('CPU_UNSUPPORTED', cpu.reason ?? 'unsupported CPU');
+      if (opening) await opening.catch(() => undefined);
+      if (engine) {
+        await engine.close().catch(() => undefined);
+        engine = undefined;
+      }
+      // Loaded here, after the CPU check (native modules).
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const { Engine: EngineClass } = require('./engine') as typeof import('./engine');
+      opening = EngineClass.open({ packDir: p.packDir, bankUri: p.bankUri, device: p.device, settings: p.settings });
+      try {
+        engine = await opening;
+      } finally {
+        opening = undefined;
+      }
+      log(`ready: pack ${engine.packId} on ${engine.providerReport.provider}, bank ${p.bankUri}`);
+      return {
+        protocolVersion: PROTOCOL_VERSION,
+        packId: engine.packId,
+        packName: engine.packName,
+        provider: engine.providerReport.provider,
+        providerReport: engine.providerReport,
+        pid: process.pid,
+      };
+    }),
+  );
+
+  conn.onRequest(
+    MemorizeRequest,
+    handle(async (p, token) =>
+      need().memorize(p.paths, {
+        root: p.root,
+        force: p.force,
+        include: p.include,
+        exclude: p.exclude,
+        maxFileBytes: p.maxFileBytes,
+        signal: toSignal(token),
+        onProgress: (pr) => void conn.sendNotification(ProgressNotification, { requestId: p.requestId, ...pr }),
+      }),
+    ),
+  );
+
+  conn.onRequest(
+    AskRequest,
+    handle(async (p, token) =>
+      need().ask(p.question, {
+        ...(p.options ?? {}),
+        signal: toSignal(token),
+        onToken: (text) => void conn.sendNotification(TokenNotification, { requestId: p.requestId, text }),
+      }),
+    ),
+  );
+
+  conn.onRequest(
+    ForgetRequest,
+    handle(async (p) => need().forget(p.path)),
+  );
+  conn.onRequest(
+    RenameRequest,
+    handle(async (p) => need().rename(p.from, p.to)),
+  );
+  conn.onRequest(StatusRequest, (token) => handle(async () => need().status())(undefined, token));
+
+  const closeEngine = async (): Promise<void> => {
+    if (closing) return;
+    closing = true;
+    const e = engine;
+    engine = undefined;
+    if (e) await e.close().catch((err) => log('close failed:', String(err)));
+  };
+
+  conn.onRequest(ShutdownRequest, (token) =>
+    handle(async () => {
+      await closeEngine();
+      // If no exit notification follows, leave anyway.
+      setTimeout(() => process.exit(0), 2000).unref();
+    })(undefined, token),
+  );
+  conn.onNotification(ExitNotification, () => {
+    void closeEngine().finally(() => process.exit(0));
+  });
+
+  // Parent gone (stdin closed): close the bank cleanly and leave.
+  conn.onClose(() => {
+    void closeEngine().finally(() => process.exit(0));
+  });
+  conn.onError(([err]) => log('connection error:', err?.message ?? String(err)));
+  // Ctrl-C in a terminal reaches the whole process group: the parent decides (it cancels the
+  // request or closes stdin), so the engine ignores SIGINT instead of dying mid-write.
+  process.on('SIGINT', () => log('SIGINT ignored (the parent process controls the engine)'));
+  process.on('uncaughtException', (err) => {
+    log('uncaught exception:', err?.stack ?? String(err));
+  });
+  process.on('unhandledRejection', (err) => {
+    log('unhandled rejection:', (err as Error)?.stack ?? String(err));
+  });
+
+  conn.listen();
+  log(`engine process started (node ${process.version}, ${process.platform}-${process.arch})`);
+}
+
+if (require.main === module) main();
