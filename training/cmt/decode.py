@@ -47,8 +47,10 @@ def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int) -> Tuple[torch.Tensor,
 
 def _step(base, ids, past, past_len, pos):
     t = ids.shape[1]
-    mask = torch.ones((1, past_len + t), dtype=torch.long)
-    position_ids = torch.arange(pos, pos + t, dtype=torch.long).unsqueeze(0)
+    dev = next(base.parameters()).device
+    ids = ids.to(dev)
+    mask = torch.ones((1, past_len + t), dtype=torch.long, device=dev)
+    position_ids = torch.arange(pos, pos + t, dtype=torch.long, device=dev).unsqueeze(0)
     logits, presents = base(input_ids=ids, attention_mask=mask, position_ids=position_ids, past_key_values=past)
     return logits[:, -1], presents
 

@@ -99,7 +99,7 @@ def evaluate(model: CMTModel, tok, dataset, top_k: int = 4, alpha: float = 0.5,
         qmem, qkey = model.compress([([tok.bos_id] + tok.encode(qa.question))[: cfg.max_question_tokens]], tok.pad_id)
         scores = (qkey @ keys.t())[0]
         ranked = scores.argsort(descending=True)
-        kw_ranked = tfidf.scores(qa.question).argsort(descending=True)
+        kw_ranked = tfidf.scores(qa.question).argsort(descending=True).to(mem.device)
         retrieval["key@1"] += float(gold in ranked[:1].tolist())
         retrieval["key@5"] += float(gold in ranked[:5].tolist())
         retrieval["tfidf@1"] += float(gold in kw_ranked[:1].tolist())
@@ -126,7 +126,7 @@ def evaluate(model: CMTModel, tok, dataset, top_k: int = 4, alpha: float = 0.5,
             else:
                 idx = ranked[:top_k]
             selected = mem[idx].unsqueeze(0)
-            prefix = model.aggregator(qmem, selected, torch.ones((1, selected.shape[1]), dtype=torch.long))
+            prefix = model.aggregator(qmem, selected, torch.ones((1, selected.shape[1]), dtype=torch.long, device=mem.device))
             a = 0.0 if v == "cmt_alpha0" else alpha
             preds[v] = generate(model.base, tok, prompt, prefix, a, max_new_tokens)
         for v, p in preds.items():

@@ -47,6 +47,10 @@ class CMTModel(nn.Module):
     def base(self):
         return self._base[0]
 
+    @property
+    def device(self) -> torch.device:
+        return self.compressor.memory_tokens.device
+
     def trainable_parameters(self):
         return [p for p in self.parameters() if p.requires_grad]
 
@@ -57,11 +61,12 @@ class CMTModel(nn.Module):
 
     def compress(self, seqs: Sequence[Sequence[int]], pad_id: int):
         ids, mask = pad_batch(seqs, pad_id)
-        return self.compressor(ids, mask)
+        return self.compressor(ids.to(self.device), mask.to(self.device))
 
     def loss(self, batch: List[Example], pad_id: int, top_k: int, force_gold: bool):
         cfg = self.cfg
         b = len(batch)
+        dev = self.device
         docs = [e.doc for e in batch]
         if cfg.bp_dropout > 0 and self.training:
             # Backprop dropout: gradients flow through only a share of the compressed documents.
@@ -70,26 +75,27 @@ class CMTModel(nn.Module):
             mem, dkey = self.compress(docs, pad_id)
             with torch.no_grad():
                 mem_ng, dkey_ng = self.compress(docs, pad_id)
-            sel = torch.tensor(keep).view(b, 1, 1)
+            sel = torch.tensor(keep, device=dev).view(b, 1, 1)
             mem = torch.where(sel, mem, mem_ng)
             dkey = torch.where(sel.view(b, 1), dkey, dkey_ng)
         else:
             mem, dkey = self.compress(docs, pad_id)
         qmem, qkey = self.compress([e.query for e in batch], pad_id)
         scores = match_scores(qkey, dkey)
-        gold = torch.arange(b)
+        gold = torch.arange(b, device=dev)
         idx = select_top_k(scores.detach(), top_k, force=gold if force_gold else None)
         selected = mem[idx]  # [B,K,k,d]
-        prefix = self.aggregator(qmem, selected, torch.ones(idx.shape, dtype=torch.long))
+        prefix = self.aggregator(qmem, selected, torch.ones(idx.shape, dtype=torch.long, device=dev))
         seqs = [e.prompt + e.answer for e in batch]
         ids, tmask = pad_batch(seqs, pad_id)
         target = torch.zeros_like(tmask)
         for i, e in enumerate(batch):
             target[i, len(e.prompt): len(e.prompt) + len(e.answer)] = 1
+        ids, tmask, target = ids.to(dev), tmask.to(dev), target.to(dev)
         p = prefix[0][0].shape[2]
         t = ids.shape[1]
-        pos = torch.arange(t).unsqueeze(0).expand(b, t)
-        attn = torch.cat([torch.ones((b, p), dtype=torch.long), tmask], dim=1)
+        pos = torch.arange(t, device=dev).unsqueeze(0).expand(b, t)
+        attn = torch.cat([torch.ones((b, p), dtype=torch.long, device=dev), tmask], dim=1)
         logits_mem, _ = self.base(input_ids=ids, attention_mask=attn, position_ids=pos, past_key_values=prefix)
         if cfg.alpha != 0:
             with torch.no_grad():

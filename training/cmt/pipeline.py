@@ -18,7 +18,7 @@ from .evaluate import evaluate
 from .export import export_pack
 from .model import CMTModel
 from .tokenizer import BPETokenizer, train_bpe
-from .train import pretrain, train_cmt
+from .train import pick_device, pretrain, train_cmt
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFAULT_WORK = os.path.join(REPO, "training", "work", "default")
@@ -139,14 +139,14 @@ def step_pretrain(work: str, r: Recipe):
     torch.manual_seed(r.seed)
     tok = _tokenizer(work)
     cfg = BaseConfig(**{**r.base, "vocab_size": tok.vocab_size})
-    base = LlamaForCausalLM(cfg)
+    base = LlamaForCausalLM(cfg).to(pick_device())
     log(f"base LM: {count_parameters(base):,} parameters, {cfg}")
     train, _, _ = _splits(r)
     t0 = time.time()
     curve = pretrain(base, tok, pretraining_texts(r, _read_corpus(work), train), r.pretrain_steps,
                      seq_len=r.pretrain_seq, batch_size=r.pretrain_batch, lr=r.pretrain_lr, seed=r.seed, log=log,
                      time_budget_s=r.time_budget_pretrain_s)
-    save_hf_checkpoint(base, cfg, os.path.join(work, "base"))
+    save_hf_checkpoint(base.cpu(), cfg, os.path.join(work, "base"))
     _write_json(os.path.join(work, "pretrain.json"), {"curve": curve, "parameters": count_parameters(base),
                                                         "wall_s": round(time.time() - t0, 1), "config": dataclasses.asdict(cfg)})
 
@@ -167,7 +167,7 @@ def _cmt_path(work: str, ablation: str = "none") -> str:
 def load_cmt(work: str, r: Recipe, ablation: str = "none"):
     base, _ = load_hf_checkpoint(os.path.join(work, "base"))
     model = CMTModel(base, _cmt_config(r, ablation))
-    model.load_state_dict(torch.load(_cmt_path(work, ablation)))
+    model.load_state_dict(torch.load(_cmt_path(work, ablation), map_location="cpu"))
     model.eval()
     return model
 
@@ -177,11 +177,13 @@ def step_train(work: str, r: Recipe, ablation: str = "none"):
     torch.manual_seed(r.seed)
     tok = _tokenizer(work)
     base, _ = load_hf_checkpoint(os.path.join(work, "base"))
-    model = CMTModel(base, _cmt_config(r, ablation))
+    dev = pick_device()
+    model = CMTModel(base.to(dev), _cmt_config(r, ablation)).to(dev)
+    log(f"device: {dev}")
     train, _, _ = _splits(r)
     result = train_cmt(model, tok, train, model.cfg, r.cmt_steps, batch_size=r.cmt_batch, lr=r.cmt_lr,
                        seed=r.seed, log=log, time_budget_s=r.time_budget_cmt_s)
-    torch.save(model.state_dict(), _cmt_path(work, ablation))
+    torch.save(model.cpu().state_dict(), _cmt_path(work, ablation))
     name = "train" if ablation == "none" else f"train-{ablation}"
     _write_json(os.path.join(work, name + ".json"), {**result, "config": model.cfg.to_dict(), "ablation": ablation})
 

@@ -40,6 +40,7 @@ def pretrain(base, tok, texts: Sequence[str], steps: int, seq_len: int = 256, ba
     t0 = time.time()
     stream = token_stream(tok, texts)
     log(f"pretrain: {len(stream):,} tokens in stream (tokenized in {time.time() - t0:.0f}s)")
+    device = next(base.parameters()).device
     base.train()
     opt = torch.optim.AdamW(base.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.1)
     curve = []
@@ -48,7 +49,7 @@ def pretrain(base, tok, texts: Sequence[str], steps: int, seq_len: int = 256, ba
         for group in opt.param_groups:
             group["lr"] = lr_at(step, steps, lr, max(1, steps // 20))
         starts = torch.randint(0, len(stream) - seq_len - 1, (batch_size,), generator=g)
-        x = torch.stack([stream[s: s + seq_len] for s in starts])
+        x = torch.stack([stream[s: s + seq_len] for s in starts]).to(device)
         logits, _ = base(input_ids=x)
         loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1))
         opt.zero_grad(set_to_none=True)
