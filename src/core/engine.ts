@@ -284,22 +284,53 @@ export class Engine {
         if (e instanceof CmtError && e.code === 'CANCELLED') throw e;
         results = null; // retry file by file below, so one bad file cannot fail the others
       }
+      const fatal = (e: unknown) =>
+        e instanceof CmtError && (e.code === 'CANCELLED' || e.code === 'BANK_UNAVAILABLE' || e.code === 'BANK_PACK_MISMATCH');
+      const ready: Array<{ f: PendingFile; compressed: CompressedChunk[] }> = [];
       for (let i = 0; i < batch.length; i++) {
         const f = batch[i];
         try {
           const compressed = results ? results[i] : (await this.compressFiles([f], batchSize, signal))[0];
-          truncatedChunks += compressed.filter((c) => (c as CompressedChunk & { truncated?: boolean }).truncated).length;
-          await this.bank.upsertFile(f.rel, f.contentHash, f.mtimeMs, compressed.map(stripExtra));
-          memorized++;
-          chunksDone += compressed.length;
-          kept.add(f.rel);
+          ready.push({ f, compressed });
         } catch (e) {
-          if (e instanceof CmtError && e.code === 'CANCELLED') throw e;
-          if (e instanceof CmtError && (e.code === 'BANK_UNAVAILABLE' || e.code === 'BANK_PACK_MISMATCH')) throw e;
+          if (fatal(e)) throw e;
           failed.push({ path: f.rel, reason: `could not memorize: ${errMsg(e)}` });
           kept.add(f.rel); // keep whatever the bank had
+          progress(f.rel);
         }
-        progress(f.rel);
+      }
+      const stored = (r: { f: PendingFile; compressed: CompressedChunk[] }) => {
+        truncatedChunks += r.compressed.filter((c) => (c as CompressedChunk & { truncated?: boolean }).truncated).length;
+        memorized++;
+        chunksDone += r.compressed.length;
+        kept.add(r.f.rel);
+        progress(r.f.rel);
+      };
+      // One commit for the whole batch (files new to the bank); on failure, file by file so one
+      // bad file cannot fail the others. Progress is reported only after a file is committed.
+      let batched = false;
+      if (ready.length > 1) {
+        try {
+          await this.bank.upsertFiles(ready.map((r) => ({ path: r.f.rel, contentHash: r.f.contentHash, mtimeMs: r.f.mtimeMs, chunks: r.compressed.map(stripExtra) })));
+          batched = true;
+        } catch (e) {
+          if (fatal(e)) throw e;
+        }
+      }
+      for (const r of ready) {
+        if (batched) {
+          stored(r);
+          continue;
+        }
+        try {
+          await this.bank.upsertFile(r.f.rel, r.f.contentHash, r.f.mtimeMs, r.compressed.map(stripExtra));
+          stored(r);
+        } catch (e) {
+          if (fatal(e)) throw e;
+          failed.push({ path: r.f.rel, reason: `could not memorize: ${errMsg(e)}` });
+          kept.add(r.f.rel); // keep whatever the bank had
+          progress(r.f.rel);
+        }
       }
     };
 
@@ -351,6 +382,7 @@ export class Engine {
         checkAbort(signal, 'memorize');
         if (await this.bank.deleteFile(bf.path)) removed++;
       }
+      if (removed > 0) await this.scrubOldVersions();
     }
 
     return {
@@ -472,6 +504,7 @@ export class Engine {
           if (await this.bank.deleteFile(f.path)) removed += f.chunks;
         }
       }
+      if (removed > 0) await this.scrubOldVersions();
       return { removed };
     });
   }
@@ -493,6 +526,19 @@ export class Engine {
       }
       return { renamed };
     });
+  }
+
+  /**
+   * LanceDB keeps every table version: rows deleted by forget/pruning stay readable on disk in older
+   * versions until compaction. Forgetting must really forget (a removed .env must not linger), so
+   * compact and drop the old versions now. A failure (e.g. disk full) is logged, not thrown.
+   */
+  private async scrubOldVersions(): Promise<void> {
+    try {
+      await this.bank.compact(new Date(Date.now() + 1000));
+    } catch (e) {
+      process.stderr.write(`[cmt] could not compact the bank after removing memories: ${errMsg(e)}\n`);
+    }
   }
 
   async status(): Promise<StatusResult> {

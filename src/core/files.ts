@@ -236,7 +236,8 @@ export async function* walkWorkspace(root: string, opts: WalkOptions = {}): Asyn
           continue;
         }
       } else if (!isDir && !isFile) {
-        continue; // sockets, fifos, devices
+        skip(relBase, 'not-a-file'); // sockets, fifos, devices: reported, never opened (a FIFO would block)
+        continue;
       }
       const rel = isDir ? relBase + '/' : relBase;
       const forced = rules.forced(rel);

@@ -75,6 +75,27 @@ function toSignal(token: CancellationToken): AbortSignal {
   return ac.signal;
 }
 
+/**
+ * require('./engine') loads LanceDB and onnxruntime (native). A missing or broken native binary
+ * throws here: turn it into a clear CmtError (BANK_UNAVAILABLE for LanceDB, DEVICE_UNAVAILABLE for
+ * onnxruntime) instead of an INTERNAL error with a bare stack.
+ */
+function loadEngineModule(): typeof import('./engine').Engine {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return (require('./engine') as typeof import('./engine')).Engine;
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    if (/lancedb/i.test(msg)) {
+      throw new CmtError('BANK_UNAVAILABLE', `cannot load the LanceDB native module (@lancedb/lancedb) for ${process.platform}-${process.arch}: ${msg}`);
+    }
+    if (/onnxruntime/i.test(msg)) {
+      throw new CmtError('DEVICE_UNAVAILABLE', `cannot load the ONNX Runtime native module (onnxruntime-node) for ${process.platform}-${process.arch}: ${msg}`);
+    }
+    throw new CmtError('INTERNAL', `cannot load the engine: ${msg}`);
+  }
+}
+
 export function main(): void {
   // Nothing may write to stdout but the protocol writer.
   console.log = (...a: unknown[]) => log(...a);
@@ -117,8 +138,7 @@ export function main(): void {
         engine = undefined;
       }
       // Loaded here, after the CPU check (native modules).
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      const { Engine: EngineClass } = require('./engine') as typeof import('./engine');
+      const EngineClass = loadEngineModule();
       opening = EngineClass.open({ packDir: p.packDir, bankUri: p.bankUri, device: p.device, settings: p.settings });
       try {
         engine = await opening;
