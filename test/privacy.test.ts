@@ -65,15 +65,24 @@ test('no network: the engine process opens no socket to a non-loopback address d
   fs.writeFileSync(guard, GUARD);
   const netLog = path.join(tmp, 'net.jsonl');
   const straceLog = path.join(tmp, 'strace.txt');
-  // Self-check: the guard does catch a real attempt (otherwise an empty log would prove nothing).
+  // Self-check: both detectors see a real connect (otherwise an empty log would prove nothing).
+  // The probe only ever dials loopback (127.0.0.1:9): tests must never send traffic off this
+  // machine. The non-loopback filter is checked on a synthetic strace line instead.
   const selfLog = path.join(tmp, 'self.jsonl');
   const selfStrace = path.join(tmp, 'self-strace.txt');
-  const useStrace = spawnSync('strace', ['-f', '-qq', '-e', 'trace=connect,sendto,sendmsg', '-o', selfStrace, process.execPath, '-e', "require('net').connect(9, '192.0.2.1').on('error', () => {}); setTimeout(() => process.exit(0), 50)"]).status === 0;
-  if (useStrace) assert.equal(straceRemote(fs.readFileSync(selfStrace, 'utf8').split('\n')).length, 1, 'strace sees a real attempt');
-  spawnSync(process.execPath, ['-e', "require('net').connect(9, '192.0.2.1').on('error', () => {}); setTimeout(() => process.exit(0), 50)"], {
+  const probe = "require('net').connect(9, '127.0.0.1').on('error', () => {}); setTimeout(() => process.exit(0), 50)";
+  const useStrace = spawnSync('strace', ['-f', '-qq', '-e', 'trace=connect,sendto,sendmsg', '-o', selfStrace, process.execPath, '-e', probe]).status === 0;
+  if (useStrace) {
+    const selfLines = fs.readFileSync(selfStrace, 'utf8').split('\n');
+    assert.ok(selfLines.some((l) => /connect\(.*AF_INET.*inet_addr\("127\.0\.0\.1"\)/.test(l)), 'strace sees a real connect');
+    assert.deepEqual(straceRemote(selfLines), [], 'loopback is not reported as remote');
+  }
+  const synthetic = 'connect(21, {sa_family=AF_INET, sin_port=htons(443), sin_addr=inet_addr("192.0.2.1")}, 16) = -1 ENETUNREACH';
+  assert.equal(straceRemote([synthetic]).length, 1, 'a non-loopback address is reported');
+  spawnSync(process.execPath, ['-e', probe], {
     env: { ...process.env, NODE_OPTIONS: `--require ${guard}`, CMT_NET_LOG: selfLog },
   });
-  assert.match(fs.readFileSync(selfLog, 'utf8'), /net\.connect.*192\.0\.2\.1/);
+  assert.match(fs.readFileSync(selfLog, 'utf8'), /net\.connect.*127\.0\.0\.1/);
 
   // With strace available, also trace the syscalls of every thread: native code (LanceDB's Rust,
   // onnxruntime's C++) does not go through Node's net module.
