@@ -1,0 +1,234 @@
+// End-to-end test of CMT Memory in a real VS Code (code-server) driven by headless Chromium.
+// Asserts on the JSONL status file the extension writes (CMT_STATUS_FILE) and on the UI; a screenshot
+// of every step goes to artifacts/e2e/. Prints `e2e: N passed, M failed`.
+import fs from 'node:fs';
+import path from 'node:path';
+import { launch, workbenchUrl, WS, OUT, EXT_ID, DEV, event, events, mark, waitFor, sleep } from './lib.mjs';
+
+const TARGET = process.env.E2E_FILE ?? 'notes/2024-02-04-kafezeis-planning.md';
+const QUESTION = process.env.E2E_QUESTION ?? 'How much memory is each kafezeis pod limited to?';
+const GEN_FILES = Number(process.env.E2E_GEN_FILES ?? 2000);
+let passed = 0, failed = 0, shot = 0;
+const { page, close } = await launch();
+const snap = async (name) => page.screenshot({ path: path.join(OUT, `${String(++shot).padStart(2, '0')}-${name}.png`) }).catch(() => {});
+
+async function step(name, fn, { critical = true } = {}) {
+  const t = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+    return true;
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${String(e?.message ?? e).split('\n')[0]}`);
+    await snap(`FAIL-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}`);
+    if (critical) throw e;
+    return false;
+  }
+}
+
+async function palette(command) {
+  const input = page.locator('.quick-input-widget input');
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first();
+  for (let i = 0; ; i++) {
+    try {
+      await page.keyboard.press('Escape');
+      await page.locator('.editor-group-container, .editor-container').first().click({ position: { x: 300, y: 300 } }).catch(() => {}); // focus the workbench, not a webview
+      await page.keyboard.press('F1');
+      await input.waitFor({ state: 'visible', timeout: 3000 });
+      await input.fill(`>${command}`);
+      await row.waitFor({ timeout: 5000 });
+      break;
+    } catch (e) {
+      if (i >= 5) throw e;
+      await sleep(1000);
+    }
+  }
+  await page.keyboard.press('Enter');
+}
+
+async function openFile(rel) {
+  const input = page.locator('.quick-input-widget input');
+  for (let i = 0; ; i++) {
+    try {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Control+P');
+      await input.waitFor({ state: 'visible', timeout: 3000 });
+      await input.fill(rel);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(rel) }).first().waitFor({ timeout: 8000 });
+      break;
+    } catch (e) {
+      if (i >= 5) throw e;
+      await sleep(1000);
+    }
+  }
+  await page.keyboard.press('Enter');
+  await page.locator('.tabs-container .tab.active', { hasText: path.basename(rel) }).waitFor({ timeout: 15000 });
+}
+
+const chat = () => page.frameLocator(`iframe.webview[src*="extensionId=${EXT_ID}"]`).frameLocator('#active-frame');
+/** Shows the chat view (clicking the activity-bar icon of an open container would hide it). */
+async function showChat() {
+  if (await chat().locator('#input').isVisible().catch(() => false)) return;
+  await page.locator('.activitybar [aria-label^="CMT Memory"]').first().click();
+  await chat().locator('#input').waitFor({ timeout: 30000 });
+}
+
+let askDone;
+try {
+  await step(`workbench loads, extension activates, engine starts (${DEV ? 'working tree' : 'installed .vsix'})`, async () => {
+    await page.goto(workbenchUrl());
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90000 });
+    await event('activate', { timeout: 90000 });
+    const ready = await event('engine-ready', { timeout: 90000 });
+    console.log(`     engine pid ${ready.pid}, pack ${ready.packName} (${ready.packId}) on ${ready.provider}`);
+    await page.locator('.statusbar-item', { hasText: 'CMT' }).first().waitFor({ timeout: 15000 });
+    await page.mouse.click(700, 450);
+    await snap('workbench');
+  });
+
+  await step('sidebar shows "nothing memorized yet"', async () => {
+    await showChat();
+    await chat().locator('#banner', { hasText: 'Nothing memorized yet' }).waitFor({ timeout: 20000 });
+    await snap('empty-state');
+  }, { critical: false });
+
+  await step(`"CMT Memory: Memorize File" from the command palette memorizes ${TARGET}`, async () => {
+    await openFile(TARGET);
+    const m = mark();
+    await palette('CMT Memory: Memorize File');
+    const done = await event('memorize-done', { after: m, where: (e) => e.trigger === 'command', timeout: 60000 });
+    if (done.memorized + done.unchanged < 1 || !done.paths?.includes(TARGET)) throw new Error(`unexpected: ${JSON.stringify(done)}`);
+    await page.locator('.notification-toast', { hasText: 'CMT Memory' }).first().waitFor({ timeout: 10000 }).catch(() => {});
+    await snap('memorize-file');
+    await event('status', { after: m, where: (e) => e.memories > 0, timeout: 20000 });
+  });
+
+  await step('question in the sidebar streams an answer with citations', async () => {
+    await showChat();
+    const view = chat();
+    const m = mark();
+    await view.locator('#input').click();
+    await view.locator('#input').pressSequentially(QUESTION, { delay: 10 });
+    await view.locator('#input').press('Enter'); // Enter sends
+    await event('ask-start', { after: m, timeout: 15000 });
+    askDone = await event('ask-done', { after: m, timeout: 120000 });
+    const first = events().slice(m).find((e) => e.event === 'ask-first-token');
+    if (!(askDone.tokens >= 2)) throw new Error(`answer did not stream (tokens=${askDone.tokens})`);
+    if (!askDone.citations?.length) throw new Error('no citations');
+    await view.locator('.msg.assistant[data-status="done"]').last().waitFor({ timeout: 10000 });
+    const shown = await view.locator('.msg.assistant .text').last().textContent({ timeout: 10000 });
+    if (shown !== askDone.answer) throw new Error(`webview shows ${JSON.stringify(shown)} but answer was ${JSON.stringify(askDone.answer)}`);
+    await view.locator('.msg.assistant a.cite').first().waitFor({ timeout: 10000 });
+    console.log(`     ${askDone.tokens} streamed pieces, first after ${first?.ms} ms, total ${askDone.ms} ms; answer ${JSON.stringify(askDone.answer).slice(0, 60)}`);
+    console.log(`     citations: ${askDone.citations.map((c) => `${c.path}:${c.startLine}-${c.endLine}`).join(', ')}`);
+    await snap('answer');
+  });
+
+  await step('copy answer puts it on the clipboard', async () => {
+    const view = chat();
+    await view.locator('.msg.assistant').last().locator('button.copy').click();
+    await view.locator('.msg.assistant').last().locator('button.copy', { hasText: 'Copied' }).waitFor({ timeout: 5000 });
+  }, { critical: false });
+
+  await step('clicking a citation opens the cited file at the cited line', async () => {
+    const view = chat();
+    const c = askDone.citations[0];
+    const m = mark();
+    await view.locator('.msg.assistant').last().locator('a.cite').first().click();
+    const opened = await event('citation-opened', { after: m, timeout: 15000 });
+    const want = path.join(WS, c.path);
+    if (opened.activeFile !== want || opened.activeLine !== c.startLine) {
+      throw new Error(`opened ${opened.activeFile}:${opened.activeLine}, want ${want}:${c.startLine}`);
+    }
+    await page.locator('.tabs-container .tab.active', { hasText: path.basename(c.path) }).waitFor({ timeout: 10000 });
+    // the status bar's cursor position shows the line too
+    await page.locator('.statusbar-item', { hasText: `Ln ${c.startLine},` }).first().waitFor({ timeout: 10000 });
+    await snap('citation-opened');
+  });
+
+  await step('editing and saving a file: the watcher re-memorizes it', async () => {
+    await openFile(TARGET);
+    const m = mark();
+    await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('\n- The e2e marker value is 4242.\n');
+    await page.keyboard.press('Control+S');
+    const done = await event('memorize-done', { after: m, where: (e) => e.trigger === 'watch' && e.paths?.includes(TARGET), timeout: 60000 });
+    if (done.memorized !== 1) throw new Error(`expected 1 memorized, got ${JSON.stringify(done)}`);
+    const batches = events().slice(m).filter((e) => e.event === 'memorize-done' && e.trigger === 'watch' && e.paths?.includes(TARGET));
+    console.log(`     re-memorized in ${done.elapsedMs} ms (${batches.length} batch(es) for the save: debounced + coalesced)`);
+    await snap('watcher-save');
+  });
+
+  await step('a file created outside the editor is memorized by the watcher; deleting it forgets it', async () => {
+    const rel = 'notes/e2e-created.md';
+    const m = mark();
+    fs.writeFileSync(path.join(WS, rel), '# e2e\n\nThe zorblat service listens on port 7123.\n');
+    await event('memorize-done', { after: m, where: (e) => e.trigger === 'watch' && e.paths?.includes(rel) && e.memorized === 1, timeout: 60000 });
+    const m2 = mark();
+    fs.rmSync(path.join(WS, rel));
+    const f = await event('forget', { after: m2, where: (e) => e.path === rel, timeout: 60000 });
+    if (!(f.removed >= 1)) throw new Error(`forget removed ${f.removed}`);
+  }, { critical: false });
+
+  await step('secrets are never memorized (.env is skipped by the engine rules)', async () => {
+    const m = mark();
+    fs.writeFileSync(path.join(WS, '.env'), 'API_KEY=do-not-memorize\n');
+    fs.writeFileSync(path.join(WS, 'notes', 'e2e-after-secret.md'), 'A note written after the secret.\n');
+    await event('memorize-done', { after: m, where: (e) => e.trigger === 'watch' && e.paths?.includes('notes/e2e-after-secret.md'), timeout: 60000 });
+    const touched = events().slice(m).filter((e) => e.event === 'memorize-start' && e.paths?.includes('.env'));
+    if (touched.length) throw new Error('.env reached the engine');
+  }, { critical: false });
+
+  await step('engine crash: the view shows "restarting", the engine comes back, and answers again', async () => {
+    const ready = events().filter((e) => e.event === 'engine-ready').pop();
+    const m = mark();
+    const pid = events().filter((e) => e.event === 'engine-ready').pop()?.pid;
+    process.kill(pid, 'SIGKILL');
+    await event('engine-state', { after: m, where: (e) => e.state === 'restarting', timeout: 15000 });
+    await chat().locator('#banner', { hasText: 'restarting' }).waitFor({ timeout: 5000 }).then(() => snap('engine-restarting'), () => {});
+    await event('engine-state', { after: m, where: (e) => e.state === 'ready', timeout: 60000 });
+    await showChat();
+    const view = chat();
+    const m2 = mark();
+    await view.locator('#input').fill('Where does kafezeis store its data?');
+    await view.locator('#send').click();
+    await event('ask-done', { after: m2, timeout: 120000 });
+    void ready;
+  }, { critical: false });
+
+  await step('chat history survives a window reload (workspaceState)', async () => {
+    const before = events().filter((e) => e.event === 'ask-done').length;
+    await page.reload();
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90000 });
+    await showChat();
+    const n = await waitFor(async () => (await chat().locator('.msg.assistant').count()) || 0, 30000, 'restored messages');
+    if (n < before) throw new Error(`restored ${n} answers, had ${before}`);
+    await chat().locator('#banner', { hasText: 'Starting' }).waitFor({ state: 'hidden', timeout: 60000 }).catch(() => {});
+    await snap('history-restored');
+  }, { critical: false });
+
+  await step(`bulk "Memorize Workspace" over ${GEN_FILES} generated files (cancellable progress); event-loop lag`, async () => {
+    const m = mark();
+    await palette('CMT Memory: Memorize Workspace');
+    await page.locator('.notification-toast', { hasText: 'Memorizing the workspace' }).first().waitFor({ timeout: 30000 })
+      .then(() => sleep(1500)).then(() => snap('bulk-progress'), () => {});
+    await event('memorize-start', { after: m, where: (e) => e.trigger === 'command', timeout: 30000 });
+    const done = await event('memorize-done', { after: m, where: (e) => e.trigger === 'command', timeout: 420000 });
+    const s = done.lag;
+    console.log(`     ${done.memorized} memorized, ${done.unchanged} unchanged, ${done.skipped} skipped, ${done.failed} failed, ${done.chunks} chunks in ${(done.elapsedMs / 1000).toFixed(1)} s`);
+    console.log(`     extension-host event-loop lag while memorizing: p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, max ${s.maxMs} ms (${s.samples} samples every ${s.resolutionMs} ms)`);
+    fs.writeFileSync(path.join(OUT, 'lag.json'), JSON.stringify({ files: GEN_FILES, ...done }, null, 1));
+    if (done.memorized < GEN_FILES) throw new Error(`only ${done.memorized} memorized`);
+    await snap('bulk-done');
+  }, { critical: false });
+} catch {
+  /* a critical step failed: the rest depends on it */
+} finally {
+  await close();
+}
+console.log(`screenshots: ${OUT}`);
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);

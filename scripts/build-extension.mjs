@@ -1,0 +1,39 @@
+// Bundles the VS Code extension (src/extension) and the engine process (src/core/server.ts) with esbuild.
+//   node scripts/build-extension.mjs [--production] [--watch]
+// Native modules stay external and are loaded from node_modules at run time (shipped in the .vsix):
+// @lancedb/lancedb, onnxruntime-node, and apache-arrow (must be the very copy LanceDB uses).
+import * as esbuild from 'esbuild';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: production ? false : 'linked',
+  minify: production,
+  keepNames: true,
+  logLevel: 'warning',
+  absWorkingDir: root,
+  external: ['vscode', '@lancedb/lancedb', 'onnxruntime-node', 'apache-arrow'],
+};
+
+const configs = [
+  { ...common, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
+  { ...common, entryPoints: { server: 'src/core/server.ts' }, outdir: 'dist' },
+];
+
+const t0 = Date.now();
+if (watch) {
+  for (const c of configs) await (await esbuild.context(c)).watch();
+  console.log('build-extension: watching…');
+} else {
+  const results = await Promise.all(configs.map((c) => esbuild.build({ ...c, metafile: true })));
+  const sizes = results.flatMap((r) => Object.entries(r.metafile.outputs).filter(([f]) => f.endsWith('.js')).map(([f, o]) => `${f} ${(o.bytes / 1024).toFixed(0)} KiB`));
+  console.log(`build-extension: ${sizes.join(', ')} in ${Date.now() - t0} ms${production ? ' (production)' : ''}`);
+}

@@ -1,0 +1,337 @@
+// Owns the engine process (through EngineClient) and everything the UI asks of it. The engine runs in
+// a child process: nothing here blocks the extension host, and a native crash there only shows up as
+// a 'restarting'/'crashed' state here.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { EngineClient, EngineState } from '../core/client';
+import type { AskResponse, MemorizeSummary, StatusResult } from '../core/protocol';
+import { CmtError } from '../core/types';
+import { isInside, toRel } from './paths';
+import { initializeParams, packExists, readSettings, Settings } from './settings';
+import { LagMeter, LagStats, StatusLog } from './statusLog';
+import type { ViewPhase } from './webviewMessages';
+
+export interface ControllerState {
+  phase: ViewPhase;
+  detail?: string;
+  packName?: string;
+  packId?: string;
+  provider?: string;
+  memories?: number;
+  files?: number;
+  bytesOnDisk?: number;
+  indexing: { done: number; total: number; label: string } | null;
+}
+
+export interface MemorizeOutcome {
+  summary: MemorizeSummary;
+  lag: LagStats;
+}
+
+export class MemoryController implements vscode.Disposable {
+  private client: EngineClient | undefined;
+  private _settings: Settings;
+  private _state: ControllerState = { phase: 'starting', indexing: null };
+  private readonly emitter = new vscode.EventEmitter<ControllerState>();
+  readonly onDidChangeState = this.emitter.event;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private memorizeChain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly ctx: vscode.ExtensionContext,
+    private readonly log: StatusLog,
+    private readonly output: vscode.OutputChannel,
+  ) {
+    this._settings = readSettings(ctx);
+  }
+
+  get state(): ControllerState {
+    return this._state;
+  }
+  get settings(): Settings {
+    return this._settings;
+  }
+  get engine(): EngineClient | undefined {
+    return this.client;
+  }
+
+  roots(): string[] {
+    return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+  }
+
+  /** The workspace folder that holds `abs` (deepest match for nested roots). */
+  rootOf(abs: string): string | undefined {
+    return this.roots()
+      .filter((r) => isInside(r, abs))
+      .sort((a, b) => b.length - a.length)[0];
+  }
+
+  private setState(patch: Partial<ControllerState>): void {
+    this._state = { ...this._state, ...patch };
+    this.emitter.fire(this._state);
+  }
+
+  /** Re-reads the settings that are sent with each request (topK, include/exclude, watch, …). */
+  reloadSettings(): void {
+    this._settings = readSettings(this.ctx);
+    this.emitter.fire(this._state);
+  }
+
+  /** (Re)reads the settings and (re)starts the engine. Never throws: failures become a state. */
+  async start(): Promise<void> {
+    this._settings = readSettings(this.ctx);
+    const s = this._settings;
+    if (this.roots().length === 0) {
+      this.setState({ phase: 'noWorkspace', detail: 'Open a folder to give CMT Memory something to memorize.' });
+      return;
+    }
+    if (!packExists(s.packDir)) {
+      this.stopClient();
+      this.setState({
+        phase: 'noPack',
+        detail: s.packIsDefault
+          ? `The bundled model pack is missing (${s.packDir}). Select a model pack folder.`
+          : `No model pack at ${s.packDir} (setting cmtMemory.packPath).`,
+      });
+      this.log.record('state', { phase: 'noPack', packDir: s.packDir });
+      return;
+    }
+    await fs.promises.mkdir(s.bankDir, { recursive: true }).catch(() => undefined);
+    const init = initializeParams(s);
+    if (!this.client) {
+      this.client = new EngineClient({
+        init,
+        serverPath: path.join(this.ctx.extensionPath, 'dist', 'server.js'),
+        onStderr: (line) => this.output.appendLine(line),
+      });
+      this.client.on('state', (st: EngineState, detail?: string) => this.onEngineState(st, detail));
+    }
+    this.setState({ phase: 'starting', detail: undefined });
+    try {
+      const r = this.client.state === 'idle' ? await this.client.start() : await this.client.reinitialize(init);
+      this.setState({ phase: 'ready', detail: undefined, packName: r.packName, packId: r.packId, provider: r.provider });
+      this.log.record('engine-ready', { packId: r.packId, packName: r.packName, provider: r.provider, pid: r.pid, bank: s.bankDir });
+      await this.refreshStatus();
+    } catch (e) {
+      this.onStartError(e);
+    }
+  }
+
+  private onStartError(e: unknown): void {
+    const err = e instanceof CmtError ? e : new CmtError('INTERNAL', String((e as Error)?.message ?? e));
+    const phase: ViewPhase = ['PACK_MISSING', 'PACK_CORRUPT', 'PACK_INCOMPATIBLE'].includes(err.code)
+      ? 'noPack'
+      : err.code === 'ENGINE_CRASHED'
+        ? 'crashed'
+        : 'error';
+    this.setState({ phase, detail: `${err.message}` });
+    this.log.record('engine-error', { code: err.code, message: err.message });
+    this.output.appendLine(`[cmt] engine failed to start: ${err.code}: ${err.message}`);
+  }
+
+  private onEngineState(st: EngineState, detail?: string): void {
+    this.log.record('engine-state', { state: st, detail });
+    switch (st) {
+      case 'starting':
+        this.setState({ phase: 'starting', detail: undefined });
+        break;
+      case 'ready':
+        this.setState({ phase: 'ready', detail: undefined, provider: this.client?.initializeResult?.provider });
+        void this.refreshStatus();
+        break;
+      case 'restarting':
+        this.setState({ phase: 'restarting', detail });
+        break;
+      case 'crashed':
+        this.setState({ phase: 'crashed', detail });
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Restart after a crash (the view's Retry button). */
+  async retry(): Promise<void> {
+    if (this.client && this.client.state !== 'disposed') {
+      this.setState({ phase: 'starting', detail: undefined });
+      try {
+        this._settings = readSettings(this.ctx);
+        await this.client.reinitialize(initializeParams(this._settings));
+        await this.refreshStatus();
+      } catch (e) {
+        this.onStartError(e);
+      }
+    } else {
+      await this.start();
+    }
+  }
+
+  async refreshStatus(): Promise<StatusResult | undefined> {
+    if (!this.client || this._state.phase !== 'ready') return undefined;
+    try {
+      const st = await this.client.status();
+      this.setState({ memories: st.memories, files: st.files, bytesOnDisk: st.bytesOnDisk, packName: st.packName, provider: st.provider });
+      this.log.record('status', { memories: st.memories, files: st.files, provider: st.provider, packId: st.packId });
+      return st;
+    } catch (e) {
+      this.output.appendLine(`[cmt] status failed: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Debounced status refresh (after watcher batches). */
+  scheduleStatus(): void {
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    this.statusTimer = setTimeout(() => void this.refreshStatus(), 300);
+  }
+
+  private requireClient(): EngineClient {
+    if (!this.client || !['ready', 'starting', 'restarting'].includes(this._state.phase)) {
+      throw new CmtError(
+        this._state.phase === 'noPack' ? 'PACK_MISSING' : 'ENGINE_CRASHED',
+        this._state.detail ?? 'the engine is not running',
+      );
+    }
+    return this.client;
+  }
+
+  /**
+   * Memorizes files/folders (absolute paths), grouped by workspace folder. One memorize runs at a
+   * time (they share the engine); paths outside every workspace folder are refused.
+   */
+  memorize(
+    absPaths: string[],
+    opts: { trigger: string; force?: boolean; signal?: AbortSignal; onProgress?: (done: number, total: number, path: string) => void },
+  ): Promise<MemorizeOutcome> {
+    const run = async (): Promise<MemorizeOutcome> => {
+      const client = this.requireClient();
+      const s = this._settings;
+      const byRoot = new Map<string, string[]>();
+      for (const p of absPaths) {
+        const root = this.rootOf(p);
+        if (!root) continue;
+        const list = byRoot.get(root) ?? [];
+        list.push(p);
+        byRoot.set(root, list);
+      }
+      const total: MemorizeSummary = { memorized: 0, unchanged: 0, skipped: [], failed: [], chunks: 0, elapsedMs: 0 };
+      const lag = new LagMeter();
+      const t0 = Date.now();
+      this.log.record('memorize-start', { trigger: opts.trigger, paths: absPaths.map((p) => toRel(this.rootOf(p) ?? '', p)) });
+      let doneBefore = 0;
+      let lastUi = 0;
+      try {
+        for (const [root, paths] of byRoot) {
+          let lastTotal = 0;
+          const r = await client.memorize(
+            { paths, root, force: opts.force, include: s.include, exclude: s.exclude, maxFileBytes: s.maxFileSize },
+            {
+              signal: opts.signal,
+              onProgress: (p) => {
+                lastTotal = p.total;
+                const done = doneBefore + p.done;
+                const all = doneBefore + p.total;
+                // UI updates at most every 100 ms: thousands of files must not mean thousands of repaints.
+                const now = Date.now();
+                if (now - lastUi < 100 && p.done < p.total) return;
+                lastUi = now;
+                this.setState({ indexing: { done, total: all, label: p.path } });
+                opts.onProgress?.(done, all, p.path);
+              },
+            },
+          );
+          doneBefore += lastTotal;
+          total.memorized += r.memorized;
+          total.unchanged += r.unchanged;
+          total.chunks += r.chunks;
+          total.skipped.push(...r.skipped);
+          total.failed.push(...r.failed);
+          total.truncatedChunks = (total.truncatedChunks ?? 0) + (r.truncatedChunks ?? 0);
+        }
+      } catch (e) {
+        const st = lag.stop();
+        const err = e instanceof CmtError ? e : new CmtError('INTERNAL', String(e));
+        this.log.record('memorize-error', { trigger: opts.trigger, code: err.code, message: err.message, lag: st });
+        throw err;
+      } finally {
+        this.setState({ indexing: null });
+      }
+      total.elapsedMs = Date.now() - t0;
+      const st = lag.stop();
+      this.log.record('memorize-done', {
+        trigger: opts.trigger,
+        memorized: total.memorized,
+        unchanged: total.unchanged,
+        skipped: total.skipped.length,
+        failed: total.failed.length,
+        failedDetail: total.failed.slice(0, 5),
+        chunks: total.chunks,
+        elapsedMs: total.elapsedMs,
+        paths: absPaths.length <= 20 ? absPaths.map((p) => toRel(this.rootOf(p) ?? '', p)) : undefined,
+        lag: st,
+      });
+      void this.refreshStatus();
+      return { summary: total, lag: st };
+    };
+    const p = this.memorizeChain.then(run, run);
+    this.memorizeChain = p.catch(() => undefined);
+    return p;
+  }
+
+  async forget(absPath: string, trigger: string): Promise<number> {
+    const root = this.rootOf(absPath);
+    if (!root) return 0;
+    const rel = toRel(root, absPath);
+    const r = await this.requireClient().forget(rel);
+    this.log.record('forget', { trigger, path: rel, removed: r.removed });
+    this.scheduleStatus();
+    return r.removed;
+  }
+
+  async rename(fromAbs: string, toAbs: string, trigger: string): Promise<void> {
+    const a = this.rootOf(fromAbs);
+    const b = this.rootOf(toAbs);
+    if (a && b && a === b) {
+      const r = await this.requireClient().rename(toRel(a, fromAbs), toRel(a, toAbs));
+      this.log.record('rename', { trigger, from: toRel(a, fromAbs), to: toRel(a, toAbs), renamed: r.renamed });
+    } else {
+      if (a) await this.forget(fromAbs, trigger);
+      if (b) await this.memorize([toAbs], { trigger });
+    }
+    this.scheduleStatus();
+  }
+
+  ask(question: string, onToken: (t: string) => void, signal: AbortSignal): Promise<AskResponse> {
+    const s = this._settings;
+    return this.requireClient().ask(question, { topK: s.topK, alpha: s.alpha, maxNewTokens: s.maxAnswerTokens }, { onToken, signal });
+  }
+
+  /** Deletes the bank folder (all memories of this workspace) and restarts the engine on an empty bank. */
+  async clear(): Promise<void> {
+    const dir = this._settings.bankDir;
+    if (this.client) await this.client.shutdown().catch(() => undefined);
+    await fs.promises.rm(dir, { recursive: true, force: true });
+    this.log.record('clear', { bank: dir });
+    await this.start();
+  }
+
+  private stopClient(): void {
+    if (this.client) {
+      const c = this.client;
+      this.client = undefined;
+      void c.shutdown().finally(() => c.dispose());
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    const c = this.client;
+    this.client = undefined;
+    if (c) {
+      await c.shutdown(1500).catch(() => undefined);
+      c.dispose();
+    }
+    this.emitter.dispose();
+  }
+}

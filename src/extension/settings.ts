@@ -1,0 +1,97 @@
+// Reads the `cmtMemory.*` settings and turns them into engine parameters.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Device } from '../core/types';
+import type { EngineSettings, InitializeParams } from '../core/protocol';
+import { workspaceKey } from './paths';
+
+export interface Settings {
+  packDir: string;
+  packIsDefault: boolean;
+  device: Device;
+  include: string[];
+  exclude: string[];
+  watch: boolean;
+  maxFileSize: number;
+  topK: number;
+  alpha: number;
+  maxAnswerTokens: number;
+  bankDir: string;
+}
+
+const DEVICES: Device[] = ['auto', 'cpu', 'cuda', 'dml', 'coreml'];
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x.trim() !== '') : [];
+}
+function num(v: unknown, def: number, min: number, max: number): number {
+  return typeof v === 'number' && Number.isFinite(v) ? Math.min(max, Math.max(min, v)) : def;
+}
+
+/** The pack bundled with the extension. */
+export function bundledPackDir(extensionPath: string): string {
+  return path.join(extensionPath, 'packs', 'default');
+}
+
+export function packExists(dir: string): boolean {
+  return fs.existsSync(path.join(dir, 'pack.json'));
+}
+
+export function readSettings(ctx: vscode.ExtensionContext): Settings {
+  const c = vscode.workspace.getConfiguration('cmtMemory');
+  const packSetting = (c.get<string>('packPath') ?? '').trim();
+  const expand = (p: string) => (p.startsWith('~/') ? path.join(process.env.HOME ?? '', p.slice(2)) : p);
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  let packDir = packSetting ? expand(packSetting) : bundledPackDir(ctx.extensionPath);
+  if (!path.isAbsolute(packDir) && folders[0]) packDir = path.resolve(folders[0].uri.fsPath, packDir);
+
+  const device = c.get<string>('device') as Device;
+  const bankSetting = (c.get<string>('bankLocation') ?? 'global').trim() || 'global';
+  let bankDir: string;
+  if (bankSetting === 'workspace' && folders[0]) {
+    bankDir = path.join(folders[0].uri.fsPath, '.cmt', 'bank');
+  } else if (bankSetting !== 'global' && bankSetting !== 'workspace' && path.isAbsolute(expand(bankSetting))) {
+    bankDir = expand(bankSetting);
+  } else {
+    // One bank per workspace: memories of one project never answer questions in another.
+    const identity = vscode.workspace.workspaceFile?.toString() ?? folders.map((f) => f.uri.toString()).join('|');
+    bankDir = path.join(ctx.globalStorageUri.fsPath, 'bank', identity ? workspaceKey(identity) : 'default');
+  }
+
+  // files.exclude (VS Code globs, mostly gitignore-compatible: `**/x` and `x/**` mean the same there)
+  const filesExclude = vscode.workspace.getConfiguration('files').get<Record<string, unknown>>('exclude') ?? {};
+  const vsExcludes = Object.entries(filesExclude)
+    .filter(([, on]) => on === true)
+    .map(([glob]) => glob);
+
+  return {
+    packDir,
+    packIsDefault: !packSetting,
+    device: DEVICES.includes(device) ? device : 'auto',
+    include: strings(c.get('include')),
+    exclude: [...strings(c.get('exclude')), ...vsExcludes],
+    watch: c.get<boolean>('watch') !== false,
+    maxFileSize: num(c.get('maxFileSize'), 1024 * 1024, 1, 1024 * 1024 * 1024),
+    topK: Math.round(num(c.get('topK'), 4, 1, 32)),
+    alpha: num(c.get('alpha'), 0.5, 0, 4),
+    maxAnswerTokens: Math.round(num(c.get('maxAnswerTokens'), 64, 1, 1024)),
+    bankDir,
+  };
+}
+
+export function engineSettings(s: Settings): EngineSettings {
+  return {
+    maxFileBytes: s.maxFileSize,
+    include: s.include,
+    exclude: s.exclude,
+    ask: { topK: s.topK, alpha: s.alpha, maxNewTokens: s.maxAnswerTokens },
+  };
+}
+
+export function initializeParams(s: Settings): InitializeParams {
+  return { packDir: s.packDir, bankUri: s.bankDir, device: s.device, settings: engineSettings(s) };
+}
+
+/** Settings whose change needs the engine restarted (vs. ones read per request). */
+export const RESTART_KEYS = ['cmtMemory.packPath', 'cmtMemory.device', 'cmtMemory.bankLocation'];
