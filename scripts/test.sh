@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# The project's whole test suite: the Python trainer tests, then the TypeScript engine tests.
+# The project's whole test suite: the trainer (Python), the engine and CLI (node:test), the extension's
+# unit tests, then the end-to-end suite in a real VS Code (code-server + Chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "== trainer tests (python unittest) =="
 /usr/bin/python3 -m unittest discover -s training/tests -t training -v
-echo "== engine tests (node --test) =="
+echo "== engine, CLI, reliability tests (node --test) =="
 npm run --silent build
 node --test --test-concurrency=1 out/test/
+echo "== extension unit tests (node --test) =="
+node --test out/src/extension/test/
+if [ "${CMT_SKIP_E2E:-0}" = "1" ]; then
+  echo "== end-to-end tests skipped (CMT_SKIP_E2E=1) =="
+else
+  echo "== end-to-end tests in code-server (npm run e2e) =="
+  bash scripts/e2e.sh
+fi

@@ -36,6 +36,8 @@ def main(argv=None):
     t = sub.add_parser("tiny-pack"); t.add_argument("--out", default=pipeline.TINY_PACK)
     t = sub.add_parser("default-pack"); t.add_argument("--out", default=pipeline.DEFAULT_PACK)
     t.add_argument("--quick", action="store_true", help="a few steps of everything (smoke test of the pipeline)")
+    t.add_argument("--from", dest="start", choices=pipeline.STEPS, default="corpus",
+                   help="resume at this step, reusing the work directory's earlier results")
     sub.add_parser("report")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
@@ -62,7 +64,7 @@ def main(argv=None):
     elif args.cmd == "report":
         pipeline.step_report(w, r)
     elif args.cmd == "default-pack":
-        pipeline.default_pack(w, r, args.out)
+        pipeline.default_pack(w, r, args.out, start=args.start)
     return 0
 
 

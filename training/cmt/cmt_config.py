@@ -19,7 +19,7 @@ class CMTConfig:
     top_k: int = 4                   # K
     alpha: float = 0.5               # memory-aware objective (1+α)·l(y|M*,q) − α·l(y|q)
     sm_weight: float = 1.0           # weight of L_sm in the total loss
-    sm_lambda: float = 0.1           # λ inside L_sm (memory separation term)
+    sm_lambda: float = 1.0           # λ inside L_sm (memory separation term); at 0.1 the keys collapsed (L_sm = -1 + 0.1·ln(B-1))
     bp_dropout: float = 0.0          # fraction of documents compressed without gradient (MAC's backprop dropout); 0 = off
 
     def to_dict(self) -> dict:

@@ -45,7 +45,7 @@ class Recipe:
     pretrain_lr: float = 3e-3
     pretrain_qa_docs: int = 8000      # synthetic train docs shown in context with their questions
     cmt: Dict = dataclasses.field(default_factory=dict)
-    cmt_steps: int = 2400
+    cmt_steps: int = 1500
     cmt_batch: int = 16
     cmt_lr: float = 1e-3
     time_budget_pretrain_s: float = 35 * 60
@@ -253,15 +253,26 @@ def step_report(work: str, r: Recipe):
     write_report(work, r)
 
 
-def default_pack(work: str, r: Recipe, out_dir: str):
+STEPS = ("corpus", "tokenizer", "pretrain", "train", "evaluate", "export")
+
+
+def default_pack(work: str, r: Recipe, out_dir: str, start: str = "corpus"):
+    """Every step in order; `start` resumes at a step, reusing the earlier steps' files and timings."""
     t0 = time.time()
+    timings_path = os.path.join(work, "timings.json")
     timings = {}
-    for name, fn in (("corpus", lambda: step_corpus(work, r)), ("tokenizer", lambda: step_tokenizer(work, r)),
-                     ("pretrain", lambda: step_pretrain(work, r)), ("train", lambda: step_train(work, r)),
-                     ("evaluate", lambda: step_evaluate(work, r)), ("export", lambda: step_export(work, r, out_dir))):
+    if start != "corpus" and os.path.exists(timings_path):
+        done = _read_json(timings_path)
+        timings = {k: v for k, v in done.items() if k in STEPS[: STEPS.index(start)]}
+    run = {"corpus": lambda: step_corpus(work, r), "tokenizer": lambda: step_tokenizer(work, r),
+           "pretrain": lambda: step_pretrain(work, r), "train": lambda: step_train(work, r),
+           "evaluate": lambda: step_evaluate(work, r), "export": lambda: step_export(work, r, out_dir)}
+    for name in STEPS[STEPS.index(start):]:
         s = time.time()
         print(f"=== {name} ===", flush=True)
-        fn()
+        run[name]()
         timings[name] = round(time.time() - s, 1)
-        _write_json(os.path.join(work, "timings.json"), {**timings, "total": round(time.time() - t0, 1)})
+        os.makedirs(work, exist_ok=True)
+        _write_json(timings_path, {**{k: v for k, v in timings.items() if k != "total"},
+                                   "total": round(sum(v for k, v in timings.items() if k != "total"), 1)})
     print(f"default pack done in {time.time() - t0:.0f}s: {timings}", flush=True)
