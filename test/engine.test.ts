@@ -177,3 +177,26 @@ test('a reopened engine sees the same bank', async () => {
 test('restrictTo builds gitignore patterns that keep only one folder', () => {
   assert.deepEqual(restrictTo('a/b'), ['/*', '!/a/', '/a/*', '!/a/b/']);
 });
+
+test('a file named directly honours .gitignore only when asked (the watcher asks)', async () => {
+  write('.gitignore', 'generated/\n*.log\n!keep.log\n');
+  write('generated/out.md', '# generated\n\nThe generated file mentions quorblat.\n');
+  write('debug.log', 'quorblat debug line\n');
+  write('keep.log', 'quorblat kept line\n');
+  try {
+    const watched = await engine.memorize(['generated/out.md', 'debug.log', 'keep.log'], { root: ws, respectGitignore: true });
+    assert.deepEqual(watched.skipped.map((s) => s.path).sort(), ['debug.log', 'generated/out.md']);
+    assert.ok(watched.skipped.every((s) => (s as { code?: string }).code === 'gitignored'), JSON.stringify(watched.skipped));
+    assert.equal(watched.memorized, 1, 'keep.log is re-included by the negation');
+    const forced = await engine.memorize(['debug.log'], { root: ws, respectGitignore: true, include: ['*.log'] });
+    assert.equal(forced.memorized, 1, 'a force-include beats .gitignore');
+    const named = await engine.memorize(['generated/out.md'], { root: ws });
+    assert.equal(named.memorized, 1, 'without respectGitignore a named file is memorized');
+  } finally {
+    for (const p of ['generated/out.md', 'debug.log', 'keep.log']) await engine.forget(p);
+    fs.rmSync(path.join(ws, '.gitignore'));
+    fs.rmSync(path.join(ws, 'generated'), { recursive: true });
+    fs.rmSync(path.join(ws, 'debug.log'));
+    fs.rmSync(path.join(ws, 'keep.log'));
+  }
+});

@@ -17,7 +17,7 @@ import { MemoryBank } from './bank';
 import { chunkFile } from './chunk';
 import { Compressor } from './compress';
 import { Decoder } from './decode';
-import { classifyFile, DEFAULT_MAX_FILE_SIZE, SkipReason, walkWorkspace, WalkedFile } from './files';
+import { classifyFile, DEFAULT_MAX_FILE_SIZE, isForceIncluded, isGitignored, SkipReason, walkWorkspace, WalkedFile } from './files';
 import { match } from './match';
 import { loadPack, Pack } from './pack';
 import type {
@@ -52,6 +52,11 @@ export interface EngineMemorizeOptions {
   include?: string[];
   /** Extra exclude globs (gitignore syntax). */
   exclude?: string[];
+  /**
+   * Apply .gitignore to files named directly too (folders are always walked with it). Off by
+   * default: a file the user names is memorized; the editor's watcher turns it on.
+   */
+  respectGitignore?: boolean;
   /** Skip files larger than this (default settings.maxFileBytes, else 1 MiB). */
   maxFileBytes?: number;
   signal?: AbortSignal;
@@ -249,6 +254,10 @@ export class Engine {
           if (!prefix || f.relPath.startsWith(prefix)) files.set(f.relPath, f);
         }
       } else if (st.isFile()) {
+        if (opts.respectGitignore && !isForceIncluded(rel, include) && (await isGitignored(root, rel))) {
+          report(issue(rel, 'gitignored'));
+          continue;
+        }
         explicit.add(rel);
         files.set(rel, { absPath: abs, relPath: rel, size: st.size, mtimeMs: st.mtimeMs });
       } else {

@@ -59,7 +59,7 @@ export const DEFAULT_MAX_FILE_SIZE = 1024 * 1024;
 
 /** Build outputs, dependency folders, VCS data, lockfiles, media and binaries (gitignore syntax). */
 export const DEFAULT_EXCLUDES: readonly string[] = [
-  '.git/', '.hg/', '.svn/', '.jj/', 'node_modules/', 'bower_components/', 'jspm_packages/',
+  '.git/', '.hg/', '.svn/', '.jj/', '.cmt/', 'node_modules/', 'bower_components/', 'jspm_packages/',
   'dist/', 'build/', 'out/', 'target/', '.next/', '.nuxt/', '.svelte-kit/', '.turbo/', '.parcel-cache/',
   'coverage/', '.nyc_output/', '__pycache__/', '.venv/', 'venv/', '.tox/', '.mypy_cache/',
   '.pytest_cache/', '.ruff_cache/', '.gradle/', '.idea/', '.vscode-test/', '.cache/', '.terraform/',
@@ -152,6 +152,28 @@ function gitignored(levels: GitignoreLevel[], rel: string): boolean {
     else if (r.unignored) ignored = false;
   }
   return ignored;
+}
+
+/**
+ * Is `relPath` (a file, posix, relative to root) ignored by .git/info/exclude or a .gitignore of
+ * the root or any folder on its way? A file under an ignored folder is ignored, as in git.
+ */
+export async function isGitignored(root: string, relPath: string): Promise<boolean> {
+  const absRoot = path.resolve(root);
+  const levels: GitignoreLevel[] = [];
+  const extra = await readIgnoreFile(path.join(absRoot, '.git', 'info', 'exclude'));
+  if (extra) levels.push({ base: '', ig: ignore().add(extra) });
+  const parts = relPath.split('/');
+  let base = '';
+  for (let i = 0; i < parts.length; i++) {
+    const gi = await readIgnoreFile(path.join(absRoot, base, '.gitignore'));
+    if (gi) levels.push({ base, ig: ignore().add(gi) });
+    const last = i === parts.length - 1;
+    const here = base + parts[i] + (last ? '' : '/');
+    if (gitignored(levels, here)) return true;
+    base = here;
+  }
+  return false;
 }
 
 async function readIgnoreFile(file: string): Promise<string | null> {
@@ -364,6 +386,11 @@ export async function classifyFile(absPath: string, opts: ClassifyOptions = {}):
 }
 
 /** Path-rule check alone (no I/O): why `relPath` (posix, relative; dirs end with '/') is excluded, or null. */
+/** Does a force-include glob match `relPath`? */
+export function isForceIncluded(relPath: string, include?: string[]): boolean {
+  return new PathRules({ include }).forced(relPath);
+}
+
 export function pathRuleReason(relPath: string, opts: ClassifyOptions = {}): SkipReason | null {
   return new PathRules(opts).blocked(relPath);
 }

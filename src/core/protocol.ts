@@ -97,6 +97,8 @@ export interface MemorizeParams {
   include?: string[];
   exclude?: string[];
   maxFileBytes?: number;
+  /** Apply .gitignore to files named directly too (the editor's watcher sets it). */
+  respectGitignore?: boolean;
   /** Caller-chosen id echoed in cmt/progress notifications. */
   requestId?: string;
 }

@@ -166,6 +166,7 @@ export function main(): void {
         include: p.include,
         exclude: p.exclude,
         maxFileBytes: p.maxFileBytes,
+        respectGitignore: p.respectGitignore,
         signal: toSignal(token),
         onProgress: (pr) => void conn.sendNotification(ProgressNotification, { requestId: p.requestId, ...pr }),
       }),

@@ -225,7 +225,16 @@ export class MemoryController implements vscode.Disposable {
         for (const [root, paths] of byRoot) {
           let lastTotal = 0;
           const r = await client.memorize(
-            { paths, root, force: opts.force, include: s.include, exclude: s.exclude, maxFileBytes: s.maxFileSize },
+            {
+              paths,
+              root,
+              force: opts.force,
+              include: s.include,
+              exclude: s.exclude,
+              maxFileBytes: s.maxFileSize,
+              // Saves and file events name single files: they must still honour .gitignore.
+              respectGitignore: opts.trigger === 'watch',
+            },
             {
               signal: opts.signal,
               onProgress: (p) => {
