@@ -18,7 +18,7 @@ bash scripts/install-code-server.sh
 CS_DIR="$ROOT/.cache/code-server-$CS_VERSION"
 lap "code-server $CS_VERSION ready"
 
-[ -d node_modules/esbuild ] || ONNXRUNTIME_NODE_INSTALL=skip npm install --no-fund --no-audit --loglevel=error
+bash scripts/setup.sh
 
 # The model pack: the bundled default when it exists, else the tiny random-weight fixture
 # (random weights: the test asserts streaming and citations, not answer quality).

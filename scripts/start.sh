@@ -10,7 +10,7 @@ CS_VERSION="${CS_VERSION:-4.100.3}"
 PORT="${PORT:-8765}"
 bash scripts/install-code-server.sh
 CS_DIR="$ROOT/.cache/code-server-$CS_VERSION"
-[ -d node_modules/esbuild ] || ONNXRUNTIME_NODE_INSTALL=skip npm install --no-fund --no-audit --loglevel=error
+bash scripts/setup.sh
 node scripts/build-extension.mjs
 
 RUN="$ROOT/.cache/start"
