@@ -7,8 +7,10 @@ import * as path from 'node:path';
 import { loadPack } from '../src/core/pack';
 import { createSession, ort, releaseAllSessions } from '../src/core/runtime';
 
-const PACK = path.resolve(process.env.CMT_TEST_PACK ?? 'test/fixtures/tiny-pack');
-const TV = path.join(PACK, 'test-vectors');
+// The random-weight fixture and the shipped default pack (CMT_TEST_PACK checks another one).
+const PACKS = process.env.CMT_TEST_PACK
+  ? [path.resolve(process.env.CMT_TEST_PACK)]
+  : [path.resolve('test/fixtures/tiny-pack'), path.resolve('packs/default')];
 
 interface ArraySpec {
   dtype: string;
@@ -26,7 +28,7 @@ interface VectorManifest {
   tokenizer: { text: string; ids: number[] }[];
 }
 
-function readArray(spec: ArraySpec): ort.Tensor {
+function readArray(TV: string, spec: ArraySpec): ort.Tensor {
   const buf = fs.readFileSync(path.join(TV, spec.file));
   const n = spec.shape.reduce((a, b) => a * b, 1);
   const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
@@ -44,14 +46,18 @@ function readArray(spec: ArraySpec): ort.Tensor {
   }
 }
 
-function loadVectors(): VectorManifest {
+function loadVectors(TV: string): VectorManifest {
   const p = path.join(TV, 'manifest.json');
-  assert.ok(fs.existsSync(p), `test vectors missing: ${p} (the tiny pack fixture must be committed)`);
+  assert.ok(fs.existsSync(p), `test vectors missing: ${p} (the pack must be committed with its test vectors)`);
   return JSON.parse(fs.readFileSync(p, 'utf8')) as VectorManifest;
 }
 
-test('graph outputs match PyTorch within the manifest tolerance', async () => {
-  const vm = loadVectors();
+for (const PACK of PACKS) {
+const TV = path.join(PACK, 'test-vectors');
+const label = path.relative(process.cwd(), PACK);
+
+test(`${label}: graph outputs match PyTorch within the manifest tolerance`, async () => {
+  const vm = loadVectors(TV);
   const pack = await loadPack(PACK);
   const tol = vm.tolerance.absolute;
   assert.ok(vm.cases.length >= 3, 'expected a case per graph');
@@ -61,10 +67,10 @@ test('graph outputs match PyTorch within the manifest tolerance', async () => {
       graphsSeen.add(c.graph);
       const { session } = await createSession(pack.graphPath(c.graph), 'cpu');
       const feeds: Record<string, ort.Tensor> = {};
-      for (const [name, spec] of Object.entries(c.inputs)) feeds[name] = readArray(spec);
+      for (const [name, spec] of Object.entries(c.inputs)) feeds[name] = readArray(TV, spec);
       const out = await session.run(feeds);
       for (const [name, spec] of Object.entries(c.outputs)) {
-        const want = readArray(spec);
+        const want = readArray(TV, spec);
         const got = out[name];
         assert.ok(got, `case ${ci} (${c.graph}): no output ${name}`);
         assert.deepEqual([...got.dims], spec.shape, `case ${ci} (${c.graph}) ${name}: shape`);
@@ -75,7 +81,7 @@ test('graph outputs match PyTorch within the manifest tolerance', async () => {
           const d = Math.abs(Number(g[i]) - Number(w[i]));
           if (!(d <= maxDiff)) maxDiff = Number.isNaN(d) ? Infinity : d;
         }
-        console.log(`parity case ${ci} ${c.graph}.${name} ${JSON.stringify(spec.shape)}: max abs diff ${maxDiff.toExponential(3)} (tolerance ${tol})`);
+        console.log(`${label} parity case ${ci} ${c.graph}.${name} ${JSON.stringify(spec.shape)}: max abs diff ${maxDiff.toExponential(3)} (tolerance ${tol})`);
         assert.ok(maxDiff <= tol, `case ${ci} (${c.graph}) ${name}: max abs diff ${maxDiff} > ${tol}`);
       }
     }
@@ -85,13 +91,14 @@ test('graph outputs match PyTorch within the manifest tolerance', async () => {
   }
 });
 
-test('tokenizer matches the Python tokenizer (ids and round trip)', async () => {
-  const vm = loadVectors();
+test(`${label}: tokenizer matches the Python tokenizer (ids and round trip)`, async () => {
+  const vm = loadVectors(TV);
   const pack = await loadPack(PACK, { verifyHashes: false });
   assert.ok(vm.tokenizer.length > 0, 'no tokenizer cases');
   for (const c of vm.tokenizer) {
     assert.deepEqual(pack.tokenizer.encode(c.text), c.ids, `ids of ${JSON.stringify(c.text)}`);
     assert.equal(pack.tokenizer.decode(c.ids), c.text, `decode of ${JSON.stringify(c.text)}`);
   }
-  console.log(`tokenizer parity: ${vm.tokenizer.length} cases equal`);
+  console.log(`${label} tokenizer parity: ${vm.tokenizer.length} cases equal`);
 });
+}

@@ -11,7 +11,7 @@ from typing import Dict, List, Sequence
 
 import torch
 
-from .decode import generate, pad_batch, prompt_ids
+from .decode import answer_ids, answer_loss, generate, memory_aware_logits, prompt_ids
 from .model import CMTModel
 
 VARIANTS = ("closed_book", "rag_in_context", "cmt", "cmt_alpha0", "cmt_no_topk", "cmt_no_self_matching")
@@ -67,6 +67,25 @@ class TfIdf:
 
 
 @torch.no_grad()
+def gold_answer_nll(base, prompt: List[int], answer: List[int], prefix=None, alpha: float = 0.0) -> float:
+    """Teacher-forced NLL (nats/token) of the gold answer: more sensitive than EM when a small model
+    gets the format right but digits wrong."""
+    dev = next(base.parameters()).device
+    ids = torch.tensor([prompt + answer], device=dev)
+    t = ids.shape[1]
+    p = 0 if prefix is None else prefix[0][0].shape[2]
+    pos = torch.arange(t, device=dev).unsqueeze(0)
+    target = torch.zeros((1, t), dtype=torch.long, device=dev)
+    target[0, len(prompt):] = 1
+    logits, _ = base(input_ids=ids, attention_mask=torch.ones((1, p + t), dtype=torch.long, device=dev),
+                     position_ids=pos, past_key_values=prefix)
+    if prefix is not None and alpha:
+        plain, _ = base(input_ids=ids, position_ids=pos)
+        logits = memory_aware_logits(logits, plain, alpha)
+    return answer_loss(logits, ids, target).item()
+
+
+@torch.no_grad()
 def compress_all(model: CMTModel, seqs: List[List[int]], pad_id: int, batch_size: int = 32):
     order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
     mems, keys = [None] * len(seqs), [None] * len(seqs)
@@ -105,10 +124,12 @@ def evaluate(model: CMTModel, tok, dataset, top_k: int = 4, alpha: float = 0.5,
         retrieval["tfidf@1"] += float(gold in kw_ranked[:1].tolist())
         retrieval["tfidf@5"] += float(gold in kw_ranked[:5].tolist())
         prompt = prompt_ids(tok, qa.question)
+        gold_ids = answer_ids(tok, qa.answers[0])
         preds = {}
         for v in variants:
             if v == "closed_book":
                 preds[v] = generate(model.base, tok, prompt, None, 0.0, max_new_tokens)
+                totals[v]["nll"] += gold_answer_nll(model.base, prompt, gold_ids)
                 continue
             if v == "rag_in_context":
                 ctx: List[int] = []
@@ -117,7 +138,9 @@ def evaluate(model: CMTModel, tok, dataset, top_k: int = 4, alpha: float = 0.5,
                     if len(ctx) + len(ids) + len(prompt) > rag_max_tokens:
                         break
                     ctx += ids
-                preds[v] = generate(model.base, tok, [tok.bos_id] + ctx + prompt[1:], None, 0.0, max_new_tokens)
+                rag_prompt = [tok.bos_id] + ctx + prompt[1:]
+                preds[v] = generate(model.base, tok, rag_prompt, None, 0.0, max_new_tokens)
+                totals[v]["nll"] += gold_answer_nll(model.base, rag_prompt, gold_ids)
                 continue
             if v == "cmt_no_topk":
                 idx = ranked  # aggregate the whole bank
@@ -129,6 +152,7 @@ def evaluate(model: CMTModel, tok, dataset, top_k: int = 4, alpha: float = 0.5,
             prefix = model.aggregator(qmem, selected, torch.ones((1, selected.shape[1]), dtype=torch.long, device=mem.device))
             a = 0.0 if v == "cmt_alpha0" else alpha
             preds[v] = generate(model.base, tok, prompt, prefix, a, max_new_tokens)
+            totals[v]["nll"] += gold_answer_nll(model.base, prompt, gold_ids, prefix, a)
         for v, p in preds.items():
             totals[v]["em"] += exact_match(p, qa.answers)
             totals[v]["prefix_em"] += prefix_exact_match(p, qa.answers)
@@ -138,7 +162,8 @@ def evaluate(model: CMTModel, tok, dataset, top_k: int = 4, alpha: float = 0.5,
     nq = max(1, len(questions))
     result = {
         "documents": len(docs), "questions": len(questions), "top_k": top_k, "alpha": alpha,
-        "variants": {v: {m: round(100 * c[m] / nq, 2) for m in ("em", "prefix_em", "f1")} for v, c in totals.items()},
+        "variants": {v: {**{m: round(100 * c[m] / nq, 2) for m in ("em", "prefix_em", "f1")},
+                         "answer_nll": round(c["nll"] / nq, 3)} for v, c in totals.items()},
         "retrieval": {m: round(100 * c / nq, 2) for m, c in retrieval.items()},
         "examples": examples, "wall_s": round(time.time() - t0, 1),
     }
@@ -147,9 +172,10 @@ def evaluate(model: CMTModel, tok, dataset, top_k: int = 4, alpha: float = 0.5,
 
 
 def format_table(result: Dict) -> str:
-    lines = ["| variant | EM | prefix EM | F1 |", "|---|---|---|---|"]
+    lines = ["| variant | EM | prefix EM | F1 | gold-answer NLL (nats/token) |", "|---|---|---|---|---|"]
     for v, m in result["variants"].items():
-        lines.append(f"| {v} | {m['em']:.2f} | {m['prefix_em']:.2f} | {m['f1']:.2f} |")
+        nll = f"{m['answer_nll']:.3f}" if "answer_nll" in m else "—"
+        lines.append(f"| {v} | {m['em']:.2f} | {m['prefix_em']:.2f} | {m['f1']:.2f} | {nll} |")
     r = result["retrieval"]
     lines.append("")
     lines.append(f"retrieval recall@1/@5: self-matching keys {r['key@1']:.1f}/{r['key@5']:.1f}, "

@@ -46,6 +46,36 @@ def plot_curves(work: str, out_png: str) -> bool:
     return True
 
 
+def findings(ev: dict, pre: dict) -> list:
+    """An honest reading of the evaluation, computed from the numbers (not written by hand)."""
+    out = ["## Findings", ""]
+    for name, res in ev.items():
+        v = res.get("variants", {})
+        if "cmt" not in v or "closed_book" not in v or "answer_nll" not in v["cmt"]:
+            continue
+        em = max(m["em"] for m in v.values())
+        line = (f"- **{name}**: best strict EM of any variant {em:.1f}%. Gold-answer NLL: closed book "
+                f"{v['closed_book']['answer_nll']:.3f}, CMT {v['cmt']['answer_nll']:.3f}")
+        if "rag_in_context" in v:
+            line += f", RAG-in-context {v['rag_in_context']['answer_nll']:.3f}"
+        if "cmt_no_topk" in v and "cmt_no_self_matching" in v:
+            spread = max(abs(v["cmt"]["answer_nll"] - v[k]["answer_nll"]) for k in ("cmt_no_topk", "cmt_no_self_matching"))
+            line += (f"; CMT without top-K / without self-matching differ from full CMT by at most {spread:.3f}"
+                     + (" — the prefix barely depends on which memories were selected, so the gain over closed book"
+                        " is a learned answer prior, not recalled content." if spread < 0.05 else "."))
+        r = res.get("retrieval", {})
+        if r:
+            line += f" Retrieval recall@1: compressed keys {r['key@1']:.0f}%, TF-IDF {r['tfidf@1']:.0f}%."
+        out.append(line)
+    out += ["", "What limits the default pack today: the base LM (trained from scratch on CPU for "
+            f"{pre['curve'][-1]['step'] + 1 if pre else '?'} steps) does not copy facts even when the document is in its "
+            "prompt (RAG-in-context scores no better than closed book), so no memory mechanism on top of it can "
+            "produce exact answers. The pack is useful today for retrieval and citations (the engine fuses the "
+            "compressed keys with full-text search); answer quality needs a stronger base LM — a real Hugging Face "
+            "checkpoint loads through `load_hf_checkpoint` when one is available — or much longer pretraining.", ""]
+    return out
+
+
 def write_report(work: str, recipe, out_md: str = None):
     out_md = out_md or os.path.join(REPO, "docs", "training-report.md")
     png = os.path.join(REPO, "docs", "img", "training-curves.png")
@@ -78,6 +108,7 @@ def write_report(work: str, recipe, out_md: str = None):
         if res.get("examples"):
             lines += ["<details><summary>example predictions</summary>", "", "```json",
                       json.dumps(res["examples"][:6], indent=1, ensure_ascii=False), "```", "</details>", ""]
+    lines += findings(ev, pre)
     lines += ["## Reading the numbers", "", "Variants: `closed_book` = the base LM with no memory; `rag_in_context` = the top-K "
               "retrieved documents' raw text in the prompt (same base LM, same retrieval); `cmt` = full CMT; `cmt_alpha0` = no "
               "memory-aware contrast at decoding; `cmt_no_topk` = aggregate the whole bank; `cmt_no_self_matching` = "
