@@ -19,9 +19,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "== npm ci =="
+  echo "== npm install (from package-lock.json) =="
   # onnxruntime-node's install step downloads CUDA binaries from NuGet; the CPU provider ships inside
   # the package, so skipping that step loses nothing on a CPU machine (set ONNXRUNTIME_NODE_INSTALL
   # yourself to keep it where NuGet is reachable and a GPU is present).
-  ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL:-skip}" npm ci --no-audit --no-fund
+  # `npm install`, not `npm ci`: the registry reachable here does not serve LanceDB's binaries for
+  # other platforms (darwin, win32, arm64), so the lockfile cannot list them and `npm ci` refuses it;
+  # `npm install` installs exactly the locked versions and skips the unavailable optional ones.
+  ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL:-skip}" npm install --no-audit --no-fund
 fi
