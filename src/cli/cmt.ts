@@ -7,6 +7,7 @@
 // CPU_UNSUPPORTED error with the engine's last log lines, and exits with a documented code.
 // `cmt packs` only reads pack.json files and needs no engine.
 
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -461,11 +462,35 @@ export function buildProgram(run: (fn: (cli: Cli) => Promise<number>) => Promise
       await run((cli) => cmdPacks(cli, dirs));
     });
 
+  // eval and bench are long-running measurement programs with their own options (see
+  // docs/RESULTS.md); they run as their own node process so their memory and native state stay apart.
+  for (const [name, script, what] of [
+    ['eval', 'eval/main.js', 'streaming-QA quality: closed-book, RAG, CMT and its ablations (EM, F1, recall, latency, curves)'],
+    ['bench', 'bench/main.js', 'speed, memory and scale: compression vs the machine peak, answer latency, retrieval at 1K-1M, 10K-file memorize'],
+  ] as const) {
+    program
+      .command(name)
+      .description(`${what}; options are passed through (cmt ${name} --help)`)
+      .allowUnknownOption()
+      .helpOption(false)
+      .argument('[options...]')
+      .action((args: string[]) => {
+        const pass = [...args];
+        if (!pass.includes('--pack') && !pass.includes('--help')) pass.unshift('--pack', path.resolve(currentGlobalsOf(program).pack ?? DEFAULT_PACK));
+        const r = spawnSync(process.execPath, [path.join(__dirname, '..', script), ...pass], { stdio: 'inherit' });
+        process.exitCode = r.status ?? 1;
+      });
+  }
+
   // Resolve global options at action time.
   program.hook('preAction', (_this, action) => {
     currentGlobals = g(action);
   });
   return program;
+}
+
+function currentGlobalsOf(program: Command): GlobalOpts {
+  return program.opts() as GlobalOpts;
 }
 
 let currentGlobals: GlobalOpts = { device: 'auto' };

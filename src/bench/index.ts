@@ -1,0 +1,605 @@
+// `cmt bench`: speed of the engine on this machine. Sections:
+//  compress  - compression throughput (tokens/s), FLOPs/token of the compressor (from pack.json
+//              dims), and the ratio to the peak GFLOP/s of a large MatMul in onnxruntime (same run)
+//  answer    - time to first token and decode tokens/s, CMT vs RAG-in-context, same base model
+//  retrieval - vector / hybrid retrieval latency p50/p95 at 1K..1M synthetic memories, brute force
+//              and with an IVF_PQ vector index (from indexMin rows), bank bytes on disk
+//  memorize  - a synthetic N-file repository memorized by a forked engine process: wall time,
+//              peak RSS of that process, event-loop lag p99 of the caller
+import { fork } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import * as lancedb from '@lancedb/lancedb';
+import { MemoryBank, tableNameForPack } from '../core/bank';
+import { Compressor } from '../core/compress';
+import { match } from '../core/match';
+import { loadPack, Pack, PackManifest } from '../core/pack';
+import { defaultThreads } from '../core/runtime';
+import type { Device } from '../core/types';
+import { loadDataset, questionsOf } from '../eval/dataset';
+import { StreamingBank } from '../eval/harness';
+import { machineInfo, MachineInfo } from '../eval/index';
+import { percentile, round } from '../eval/metrics';
+import { barChart, lineChart, mdTable } from '../eval/svg';
+import { measurePeakGflops, PeakResult } from './matmul';
+import { randomUnit, rng, vocabulary, wordPicker, writeSyntheticRepo } from './synth';
+
+export type BenchSection = 'compress' | 'answer' | 'retrieval' | 'memorize';
+export const SECTIONS: BenchSection[] = ['compress', 'answer', 'retrieval', 'memorize'];
+
+export interface BenchOptions {
+  pack: string;
+  sections?: BenchSection[];
+  outDir?: string;
+  tag?: string;
+  quick?: boolean;
+  device?: Device;
+  /** Documents compressed for the throughput figure (default 256). */
+  compressDocs?: number;
+  /** N of the N×N×N MatMul (default 1024). */
+  matmulN?: number;
+  answerDocs?: number;
+  answerQuestions?: number;
+  /** Tokens generated per answer for the decode-speed figure (stop tokens off). Default 32. */
+  answerTokens?: number;
+  retrievalSizes?: number[];
+  retrievalQueries?: number;
+  /** Build an IVF_PQ index on the key column from this many rows (default 100000). */
+  indexMin?: number;
+  memorizeFiles?: number;
+  repoRoot?: string;
+  command?: string;
+  log?: (m: string) => void;
+  write?: boolean;
+}
+
+export interface CompressBench {
+  documents: number;
+  tokens: number;
+  avgTokens: number;
+  wallMs: number;
+  tokensPerSecond: number;
+  flopsPerToken: number;
+  flopsSource: string;
+  flopsDetail: Record<string, number>;
+  achievedGflops: number;
+  peak: PeakResult;
+  fractionOfPeak: number;
+  threads: number;
+}
+
+export interface AnswerBenchRow {
+  variant: 'cmt' | 'cmt_alpha0' | 'rag_in_context';
+  questions: number;
+  promptTokens: { mean: number; max: number };
+  prefixSlots: number;
+  ttftMs: { p50: number; p95: number };
+  decodeTokensPerSecond: { p50: number; mean: number };
+  generatedTokens: number;
+}
+
+export interface RetrievalBenchRow {
+  memories: number;
+  buildMs: number;
+  ftsIndexMs: number;
+  bytesOnDisk: number;
+  bytesPerMemory: number;
+  vector: { p50: number; p95: number };
+  hybrid: { p50: number; p95: number };
+  indexed?: { indexMs: number; p50: number; p95: number; hybridP50: number; hybridP95: number; recallAt10: number; bytesOnDisk: number };
+}
+
+export interface MemorizeBench {
+  files: number;
+  sourceBytes: number;
+  sourceTokens: number;
+  wallMs: number;
+  filesPerSecond: number;
+  tokensPerSecond: number;
+  memorized: number;
+  skipped: number;
+  failed: number;
+  chunks: number;
+  bankBytes: number;
+  bankBytesPerMemory: number;
+  bankBytesPerSourceToken: number;
+  /** After LanceDB compaction (optimize, old versions dropped). */
+  bankBytesCompacted: number;
+  compactedBytesPerMemory: number;
+  compactedBytesPerSourceToken: number;
+  engineMaxRssMiB: number;
+  callerEventLoopLagMs: { p50: number; p99: number; max: number };
+}
+
+export interface BenchReport {
+  kind: 'cmt-bench';
+  date: string;
+  command: string;
+  machine: MachineInfo;
+  pack: { dir: string; packId: string; name: string; dims: Record<string, number> };
+  compress?: CompressBench;
+  answer?: { docs: number; answerTokens: number; rows: AnswerBenchRow[] };
+  retrieval?: { queries: number; topK: number; candidates: number; indexMin: number; rows: RetrievalBenchRow[]; notes: string[] };
+  memorize?: MemorizeBench;
+  files: string[];
+  wallMs: number;
+}
+
+const QUICK: Partial<BenchOptions> = {
+  compressDocs: 16,
+  matmulN: 256,
+  answerDocs: 6,
+  answerQuestions: 3,
+  answerTokens: 4,
+  retrievalSizes: [300, 1000],
+  retrievalQueries: 10,
+  indexMin: 1000,
+  memorizeFiles: 40,
+};
+
+const now = () => performance.now();
+const pq = (xs: number[]) => ({ p50: round(percentile(xs, 50), 2), p95: round(percentile(xs, 95), 2) });
+
+async function dirSize(p: string): Promise<number> {
+  let total = 0;
+  for (const e of await fsp.readdir(p, { withFileTypes: true }).catch(() => [])) {
+    const full = path.join(p, e.name);
+    if (e.isDirectory()) total += await dirSize(full);
+    else if (e.isFile()) total += (await fsp.stat(full)).size;
+  }
+  return total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// compress
+
+/** FLOPs per input token of compressor.onnx, counted from pack.json dims (2 FLOPs per multiply-add). */
+export function compressorFlopsPerToken(m: PackManifest, avgTokens: number): { flopsPerToken: number; detail: Record<string, number> } {
+  const bm = m.baseModel;
+  const cc = ((m.cmt as unknown as Record<string, unknown>).compressor ?? {}) as { layers?: number; loraRank?: number };
+  const hp = (m.training?.hyperparameters ?? {}) as Record<string, number>;
+  const L = cc.layers ?? hp.compressor_layers ?? bm.numLayers;
+  const r = cc.loraRank ?? hp.lora_rank ?? 0;
+  const slotHidden = hp.slot_hidden ?? 0;
+  const h = bm.hiddenSize;
+  const H = bm.numHeads;
+  const Hkv = bm.numKvHeads;
+  const D = bm.headDim;
+  const I = bm.intermediateSize;
+  const k = m.cmt.memorySlots;
+  const d = m.cmt.memoryDim;
+  const S = avgTokens + k; // text tokens + k appended memory tokens
+  const linear = h * H * D + 2 * h * Hkv * D + H * D * h + 3 * h * I; // q,k,v,o + SwiGLU MLP (MACs per position)
+  const lora = r * (h + H * D) + 2 * r * (h + Hkv * D) + r * (H * D + h);
+  const attn = 2 * S * S * H * D; // QK^T and AV over the full S×S (the graph computes masked entries too)
+  const slots = k * (h * slotHidden + slotHidden * d);
+  const perSeq = 2 * (L * (S * (linear + lora) + attn) + slots);
+  return {
+    flopsPerToken: perSeq / avgTokens,
+    detail: { layers: L, loraRank: r, seqWithSlots: round(S, 1), linearMacsPerPosition: linear, loraMacsPerPosition: lora, attentionMacsPerLayerPerSeq: round(attn, 0), slotMlpMacsPerSeq: slots },
+  };
+}
+
+async function benchCompress(pack: Pack, o: BenchOptions, repoRoot: string, log: (m: string) => void): Promise<CompressBench> {
+  const comp = await Compressor.create(pack, o.device ?? 'cpu');
+  const texts: string[] = [];
+  const pools = ['workspace-test', 'squad-notre-dame'].map((s) => loadDataset(s, repoRoot).documents.map((d) => d.text));
+  // Concatenate real documents into inputs that fill the document budget (as chunks of a long file do).
+  const budget = pack.manifest.cmt.maxDocTokens;
+  const all = pools.flat();
+  let acc = '';
+  for (let i = 0; texts.length < (o.compressDocs ?? 256); i++) {
+    acc += all[i % all.length] + '\n';
+    if (comp.tokenize(acc).length >= budget) {
+      texts.push(acc);
+      acc = '';
+    }
+  }
+  await comp.compress(texts.slice(0, 8)); // warm-up
+  const t0 = now();
+  const res = await comp.compress(texts, { batchSize: 8 });
+  const wallMs = now() - t0;
+  const tokens = res.reduce((a, r) => a + r.tokens, 0);
+  const avg = tokens / res.length;
+  const tps = tokens / (wallMs / 1000);
+  log(`[bench] compress: ${res.length} inputs, ${tokens} tokens in ${(wallMs / 1000).toFixed(2)} s = ${tps.toFixed(0)} tokens/s; measuring MatMul peak`);
+  const { flopsPerToken, detail } = compressorFlopsPerToken(pack.manifest, avg);
+  const peak = await measurePeakGflops(o.matmulN ?? 1024, o.quick ? 3 : 8);
+  const achieved = (flopsPerToken * tps) / 1e9;
+  return {
+    documents: res.length,
+    tokens,
+    avgTokens: round(avg, 1),
+    wallMs: round(wallMs, 1),
+    tokensPerSecond: round(tps, 1),
+    flopsPerToken: round(flopsPerToken, 0),
+    flopsSource: 'pack.json dims (baseModel + cmt.compressor.layers/loraRank + training.hyperparameters.slot_hidden); 2 FLOPs per multiply-add; attention over the full (tokens + k)² matrix; embedding gathers, norms and softmax not counted',
+    flopsDetail: detail,
+    achievedGflops: round(achieved, 2),
+    peak: { ...peak, bestMs: round(peak.bestMs, 2), medianMs: round(peak.medianMs, 2), peakGflops: round(peak.peakGflops, 1), medianGflops: round(peak.medianGflops, 1) },
+    fractionOfPeak: round(achieved / peak.peakGflops, 4),
+    threads: defaultThreads(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// answer
+
+async function benchAnswer(pack: Pack, o: BenchOptions, repoRoot: string, log: (m: string) => void): Promise<BenchReport['answer']> {
+  const ds = loadDataset('workspace-test', repoRoot);
+  const docs = ds.documents.slice(0, o.answerDocs ?? 100);
+  const qs = questionsOf(ds, docs, o.answerQuestions ?? 20);
+  const N = Math.max(2, o.answerTokens ?? 32);
+  const m = pack.manifest;
+  const bank = await StreamingBank.open(pack.dir, o.device ?? 'cpu');
+  const e = bank.engine;
+  const rows: AnswerBenchRow[] = [];
+  try {
+    await bank.add(docs);
+    const topK = m.defaults.topK;
+    const ragBudget = m.baseModel.maxPositions - N - 1;
+    // One timed pipeline: question -> compress -> match -> (aggregate | RAG prompt) -> generate `maxNew` tokens.
+    const pipeline = async (variant: AnswerBenchRow['variant'], question: string, maxNew: number) => {
+      const t0 = now();
+      const q = await e.compressor.compressQuestion(question);
+      const matched = await match(e.bank, { key: q.key, text: question }, { topK, hybrid: true });
+      let ids: number[];
+      let prefix = null;
+      if (variant === 'rag_in_context') {
+        ids = bank.ragPrompt(question, matched.map((x) => x.record), ragBudget);
+      } else {
+        prefix = await e.aggregator.aggregate(q.memory, matched.map((x) => x.record.memory));
+        ids = e.decoder.buildPrompt(question);
+      }
+      const r = await e.decoder.generate(ids, {
+        prefix,
+        alpha: variant === 'cmt' ? m.defaults.alpha : 0,
+        maxNewTokens: maxNew,
+        numBeams: 1,
+        stopTokenIds: [],
+        stopStrings: [],
+      });
+      return { ms: now() - t0, promptTokens: ids.length, prefixSlots: prefix?.length ?? 0, generated: r.tokenIds.length };
+    };
+    for (const variant of ['cmt', 'cmt_alpha0', 'rag_in_context'] as const) {
+      await pipeline(variant, qs[0].question, 2); // warm-up
+      const ttft: number[] = [];
+      const tps: number[] = [];
+      const pt: number[] = [];
+      let P = 0;
+      let gen = 0;
+      for (const qa of qs) {
+        const a = await pipeline(variant, qa.question, 1);
+        const b = await pipeline(variant, qa.question, N);
+        ttft.push(a.ms);
+        if (b.generated > 1 && b.ms > a.ms) tps.push((b.generated - 1) / ((b.ms - a.ms) / 1000));
+        pt.push(b.promptTokens);
+        P = b.prefixSlots;
+        gen += b.generated;
+      }
+      rows.push({
+        variant,
+        questions: qs.length,
+        promptTokens: { mean: round(pt.reduce((x, y) => x + y, 0) / pt.length, 1), max: Math.max(...pt) },
+        prefixSlots: P,
+        ttftMs: pq(ttft),
+        decodeTokensPerSecond: { p50: round(percentile(tps, 50), 1), mean: round(tps.reduce((x, y) => x + y, 0) / Math.max(1, tps.length), 1) },
+        generatedTokens: gen,
+      });
+      log(`[bench] answer ${variant}: TTFT p50 ${rows[rows.length - 1].ttftMs.p50} ms, ${rows[rows.length - 1].decodeTokensPerSecond.p50} tok/s, prompt ${rows[rows.length - 1].promptTokens.mean} tokens`);
+    }
+  } finally {
+    await bank.close();
+  }
+  return { docs: docs.length, answerTokens: N, rows };
+}
+
+// ---------------------------------------------------------------------------------------------
+// retrieval
+
+async function benchRetrieval(pack: Pack, o: BenchOptions, log: (m: string) => void): Promise<BenchReport['retrieval']> {
+  const m = pack.manifest;
+  const meta = { packId: m.packId, memorySlots: m.cmt.memorySlots, memoryDim: m.cmt.memoryDim };
+  const k = meta.memorySlots;
+  const d = meta.memoryDim;
+  const sizes = o.retrievalSizes ?? [1000, 10000, 100000, 1000000];
+  const nq = o.retrievalQueries ?? 50;
+  const indexMin = o.indexMin ?? 100000;
+  const topK = m.defaults.topK;
+  const candidates = Math.max(4 * topK, 20);
+  const vocab = vocabulary(5000, 11);
+  const rows: RetrievalBenchRow[] = [];
+  const notes: string[] = [];
+  const r = rng(5);
+  const word = wordPicker(vocab, r);
+  const queries = Array.from({ length: nq }, () => ({ key: randomUnit(d, r), text: Array.from({ length: 8 }, word).join(' ') }));
+  const schema = MemoryBank.schemaFor(meta);
+  const name = tableNameForPack(m.packId);
+  for (const size of sizes) {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'cmt-bench-bank-'));
+    try {
+      const t0 = now();
+      const db = await lancedb.connect(dir);
+      const table = await db.createEmptyTable(name, schema);
+      const rr = rng(1000 + size);
+      const w = wordPicker(vocab, rr);
+      const B = 10000;
+      for (let s = 0; s < size; s += B) {
+        const n = Math.min(B, size - s);
+        const batch = [];
+        for (let i = 0; i < n; i++) {
+          const id = s + i;
+          const mem = new Float32Array(k * d);
+          for (let j = 0; j < mem.length; j++) mem[j] = rr() - 0.5;
+          const file = `src/f${Math.floor(id / 3)}.ts`;
+          batch.push({
+            id: `${file}#${(id % 3) * 40 + 1}-${(id % 3) * 40 + 40}`,
+            path: file,
+            start_line: (id % 3) * 40 + 1,
+            end_line: (id % 3) * 40 + 40,
+            content_hash: 'h' + Math.floor(id / 3),
+            mtime_ms: 0,
+            key: Array.from(randomUnit(d, rr)),
+            memory: Buffer.from(mem.buffer),
+            text: Array.from({ length: 60 }, w).join(' '),
+          });
+        }
+        await table.add(lancedb.makeArrowTable(batch, { schema }));
+      }
+      await table.optimize({ cleanupOlderThan: new Date() }).catch(() => undefined);
+      const buildMs = now() - t0;
+      const bank = await MemoryBank.open(dir, meta);
+      const tf = now();
+      await bank.refreshTextIndex(true);
+      const ftsIndexMs = now() - tf;
+      const time = async (f: (q: (typeof queries)[number]) => Promise<unknown>) => {
+        await f(queries[0]);
+        const ts: number[] = [];
+        for (const q of queries) {
+          const t = now();
+          await f(q);
+          ts.push(now() - t);
+        }
+        return pq(ts);
+      };
+      const vector = await time((q) => bank.vectorSearch(q.key, candidates));
+      const hybrid = await time((q) => match(bank, q, { topK, hybrid: true }));
+      const brute = await Promise.all(queries.map((q) => bank.vectorSearch(q.key, 10)));
+      const bytesOnDisk = await dirSize(path.join(dir, `${name}.lance`));
+      const row: RetrievalBenchRow = {
+        memories: size,
+        buildMs: round(buildMs, 0),
+        ftsIndexMs: round(ftsIndexMs, 0),
+        bytesOnDisk,
+        bytesPerMemory: round(bytesOnDisk / size, 1),
+        vector,
+        hybrid,
+      };
+      if (size >= indexMin) {
+        const ti = now();
+        const numPartitions = Math.max(2, Math.round(Math.sqrt(size)));
+        const numSubVectors = Math.max(1, d % 16 === 0 ? d / 16 : d % 8 === 0 ? d / 8 : 1);
+        await table.createIndex('key', { config: lancedb.Index.ivfPq({ numPartitions, numSubVectors, distanceType: 'cosine' }) });
+        const indexMs = now() - ti;
+        // A fresh MemoryBank sees the new table version (open handles do not re-check by default).
+        const ibank = await MemoryBank.open(dir, meta);
+        const ix = (await ibank.listPacks(), await table.listIndices()).map((i) => `${i.name}:${i.indexType}`);
+        const iv = await time((q) => ibank.vectorSearch(q.key, candidates));
+        const ih = await time((q) => match(ibank, q, { topK, hybrid: true }));
+        let hit = 0;
+        for (const [i, q] of queries.entries()) {
+          const got = new Set((await ibank.vectorSearch(q.key, 10)).map((h) => h.record.id));
+          hit += brute[i].filter((h) => got.has(h.record.id)).length;
+        }
+        row.indexed = {
+          indexMs: round(indexMs, 0),
+          p50: iv.p50,
+          p95: iv.p95,
+          hybridP50: ih.p50,
+          hybridP95: ih.p95,
+          recallAt10: round(hit / (10 * queries.length), 3),
+          bytesOnDisk: await dirSize(path.join(dir, `${name}.lance`)),
+        };
+        ibank.close();
+        notes.push(`${size} rows: IVF_PQ (cosine, ${numPartitions} partitions, ${numSubVectors} sub-vectors, LanceDB default nprobes) on the key column; indices: ${ix.join(', ')}`);
+      }
+      bank.close();
+      db.close();
+      rows.push(row);
+      log(`[bench] retrieval ${size}: vector p50 ${row.vector.p50} ms, hybrid p50 ${row.hybrid.p50} ms${row.indexed ? `, IVF_PQ p50 ${row.indexed.p50} ms (recall@10 ${row.indexed.recallAt10})` : ''}, ${row.bytesPerMemory} B/memory`);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  }
+  return { queries: nq, topK, candidates, indexMin, rows, notes };
+}
+
+// ---------------------------------------------------------------------------------------------
+// memorize
+
+async function benchMemorize(pack: Pack, o: BenchOptions, log: (m: string) => void): Promise<MemorizeBench> {
+  const files = o.memorizeFiles ?? 10000;
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'cmt-bench-repo-'));
+  try {
+    const root = path.join(dir, 'repo');
+    const sourceBytes = await writeSyntheticRepo(root, files);
+    // Source tokens, as the compressor counts them (template + bos), for bytes per source token.
+    let sourceTokens = 0;
+    const walk = async (p: string): Promise<void> => {
+      for (const e of await fsp.readdir(p, { withFileTypes: true })) {
+        const f = path.join(p, e.name);
+        if (e.isDirectory()) await walk(f);
+        else sourceTokens += pack.tokenizer.encode(await fsp.readFile(f, 'utf8')).length;
+      }
+    };
+    await walk(root);
+    log(`[bench] memorize: ${files} files (${(sourceBytes / 1e6).toFixed(1)} MB, ${sourceTokens} tokens) -> forked engine process`);
+    const worker = path.join(__dirname, 'memorize-worker.js');
+    const h = monitorEventLoopDelay({ resolution: 10 });
+    h.enable();
+    const result = await new Promise<Record<string, number>>((resolve, reject) => {
+      const child = fork(worker, [pack.dir, root, path.join(dir, 'bank'), o.device ?? 'cpu'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      let done: Record<string, number> | null = null;
+      child.on('message', (msg: { type: string; [k: string]: unknown }) => {
+        if (msg.type === 'done') done = msg as unknown as Record<string, number>;
+        else if (msg.type === 'error') reject(new Error(String(msg.message)));
+        else if (msg.type === 'progress') log(`[bench] memorize: ${msg.done}/${msg.total}`);
+      });
+      child.on('error', reject);
+      child.on('exit', (code) => (done ? resolve(done) : reject(new Error(`memorize worker exited with ${code}`))));
+    });
+    h.disable();
+    const ms = (ns: number) => round(ns / 1e6, 2);
+    return {
+      files,
+      sourceBytes,
+      sourceTokens,
+      wallMs: round(result.wallMs, 0),
+      filesPerSecond: round(files / (result.wallMs / 1000), 1),
+      tokensPerSecond: round(sourceTokens / (result.wallMs / 1000), 1),
+      memorized: result.memorized,
+      skipped: result.skipped,
+      failed: result.failed,
+      chunks: result.chunks,
+      bankBytes: result.bankBytes,
+      bankBytesPerMemory: round(result.bankBytes / Math.max(1, result.memories), 1),
+      bankBytesPerSourceToken: round(result.bankBytes / Math.max(1, sourceTokens), 2),
+      bankBytesCompacted: result.bankBytesCompacted,
+      compactedBytesPerMemory: round(result.bankBytesCompacted / Math.max(1, result.memories), 1),
+      compactedBytesPerSourceToken: round(result.bankBytesCompacted / Math.max(1, sourceTokens), 2),
+      engineMaxRssMiB: round(result.maxRssBytes / 2 ** 20, 1),
+      callerEventLoopLagMs: { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) },
+    };
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export async function runBench(opts: BenchOptions): Promise<BenchReport> {
+  const t0 = Date.now();
+  const o: BenchOptions = opts.quick ? ({ ...QUICK, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as BenchOptions) : opts;
+  const log = o.log ?? ((m: string) => process.stderr.write(m + '\n'));
+  const repoRoot = path.resolve(o.repoRoot ?? process.cwd());
+  const outDir = path.resolve(repoRoot, o.outDir ?? 'docs/results');
+  const tag = o.tag ?? (o.quick ? 'bench-quick' : 'bench');
+  const pack = await loadPack(path.resolve(o.pack), { verifyHashes: false });
+  const m = pack.manifest;
+  const sections = new Set(o.sections ?? SECTIONS);
+  const rep: BenchReport = {
+    kind: 'cmt-bench',
+    date: new Date().toISOString(),
+    command: o.command ?? '',
+    machine: machineInfo(),
+    pack: {
+      dir: path.relative(repoRoot, pack.dir) || pack.dir,
+      packId: m.packId,
+      name: m.name,
+      dims: {
+        hiddenSize: m.baseModel.hiddenSize,
+        numLayers: m.baseModel.numLayers,
+        vocabSize: m.baseModel.vocabSize,
+        maxPositions: m.baseModel.maxPositions,
+        memorySlots: m.cmt.memorySlots,
+        memoryDim: m.cmt.memoryDim,
+        prefixTokens: m.cmt.prefixTokens,
+        maxDocTokens: m.cmt.maxDocTokens,
+        topK: m.defaults.topK,
+      },
+    },
+    files: [],
+    wallMs: 0,
+  };
+  if (sections.has('compress')) rep.compress = await benchCompress(pack, o, repoRoot, log);
+  if (sections.has('answer')) rep.answer = await benchAnswer(pack, o, repoRoot, log);
+  if (sections.has('retrieval')) rep.retrieval = await benchRetrieval(pack, o, log);
+  if (sections.has('memorize')) rep.memorize = await benchMemorize(pack, o, log);
+  rep.wallMs = Date.now() - t0;
+  if (o.write !== false) await writeBench(rep, outDir, tag);
+  return rep;
+}
+
+export function benchMarkdown(r: BenchReport): string {
+  const out: string[] = [];
+  out.push(`# CMT bench — pack \`${r.pack.name}\` (${r.pack.packId})\n`);
+  out.push(`Command: \`${r.command}\`  \nDate: ${r.date}  \nMachine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.gpu}; node ${r.machine.node}, onnxruntime-node ${r.machine.onnxruntime}\n`);
+  if (r.compress) {
+    const c = r.compress;
+    out.push('## Compression throughput\n');
+    out.push(
+      mdTable(
+        ['inputs', 'tokens (avg/input)', 'tokens/s', 'FLOPs/token', 'achieved GFLOP/s', `MatMul ${c.peak.n}³ peak GFLOP/s (${c.threads} threads)`, 'fraction of peak'],
+        [[c.documents, `${c.tokens} (${c.avgTokens})`, c.tokensPerSecond, c.flopsPerToken, c.achievedGflops, c.peak.peakGflops, `${round(100 * c.fractionOfPeak, 2)}%`]],
+      ),
+    );
+    out.push(`\nFLOPs/token: ${c.flopsSource}.\n`);
+  }
+  if (r.answer) {
+    out.push(`## Answering: time to first token and decode speed (${r.answer.docs} documents in the bank, ${r.answer.answerTokens} tokens generated, greedy, stop tokens off)\n`);
+    out.push(
+      mdTable(
+        ['variant', 'prompt tokens (mean / max)', 'memory prefix slots', 'TTFT p50 ms', 'TTFT p95 ms', 'decode tokens/s (p50)'],
+        r.answer.rows.map((x) => [x.variant, `${x.promptTokens.mean} / ${x.promptTokens.max}`, x.prefixSlots, x.ttftMs.p50, x.ttftMs.p95, x.decodeTokensPerSecond.p50]),
+      ),
+    );
+    out.push('\nTTFT = question compression + retrieval + (aggregation | RAG prompt building) + prefill + first token.\n');
+  }
+  if (r.retrieval) {
+    const x = r.retrieval;
+    out.push(`## Retrieval latency (${x.queries} queries; vector = top-${x.candidates} cosine on keys; hybrid = match() top-${x.topK}, vector + BM25, RRF)\n`);
+    out.push(
+      mdTable(
+        ['memories', 'vector p50 / p95 ms (brute force)', 'hybrid p50 / p95 ms', 'IVF_PQ vector p50 / p95 ms', 'IVF_PQ hybrid p50 / p95 ms', 'IVF_PQ recall@10', 'index build s', 'bytes/memory', 'bank MB'],
+        x.rows.map((y) => [
+          y.memories,
+          `${y.vector.p50} / ${y.vector.p95}`,
+          `${y.hybrid.p50} / ${y.hybrid.p95}`,
+          y.indexed ? `${y.indexed.p50} / ${y.indexed.p95}` : '–',
+          y.indexed ? `${y.indexed.hybridP50} / ${y.indexed.hybridP95}` : '–',
+          y.indexed ? y.indexed.recallAt10 : '–',
+          y.indexed ? round(y.indexed.indexMs / 1000, 1) : '–',
+          y.bytesPerMemory,
+          round(y.bytesOnDisk / 1e6, 1),
+        ]),
+      ),
+    );
+    if (x.notes.length) out.push('\n' + x.notes.map((n) => `- ${n}`).join('\n') + '\n');
+  }
+  if (r.memorize) {
+    const y = r.memorize;
+    out.push('## Memorizing a synthetic repository (forked engine process)\n');
+    out.push(
+      mdTable(
+        ['files', 'source MB', 'source tokens', 'memories', 'wall s', 'files/s', 'tokens/s', 'engine peak RSS MiB', 'caller event-loop lag p99 ms', 'bank MB', 'bytes/memory', 'bytes/source token', 'compacted: bytes/memory', 'compacted: bytes/source token'],
+        [[y.files, round(y.sourceBytes / 1e6, 2), y.sourceTokens, y.chunks, round(y.wallMs / 1000, 1), y.filesPerSecond, y.tokensPerSecond, y.engineMaxRssMiB, y.callerEventLoopLagMs.p99, round(y.bankBytes / 1e6, 1), y.bankBytesPerMemory, y.bankBytesPerSourceToken, y.compactedBytesPerMemory, y.compactedBytesPerSourceToken]],
+      ),
+    );
+  }
+  return out.join('\n') + '\n';
+}
+
+export async function writeBench(r: BenchReport, outDir: string, tag: string): Promise<void> {
+  await fsp.mkdir(outDir, { recursive: true });
+  const files: Record<string, string> = {};
+  if (r.retrieval && r.retrieval.rows.length) {
+    const rows = r.retrieval.rows;
+    const series = [
+      { name: 'vector p50 (brute)', points: rows.map((y) => [Math.log10(y.memories), y.vector.p50] as [number, number]) },
+      { name: 'vector p95 (brute)', points: rows.map((y) => [Math.log10(y.memories), y.vector.p95] as [number, number]) },
+      { name: 'hybrid p50', points: rows.map((y) => [Math.log10(y.memories), y.hybrid.p50] as [number, number]) },
+    ];
+    const ix = rows.filter((y) => y.indexed);
+    if (ix.length) series.push({ name: 'vector p50 (IVF_PQ)', points: ix.map((y) => [Math.log10(y.memories), y.indexed!.p50] as [number, number]) });
+    files[`${tag}-retrieval.svg`] = lineChart({ title: `Retrieval latency vs bank size (${r.pack.name})`, xLabel: 'log10(memories)', yLabel: 'ms', series });
+  }
+  if (r.answer) {
+    files[`${tag}-ttft.svg`] = barChart({ title: `Time to first token, p50 (${r.pack.name})`, xLabel: 'ms', bars: r.answer.rows.map((x) => ({ label: `${x.variant} (${x.promptTokens.mean} prompt tok)`, value: x.ttftMs.p50 })) });
+  }
+  r.files = [`${tag}.json`, `${tag}.md`, ...Object.keys(files)].map((f) => path.join(path.basename(outDir), f));
+  files[`${tag}.md`] = benchMarkdown(r);
+  files[`${tag}.json`] = JSON.stringify(r, null, 1) + '\n';
+  for (const [f, text] of Object.entries(files)) await fsp.writeFile(path.join(outDir, f), text);
+}

@@ -1,0 +1,42 @@
+// node out/src/bench/main.js --pack packs/default [--quick] [--sections compress,answer,retrieval,memorize]
+//   [--out docs/results] [--tag bench] [--compress-docs N] [--matmul-n N] [--answer-docs N]
+//   [--answer-questions N] [--answer-tokens N] [--sizes 1000,10000,100000,1000000] [--queries N]
+//   [--index-min N] [--files N] [--device cpu]
+import { num, nums, parseArgs, str, strs } from '../eval/args';
+import { BenchSection, runBench, SECTIONS } from './index';
+import type { Device } from '../core/types';
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2));
+  if (a.help || !a.pack) {
+    process.stderr.write('usage: node out/src/bench/main.js --pack DIR [--quick] [--sections compress,answer,retrieval,memorize] [--sizes 1000,10000] [--files N] ...\n');
+    process.exitCode = a.help ? 0 : 2;
+    return;
+  }
+  const sections = strs(a, 'sections') as BenchSection[] | undefined;
+  for (const s of sections ?? []) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}; one of ${SECTIONS.join(', ')}`);
+  const r = await runBench({
+    pack: String(a.pack),
+    sections,
+    outDir: str(a, 'out'),
+    tag: str(a, 'tag'),
+    quick: !!a.quick,
+    compressDocs: num(a, 'compress-docs'),
+    matmulN: num(a, 'matmul-n'),
+    answerDocs: num(a, 'answer-docs'),
+    answerQuestions: num(a, 'answer-questions'),
+    answerTokens: num(a, 'answer-tokens'),
+    retrievalSizes: nums(a, 'sizes'),
+    retrievalQueries: num(a, 'queries'),
+    indexMin: num(a, 'index-min'),
+    memorizeFiles: num(a, 'files'),
+    device: (str(a, 'device') as Device | undefined) ?? 'cpu',
+    command: 'node out/src/bench/main.js ' + process.argv.slice(2).join(' '),
+  });
+  process.stdout.write(`wrote ${r.files.join(', ')} in ${(r.wallMs / 1000).toFixed(1)} s\n`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`cmt bench: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});

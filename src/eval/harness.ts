@@ -1,0 +1,245 @@
+// Streaming-QA harness on the real engine: documents are written as files into a scratch
+// workspace and memorized by Engine.memorize (files.ts -> chunk.ts -> compress.ts -> bank.ts,
+// LanceDB) into a FRESH bank; questions are answered with the engine's own pieces
+// (compressor, match.ts over the LanceDB bank, aggregator, decoder) so that every variant shares
+// one base model, one bank and one question compression.
+
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Engine } from '../core/engine';
+import { match, rrfFuse } from '../core/match';
+import { Prefix } from '../core/aggregate';
+import { fillTemplate } from '../core/pack';
+import { ort } from '../core/runtime';
+import type { Device, MatchedMemory, MemoryRecord } from '../core/types';
+import { EvalDocument, EvalQuestion } from './dataset';
+import { exactMatch, f1Score, prefixExactMatch } from './metrics';
+
+export const VARIANTS = [
+  'closed_book',
+  'rag_in_context',
+  'cmt',
+  'cmt_no_self_matching',
+  'cmt_no_topk',
+  'cmt_alpha0',
+  'cmt_no_hybrid',
+] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+export const VARIANT_LABELS: Record<Variant, string> = {
+  closed_book: 'closed-book (no memory)',
+  rag_in_context: 'RAG-in-context (top-K raw chunks in the prompt)',
+  cmt: 'CMT full (hybrid top-K, α)',
+  cmt_no_self_matching: 'CMT w/o self-matching (full-text search only)',
+  cmt_no_topk: 'CMT w/o top-K (K = maxSelected×4, vector order)',
+  cmt_alpha0: 'CMT, α = 0',
+  cmt_no_hybrid: 'CMT, hybrid off (vector search only)',
+};
+
+export interface AnswerSettings {
+  topK: number;
+  alpha: number;
+  maxNewTokens: number;
+  numBeams: number;
+  /** K for the "without top-K" ablation. */
+  bigK: number;
+  /** Token budget of the RAG prompt (bos + context + question), so that answer tokens still fit. */
+  ragMaxTokens: number;
+}
+
+export interface QuestionOutcome {
+  question: string;
+  answers: string[];
+  goldPath: string;
+  /** 1-based rank of the first chunk of the gold document, or 0 when not in the top 5. */
+  rank: { vector: number; text: number; hybrid: number };
+  preds: Partial<Record<Variant, string>>;
+  scores: Partial<Record<Variant, { em: number; prefixEm: number; f1: number }>>;
+  latencyMs: Partial<Record<Variant, number>>;
+  promptTokens: Partial<Record<Variant, number>>;
+}
+
+export interface MemorizeStats {
+  documents: number;
+  memorized: number;
+  skipped: number;
+  failed: number;
+  chunks: number;
+  wallMs: number;
+}
+
+const now = () => performance.now();
+
+/** One fresh bank + scratch workspace, on the real engine. */
+export class StreamingBank {
+  private written = new Map<string, string>(); // doc id -> rel path
+
+  private constructor(
+    readonly engine: Engine,
+    readonly dir: string,
+    readonly workspace: string,
+  ) {}
+
+  static async open(packDir: string, device: Device = 'cpu', batchSize = 8): Promise<StreamingBank> {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'cmt-eval-'));
+    const workspace = path.join(dir, 'ws');
+    await fsp.mkdir(workspace, { recursive: true });
+    const engine = await Engine.open({ packDir, bankUri: path.join(dir, 'bank'), device, verifyHashes: false, settings: { batchSize } });
+    return new StreamingBank(engine, dir, workspace);
+  }
+
+  pathOf(docId: string): string | undefined {
+    return this.written.get(docId);
+  }
+
+  /** Streams documents in: written as files, memorized (force) through Engine.memorize. */
+  async add(docs: EvalDocument[], prefix = ''): Promise<MemorizeStats> {
+    const t0 = now();
+    const rels: string[] = [];
+    for (const d of docs) {
+      const rel = prefix + d.path;
+      const abs = path.join(this.workspace, rel);
+      await fsp.mkdir(path.dirname(abs), { recursive: true });
+      await fsp.writeFile(abs, d.text, 'utf8');
+      this.written.set(d.id, rel);
+      rels.push(rel);
+    }
+    let memorized = 0;
+    let skipped = 0;
+    let failed = 0;
+    let chunks = 0;
+    for (let i = 0; i < rels.length; i += 64) {
+      const s = await this.engine.memorize(rels.slice(i, i + 64), { root: this.workspace, include: ['*'], force: true });
+      memorized += s.memorized;
+      skipped += s.skipped.length;
+      failed += s.failed.length;
+      chunks += s.chunks;
+    }
+    await this.engine.bank.refreshTextIndex();
+    return { documents: docs.length, memorized, skipped, failed, chunks, wallMs: now() - t0 };
+  }
+
+  async memories(): Promise<number> {
+    return this.engine.bank.countRows();
+  }
+
+  async close(): Promise<void> {
+    await this.engine.close();
+    await fsp.rm(this.dir, { recursive: true, force: true });
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  /** Aggregates any number of memories (the engine's Aggregator caps at maxSelected; the graph's K axis is dynamic). */
+  private async aggregateAny(qmem: Float32Array, mems: Float32Array[]): Promise<Prefix | null> {
+    const ag = this.engine.aggregator;
+    if (mems.length <= this.engine.pack.manifest.cmt.maxSelected) return ag.aggregate(qmem, mems);
+    const m = this.engine.pack.manifest;
+    const k = m.cmt.memorySlots;
+    const d = m.cmt.memoryDim;
+    const K = mems.length;
+    const all = new Float32Array(K * k * d);
+    mems.forEach((x, i) => all.set(x, i * k * d));
+    const out = await ag.session.run({
+      question_memory: new ort.Tensor('float32', qmem, [1, k, d]),
+      memories: new ort.Tensor('float32', all, [1, K, k, d]),
+      memory_mask: new ort.Tensor('int64', new BigInt64Array(K).fill(1n), [1, K]),
+    });
+    const tensors: Record<string, ort.Tensor> = {};
+    let P = 0;
+    for (let l = 0; l < m.baseModel.numLayers; l++) {
+      for (const kv of ['key', 'value']) {
+        const t = out[`prefix.${l}.${kv}`];
+        P = t.dims[2];
+        tensors[`past_key_values.${l}.${kv}`] = t;
+      }
+    }
+    return { length: P, tensors, numMemories: K };
+  }
+
+  /** Tokens of the RAG prompt: [bos] + context (best chunks first, cut to the budget) + question prompt. */
+  ragPrompt(question: string, chunks: MemoryRecord[], budget: number): number[] {
+    const m = this.engine.pack.manifest;
+    const tok = this.engine.pack.tokenizer;
+    const q = tok.encode(fillTemplate(m.prompt.question, { question }));
+    const bos = m.prompt.addBos ? [m.specialTokens.bos] : [];
+    const room = Math.max(0, budget - bos.length - q.length);
+    const ctx: number[] = [];
+    for (const c of chunks) {
+      if (ctx.length >= room) break;
+      const ids = tok.encode(c.text + '\n');
+      ctx.push(...ids.slice(0, room - ctx.length));
+    }
+    return [...bos, ...ctx, ...q];
+  }
+
+  /** Answers one question with every requested variant. */
+  async answer(qa: EvalQuestion, goldPath: string, variants: readonly Variant[], s: AnswerSettings): Promise<QuestionOutcome> {
+    const e = this.engine;
+    const want = new Set(variants);
+    const t0 = now();
+    const q = await e.compressor.compressQuestion(qa.question);
+    const tq = now() - t0;
+    const text = qa.question;
+
+    // Retrieval diagnostics: top-5 of each retriever (match() fetches max(4K, 20) candidates per list).
+    const tR = now();
+    const cand = Math.max(4 * s.topK, 20);
+    const [vec, txt] = await Promise.all([e.bank.vectorSearch(q.key, Math.max(cand, s.bigK)), e.bank.textSearch(text, cand)]);
+    const retrMs = now() - tR;
+    const vecRecs = vec.map((h) => h.record);
+    const txtRecs = txt.map((h) => h.record);
+    const hyb5 = rrfFuse(vecRecs.slice(0, cand), txtRecs, 5); // exactly what match(topK=5) returns
+    const rankOf = (recs: MemoryRecord[]) => {
+      const i = recs.slice(0, 5).findIndex((r) => r.path === goldPath);
+      return i < 0 ? 0 : i + 1;
+    };
+    const rank = { vector: rankOf(vecRecs), text: rankOf(txtRecs), hybrid: rankOf(hyb5.map((x) => x.record)) };
+
+    const out: QuestionOutcome = { question: qa.question, answers: qa.answers, goldPath, rank, preds: {}, scores: {}, latencyMs: {}, promptTokens: {} };
+    const prompt = e.decoder.buildPrompt(text);
+    const gen = async (v: Variant, ids: number[], prefix: Prefix | null, alpha: number, extraMs: number) => {
+      const t = now();
+      const r = await e.decoder.generate(ids, { prefix, alpha, maxNewTokens: s.maxNewTokens, numBeams: s.numBeams });
+      out.preds[v] = r.text;
+      out.latencyMs[v] = extraMs + (now() - t);
+      out.promptTokens[v] = ids.length + (prefix ? prefix.length : 0);
+      out.scores[v] = { em: exactMatch(r.text, qa.answers), prefixEm: prefixExactMatch(r.text, qa.answers), f1: f1Score(r.text, qa.answers) };
+    };
+    const viaMatch = async (hybrid: boolean): Promise<{ matched: MatchedMemory[]; ms: number }> => {
+      const t = now();
+      const matched = await match(e.bank, { key: q.key, text }, { topK: s.topK, hybrid });
+      return { matched, ms: now() - t };
+    };
+    const cmtWith = async (v: Variant, mems: Float32Array[], alpha: number, retrievalMs: number) => {
+      const t = now();
+      const prefix = await this.aggregateAny(q.memory, mems);
+      await gen(v, prompt, prefix, alpha, tq + retrievalMs + (now() - t));
+    };
+
+    if (want.has('closed_book')) await gen('closed_book', prompt, null, 0, 0);
+    let full: { matched: MatchedMemory[]; ms: number } | null = null;
+    if (want.has('cmt') || want.has('cmt_alpha0') || want.has('rag_in_context')) full = await viaMatch(true);
+    if (want.has('rag_in_context') && full) {
+      // RAG retrieves with the same hybrid top-K, which needs the compressed question key.
+      const ids = this.ragPrompt(text, full.matched.map((x) => x.record), s.ragMaxTokens);
+      await gen('rag_in_context', ids, null, 0, tq + full.ms);
+    }
+    if (want.has('cmt') && full) await cmtWith('cmt', full.matched.map((x) => x.record.memory), s.alpha, full.ms);
+    if (want.has('cmt_alpha0') && full) await cmtWith('cmt_alpha0', full.matched.map((x) => x.record.memory), 0, full.ms);
+    if (want.has('cmt_no_hybrid')) {
+      const r = await viaMatch(false);
+      await cmtWith('cmt_no_hybrid', r.matched.map((x) => x.record.memory), s.alpha, r.ms);
+    }
+    if (want.has('cmt_no_self_matching')) {
+      const t = now();
+      const hits = await e.bank.textSearch(text, s.topK);
+      await cmtWith('cmt_no_self_matching', hits.map((h) => h.record.memory), s.alpha, now() - t);
+    }
+    if (want.has('cmt_no_topk')) {
+      await cmtWith('cmt_no_topk', vecRecs.slice(0, s.bigK).map((r) => r.memory), s.alpha, retrMs);
+    }
+    return out;
+  }
+}

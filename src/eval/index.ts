@@ -1,0 +1,414 @@
+// `cmt eval`: streaming-QA evaluation (MAC/CMT protocol) of a pack on SQuAD-format datasets, with
+// the baselines and ablations side by side on one base model and one bank, plus the knowledge
+// retention and noise-robustness curves. Writes JSON + markdown + SVG (see docs/RESULTS.md).
+
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadPack } from '../core/pack';
+import type { Device } from '../core/types';
+import { BUILTIN_DATASETS, EvalDataset, EvalDocument, loadDataset, questionsOf } from './dataset';
+import { AnswerSettings, QuestionOutcome, StreamingBank, Variant, VARIANT_LABELS, VARIANTS } from './harness';
+import { percentile, round } from './metrics';
+import { barChart, lineChart, mdTable } from './svg';
+
+export { VARIANTS, VARIANT_LABELS };
+export type { Variant };
+
+export interface EvalOptions {
+  /** Pack folder. */
+  pack: string;
+  /** Dataset specs: built-in names (squad-notre-dame, workspace-test) or SQuAD-format JSON paths. */
+  datasets?: string[];
+  /** Output folder (default docs/results under repoRoot). */
+  outDir?: string;
+  /** Output file stem (default "eval", "eval-quick" with quick). */
+  tag?: string;
+  /** Tiny sizes (seconds). */
+  quick?: boolean;
+  /** Documents streamed per dataset (default all) and questions answered (default all). */
+  maxDocs?: number;
+  maxQuestions?: number;
+  variants?: Variant[];
+  topK?: number;
+  alpha?: number;
+  maxNewTokens?: number;
+  numBeams?: number;
+  /** K for the "without top-K" ablation (default maxSelected*4). */
+  bigK?: number;
+  /** Retention / noise curves (default true). */
+  curves?: boolean;
+  /** Dataset of the curves (default: the first dataset). */
+  curveDataset?: string;
+  /** First N documents whose questions the curves measure (default 20). */
+  curveDocs?: number;
+  /** Retention: documents in the bank at each measurement (default 20, 50, 100, 150, 200). */
+  retentionSteps?: number[];
+  /** Questions asked at each curve point (default 40). */
+  curveQuestions?: number;
+  /** Noise: irrelevant documents inserted, as a fraction of curveDocs (default 0, .25, .5, .75, 1). */
+  noiseFractions?: number[];
+  curveVariants?: Variant[];
+  device?: Device;
+  repoRoot?: string;
+  /** The command line, recorded in the outputs. */
+  command?: string;
+  log?: (msg: string) => void;
+  /** Write files (default true). */
+  write?: boolean;
+}
+
+export interface VariantSummary {
+  label: string;
+  n: number;
+  em: number;
+  prefixEm: number;
+  f1: number;
+  latencyMs: { p50: number; p95: number };
+  promptTokens: { mean: number; max: number };
+}
+
+export interface DatasetRun {
+  dataset: string;
+  source: string;
+  documents: number;
+  questions: number;
+  memorize: { memorized: number; skipped: number; failed: number; chunks: number; wallMs: number };
+  settings: AnswerSettings;
+  variants: Partial<Record<Variant, VariantSummary>>;
+  retrieval: Record<'vector' | 'text' | 'hybrid', { recall1: number; recall5: number }>;
+  examples: Array<Pick<QuestionOutcome, 'question' | 'answers' | 'preds'>>;
+  wallMs: number;
+}
+
+export interface CurvePoint {
+  x: number; // documents in the bank (retention) or % irrelevant documents (noise)
+  memories: number;
+  f1: Partial<Record<Variant, number>>;
+  relative: Partial<Record<Variant, number>>; // % of the first point's F1
+  recall1: number; // hybrid recall@1 of the gold document
+}
+
+export interface Curve {
+  dataset: string;
+  firstDocs: number;
+  questions: number;
+  fillerSource: string;
+  points: CurvePoint[];
+}
+
+export interface EvalReport {
+  kind: 'cmt-eval';
+  date: string;
+  command: string;
+  machine: MachineInfo;
+  pack: { dir: string; packId: string; name: string; description?: string };
+  runs: DatasetRun[];
+  retention?: Curve;
+  noise?: Curve;
+  files: string[];
+  wallMs: number;
+}
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  platform: string;
+  node: string;
+  onnxruntime: string;
+  gpu: string;
+}
+
+export function machineInfo(): MachineInfo {
+  const cpus = os.cpus();
+  let ortVersion = '';
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    ortVersion = require('onnxruntime-node/package.json').version;
+  } catch {
+    ortVersion = '?';
+  }
+  return {
+    cpu: cpus[0]?.model?.trim() ?? 'unknown',
+    cores: typeof os.availableParallelism === 'function' ? os.availableParallelism() : cpus.length,
+    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    onnxruntime: ortVersion,
+    gpu: 'none (CPU execution provider)',
+  };
+}
+
+const QUICK: Partial<EvalOptions> = {
+  maxDocs: 6,
+  maxQuestions: 6,
+  maxNewTokens: 4,
+  curveDocs: 3,
+  retentionSteps: [3, 6, 9],
+  curveQuestions: 3,
+  noiseFractions: [0, 0.5, 1],
+};
+
+function otherBuiltin(spec: string): string {
+  return spec === 'workspace-test' ? 'squad-notre-dame' : 'workspace-test';
+}
+
+function pct(sum: number, n: number): number {
+  return round((100 * sum) / Math.max(1, n), 2);
+}
+
+function summarize(outs: QuestionOutcome[], variants: readonly Variant[]): DatasetRun['variants'] {
+  const res: DatasetRun['variants'] = {};
+  for (const v of variants) {
+    const xs = outs.filter((o) => o.scores[v]);
+    const lat = xs.map((o) => o.latencyMs[v]!);
+    const pt = xs.map((o) => o.promptTokens[v]!);
+    res[v] = {
+      label: VARIANT_LABELS[v],
+      n: xs.length,
+      em: pct(xs.reduce((a, o) => a + o.scores[v]!.em, 0), xs.length),
+      prefixEm: pct(xs.reduce((a, o) => a + o.scores[v]!.prefixEm, 0), xs.length),
+      f1: pct(xs.reduce((a, o) => a + o.scores[v]!.f1, 0), xs.length),
+      latencyMs: { p50: round(percentile(lat, 50), 1), p95: round(percentile(lat, 95), 1) },
+      promptTokens: { mean: round(pt.reduce((a, b) => a + b, 0) / Math.max(1, pt.length), 1), max: pt.length ? Math.max(...pt) : 0 },
+    };
+  }
+  return res;
+}
+
+function retrievalOf(outs: QuestionOutcome[]): DatasetRun['retrieval'] {
+  const r = (key: 'vector' | 'text' | 'hybrid') => ({
+    recall1: pct(outs.filter((o) => o.rank[key] === 1).length, outs.length),
+    recall5: pct(outs.filter((o) => o.rank[key] >= 1).length, outs.length),
+  });
+  return { vector: r('vector'), text: r('text'), hybrid: r('hybrid') };
+}
+
+async function answerAll(
+  bank: StreamingBank,
+  qs: EvalDataset['questions'],
+  variants: readonly Variant[],
+  s: AnswerSettings,
+  log: (m: string) => void,
+  what: string,
+): Promise<QuestionOutcome[]> {
+  const outs: QuestionOutcome[] = [];
+  let last = Date.now();
+  for (const [i, qa] of qs.entries()) {
+    const gold = bank.pathOf(qa.docId) ?? '';
+    outs.push(await bank.answer(qa, gold, variants, s));
+    if (Date.now() - last > 15000) {
+      last = Date.now();
+      log(`  ${what}: ${i + 1}/${qs.length} questions`);
+    }
+  }
+  return outs;
+}
+
+/** Runs the evaluation; returns the report (and writes it unless write=false). */
+export async function runEval(opts: EvalOptions): Promise<EvalReport> {
+  const t0 = Date.now();
+  const o: EvalOptions = opts.quick ? ({ ...QUICK, ...stripUndef(opts) } as EvalOptions) : opts;
+  const log = o.log ?? ((m: string) => process.stderr.write(m + '\n'));
+  const repoRoot = path.resolve(o.repoRoot ?? process.cwd());
+  const outDir = path.resolve(repoRoot, o.outDir ?? 'docs/results');
+  const tag = o.tag ?? (o.quick ? 'eval-quick' : 'eval');
+  const device = o.device ?? 'cpu';
+  const pack = await loadPack(path.resolve(o.pack), { verifyHashes: false });
+  const m = pack.manifest;
+  const settings: AnswerSettings = {
+    topK: Math.min(o.topK ?? m.defaults.topK, m.cmt.maxSelected),
+    alpha: o.alpha ?? m.defaults.alpha,
+    maxNewTokens: o.maxNewTokens ?? m.defaults.maxNewTokens,
+    numBeams: o.numBeams ?? m.defaults.numBeams,
+    bigK: o.bigK ?? m.cmt.maxSelected * 4,
+    ragMaxTokens: 0,
+  };
+  settings.ragMaxTokens = m.baseModel.maxPositions - settings.maxNewTokens - 1;
+  const variants = o.variants ?? [...VARIANTS];
+  const specs = o.datasets?.length ? o.datasets : ['workspace-test', 'squad-notre-dame'];
+  const report: EvalReport = {
+    kind: 'cmt-eval',
+    date: new Date().toISOString(),
+    command: o.command ?? '',
+    machine: machineInfo(),
+    pack: { dir: path.relative(repoRoot, pack.dir) || pack.dir, packId: m.packId, name: m.name, description: m.description },
+    runs: [],
+    files: [],
+    wallMs: 0,
+  };
+
+  // 1. Streaming QA per dataset: all documents into one fresh bank, then every question.
+  for (const spec of specs) {
+    const tr = Date.now();
+    const ds = loadDataset(spec, repoRoot);
+    const docs = ds.documents.slice(0, o.maxDocs ?? ds.documents.length);
+    const qs = questionsOf(ds, docs, o.maxQuestions ?? Infinity);
+    log(`[eval] ${ds.name}: streaming ${docs.length} documents, then ${qs.length} questions x ${variants.length} variants`);
+    const bank = await StreamingBank.open(pack.dir, device);
+    try {
+      const mem = await bank.add(docs);
+      log(`[eval] ${ds.name}: ${mem.memorized} documents -> ${mem.chunks} memories in ${(mem.wallMs / 1000).toFixed(1)} s`);
+      const outs = await answerAll(bank, qs, variants, settings, log, ds.name);
+      report.runs.push({
+        dataset: ds.name,
+        source: path.relative(repoRoot, ds.source),
+        documents: docs.length,
+        questions: qs.length,
+        memorize: { memorized: mem.memorized, skipped: mem.skipped, failed: mem.failed, chunks: mem.chunks, wallMs: round(mem.wallMs, 0) },
+        settings,
+        variants: summarize(outs, variants),
+        retrieval: retrievalOf(outs),
+        examples: outs.slice(0, 8).map((x) => ({ question: x.question, answers: x.answers, preds: x.preds })),
+        wallMs: Date.now() - tr,
+      });
+    } finally {
+      await bank.close();
+    }
+  }
+
+  // 2. Curves.
+  if (o.curves !== false) {
+    const spec = o.curveDataset ?? specs[0];
+    const ds = loadDataset(spec, repoRoot);
+    const filler = BUILTIN_DATASETS[otherBuiltin(spec)] ? loadDataset(otherBuiltin(spec), repoRoot) : null;
+    const N = Math.min(o.curveDocs ?? 20, ds.documents.length);
+    const first = ds.documents.slice(0, N);
+    const qs = questionsOf(ds, first, o.curveQuestions ?? 40);
+    const cv = o.curveVariants ?? (['cmt', 'rag_in_context'] as Variant[]);
+    const stream: EvalDocument[] = [...ds.documents.slice(N), ...(filler?.documents ?? [])];
+    const fillerSource = `${ds.name} documents ${N + 1}..${ds.documents.length}` + (filler ? `, then ${filler.name}` : '');
+    const point = async (bank: StreamingBank, x: number): Promise<CurvePoint> => {
+      const outs = await answerAll(bank, qs, cv, settings, log, `curve x=${x}`);
+      const f1: CurvePoint['f1'] = {};
+      for (const v of cv) f1[v] = pct(outs.reduce((a, q) => a + (q.scores[v]?.f1 ?? 0), 0), outs.length);
+      return { x, memories: await bank.memories(), f1, relative: {}, recall1: pct(outs.filter((q) => q.rank.hybrid === 1).length, outs.length) };
+    };
+    const relate = (pts: CurvePoint[]) => {
+      for (const p of pts) for (const v of cv) p.relative[v] = pts[0].f1[v]! > 0 ? round((100 * p.f1[v]!) / pts[0].f1[v]!, 1) : NaN;
+    };
+
+    // Retention: F1 on the first N documents' questions as more documents stream in.
+    const steps = (o.retentionSteps ?? [20, 50, 100, 150, 200]).filter((s) => s >= N && s <= N + stream.length);
+    if (!steps.includes(N)) steps.unshift(N);
+    log(`[eval] retention: first ${N} documents of ${ds.name}, ${qs.length} questions, bank sizes ${steps.join(', ')}`);
+    let bank = await StreamingBank.open(pack.dir, device);
+    try {
+      await bank.add(first);
+      const pts: CurvePoint[] = [];
+      let have = N;
+      for (const s of steps) {
+        if (s > have) {
+          await bank.add(stream.slice(have - N, s - N), 'stream/');
+          have = s;
+        }
+        pts.push(await point(bank, s));
+      }
+      relate(pts);
+      report.retention = { dataset: ds.name, firstDocs: N, questions: qs.length, fillerSource, points: pts };
+    } finally {
+      await bank.close();
+    }
+
+    // Noise robustness: the same N documents plus 0..100% (of N) irrelevant documents.
+    const noiseDocs = filler?.documents ?? ds.documents.slice(N);
+    const fr = o.noiseFractions ?? [0, 0.25, 0.5, 0.75, 1];
+    log(`[eval] noise: first ${N} documents of ${ds.name} + ${fr.map((f) => Math.round(f * 100) + '%').join(', ')} irrelevant (${filler ? filler.name : ds.name + ' later documents'})`);
+    bank = await StreamingBank.open(pack.dir, device);
+    try {
+      await bank.add(first);
+      const pts: CurvePoint[] = [];
+      let have = 0;
+      for (const f of fr) {
+        const want = Math.min(noiseDocs.length, Math.round(f * N));
+        if (want > have) {
+          await bank.add(noiseDocs.slice(have, want), 'noise/');
+          have = want;
+        }
+        pts.push(await point(bank, round(f * 100, 0)));
+      }
+      relate(pts);
+      report.noise = { dataset: ds.name, firstDocs: N, questions: qs.length, fillerSource: filler ? filler.name : `${ds.name} later documents`, points: pts };
+    } finally {
+      await bank.close();
+    }
+  }
+
+  report.wallMs = Date.now() - t0;
+  if (o.write !== false) await writeEval(report, outDir, tag);
+  return report;
+}
+
+function stripUndef<T extends object>(x: T): Partial<T> {
+  return Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function evalMarkdown(r: EvalReport): string {
+  const out: string[] = [];
+  out.push(`# CMT eval — pack \`${r.pack.name}\` (${r.pack.packId})\n`);
+  out.push(`Command: \`${r.command}\`  \nDate: ${r.date}  \nMachine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.gpu}; node ${r.machine.node}, onnxruntime-node ${r.machine.onnxruntime}\n`);
+  for (const run of r.runs) {
+    const s = run.settings;
+    out.push(`## ${run.dataset}: ${run.documents} documents streamed (${run.memorize.chunks} memories), ${run.questions} questions\n`);
+    out.push(`K=${s.topK}, α=${s.alpha}, max ${s.maxNewTokens} new tokens, beams ${s.numBeams}, no-top-K K=${s.bigK}, RAG prompt ≤ ${s.ragMaxTokens} tokens. Memorize: ${(run.memorize.wallMs / 1000).toFixed(1)} s (${run.memorize.skipped} skipped, ${run.memorize.failed} failed).\n`);
+    out.push(
+      mdTable(
+        ['variant', 'EM', 'prefix EM', 'F1', 'latency p50 ms', 'latency p95 ms', 'prompt tokens (mean)'],
+        Object.entries(run.variants).map(([v, x]) => [`${v} — ${x!.label}`, x!.em, x!.prefixEm, x!.f1, x!.latencyMs.p50, x!.latencyMs.p95, x!.promptTokens.mean]),
+      ),
+    );
+    out.push('\nGold-document retrieval (% of questions):\n');
+    out.push(
+      mdTable(
+        ['retriever', 'recall@1', 'recall@5'],
+        (['vector', 'text', 'hybrid'] as const).map((k) => [k === 'vector' ? 'vector (self-matching keys)' : k === 'text' ? 'full-text (BM25)' : 'hybrid (RRF)', run.retrieval[k].recall1, run.retrieval[k].recall5]),
+      ),
+    );
+    out.push('');
+  }
+  for (const [name, c] of [
+    ['Knowledge retention', r.retention],
+    ['Noise robustness', r.noise],
+  ] as const) {
+    if (!c) continue;
+    const vs = Object.keys(c.points[0]?.f1 ?? {});
+    out.push(`## ${name}: F1 on the questions of the first ${c.firstDocs} ${c.dataset} documents (${c.questions} questions); added: ${c.fillerSource}\n`);
+    out.push(
+      mdTable(
+        [name === 'Knowledge retention' ? 'documents in bank' : '% irrelevant docs', 'memories', ...vs.flatMap((v) => [`${v} F1`, `${v} % of first`]), 'hybrid recall@1'],
+        c.points.map((p) => [p.x, p.memories, ...vs.flatMap((v) => [p.f1[v as Variant]!, p.relative[v as Variant]!]), p.recall1]),
+      ),
+    );
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+export async function writeEval(r: EvalReport, outDir: string, tag: string): Promise<void> {
+  await fsp.mkdir(outDir, { recursive: true });
+  const files: Record<string, string> = {};
+  for (const run of r.runs) {
+    files[`${tag}-${run.dataset}-f1.svg`] = barChart({
+      title: `${run.dataset}: F1 by variant (${r.pack.name})`,
+      xLabel: 'SQuAD F1 (%)',
+      bars: Object.entries(run.variants).map(([v, x]) => ({ label: v, value: x!.f1 })),
+    });
+  }
+  const curveSvg = (c: Curve, title: string, xLabel: string) =>
+    lineChart({
+      title,
+      xLabel,
+      yLabel: 'F1 / recall@1 (%)',
+      series: [
+        ...Object.keys(c.points[0]?.f1 ?? {}).map((v) => ({ name: `${v} F1`, points: c.points.map((p) => [p.x, p.f1[v as Variant] ?? NaN] as [number, number]) })),
+        { name: 'hybrid recall@1', points: c.points.map((p) => [p.x, p.recall1] as [number, number]) },
+      ],
+    });
+  if (r.retention) files[`${tag}-retention.svg`] = curveSvg(r.retention, `Retention: first ${r.retention.firstDocs} docs (${r.pack.name})`, 'documents in the bank');
+  if (r.noise) files[`${tag}-noise.svg`] = curveSvg(r.noise, `Noise robustness (${r.pack.name})`, '% irrelevant documents inserted');
+  r.files = [`${tag}.json`, `${tag}.md`, ...Object.keys(files)].map((f) => path.join(path.basename(outDir), f));
+  files[`${tag}.md`] = evalMarkdown(r);
+  files[`${tag}.json`] = JSON.stringify(r, null, 1) + '\n';
+  for (const [f, text] of Object.entries(files)) await fsp.writeFile(path.join(outDir, f), text);
+}

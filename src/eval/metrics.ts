@@ -1,0 +1,71 @@
+// Answer metrics, matching training/cmt/evaluate.py exactly: SQuAD normalisation (lower-case,
+// drop ASCII punctuation = Python's string.punctuation, drop the articles a/an/the as whole words,
+// collapse whitespace), strict EM, prefix EM (MAC's: the prediction is cut to the gold answer's
+// normalised length before comparing), SQuAD token F1 (best over the gold answers).
+
+const PUNCT = new Set('!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~');
+// Python's re `\b` on str is Unicode-aware (word chars = letters, digits, underscore in any script).
+const ARTICLES = /(?<![\p{L}\p{N}_])(a|an|the)(?![\p{L}\p{N}_])/gu;
+
+export function normalizeAnswer(s: string): string {
+  let t = s.toLowerCase();
+  let out = '';
+  for (const ch of t) if (!PUNCT.has(ch)) out += ch;
+  t = out.replace(ARTICLES, ' ');
+  return t
+    .split(/\s+/u)
+    .filter((w) => w.length > 0)
+    .join(' ');
+}
+
+export function exactMatch(pred: string, golds: readonly string[]): number {
+  const p = normalizeAnswer(pred);
+  return golds.some((g) => p === normalizeAnswer(g)) ? 1 : 0;
+}
+
+export function prefixExactMatch(pred: string, golds: readonly string[]): number {
+  const p = normalizeAnswer(pred);
+  return golds.some((g) => {
+    const n = normalizeAnswer(g);
+    return p.slice(0, n.length) === n;
+  })
+    ? 1
+    : 0;
+}
+
+export function f1Score(pred: string, golds: readonly string[]): number {
+  const pt = normalizeAnswer(pred).split(' ').filter(Boolean);
+  let best = 0;
+  for (const g of golds) {
+    const gt = normalizeAnswer(g).split(' ').filter(Boolean);
+    const counts = new Map<string, number>();
+    for (const w of gt) counts.set(w, (counts.get(w) ?? 0) + 1);
+    let same = 0;
+    for (const w of pt) {
+      const c = counts.get(w) ?? 0;
+      if (c > 0) {
+        same++;
+        counts.set(w, c - 1);
+      }
+    }
+    if (same === 0) continue;
+    const precision = same / pt.length;
+    const recall = same / gt.length;
+    best = Math.max(best, (2 * precision * recall) / (precision + recall));
+  }
+  return best;
+}
+
+/** Nearest-rank percentile (p in [0, 100]) of a list of numbers; NaN for an empty list. */
+export function percentile(xs: readonly number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const i = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
+  return s[i];
+}
+
+export function round(x: number, digits = 2): number {
+  if (!Number.isFinite(x)) return x;
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

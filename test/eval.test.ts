@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { exactMatch, f1Score, normalizeAnswer, percentile, prefixExactMatch } from '../src/eval/metrics';
+import { loadDataset, parseSquad, questionsOf } from '../src/eval/dataset';
+import { runEval, VARIANTS } from '../src/eval/index';
+import { lineChart, barChart } from '../src/eval/svg';
+
+const REPO = path.resolve(__dirname, '..', '..');
+const TINY = path.join(REPO, 'test', 'fixtures', 'tiny-pack');
+
+// Expected values computed with training/cmt/evaluate.py (normalize_answer, f1_score, prefix_exact_match).
+const PY_CASES: Array<[string, string, string, number, number]> = [
+  ['The Cat, sat!', 'cat sat', 'cat sat', 1.0, 1.0],
+  ['an apple a day', '', 'apple day', 0.0, 1.0],
+  ['théâtre the—end', 'x', 'théâtre —end', 0.0, 0.0],
+  ['Über_the a', 'a', 'überthe', 0.0, 1.0],
+  ['  Hello   World  ', 'hello world', 'hello world', 1.0, 1.0],
+  ['the the', 'the', '', 0.0, 1.0],
+  ['port 8431.', '8431', 'port 8431', 0.6666666666666666, 0.0],
+  ['a-b c_d', 'ab cd', 'ab cd', 1.0, 1.0],
+];
+
+test('metrics match training/cmt/evaluate.py', () => {
+  for (const [pred, gold, norm, f1, pem] of PY_CASES) {
+    assert.equal(normalizeAnswer(pred), norm, pred);
+    assert.ok(Math.abs(f1Score(pred, [gold]) - f1) < 1e-12, `f1 ${pred}`);
+    assert.equal(prefixExactMatch(pred, [gold]), pem, `prefix EM ${pred}`);
+  }
+  assert.equal(exactMatch('The Eiffel Tower.', ['eiffel tower', 'x']), 1);
+  assert.equal(exactMatch('Eiffel Tower in Paris', ['eiffel tower']), 0);
+  assert.equal(prefixExactMatch('Eiffel Tower in Paris', ['eiffel tower']), 1);
+  assert.equal(f1Score('', ['a b']), 0);
+  assert.equal(percentile([5, 1, 3, 2, 4], 50), 3);
+  assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 95), 10);
+  assert.ok(Number.isNaN(percentile([], 50)));
+});
+
+test('SQuAD loading: paragraphs -> documents, deduplicated answers, fixture paths', () => {
+  const ds = parseSquad(
+    JSON.stringify({ data: [{ title: 'A/B c', paragraphs: [{ context: 'x y', qas: [{ question: 'q?', answers: [{ text: 'y' }, { text: 'y' }] }] }, { context: 'z', qas: [] }] }] }),
+    't',
+    'mem',
+  );
+  assert.equal(ds.documents.length, 2);
+  assert.equal(ds.documents[0].path, 'A_B_c/0.txt');
+  assert.deepEqual(ds.questions[0].answers, ['y']);
+  const ws = loadDataset('workspace-test', REPO);
+  assert.equal(ws.documents.length, 300);
+  assert.ok(ws.questions.length > 1000);
+  assert.ok(ws.documents.every((d) => !d.path.endsWith('.txt') || d.path.includes('/')));
+  const sq = loadDataset('squad-notre-dame', REPO);
+  assert.equal(sq.documents.length, 55);
+  assert.equal(sq.questions.length, 269);
+  const few = questionsOf(ws, ws.documents.slice(0, 5), 7);
+  assert.equal(few.length, 7);
+  assert.equal(new Set(few.map((q) => q.docId)).size, 5); // spread over the documents
+});
+
+test('SVG charts are well-formed', () => {
+  const a = lineChart({ title: 'x<y', xLabel: 'n', yLabel: 'f1', series: [{ name: 's', points: [[1, 2], [3, NaN], [4, 5]] }] });
+  assert.match(a, /^<svg[\s\S]*<\/svg>\n$/);
+  assert.ok(a.includes('x&lt;y'));
+  const b = barChart({ title: 't', xLabel: 'v', bars: [{ label: 'a', value: 1 }, { label: 'b', value: NaN }] });
+  assert.equal((b.match(/<rect /g) ?? []).length, 3);
+});
+
+test('cmt eval --quick on the tiny pack: structure and sane values', async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cmt-evaltest-'));
+  try {
+    const r = await runEval({ pack: TINY, quick: true, outDir: out, repoRoot: REPO, log: () => undefined, command: 'test' });
+    assert.equal(r.kind, 'cmt-eval');
+    assert.equal(r.runs.length, 2);
+    for (const run of r.runs) {
+      assert.ok(run.documents > 0 && run.questions > 0);
+      assert.equal(run.memorize.failed, 0);
+      assert.equal(run.memorize.memorized, run.documents);
+      assert.ok(run.memorize.chunks >= run.documents);
+      assert.deepEqual(Object.keys(run.variants).sort(), [...VARIANTS].sort());
+      for (const v of Object.values(run.variants)) {
+        assert.equal(v!.n, run.questions);
+        for (const x of [v!.em, v!.prefixEm, v!.f1]) assert.ok(x >= 0 && x <= 100);
+        assert.ok(v!.prefixEm >= v!.em);
+        assert.ok(v!.latencyMs.p50 > 0 && v!.latencyMs.p95 >= v!.latencyMs.p50);
+        assert.ok(v!.promptTokens.mean > 0);
+      }
+      // RAG puts raw text in the prompt: its prompts are longer than the question-only prompts.
+      assert.ok(run.variants.rag_in_context!.promptTokens.mean > run.variants.closed_book!.promptTokens.mean);
+      for (const k of ['vector', 'text', 'hybrid'] as const) {
+        assert.ok(run.retrieval[k].recall1 >= 0 && run.retrieval[k].recall1 <= run.retrieval[k].recall5 && run.retrieval[k].recall5 <= 100);
+      }
+    }
+    assert.ok(r.retention && r.retention.points.length >= 2);
+    const mems = r.retention!.points.map((p) => p.memories);
+    assert.ok(mems.every((m, i) => i === 0 || m > mems[i - 1]), 'bank grows along the retention curve');
+    assert.ok(r.noise && r.noise.points.length >= 2 && r.noise.points[0].x === 0);
+    for (const f of r.files) assert.ok(fs.existsSync(path.join(out, path.basename(f))), f);
+    const json = JSON.parse(fs.readFileSync(path.join(out, 'eval-quick.json'), 'utf8'));
+    assert.equal(json.kind, 'cmt-eval');
+    const md = fs.readFileSync(path.join(out, 'eval-quick.md'), 'utf8');
+    assert.match(md, /\| variant \| EM \| prefix EM \| F1 \|/);
+    assert.ok(fs.readFileSync(path.join(out, 'eval-quick-retention.svg'), 'utf8').startsWith('<svg'));
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
