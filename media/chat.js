@@ -25,8 +25,15 @@
     if (text !== undefined) e.textContent = text;
     return e;
   }
-  function button(label, cls, onClick, title) {
-    const b = el('button', cls, label);
+  /** A button with an optional codicon before its visible label (the label stays the accessible name). */
+  function button(label, cls, onClick, title, icon) {
+    const b = el('button', cls);
+    if (icon) {
+      const i = el('span', `codicon codicon-${icon}`);
+      i.setAttribute('aria-hidden', 'true');
+      b.appendChild(i);
+    }
+    b.appendChild(el('span', 'label', label));
     b.type = 'button';
     if (title) b.title = title;
     b.addEventListener('click', onClick);
@@ -70,7 +77,7 @@
       }
       const meta = el('div', 'meta');
       if (m.text) {
-        const copy = button('Copy', 'secondary small copy', () => vscode.postMessage({ type: 'copy', messageId: m.id }), 'Copy the answer');
+        const copy = button('Copy', 'secondary small copy', () => vscode.postMessage({ type: 'copy', messageId: m.id }), 'Copy the answer', 'copy');
         copy.setAttribute('aria-label', 'Copy answer');
         meta.appendChild(copy);
       }
@@ -116,7 +123,7 @@
       case 'error':
         banner.className = 'error';
         p(s.phase === 'crashed' ? `The engine keeps crashing. ${s.detail || ''}` : `The engine could not start. ${s.detail || ''}`);
-        banner.appendChild(button('Retry', '', () => vscode.postMessage({ type: 'retry' })));
+        banner.appendChild(button('Retry', '', () => vscode.postMessage({ type: 'retry' }), 'Restart the engine', 'refresh'));
         act('Show Status', 'showStatus', true);
         break;
       case 'ready':
@@ -191,7 +198,13 @@
       }
       case 'copied': {
         const b = nodes.get(m.id)?.querySelector('button.copy');
-        if (b) { b.textContent = 'Copied'; setTimeout(() => { b.textContent = 'Copy'; }, 1500); }
+        const label = b && b.querySelector('.label');
+        const ic = b && b.querySelector('.codicon');
+        if (label) {
+          label.textContent = 'Copied';
+          if (ic) ic.className = 'codicon codicon-check';
+          setTimeout(() => { label.textContent = 'Copy'; if (ic) ic.className = 'codicon codicon-copy'; }, 1500);
+        }
         break;
       }
     }

@@ -5,6 +5,7 @@
 import * as esbuild from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import fs from 'node:fs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const production = process.argv.includes('--production');
@@ -28,7 +29,17 @@ const configs = [
   { ...common, entryPoints: { server: 'src/core/server.ts' }, outdir: 'dist' },
 ];
 
+// The webview's icon font: codicon.css + codicon.ttf from @vscode/codicons -> dist/codicons/
+// (loaded through webview.asWebviewUri; shipped by .vscodeignore; allowed by the CSP's font-src).
+function copyCodicons() {
+  const src = path.join(root, 'node_modules', '@vscode', 'codicons', 'dist');
+  const dst = path.join(root, 'dist', 'codicons');
+  fs.mkdirSync(dst, { recursive: true });
+  for (const f of ['codicon.css', 'codicon.ttf']) fs.copyFileSync(path.join(src, f), path.join(dst, f));
+}
+
 const t0 = Date.now();
+copyCodicons();
 if (watch) {
   for (const c of configs) await (await esbuild.context(c)).watch();
   console.log('build-extension: watching…');

@@ -5,6 +5,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { CmtError } from '../core/types';
+import { makeNonce, renderChatHtml } from './chatHtml';
 import type { MemoryController } from './controller';
 import { resolveCitationPath } from './paths';
 import type { StatusLog } from './statusLog';
@@ -41,8 +42,10 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   resolveWebviewView(view: vscode.WebviewView): void {
     this.view = view;
     const media = vscode.Uri.joinPath(this.ctx.extensionUri, 'media');
-    view.webview.options = { enableScripts: true, enableCommandUris: false, localResourceRoots: [media] };
-    view.webview.html = this.html(view.webview, media);
+    // codicon.css + codicon.ttf, copied from @vscode/codicons by scripts/build-extension.mjs
+    const codicons = vscode.Uri.joinPath(this.ctx.extensionUri, 'dist', 'codicons');
+    view.webview.options = { enableScripts: true, enableCommandUris: false, localResourceRoots: [media, codicons] };
+    view.webview.html = this.html(view.webview, media, codicons);
     this.subs.push(
       view.webview.onDidReceiveMessage((raw) => void this.onMessage(raw)),
       view.onDidDispose(() => {
@@ -51,42 +54,14 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     );
   }
 
-  private html(webview: vscode.Webview, media: vscode.Uri): string {
-    const nonce = crypto.randomBytes(16).toString('base64');
-    const css = webview.asWebviewUri(vscode.Uri.joinPath(media, 'chat.css'));
-    const js = webview.asWebviewUri(vscode.Uri.joinPath(media, 'chat.js'));
-    const csp = [
-      "default-src 'none'",
-      `style-src ${webview.cspSource}`,
-      `img-src ${webview.cspSource} data:`,
-      `font-src ${webview.cspSource}`,
-      `script-src 'nonce-${nonce}'`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="${css}">
-<title>CMT Memory</title>
-</head>
-<body>
-<div id="banner" role="status" aria-live="polite"></div>
-<main id="log" role="log" aria-live="polite" aria-label="Conversation" tabindex="0"></main>
-<form id="composer" aria-label="Ask your memory">
-  <label for="input" class="sr-only">Question</label>
-  <textarea id="input" rows="3" maxlength="4000" placeholder="Ask about your code and notes… (Enter to send, Shift+Enter for a new line)"></textarea>
-  <div class="row">
-    <span id="hint" class="muted"></span>
-    <button type="button" id="newChat" class="secondary" title="Start a new chat">New chat</button>
-    <button type="button" id="stop" class="secondary" title="Stop the answer" hidden>Stop</button>
-    <button type="submit" id="send" title="Send (Enter)">Send</button>
-  </div>
-</form>
-<script nonce="${nonce}" src="${js}"></script>
-</body>
-</html>`;
+  private html(webview: vscode.Webview, media: vscode.Uri, codicons: vscode.Uri): string {
+    return renderChatHtml({
+      cspSource: webview.cspSource,
+      nonce: makeNonce(),
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(media, 'chat.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(media, 'chat.css')).toString(),
+      codiconsUri: webview.asWebviewUri(vscode.Uri.joinPath(codicons, 'codicon.css')).toString(),
+    });
   }
 
   private post(msg: ToWebview): void {

@@ -5,6 +5,7 @@
 // (same code, imported) so that a burst of events in e.g. node_modules never reaches the engine.
 import * as vscode from 'vscode';
 import { pathRuleReason } from '../core/files';
+import { autoMemorizeBlocker, AutoMemorizeGate, shouldListen } from './autoMemorize';
 import type { MemoryController } from './controller';
 import { toRel } from './paths';
 import type { StatusLog } from './statusLog';
@@ -36,10 +37,10 @@ export class Watcher implements vscode.Disposable {
 
   /** Why automatic memorizing is off, or undefined when it is on. */
   get inactiveReason(): string | undefined {
-    if (!vscode.workspace.isTrusted) return 'this workspace is not trusted';
-    if (!this.ctrl.settings.watch) return 'the cmtMemory.watch setting is off';
-    if (this._paused) return 'watching is paused';
-    return undefined;
+    return autoMemorizeBlocker(this.gate());
+  }
+  private gate(): AutoMemorizeGate {
+    return { trusted: vscode.workspace.isTrusted, watchEnabled: this.ctrl.settings.watch, paused: this._paused };
   }
   get active(): boolean {
     return this.inactiveReason === undefined;
@@ -53,7 +54,7 @@ export class Watcher implements vscode.Disposable {
 
   start(): void {
     this.stopListening();
-    if (!vscode.workspace.isTrusted || !this.ctrl.settings.watch) {
+    if (!shouldListen(this.gate())) {
       this.log.record('watcher', { active: false, reason: this.inactiveReason });
       this.emitter.fire();
       return;
@@ -104,11 +105,12 @@ export class Watcher implements vscode.Disposable {
   }
 
   private onEvent(kind: 'memorize' | 'forget', uri: vscode.Uri): void {
-    if (!this.wanted(uri)) return;
+    if (!shouldListen(this.gate()) || !this.wanted(uri)) return;
     this.queue.push({ kind, path: uri.fsPath });
   }
 
   private onRename(from: vscode.Uri, to: vscode.Uri): void {
+    if (!shouldListen(this.gate())) return;
     if (from.scheme !== 'file' || to.scheme !== 'file') return;
     this.queue.push({ kind: 'rename', from: from.fsPath, to: to.fsPath });
   }
@@ -119,6 +121,11 @@ export class Watcher implements vscode.Disposable {
   }
 
   private async runBatch(b: Batch): Promise<void> {
+    if (!shouldListen(this.gate())) {
+      // (defence in depth: never memorize automatically in an untrusted workspace or with watch off)
+      this.log.record('watch-batch-dropped', { reason: this.inactiveReason });
+      return;
+    }
     if (this.ctrl.state.phase !== 'ready') {
       // Engine not ready: keep the work for later instead of dropping it.
       for (const r of b.renames) this.queue.push({ kind: 'rename', ...r });
