@@ -70,9 +70,26 @@ async function openFile(rel) {
 const chat = () => page.frameLocator(`iframe.webview[src*="extensionId=${EXT_ID}"]`).frameLocator('#active-frame');
 /** Shows the chat view (clicking the activity-bar icon of an open container would hide it). */
 async function showChat() {
-  if (await chat().locator('#input').isVisible().catch(() => false)) return;
-  await page.locator('.activitybar [aria-label^="CMT Memory"]').first().click();
-  await chat().locator('#input').waitFor({ timeout: 30000 });
+  // Clicking the activity-bar item of an already open container closes it: after a reload VS Code
+  // restores the open sidebar before its webview is visible, so click only when the item is inactive.
+  const item = page.locator('.activitybar [aria-label^="CMT Memory"]').first();
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (await chat().locator('#input').isVisible().catch(() => false)) return;
+    const active = await item
+      .evaluate((el) => {
+        const li = el.closest('li') ?? el;
+        return li.classList.contains('checked') || li.getAttribute('aria-pressed') === 'true' || li.getAttribute('aria-expanded') === 'true';
+      })
+      .catch(() => false);
+    if (!active) await item.click();
+    try {
+      await chat().locator('#input').waitFor({ timeout: 10000 });
+      return;
+    } catch {
+      /* retry */
+    }
+  }
+  await chat().locator('#input').waitFor({ timeout: 10000 });
 }
 
 let askDone;
