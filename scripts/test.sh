@@ -8,9 +8,9 @@ echo "== trainer tests (python unittest) =="
 /usr/bin/python3 -m unittest discover -s training/tests -t training -v
 echo "== engine, CLI, reliability tests (node --test) =="
 npm run --silent build
-node --test --test-concurrency=1 out/test/
+node --test --test-concurrency=1 out/test/*.test.js
 echo "== extension unit tests (node --test) =="
-node --test out/src/extension/test/
+node --test out/src/extension/test/*.test.js
 if [ "${CMT_SKIP_E2E:-0}" = "1" ]; then
   echo "== end-to-end tests skipped (CMT_SKIP_E2E=1) =="
 else

@@ -12,6 +12,7 @@ import { MemoryBank } from '../src/core/bank';
 import { EngineClient, EngineClientOptions } from '../src/core/client';
 import type { InitializeParams } from '../src/core/protocol';
 import { CmtError } from '../src/core/types';
+import { within } from './helpers';
 
 const PACK = path.resolve(process.env.CMT_TEST_PACK ?? 'test/fixtures/tiny-pack');
 const PACK_META = JSON.parse(fs.readFileSync(path.join(PACK, 'pack.json'), 'utf8')) as {
@@ -40,19 +41,6 @@ function write(root: string, rel: string, text: string | Buffer): void {
   fs.writeFileSync(p, text);
 }
 
-async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, rej) => {
-        timer = setTimeout(() => rej(new Error(`${what} did not settle within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function rejectsCode(p: Promise<unknown>, code: string, bound = 15_000): Promise<CmtError> {
   let err: CmtError | undefined;

@@ -13,6 +13,7 @@ import { EngineClient } from '../src/core/client';
 import { Engine } from '../src/core/engine';
 import type { EngineSettings, MemorizeSummary } from '../src/core/protocol';
 import { CmtError } from '../src/core/types';
+import { within } from './helpers';
 
 const PACK = path.resolve(process.env.CMT_TEST_PACK ?? 'test/fixtures/tiny-pack');
 const MANY_FILES = Number(process.env.CMT_HOSTILE_MANY_FILES ?? 10_000);
@@ -63,19 +64,6 @@ function codes(s: MemorizeSummary): Record<string, string> {
   return o;
 }
 
-async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, rej) => {
-        timer = setTimeout(() => rej(new Error(`${what} did not settle within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 before(() => {
   assert.ok(fs.existsSync(path.join(PACK, 'pack.json')), `test pack missing: ${PACK}/pack.json`);
