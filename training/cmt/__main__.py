@@ -10,10 +10,8 @@
   default-pack  all of the above, end to end: the pack that ships with the extension
 """
 import argparse
-import json
 import os
 import sys
-import time
 
 import torch
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .decode import QUESTION_TEMPLATE, STOP_STRINGS
+from .decode import QUESTION_TEMPLATE, STOP_STRINGS, pad_batch
 from .model import CMTModel
 
 FORMAT_VERSION = 1
@@ -118,12 +118,7 @@ def write_test_vectors(model: CMTModel, tok, root: str, seed: int = 1234):
     # compressor: a batch with right padding
     texts = ["The billing service listens on port 8431.", "What port does billing use?"]
     seqs = [[tok.bos_id] + tok.encode(t) for t in texts]
-    t = max(len(s) for s in seqs)
-    ids = torch.full((2, t), tok.pad_id, dtype=torch.long)
-    mask = torch.zeros((2, t), dtype=torch.long)
-    for i, s in enumerate(seqs):
-        ids[i, : len(s)] = torch.tensor(s)
-        mask[i, : len(s)] = 1
+    ids, mask = pad_batch(seqs, tok.pad_id)
     memory, key = model.compressor(ids, mask)
     w.case("compressor", "compressor", {"input_ids": ids, "attention_mask": mask}, {"memory": memory, "key": key})
     # aggregator: K=3 with one padded memory

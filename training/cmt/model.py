@@ -109,6 +109,3 @@ class CMTModel(nn.Module):
                  "recall@1": recall_at(scores.detach(), gold, 1),
                  "gold_in_topk": (idx == gold.unsqueeze(1)).any(1).float().mean().item()}
         return loss, stats
-
-    def trainable_state(self):
-        return {k: v for k, v in self.state_dict().items()}

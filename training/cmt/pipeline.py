@@ -12,7 +12,7 @@ import torch
 from .base import LlamaForCausalLM, count_parameters, load_hf_checkpoint, save_hf_checkpoint
 from .cmt_config import CMTConfig
 from .config import BaseConfig
-from .corpus import build_corpus
+from .corpus import build_corpus, read_corpus
 from .data import load_squad, workspace_qa
 from .evaluate import evaluate
 from .export import export_pack
@@ -90,11 +90,7 @@ def _splits(r: Recipe):
 
 
 def _read_corpus(work: str) -> List[str]:
-    texts = []
-    with open(os.path.join(work, "corpus.jsonl")) as f:
-        for line in f:
-            texts.append(json.loads(line)["text"])
-    return texts
+    return list(read_corpus(os.path.join(work, "corpus.jsonl")))
 
 
 def step_corpus(work: str, r: Recipe):
@@ -235,7 +231,6 @@ def step_export(work: str, r: Recipe, out_dir: str, description: str = None):
 def tiny_pack(out_dir: str = TINY_PACK, seed: int = 0):
     """Random-weight pack (< 2 MB) for fast engine tests: real graphs, real tokenizer, no training."""
     torch.manual_seed(seed)
-    r = Recipe.quick()
     ds = workspace_qa("train", 200, seed=seed)
     tok = train_bpe([d.text for d in ds.documents] + [q.question for q in ds.questions], 400)
     cfg = BaseConfig(vocab_size=tok.vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,

@@ -1,5 +1,4 @@
 """Training loops: pretraining the small base LM from scratch, and CMT training (base frozen)."""
-import json
 import math
 import random
 import time
@@ -83,10 +82,6 @@ def make_examples(tok, dataset, cfg: CMTConfig, template: str = QUESTION_TEMPLAT
             answer=answer_ids(tok, qa.answers[0]),
         ))
     return out
-
-
-def doc_keys(dataset) -> Dict[int, str]:
-    return {i: qa.doc_id for i, qa in enumerate(dataset.questions)}
 
 
 def sample_batch(examples: List[Example], doc_of: List[str], batch_size: int, rng: random.Random) -> List[Example]:
