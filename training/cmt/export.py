@@ -1,6 +1,5 @@
 """Write a model pack (docs/model-pack.md): tokenizer.json, the compressor / aggregator / decoder
 ONNX graphs, test vectors computed by PyTorch, and pack.json with every file's sha256."""
-import hashlib
 import json
 import os
 import shutil
@@ -13,9 +12,9 @@ import torch
 import torch.nn as nn
 
 from .decode import QUESTION_TEMPLATE, STOP_STRINGS, pad_batch
+from .manifest import FORMAT_VERSION, base_model_entry, file_hashes, pack_id
 from .model import CMTModel
 
-FORMAT_VERSION = 1
 OPSET = 17
 TOLERANCE = 1e-4
 TOKENIZER_SAMPLES = [
@@ -64,19 +63,11 @@ class DecoderGraph(nn.Module):
         return tuple(out)
 
 
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _export(module, args, path, input_names, output_names, dynamic_axes):
     module.eval()
     with torch.no_grad():
         torch.onnx.export(module, args, path, input_names=input_names, output_names=output_names,
-                          dynamic_axes=dynamic_axes, opset_version=OPSET, do_constant_folding=True)
+                          dynamic_axes=dynamic_axes, opset_version=OPSET, do_constant_folding=True, dynamo=False)
 
 
 class VectorWriter:
@@ -189,26 +180,14 @@ def export_pack(model: CMTModel, tok, out_dir: str, name: str, description: str,
             os.path.join(out_dir, "decoder.onnx"), ["input_ids", "attention_mask", "position_ids", *past_names],
             ["logits", *present_names], dyn)
     write_test_vectors(model, tok, os.path.join(out_dir, "test-vectors"))
-    files = {}
-    for root, _, names in os.walk(out_dir):
-        for n in sorted(names):
-            rel = os.path.relpath(os.path.join(root, n), out_dir).replace(os.sep, "/")
-            files[rel] = sha256_file(os.path.join(root, n))
-    files = dict(sorted(files.items()))
-    weights_hash = hashlib.sha256("".join(files[f] for f in ("tokenizer.json", "compressor.onnx", "aggregator.onnx", "decoder.onnx")).encode()).hexdigest()
+    files = file_hashes(out_dir)
     manifest = {
         "format": "cmt-pack",
         "formatVersion": FORMAT_VERSION,
-        "packId": f"{name}-{weights_hash[:12]}",
+        "packId": pack_id(name, files),
         "name": name,
         "description": description,
-        "baseModel": {
-            "architecture": bc.model_type, "description": base_description,
-            "vocabSize": bc.vocab_size, "hiddenSize": bc.hidden_size, "intermediateSize": bc.intermediate_size,
-            "numLayers": L, "numHeads": bc.num_attention_heads, "numKvHeads": hkv, "headDim": hd,
-            "ropeTheta": bc.rope_theta, "rmsNormEps": bc.rms_norm_eps, "maxPositions": bc.max_position_embeddings,
-            "tieWordEmbeddings": bc.tie_word_embeddings, "attentionBias": bc.attention_bias,
-        },
+        "baseModel": base_model_entry(bc, base_description),
         "cmt": {
             "memorySlots": k, "memoryDim": d, "prefixTokens": model.aggregator.prefix_tokens,
             "maxDocTokens": cfg.max_doc_tokens, "maxQuestionTokens": cfg.max_question_tokens,

@@ -8,7 +8,7 @@ import unittest
 import onnx
 
 from cmt import pipeline
-from cmt.export import sha256_file
+from cmt.manifest import sha256_file
 
 
 class QuickPipeline(unittest.TestCase):
