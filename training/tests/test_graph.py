@@ -1,0 +1,255 @@
+"""cmt.graph: decoder.onnx / compressor.onnx written with onnx.helper from numpy weights must
+compute what base.py / compress.py compute (onnxruntime vs torch), including a memory prefix
+(past with position_ids starting at 0), a masked prefix row, right padding, batch 2 and cache
+continuation; quantized precisions stay close to fp32."""
+import dataclasses
+import unittest
+
+import numpy as np
+import torch
+
+try:
+    import onnxruntime as ort
+except ImportError:  # pragma: no cover
+    ort = None
+
+from cmt.base import LlamaForCausalLM
+from cmt.cmt_config import CMTConfig
+from cmt.compress import Compressor
+from cmt.config import BaseConfig
+from cmt.graph import build_compressor, build_decoder, dequantize_blockwise, quantize_blockwise
+
+CFG = BaseConfig(vocab_size=600, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                 num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256, rope_theta=10000.0)
+CMT = CMTConfig(memory_slots=3, compressor_layers=1, lora_rank=4, lora_alpha=8.0, slot_hidden=16)
+TOL = 1e-4
+
+
+def tiny_base(seed=0):
+    """Random base with weights large enough that attention and logits are far from uniform."""
+    torch.manual_seed(seed)
+    m = LlamaForCausalLM(CFG)
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            if name.endswith("norm.weight"):
+                p.copy_(1.0 + 0.3 * torch.randn_like(p))
+            else:
+                p.normal_(0.0, 0.15)
+    m.eval()
+    return m
+
+
+def np_tensors(model):
+    sd = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items() if not k.startswith("rotary.")}
+    sd.pop("lm_head.weight", None)  # tied
+    return sd
+
+
+def session(model_proto):
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 2
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(model_proto.SerializeToString(), so, providers=["CPUExecutionProvider"])
+
+
+def run_decoder(sess, ids, mask, pos, past):
+    feeds = {"input_ids": ids.astype(np.int64), "attention_mask": mask.astype(np.int64), "position_ids": pos.astype(np.int64)}
+    for i, (k, v) in enumerate(past):
+        feeds[f"past_key_values.{i}.key"] = k.astype(np.float32)
+        feeds[f"past_key_values.{i}.value"] = v.astype(np.float32)
+    names = ["logits"] + [f"present.{i}.{kv}" for i in range(CFG.num_hidden_layers) for kv in ("key", "value")]
+    out = sess.run(names, feeds)
+    return out[0], [(out[1 + 2 * i], out[2 + 2 * i]) for i in range(CFG.num_hidden_layers)]
+
+
+def empty_past(B):
+    return [(np.zeros((B, CFG.num_key_value_heads, 0, CFG.hd), np.float32),) * 2 for _ in range(CFG.num_hidden_layers)]
+
+
+def torch_decoder(model, ids, mask, pos, past):
+    with torch.no_grad():
+        pkv = None if past[0][0].shape[2] == 0 else [(torch.from_numpy(k), torch.from_numpy(v)) for k, v in past]
+        logits, presents = model(torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(pos), pkv)
+    return logits.numpy(), [(k.numpy(), v.numpy()) for k, v in presents]
+
+
+@unittest.skipIf(ort is None, "onnxruntime not installed")
+class DecoderGraphTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.model = tiny_base()
+        cls.tensors = np_tensors(cls.model)
+        cls.fp32 = session(build_decoder(CFG, cls.tensors, "fp32"))
+        rng = np.random.default_rng(1)
+        cls.ids = rng.integers(3, CFG.vocab_size, size=(2, 7)).astype(np.int64)
+        cls.mask = np.ones((2, 7), np.int64)
+        cls.mask[1, 5:] = 0  # right padding
+        cls.pos = np.tile(np.arange(7), (2, 1)).astype(np.int64)
+
+    def assertClose(self, a, b, tol=TOL, what=""):
+        self.assertEqual(a.shape, b.shape, what)
+        d = float(np.abs(a - b).max()) if a.size else 0.0
+        self.assertLessEqual(d, tol, f"{what}: max abs diff {d}")
+
+    def compare(self, ids, mask, pos, past):
+        ref_l, ref_p = torch_decoder(self.model, ids, mask, pos, past)
+        got_l, got_p = run_decoder(self.fp32, ids, mask, pos, past)
+        # only positions whose token is real are meaningful for padded rows, but the graph must match everywhere
+        self.assertClose(got_l, ref_l, what="logits")
+        for i in range(CFG.num_hidden_layers):
+            self.assertClose(got_p[i][0], ref_p[i][0], what=f"present.{i}.key")
+            self.assertClose(got_p[i][1], ref_p[i][1], what=f"present.{i}.value")
+        self.assertGreater(float(np.abs(ref_l).max()), 0.5, "logits too small for a meaningful comparison")
+        return got_l, got_p
+
+    def test_inputs_outputs_follow_the_contract(self):
+        ins = [i.name for i in self.fp32.get_inputs()]
+        outs = [o.name for o in self.fp32.get_outputs()]
+        self.assertEqual(ins[:3], ["input_ids", "attention_mask", "position_ids"])
+        self.assertEqual(ins[3:], [f"past_key_values.{i}.{kv}" for i in range(2) for kv in ("key", "value")])
+        self.assertEqual(outs, ["logits"] + [f"present.{i}.{kv}" for i in range(2) for kv in ("key", "value")])
+
+    def test_fp32_no_past_right_padding_batch2(self):
+        self.compare(self.ids, self.mask, self.pos, empty_past(2))
+
+    def test_fp32_memory_prefix_positions_from_zero(self):
+        rng = np.random.default_rng(2)
+        P = 3
+        past = [(rng.normal(size=(2, CFG.num_key_value_heads, P, CFG.hd)).astype(np.float32),
+                 rng.normal(size=(2, CFG.num_key_value_heads, P, CFG.hd)).astype(np.float32))
+                for _ in range(CFG.num_hidden_layers)]
+        mask = np.concatenate([np.ones((2, P), np.int64), self.mask], axis=1)
+        mask[1, :P] = 0  # contrast row: prefix masked out
+        logits, _ = self.compare(self.ids, mask, self.pos, past)
+        # the prefix matters (row 0) and positions are not offset by past
+        no_prefix, _ = torch_decoder(self.model, self.ids, self.mask, self.pos, empty_past(2))
+        self.assertGreater(float(np.abs(logits[0] - no_prefix[0]).max()), 100 * TOL)
+        shifted, _ = torch_decoder(self.model, self.ids, mask, self.pos + P, past)
+        self.assertGreater(float(np.abs(logits - shifted).max()), 100 * TOL)
+
+    def test_fp32_fused_rope_matches_torch(self):
+        sess = session(build_decoder(CFG, self.tensors, "fp32", fused_rope=True))
+        rng = np.random.default_rng(3)
+        past = [(rng.normal(size=(2, CFG.num_key_value_heads, 2, CFG.hd)).astype(np.float32),) * 2
+                for _ in range(CFG.num_hidden_layers)]
+        mask = np.concatenate([np.ones((2, 2), np.int64), self.mask], axis=1)
+        pos = self.pos + np.array([[0], [40]])
+        ref, _ = torch_decoder(self.model, self.ids, mask, pos, past)
+        got, _ = run_decoder(sess, self.ids, mask, pos, past)
+        self.assertClose(got, ref, what="fused rope logits")
+
+    def test_fp32_cache_continuation_matches_full_pass(self):
+        ids = self.ids[:1]
+        full, _ = run_decoder(self.fp32, ids, np.ones((1, 7), np.int64), self.pos[:1], empty_past(1))
+        first, past = run_decoder(self.fp32, ids[:, :4], np.ones((1, 4), np.int64), self.pos[:1, :4], empty_past(1))
+        for t in range(4, 7):
+            step, past = self.compare(ids[:, t:t + 1], np.ones((1, t + 1), np.int64), np.array([[t]], np.int64), past)
+            self.assertClose(step[0, 0], full[0, t], what=f"step {t}")
+        self.assertClose(first[0], full[0, :4], what="prefill")
+
+    def dequantized_reference(self, bits, float_zp):
+        """fp32 graph (untied lm_head) of exactly the weights a quantized graph stores."""
+        dq = {}
+        for k, v in self.tensors.items():
+            if v.ndim == 2:
+                p, s, z = quantize_blockwise(v, bits, 32, float_zero_point=float_zp)
+                dq[k] = dequantize_blockwise(p, s, z, bits, 32, v.shape[1])
+            else:
+                dq[k] = v
+        dq["lm_head.weight"] = dq["model.embed_tokens.weight"]
+        dq["model.embed_tokens.weight"] = self.tensors["model.embed_tokens.weight"]  # the embedding stays fp32
+        cfg = dataclasses.replace(CFG, tie_word_embeddings=False)
+        return run_decoder(session(build_decoder(cfg, dq, "fp32")), self.ids, self.mask, self.pos, empty_past(2))[0]
+
+    def test_quantized_graphs_compute_their_dequantized_weights(self):
+        # Random weights have no structure, so 4-bit error on them is large; what must hold exactly is
+        # that MatMulNBits computes the dequantized weights (layout, packing, zero points, fused qkv).
+        real = self.mask.astype(bool)
+        fp32 = run_decoder(self.fp32, self.ids, self.mask, self.pos, empty_past(2))[0]
+        for prec, bits, fz in (("int8", 8, False), ("int4", 4, False), ("int4f", 4, True)):
+            with self.subTest(prec):
+                ref = self.dequantized_reference(bits, fz)
+                self.assertGreater(float(np.abs(ref - fp32).max()), 100 * TOL, "quantization changed nothing?")
+                exact = session(build_decoder(CFG, self.tensors, prec, lm_head_precision=prec, accuracy_level=0))
+                got, pres = run_decoder(exact, self.ids, self.mask, self.pos, empty_past(2))
+                self.assertClose(got, ref, what=f"{prec} accuracy_level=0")
+                self.assertEqual(pres[0][0].shape, (2, CFG.num_key_value_heads, 7, CFG.hd))
+                # default: int8 activations (accuracy_level=4) -- close, same argmax almost everywhere
+                fast = session(build_decoder(CFG, self.tensors, prec, lm_head_precision=prec))
+                got = run_decoder(fast, self.ids, self.mask, self.pos, empty_past(2))[0]
+                rel = np.abs(got - ref)[real].max() / np.abs(ref[real]).max()
+                self.assertLessEqual(rel, 0.1, f"{prec}: relative max diff {rel}")
+                agree = (got.argmax(-1) == ref.argmax(-1))[real].mean()
+                self.assertGreaterEqual(agree, 0.8, f"{prec}: top-1 agreement {agree}")
+
+
+class QuantizeTest(unittest.TestCase):
+    def test_roundtrip_error_bounded_by_half_step(self):
+        rng = np.random.default_rng(0)
+        w = rng.normal(size=(5, 96)).astype(np.float32)
+        for bits, fz in ((8, False), (4, False), (4, True)):
+            packed, scales, zp = quantize_blockwise(w, bits, 32, float_zero_point=fz)
+            self.assertEqual(packed.shape, (5, 3, 32 * bits // 8))
+            back = dequantize_blockwise(packed, scales, zp, bits, 32, 96)
+            step = np.repeat(scales.reshape(5, 3), 32, axis=1)
+            self.assertTrue(np.all(np.abs(back - w) <= 0.5 * step + 1e-6), (bits, fz))
+            self.assertGreater(float(np.abs(back - w).max()), 0.0)
+
+    def test_q4_1_blocks_repack_losslessly_with_float_zero_points(self):
+        rng = np.random.default_rng(1)
+        d = rng.uniform(0.01, 0.1, size=(4, 2, 1)).astype(np.float16).astype(np.float32)
+        m = rng.uniform(-0.5, 0.0, size=(4, 2, 1)).astype(np.float16).astype(np.float32)
+        q = rng.integers(0, 16, size=(4, 2, 32)).astype(np.float32)
+        q[:, :, 0], q[:, :, 1] = 0, 15  # ggml's Q4_1 always uses both ends
+        w = (d * q + m).reshape(4, 64)
+        packed, scales, zp = quantize_blockwise(w, 4, 32, float_zero_point=True)
+        back = dequantize_blockwise(packed, scales, zp, 4, 32, 64)
+        self.assertLess(float(np.abs(back - w).max()), 1e-6)
+        packed, scales, zp = quantize_blockwise(w, 4, 32)  # integer zero points cannot
+        self.assertGreater(float(np.abs(dequantize_blockwise(packed, scales, zp, 4, 32, 64) - w).max()), 1e-4)
+
+    def test_q8_0_blocks_repack_losslessly(self):
+        rng = np.random.default_rng(2)
+        d = rng.uniform(0.001, 0.01, size=(3, 2, 1)).astype(np.float16).astype(np.float32)
+        q = rng.integers(-127, 128, size=(3, 2, 32)).astype(np.float32)
+        q[:, :, 0] = 127
+        w = (d * q).reshape(3, 64)
+        packed, scales, zp = quantize_blockwise(w, 8, 32)
+        self.assertIsNone(zp)
+        self.assertLess(float(np.abs(dequantize_blockwise(packed, scales, zp, 8, 32, 64) - w).max()), 1e-7)
+
+
+@unittest.skipIf(ort is None, "onnxruntime not installed")
+class CompressorGraphTest(unittest.TestCase):
+    def test_matches_torch_compressor(self):
+        base = tiny_base(3)
+        torch.manual_seed(4)
+        comp = Compressor(base, CMT)
+        with torch.no_grad():
+            for name, p in comp.named_parameters():
+                if p.requires_grad:
+                    p.normal_(0.0, 0.2)
+        comp.eval()
+        trainable = {k: v.detach().numpy().astype(np.float32) for k, v in comp.named_parameters() if v.requires_grad}
+        self.assertIn("layers.0.self_attn.q_proj.lora_a", trainable)
+        sess = session(build_compressor(CFG, np_tensors(base), CMT, trainable))
+        rng = np.random.default_rng(5)
+        ids = rng.integers(3, CFG.vocab_size, size=(2, 9)).astype(np.int64)
+        mask = np.ones((2, 9), np.int64)
+        mask[0, 6:] = 0
+        ids[0, 6:] = 0
+        with torch.no_grad():
+            ref_m, ref_k = comp(torch.from_numpy(ids), torch.from_numpy(mask))
+        got_m, got_k = sess.run(["memory", "key"], {"input_ids": ids, "attention_mask": mask})
+        self.assertEqual(got_m.shape, (2, CMT.memory_slots, CFG.hidden_size))
+        self.assertEqual(got_k.shape, (2, CFG.hidden_size))
+        self.assertLessEqual(float(np.abs(got_m - ref_m.numpy()).max()), TOL)
+        self.assertLessEqual(float(np.abs(got_k - ref_k.numpy()).max()), TOL)
+        self.assertGreater(float(np.abs(ref_m.numpy()[0] - ref_m.numpy()[1]).max()), 100 * TOL)
+        # padding does not leak: the padded row equals the same text unpadded
+        m1, k1 = sess.run(["memory", "key"], {"input_ids": ids[:1, :6], "attention_mask": mask[:1, :6]})
+        self.assertLessEqual(float(np.abs(m1[0] - got_m[0]).max()), TOL)
+
+
+if __name__ == "__main__":
+    unittest.main()

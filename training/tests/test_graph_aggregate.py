@@ -1,0 +1,65 @@
+"""aggregator.onnx built with onnx.helper (no torch) computes what cmt.aggregate.Aggregator computes."""
+import unittest
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from cmt.aggregate import Aggregator
+from cmt.cmt_config import CMTConfig
+from cmt.graph_aggregate import build_aggregator
+
+
+def _run(model, feeds):
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    return dict(zip(names, sess.run(None, feeds)))
+
+
+class AggregatorGraph(unittest.TestCase):
+    def check(self, cfg: CMTConfig, d=32, layers=3, hkv=2, hd=8, batch=2, big_k=3):
+        torch.manual_seed(0)
+        agg = Aggregator(cfg, d, layers, hkv, hd).eval()
+        with torch.no_grad():
+            for p in agg.parameters():  # non-trivial values everywhere (zeros/ones hide layout bugs)
+                p.add_(torch.randn_like(p) * 0.1)
+        state = {k: v.numpy() for k, v in agg.state_dict().items()}
+        model = build_aggregator(cfg, state, d, layers, hkv, hd)
+        qm = torch.randn(batch, cfg.memory_slots, d)
+        mems = torch.randn(batch, big_k, cfg.memory_slots, d)
+        mask = torch.ones(batch, big_k, dtype=torch.long)
+        mask[1, 1:] = 0  # second example: only one real memory
+        with torch.no_grad():
+            want = agg(qm, mems, mask)
+        got = _run(model, {"question_memory": qm.numpy(), "memories": mems.numpy(), "memory_mask": mask.numpy()})
+        worst = 0.0
+        for i, (k, v) in enumerate(want):
+            self.assertEqual(got[f"prefix.{i}.key"].shape, tuple(k.shape))
+            worst = max(worst, float(np.abs(got[f"prefix.{i}.key"] - k.numpy()).max()),
+                        float(np.abs(got[f"prefix.{i}.value"] - v.numpy()).max()))
+        self.assertLess(worst, 1e-4)
+        return worst
+
+    def test_matches_torch(self):
+        self.check(CMTConfig(memory_slots=4, aggregator_layers=2, aggregator_heads=4, aggregator_mlp_ratio=2, prefix_per_slot=1))
+
+    def test_matches_torch_with_two_prefix_tokens_per_slot(self):
+        self.check(CMTConfig(memory_slots=2, aggregator_layers=1, aggregator_heads=2, aggregator_mlp_ratio=2, prefix_per_slot=2))
+
+    def test_masked_memories_do_not_matter(self):
+        cfg = CMTConfig(memory_slots=2, aggregator_layers=1, aggregator_heads=2, prefix_per_slot=1)
+        torch.manual_seed(1)
+        agg = Aggregator(cfg, 16, 2, 1, 8).eval()
+        model = build_aggregator(cfg, {k: v.numpy() for k, v in agg.state_dict().items()}, 16, 2, 1, 8)
+        qm = np.random.RandomState(0).randn(1, 2, 16).astype(np.float32)
+        mems = np.random.RandomState(1).randn(1, 2, 2, 16).astype(np.float32)
+        mask = np.array([[1, 0]], dtype=np.int64)
+        a = _run(model, {"question_memory": qm, "memories": mems, "memory_mask": mask})
+        mems2 = mems.copy()
+        mems2[0, 1] = 100.0  # the masked memory changes: the output must not
+        b = _run(model, {"question_memory": qm, "memories": mems2, "memory_mask": mask})
+        self.assertLess(float(np.abs(a["prefix.1.value"] - b["prefix.1.value"]).max()), 1e-5)
+
+
+if __name__ == "__main__":
+    unittest.main()
