@@ -198,8 +198,13 @@ class LlamaForCausalLM(nn.Module):
 
     def forward(self, input_ids: Optional[torch.Tensor] = None, attention_mask: Optional[torch.Tensor] = None,
                 position_ids: Optional[torch.Tensor] = None, past_key_values: Optional[List[KV]] = None,
-                inputs_embeds: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, List[KV]]:
+                inputs_embeds: Optional[torch.Tensor] = None, logits_at: Optional[torch.Tensor] = None,
+                ) -> Tuple[torch.Tensor, List[KV]]:
         """Returns (logits [B,T,V] float, presents: list of (k,v) [B,Hkv,past+T,hd] per layer).
+
+        `logits_at` (bool [B,T]): compute logits only at these positions and return them packed as
+        [N,V] (N = logits_at.sum()). With a 49K vocabulary the LM head over every position costs more
+        than the whole trunk, so training asks only for the positions its loss reads.
 
         Defaults: attention_mask = ones [B, past+T]; position_ids = arange(T) (NOT offset by
         past -- pass explicit position_ids when continuing a cache of real tokens);
@@ -223,6 +228,8 @@ class LlamaForCausalLM(nn.Module):
             past = None if past_key_values is None else past_key_values[li]
             h, kv = layer(h, cos, sin, bias, past)
             presents.append(kv)
+        if logits_at is not None:
+            h = h[logits_at]
         h = self.model.norm(h)
         logits = self.lm_head(h)
         return logits, presents

@@ -26,13 +26,28 @@ def answer_loss(logits: torch.Tensor, input_ids: torch.Tensor, target_mask: torc
     return (nll * m).sum() / m.sum().clamp(min=1.0)
 
 
+def predicting_positions(target_mask: torch.Tensor) -> torch.Tensor:
+    """bool [B,T]: the positions whose logits predict a target token (t−1 for every target t)."""
+    at = torch.zeros_like(target_mask, dtype=torch.bool)
+    at[:, :-1] = target_mask[:, 1:] != 0
+    return at
+
+
+def packed_answer_loss(logits: torch.Tensor, input_ids: torch.Tensor, target_mask: torch.Tensor) -> torch.Tensor:
+    """answer_loss for logits computed only at predicting_positions (packed [N,V], row-major order)."""
+    targets = input_ids[:, 1:][target_mask[:, 1:] != 0]
+    return F.cross_entropy(logits.float(), targets)
+
+
 def prompt_ids(tok, question: str, template: str = QUESTION_TEMPLATE, add_bos: bool = True) -> List[int]:
     ids = tok.encode(template.format(question=question))
     return ([tok.bos_id] if add_bos else []) + ids
 
 
-def answer_ids(tok, answer: str) -> List[int]:
-    return tok.encode(" " + answer) + [tok.eos_id]
+def answer_ids(tok, answer: str, answer_prefix: str = " ") -> List[int]:
+    """Answer tokens + eos. `answer_prefix` is what separates the answer from the prompt: a space
+    after "Answer:", nothing after a chat template's assistant header."""
+    return tok.encode(answer_prefix + answer) + [tok.eos_id]
 
 
 def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int) -> Tuple[torch.Tensor, torch.Tensor]:

@@ -11,7 +11,7 @@ import torch.nn as nn
 from .aggregate import Aggregator
 from .cmt_config import CMTConfig
 from .compress import Compressor
-from .decode import answer_loss, memory_aware_logits, pad_batch
+from .decode import memory_aware_logits, pad_batch, packed_answer_loss, predicting_positions
 from .match import match_scores, recall_at, select_top_k, self_matching_loss
 
 
@@ -96,13 +96,14 @@ class CMTModel(nn.Module):
         t = ids.shape[1]
         pos = torch.arange(t, device=dev).unsqueeze(0).expand(b, t)
         attn = torch.cat([torch.ones((b, p), dtype=torch.long, device=dev), tmask], dim=1)
-        logits_mem, _ = self.base(input_ids=ids, attention_mask=attn, position_ids=pos, past_key_values=prefix)
+        at = predicting_positions(target)
+        logits_mem, _ = self.base(input_ids=ids, attention_mask=attn, position_ids=pos, past_key_values=prefix, logits_at=at)
         if cfg.alpha != 0:
             with torch.no_grad():
-                logits_plain, _ = self.base(input_ids=ids, attention_mask=tmask, position_ids=pos)
+                logits_plain, _ = self.base(input_ids=ids, attention_mask=tmask, position_ids=pos, logits_at=at)
         else:
             logits_plain = None
-        l_ans = answer_loss(memory_aware_logits(logits_mem, logits_plain, cfg.alpha), ids, target)
+        l_ans = packed_answer_loss(memory_aware_logits(logits_mem, logits_plain, cfg.alpha), ids, target)
         l_sm = self_matching_loss(qkey, dkey, cfg.sm_lambda)
         loss = l_ans + cfg.sm_weight * l_sm
         stats = {"loss": loss.item(), "answer_nll": l_ans.item(), "l_sm": l_sm.item(),

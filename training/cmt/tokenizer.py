@@ -331,3 +331,24 @@ def train_bpe(texts: Iterable[str], vocab_size: int, verbose: bool = True) -> BP
         print(f"[bpe] done: vocab {tok.vocab_size} ({len(merges_ids)} merges) in {time.time() - t0:.1f}s",
               file=sys.stderr)
     return tok
+
+
+class HFTokenizer:
+    """A real model's tokenizer.json through the `tokenizers` library (the Rust implementation that
+    @huggingface/tokenizers mirrors in the engine), with the small API the trainer uses."""
+
+    def __init__(self, path: str, bos_id: int, eos_id: int, pad_id: int):
+        from tokenizers import Tokenizer
+
+        self._tok = Tokenizer.from_file(path)
+        self.bos_id, self.eos_id, self.pad_id = bos_id, eos_id, pad_id
+
+    @property
+    def vocab_size(self) -> int:
+        return self._tok.get_vocab_size()
+
+    def encode(self, text: str) -> List[int]:
+        return self._tok.encode(text, add_special_tokens=False).ids
+
+    def decode(self, ids: Iterable[int], skip_special_tokens: bool = True) -> str:
+        return self._tok.decode(list(ids), skip_special_tokens=skip_special_tokens)

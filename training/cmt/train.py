@@ -68,18 +68,20 @@ def pretrain(base, tok, texts: Sequence[str], steps: int, seq_len: int = 256, ba
     return curve
 
 
-def make_examples(tok, dataset, cfg: CMTConfig, template: str = QUESTION_TEMPLATE) -> List[Example]:
+def make_examples(tok, dataset, cfg: CMTConfig, template: str = QUESTION_TEMPLATE, add_bos: bool = True,
+                  answer_prefix: str = " ") -> List[Example]:
     docs = {d.id: d for d in dataset.documents}
+    bos = [tok.bos_id] if add_bos else []
     doc_cache: Dict[str, List[int]] = {}
     out = []
     for qa in dataset.questions:
         if qa.doc_id not in doc_cache:
-            doc_cache[qa.doc_id] = ([tok.bos_id] + tok.encode(docs[qa.doc_id].text))[: cfg.max_doc_tokens]
+            doc_cache[qa.doc_id] = (bos + tok.encode(docs[qa.doc_id].text))[: cfg.max_doc_tokens]
         out.append(Example(
             doc=doc_cache[qa.doc_id],
-            query=([tok.bos_id] + tok.encode(qa.question))[: cfg.max_question_tokens],
-            prompt=prompt_ids(tok, qa.question, template),
-            answer=answer_ids(tok, qa.answers[0]),
+            query=(bos + tok.encode(qa.question))[: cfg.max_question_tokens],
+            prompt=prompt_ids(tok, qa.question, template, add_bos),
+            answer=answer_ids(tok, qa.answers[0], answer_prefix),
         ))
     return out
 
@@ -99,13 +101,16 @@ def sample_batch(examples: List[Example], doc_of: List[str], batch_size: int, rn
 def train_cmt(model: CMTModel, tok, train_ds, cfg: CMTConfig, steps: int, batch_size: int = 16,
               lr: float = 1e-3, warmup_force_gold: float = 0.3, seed: int = 0,
               log: Callable[[str], None] = print, time_budget_s: Optional[float] = None,
-              eval_fn: Optional[Callable[[int], Dict]] = None, eval_every: int = 0) -> Dict:
+              eval_fn: Optional[Callable[[int], Dict]] = None, eval_every: int = 0,
+              examples: Optional[List[Example]] = None, save_fn: Optional[Callable[[int], None]] = None,
+              save_every: int = 0) -> Dict:
     """CMT training: only Θ (LoRA + memory tokens + slot MLPs), ψ and π are trained."""
     rng = random.Random(seed)
     torch.manual_seed(seed)
     fingerprint = base_fingerprint(model.base)
     model.assert_base_frozen()
-    examples = make_examples(tok, train_ds, cfg)
+    if examples is None:
+        examples = make_examples(tok, train_ds, cfg)
     doc_of = [qa.doc_id for qa in train_ds.questions]
     params = model.trainable_parameters()
     log(f"cmt: {len(examples):,} training questions over {len(train_ds.documents):,} documents; "
@@ -138,6 +143,8 @@ def train_cmt(model: CMTModel, tok, train_ds, cfg: CMTConfig, steps: int, batch_
             model.eval()
             evals.append({"step": step, **eval_fn(step)})
             model.train()
+        if save_fn is not None and save_every and step > 0 and step % save_every == 0:
+            save_fn(step)
         if time_budget_s is not None and elapsed > time_budget_s:
             log(f"cmt: time budget reached at step {step}")
             break

@@ -10,7 +10,7 @@ from cmt.aggregate import Aggregator
 from cmt.base import LlamaForCausalLM
 from cmt.cmt_config import CMTConfig
 from cmt.config import BaseConfig
-from cmt.decode import answer_loss, memory_aware_logits
+from cmt.decode import answer_loss, memory_aware_logits, packed_answer_loss, predicting_positions
 from cmt.match import match_scores, select_top_k, self_matching_loss
 from cmt.model import CMTModel, Example, base_fingerprint
 
@@ -48,6 +48,15 @@ class MemoryAwareLogits(unittest.TestCase):
         ids = torch.tensor([[0, 1, 2]])
         mask = torch.tensor([[0, 0, 1]])
         self.assertAlmostEqual(answer_loss(logits, ids, mask).item(), math.log(2.0), places=5)
+
+    def test_packed_answer_loss_equals_full_loss(self):
+        torch.manual_seed(0)
+        logits = torch.randn(3, 6, 11)
+        ids = torch.randint(0, 11, (3, 6))
+        mask = torch.tensor([[0, 0, 1, 1, 0, 0], [0, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 1]])
+        at = predicting_positions(mask)
+        self.assertEqual(int(at.sum()), int(mask[:, 1:].sum()))
+        self.assertAlmostEqual(packed_answer_loss(logits[at], ids, mask).item(), answer_loss(logits, ids, mask).item(), places=5)
 
 
 class SelfMatching(unittest.TestCase):
