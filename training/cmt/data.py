@@ -620,6 +620,21 @@ def load_squad(path: str) -> Dataset:
 # --------------------------------------------------------------------------------------------
 
 
+def to_squad_json(ds: Dataset, version: str, source: str) -> dict:
+    """The dataset in the SQuAD v1.1 JSON format (one article per document, `path` kept), which
+    `cmt eval` reads (test/fixtures/workspace-qa-*.json)."""
+    by_doc: Dict[str, List[QA]] = {}
+    for qa in ds.questions:
+        by_doc.setdefault(qa.doc_id, []).append(qa)
+    data = []
+    for d in ds.documents:
+        qas = [{"id": f"{d.id}-q{i}", "question": qa.question,
+                "answers": [{"text": a, "answer_start": d.text.find(a)} for a in qa.answers]}
+               for i, qa in enumerate(by_doc.get(d.id, []))]
+        data.append({"title": d.path, "path": d.path, "paragraphs": [{"context": d.text, "qas": qas}]})
+    return {"version": version, "source": source, "data": data}
+
+
 def write_workspace(ds: Dataset, root: str) -> None:
     """Write each document to root/<path>, creating directories."""
     root_abs = os.path.abspath(root)

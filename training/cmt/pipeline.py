@@ -24,7 +24,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFAULT_WORK = os.path.join(REPO, "training", "work", "default")
 DEFAULT_PACK = os.path.join(REPO, "packs", "default")
 TINY_PACK = os.path.join(REPO, "test", "fixtures", "tiny-pack")
-SQUAD_DEV = os.path.join(REPO, "..", "shared", "data", "squad-v1.1-train-notre-dame.json")
+SQUAD_DEV = os.path.join(REPO, "test", "fixtures", "squad", "notre-dame.json")
 
 
 @dataclasses.dataclass

