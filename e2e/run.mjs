@@ -143,6 +143,38 @@ try {
     await snap('answer');
   });
 
+  await step('the answer shows its grounding verdict ("Found in source" or "Not sure"); a quoted line opens the file there', async () => {
+    const view = chat();
+    const g = askDone.grounding;
+    if (!g || !['found', 'not-sure'].includes(g.verdict)) throw new Error(`no grounding verdict in ask-done: ${JSON.stringify(g)}`);
+    const msg = view.locator('.msg.assistant[data-status="done"]').last();
+    const box = msg.locator('.grounding');
+    await box.waitFor({ state: 'visible', timeout: 10000 });
+    const verdict = await box.getAttribute('data-verdict');
+    if (verdict !== g.verdict) throw new Error(`webview shows verdict ${verdict}, engine said ${g.verdict}`);
+    const label = (await box.locator('.verdict').textContent()) ?? '';
+    if (!(g.verdict === 'found' ? /^Found in source/ : /^Not sure — /).test(label)) throw new Error(`verdict label ${JSON.stringify(label)}`);
+    if (g.verdict !== 'found' && !(await msg.locator('.text.guess').count())) throw new Error('a "not sure" answer is not marked as a guess');
+    console.log(`     verdict: ${g.verdict} (${g.reason}, memory gain ${g.memoryGain}); quotes: ${g.quotes.join(', ')}`);
+    await msg.screenshot({ path: path.join(OUT, `${String(++shot).padStart(2, '0')}-grounding-verdict.png`) }).catch(() => {});
+    await snap('grounding');
+    if (!g.quotes.length) return;
+    const [qPath, qLine] = [g.quotes[0].replace(/:\d+$/, ''), Number(/:(\d+)$/.exec(g.quotes[0])[1])];
+    const m = mark();
+    const link = msg.locator('a.quote').first();
+    await link.click();
+    let opened = await event('quote-opened', { after: m, timeout: 8000 }).catch(() => null);
+    if (!opened) {
+      console.log(`     (no quote-opened after a mouse click on ${await link.evaluate((e) => e.outerHTML.slice(0, 120))}; retrying with a DOM click)`);
+      await link.evaluate((e) => e.click());
+      opened = await event('quote-opened', { after: m, timeout: 15000 });
+    }
+    const want = path.join(WS, qPath);
+    if (opened.activeFile !== want || opened.activeLine !== qLine) throw new Error(`opened ${opened.activeFile}:${opened.activeLine}, want ${want}:${qLine}`);
+    await page.locator('.statusbar-item', { hasText: `Ln ${qLine},` }).first().waitFor({ timeout: 10000 });
+    await snap('quote-opened');
+  });
+
   await step('copy answer puts it on the clipboard', async () => {
     const view = chat();
     await view.locator('.msg.assistant').last().locator('button.copy').click();

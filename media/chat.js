@@ -39,6 +39,50 @@
     b.addEventListener('click', onClick);
     return b;
   }
+  /**
+   * The grounding verdict of an answer (src/core/ground.ts): "Found in source" with the line that
+   * holds it, or "Not sure" in plain words with the most relevant lines. Quotes open the file there.
+   */
+  function renderGrounding(m) {
+    const g = m.grounding;
+    const found = g.verdict === 'found';
+    const box = el('div', `grounding ${found ? 'found' : 'not-sure'}`);
+    box.dataset.verdict = g.verdict;
+    box.dataset.reason = g.reason;
+    box.setAttribute('role', 'status');
+    const head = el('div', 'verdict');
+    const ic = el('span', `codicon codicon-${found ? 'pass' : 'question'}`);
+    ic.setAttribute('aria-hidden', 'true');
+    head.appendChild(ic);
+    head.appendChild(el('strong', 'label', found ? 'Found in source' : 'Not sure'));
+    if (!found) head.appendChild(el('span', 'why', ` — ${String(g.message || '').replace(/^Not sure:\s*/, '')}`));
+    box.appendChild(head);
+    if (g.quotes && g.quotes.length) {
+      if (!found) box.appendChild(el('div', 'muted', 'Most relevant lines in your files:'));
+      const ul = el('ul', 'quotes');
+      ul.setAttribute('aria-label', found ? 'Where the answer is' : 'Most relevant lines');
+      g.quotes.forEach((q, i) => {
+        const li = el('li');
+        const a = el('a', 'quote');
+        a.href = '#';
+        a.dataset.index = String(i);
+        a.dataset.path = q.path;
+        a.dataset.line = String(q.line);
+        a.setAttribute('aria-label', `Open ${q.path} at line ${q.line}`);
+        a.appendChild(el('q', 'line', q.text));
+        a.appendChild(el('span', 'loc', ` ${q.path}:${q.line}`));
+        a.addEventListener('click', (ev) => {
+          ev.preventDefault();
+          vscode.postMessage({ type: 'openQuote', messageId: m.id, index: i });
+        });
+        li.appendChild(a);
+        ul.appendChild(li);
+      });
+      box.appendChild(ul);
+    }
+    return box;
+  }
+
   const atBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 40;
   const scroll = (force) => { if (force || atBottom()) log.scrollTop = log.scrollHeight; };
 
@@ -48,7 +92,14 @@
     wrap.dataset.status = m.status || '';
     wrap.setAttribute('aria-label', m.role === 'user' ? 'You' : 'CMT Memory');
     wrap.appendChild(el('div', 'who', m.role === 'user' ? 'You' : 'CMT Memory'));
-    wrap.appendChild(el('div', 'text', m.text));
+    const grounded = m.role === 'assistant' && m.status === 'done' && m.grounding;
+    // a "not sure" answer is shown as a guess (muted, labelled), never as a plain fact
+    const text = wrap.appendChild(el('div', grounded && m.grounding.verdict !== 'found' ? 'text guess' : 'text', m.text));
+    if (grounded) {
+      wrap.dataset.verdict = m.grounding.verdict;
+      if (m.grounding.verdict !== 'found') text.setAttribute('aria-label', `Unverified guess: ${m.text}`);
+      wrap.appendChild(renderGrounding(m));
+    }
     if (m.role === 'assistant' && m.status !== 'streaming') {
       if (m.status === 'error') wrap.appendChild(el('div', 'error', `Error: ${m.error || 'unknown error'}`));
       if (m.status === 'stopped') wrap.appendChild(el('div', 'muted', 'Stopped.'));

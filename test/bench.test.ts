@@ -3,7 +3,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { compressorFlopsPerToken, runBench } from '../src/bench/index';
+import { benchMarkdown, compressorFlopsPerToken, runBench } from '../src/bench/index';
+import { decodeConsoleTable, findPackGguf } from '../src/bench/llamacpp';
 import { matmulModel, measurePeakGflops } from '../src/bench/matmul';
 import { loadPack } from '../src/core/pack';
 import { ort } from '../src/core/runtime';
@@ -64,8 +65,98 @@ test('cmt bench --quick on the tiny pack: structure and sane values', async () =
     assert.equal(mz.memorized + mz.skipped + mz.failed, 40);
     assert.ok(mz.chunks >= mz.memorized && mz.engineMaxRssMiB > 10 && mz.bankBytes > 0);
     assert.ok(mz.callerEventLoopLagMs.p99 >= 0);
+    const dc = r.decode!;
+    assert.ok(dc.rows.length >= 1 && dc.rows.every((x) => x.engine === 'onnxruntime' || dc.llamacpp.available));
     for (const f of r.files) assert.ok(fs.existsSync(path.join(out, path.basename(f))), f);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
+});
+
+test('decode section: ORT numbers always; llama.cpp side skipped with a clear reason when the GGUF is absent', async () => {
+  const r = await runBench({
+    pack: TINY,
+    sections: ['decode'],
+    gguf: path.join(os.tmpdir(), 'no-such-dir-cmt', 'missing.gguf'),
+    decodePrompts: [20, 60],
+    decodeTokens: 4,
+    decodeRepeats: 1,
+    repoRoot: REPO,
+    write: false,
+    log: () => undefined,
+    command: 'test',
+  });
+  const d = r.decode!;
+  assert.equal(r.compress, undefined);
+  assert.deepEqual(d.rows.map((x) => [x.engine, x.promptTokens]), [['onnxruntime', 20], ['onnxruntime', 60]]);
+  for (const x of d.rows) assert.ok(x.ttftMs.p50 > 0 && x.decodeTokensPerSecond.p50 > 0 && x.newTokens === 4 && x.repeats === 1);
+  assert.equal(d.threads, 2);
+  assert.equal(d.llamacpp.available, false);
+  assert.match(d.llamacpp.reason!, /GGUF not found/);
+  assert.deepEqual(d.ratios, []);
+  assert.match(benchMarkdown(r), /llama\.cpp: \*\*not measured\*\*/);
+  assert.match(decodeConsoleTable(d), /llama\.cpp: not measured/);
+});
+
+test('decode section: default GGUF = pack.json baseModel.source.file under the project .venv site-packages', async () => {
+  const pack = await loadPack(TINY, { verifyHashes: false });
+  assert.match(findPackGguf(pack, [REPO]).reason!, /baseModel\.source/);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cmt-benchvenv-'));
+  try {
+    const src = { package: 'llm-x', version: '0.1.0', file: 'llm_x/m.Q4_1.gguf', sha256: 'ab' };
+    const withSource = { ...pack, manifest: { ...pack.manifest, baseModel: { ...pack.manifest.baseModel, source: src } } } as typeof pack;
+    assert.match(findPackGguf(withSource, [root]).reason!, /llm-x==0\.1\.0.*not found/);
+    const dir = path.join(root, '.venv', 'lib', 'python3.11', 'site-packages', 'llm_x');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'm.Q4_1.gguf'), 'GGUF');
+    const f = findPackGguf(withSource, [path.join(root, 'elsewhere'), root]);
+    assert.equal(f.path, path.join(dir, 'm.Q4_1.gguf'));
+    assert.equal(f.expectedSha256, 'ab');
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+// Runs llama.cpp only where a GGUF is at hand: CMT_BENCH_GGUF, or the default pack's own GGUF in .venv.
+const DEFAULT_PACK = path.join(REPO, 'packs', 'default');
+const benchGguf = (() => {
+  if (process.env.CMT_BENCH_GGUF) return { gguf: process.env.CMT_BENCH_GGUF, pack: TINY };
+  try {
+    const manifest = JSON.parse(fs.readFileSync(path.join(DEFAULT_PACK, 'pack.json'), 'utf8'));
+    const f = findPackGguf({ manifest } as Parameters<typeof findPackGguf>[0], [REPO]);
+    return f.path ? { gguf: f.path, pack: DEFAULT_PACK } : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+let hasNodeLlamaCpp = true;
+try {
+  require.resolve('node-llama-cpp');
+} catch {
+  hasNodeLlamaCpp = false;
+}
+
+test('decode section: ORT and llama.cpp side by side on a GGUF', { skip: !benchGguf ? 'no GGUF (set CMT_BENCH_GGUF, or build packs/default with its baseModel.source)' : !hasNodeLlamaCpp ? 'node-llama-cpp not installed' : false }, async () => {
+  const r = await runBench({
+    pack: benchGguf!.pack,
+    sections: ['decode'],
+    gguf: benchGguf!.gguf,
+    decodeThreads: 1, // structure only; one thread keeps llama.cpp usable on a busy machine (its threads spin-wait on each other)
+    decodePrompts: [16],
+    decodeTokens: 4,
+    decodeRepeats: 1,
+    repoRoot: REPO,
+    write: false,
+    log: () => undefined,
+    command: 'test',
+  });
+  const d = r.decode!;
+  assert.equal(d.llamacpp.available, true, d.llamacpp.reason);
+  assert.deepEqual(d.rows.map((x) => x.engine), ['onnxruntime', 'llama.cpp']);
+  for (const x of d.rows) assert.ok(x.ttftMs.p50 > 0 && x.decodeTokensPerSecond.p50 > 0);
+  assert.equal(d.ratios.length, 1);
+  assert.ok(d.ratios[0].ttft > 0 && d.ratios[0].decode > 0);
+  assert.match(d.llamacpp.sha256!, /^[0-9a-f]{64}$/);
+  assert.equal(d.threads, 1);
+  assert.match(benchMarkdown(r), /Speed ratio ORT \/ llama\.cpp/);
 });

@@ -82,9 +82,22 @@ test('ask --json returns the answer with citations; status; forget', () => {
     assert.ok(c.startLine >= 1 && c.endLine >= c.startLine);
   }
   assert.ok(r.json.timings.totalMs >= 0);
-  // Human output: answer line, then "path:start-end score".
+  // The grounding verdict (random weights: almost surely "not sure"), with quotes of real lines.
+  const g = r.json.grounding;
+  assert.ok(['found', 'not-sure'].includes(g.verdict), r.stdout);
+  assert.equal(typeof g.reason, 'string');
+  assert.match(g.message, g.verdict === 'found' ? /^Found/ : /^Not sure/);
+  assert.equal(typeof g.memoryGain, 'number');
+  assert.ok(Array.isArray(g.quotes) && g.quotes.length >= 1, r.stdout);
+  for (const q of g.quotes) {
+    assert.deepEqual(Object.keys(q).sort(), ['citation', 'line', 'path', 'text']);
+    assert.equal(q.path, r.json.citations[q.citation].path);
+    assert.equal(fs.readFileSync(path.join(ws, q.path), 'utf8').split('\n')[q.line - 1].trim(), q.text);
+  }
+  // Human output: answer line, the verdict (with its lines), then "path:start-end score".
   const h = cmt(['--pack', PACK, '--bank', bank, 'ask', '--no-hybrid', '--beams', '2', '--max-tokens', '3', 'giren port']);
   assert.equal(h.code, 0, h.stderr);
+  assert.match(h.stdout, /\n(found in source:|not sure: [^\n]+\nmost relevant lines:)\n  \S+:\d+  [^\n]+\n/);
   assert.match(h.stdout, /sources:\n\s+\S+:\d+-\d+\s+score/);
   const st = cmt(['--json', '--pack', PACK, '--bank', bank, 'status']);
   assert.equal(st.code, 0, st.stderr);

@@ -212,3 +212,23 @@ test('TextStreamer holds back partial characters, whitespace and stop-string pre
   assert.equal(parts.join(''), final);
   for (const p of parts) assert.ok(!p.includes('\uFFFD'), `broken character streamed: ${JSON.stringify(p)}`);
 });
+
+test('memoryGain: measured in the contrast pass (also at α = 0), equals rescoring with and without the prefix', async () => {
+  for (const numBeams of [1, 2]) {
+    for (const alpha of [0, 0.5]) {
+      const g = await dec.generate(prompt, { prefix, maxNewTokens: 6, stopStrings: [], alpha, numBeams, measureMemoryGain: true });
+      assert.equal(typeof g.memoryGain, 'number', `beams ${numBeams} α ${alpha}`);
+      // measuring does not change what is generated
+      const plain = await dec.generate(prompt, { prefix, maxNewTokens: 6, stopStrings: [], alpha, numBeams });
+      assert.deepEqual(g.tokenIds, plain.tokenIds);
+      assert.equal(plain.memoryGain === undefined, alpha === 0, 'without measureMemoryGain only the α contrast reports it');
+      if (g.tokenIds.length === 0) continue;
+      const withP = await dec.scoreSequence(prompt, g.tokenIds, { prefix });
+      const without = await dec.scoreSequence(prompt, g.tokenIds, {});
+      const expect = withP.mean - without.mean;
+      assert.ok(Math.abs(g.memoryGain! - expect) < 1e-3, `beams ${numBeams} α ${alpha}: gain ${g.memoryGain} vs rescored ${expect}`);
+    }
+  }
+  // no prefix: nothing to contrast, no gain
+  assert.equal((await dec.generate(prompt, { maxNewTokens: 3, measureMemoryGain: true })).memoryGain, undefined);
+});

@@ -200,3 +200,25 @@ test('a file named directly honours .gitignore only when asked (the watcher asks
     fs.rmSync(path.join(ws, 'keep.log'));
   }
 });
+
+test('every answer carries a grounding verdict whose quotes are real lines of the cited files', async () => {
+  for (const q of ['How many replicas is zurfea scaled to?', 'What is the tirguri DB name?', 'chebeex go-live']) {
+    const r = await engine.ask(q, { topK: 2, maxNewTokens: 6 });
+    const g = r.grounding;
+    assert.ok(g.verdict === 'found' || g.verdict === 'not-sure', JSON.stringify(g));
+    assert.ok(g.message.length > 10);
+    assert.equal(typeof g.memoryGain, 'number', 'the memory contrast is measured');
+    assert.ok(g.coverage >= 0 && g.coverage <= 1);
+    if (g.verdict === 'found') assert.equal(g.quotes.length, 1);
+    // random weights: whatever it says, a "found" quote must hold the answer; otherwise lines are shown
+    assert.ok(g.quotes.length >= 1, `quotes for ${q}: ${JSON.stringify(g)}`);
+    for (const quote of g.quotes) {
+      const c = r.citations[quote.citation];
+      assert.ok(c, 'quote points at a citation');
+      assert.equal(quote.path, c.path);
+      assert.ok(quote.line >= c.startLine && quote.line <= c.endLine, `${quote.path}:${quote.line} within ${c.startLine}-${c.endLine}`);
+      const line = fs.readFileSync(path.join(ws, quote.path), 'utf8').split('\n')[quote.line - 1];
+      assert.equal(line.trim(), quote.text, `quote is the file's line ${quote.line}`);
+    }
+  }
+});

@@ -5,7 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { exactMatch, f1Score, normalizeAnswer, percentile, prefixExactMatch } from '../src/eval/metrics';
 import { loadDataset, parseSquad, questionsOf } from '../src/eval/dataset';
-import { runEval, VARIANTS } from '../src/eval/index';
+import { groundingOf, runEval, VARIANTS } from '../src/eval/index';
+import type { QuestionOutcome } from '../src/eval/harness';
 import { lineChart, barChart } from '../src/eval/svg';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -85,7 +86,13 @@ test('cmt eval --quick on the tiny pack: structure and sane values', async () =>
         assert.ok(v!.prefixEm >= v!.em);
         assert.ok(v!.latencyMs.p50 > 0 && v!.latencyMs.p95 >= v!.latencyMs.p50);
         assert.ok(v!.promptTokens.mean > 0);
+        const g = v!.grounding;
+        for (const x of [g.found, g.confidentWrong, g.correctNotSure]) assert.ok(x >= 0 && x <= 100);
+        assert.ok(g.confidentWrong <= g.found);
+        if (g.found === 0) assert.equal(g.foundPrecision, null);
       }
+      // closed-book cites nothing: never "found in source"
+      assert.equal(run.variants.closed_book!.grounding.found, 0);
       // RAG puts raw text in the prompt: its prompts are longer than the question-only prompts.
       assert.ok(run.variants.rag_in_context!.promptTokens.mean > run.variants.closed_book!.promptTokens.mean);
       for (const k of ['vector', 'text', 'hybrid'] as const) {
@@ -101,8 +108,23 @@ test('cmt eval --quick on the tiny pack: structure and sane values', async () =>
     assert.equal(json.kind, 'cmt-eval');
     const md = fs.readFileSync(path.join(out, 'eval-quick.md'), 'utf8');
     assert.match(md, /\| variant \| EM \| prefix EM \| F1 \|/);
+    assert.match(md, /\| variant \| found in source \| precision of found \| confident-wrong \|/);
+    assert.ok(json.runs[0].examples[0].grounding.cmt.verdict, 'examples carry the verdicts');
     assert.ok(fs.readFileSync(path.join(out, 'eval-quick-retention.svg'), 'utf8').startsWith('<svg'));
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
+});
+
+test('grounding metrics: share found, precision of found, confident-wrong rate', () => {
+  const o = (verdict: 'found' | 'not-sure', f1: number): QuestionOutcome => ({
+    question: 'q', answers: ['a'], goldPath: 'p', rank: { vector: 1, text: 1, hybrid: 1 },
+    preds: { cmt: 'x' }, scores: { cmt: { em: f1 === 1 ? 1 : 0, prefixEm: 0, f1 } },
+    grounding: { cmt: { verdict, reason: verdict === 'found' ? 'in-source' : 'not-in-source', memoryGain: 0.5 } },
+    latencyMs: { cmt: 1 }, promptTokens: { cmt: 1 },
+  });
+  // 4 found (3 right, 1 wrong: F1 0.4 < 0.5), 4 not sure (1 of them right)
+  const xs = [o('found', 1), o('found', 1), o('found', 0.5), o('found', 0.4), o('not-sure', 0), o('not-sure', 0), o('not-sure', 0), o('not-sure', 1)];
+  assert.deepEqual(groundingOf(xs, 'cmt'), { found: 50, foundPrecision: 75, confidentWrong: 12.5, correctNotSure: 12.5 });
+  assert.deepEqual(groundingOf([o('not-sure', 0)], 'cmt'), { found: 0, foundPrecision: null, confidentWrong: 0, correctNotSure: 0 });
 });

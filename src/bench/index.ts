@@ -6,13 +6,16 @@
 //              and with an IVF_PQ vector index (from indexMin rows), bank bytes on disk
 //  memorize  - a synthetic N-file repository memorized by a forked engine process: wall time,
 //              peak RSS of that process, event-loop lag p99 of the caller
+//  decode    - decode speed of decoder.onnx through the engine's decode path (ORT, CPU) side by side
+//              with llama.cpp (node-llama-cpp) on the pack's GGUF: TTFT and tokens/s, same prompt
+//              ids and threads, ratio ORT/llama.cpp (src/bench/llamacpp.ts)
 import { fork } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as lancedb from '@lancedb/lancedb';
-import { MemoryBank, tableNameForPack } from '../core/bank';
+import { codeTerms, MemoryBank, tableNameForPack } from '../core/bank';
 import { Compressor } from '../core/compress';
 import { match } from '../core/match';
 import { loadPack, Pack, PackManifest } from '../core/pack';
@@ -23,11 +26,12 @@ import { StreamingBank } from '../eval/harness';
 import { machineInfo, MachineInfo } from '../eval/index';
 import { percentile, round } from '../eval/metrics';
 import { barChart, lineChart, mdTable } from '../eval/svg';
+import { benchDecode, DecodeBench } from './llamacpp';
 import { measurePeakGflops, PeakResult } from './matmul';
 import { randomUnit, rng, vocabulary, wordPicker, writeSyntheticRepo } from './synth';
 
-export type BenchSection = 'compress' | 'answer' | 'retrieval' | 'memorize';
-export const SECTIONS: BenchSection[] = ['compress', 'answer', 'retrieval', 'memorize'];
+export type BenchSection = 'compress' | 'answer' | 'retrieval' | 'memorize' | 'decode';
+export const SECTIONS: BenchSection[] = ['compress', 'answer', 'retrieval', 'memorize', 'decode'];
 
 export interface BenchOptions {
   pack: string;
@@ -49,6 +53,16 @@ export interface BenchOptions {
   /** Build an IVF_PQ index on the key column from this many rows (default 100000). */
   indexMin?: number;
   memorizeFiles?: number;
+  /** decode section: GGUF for llama.cpp (default: pack.json baseModel.source.file under <repo>/.venv site-packages). */
+  gguf?: string;
+  /** decode section: threads of both engines (default 2). */
+  decodeThreads?: number;
+  /** decode section: prompt lengths in tokens (default 100,500). */
+  decodePrompts?: number[];
+  /** decode section: tokens decoded after the first (default 64). */
+  decodeTokens?: number;
+  /** decode section: timed repeats, medians reported (default 5). */
+  decodeRepeats?: number;
   repoRoot?: string;
   command?: string;
   log?: (m: string) => void;
@@ -123,6 +137,7 @@ export interface BenchReport {
   answer?: { docs: number; answerTokens: number; rows: AnswerBenchRow[] };
   retrieval?: { queries: number; topK: number; candidates: number; indexMin: number; rows: RetrievalBenchRow[]; notes: string[] };
   memorize?: MemorizeBench;
+  decode?: DecodeBench;
   files: string[];
   wallMs: number;
 }
@@ -137,6 +152,8 @@ const QUICK: Partial<BenchOptions> = {
   retrievalQueries: 10,
   indexMin: 1000,
   memorizeFiles: 40,
+  decodeTokens: 16,
+  decodeRepeats: 2,
 };
 
 const now = () => performance.now();
@@ -328,7 +345,7 @@ async function benchRetrieval(pack: Pack, o: BenchOptions, log: (m: string) => v
       const B = 10000;
       for (let s = 0; s < size; s += B) {
         const n = Math.min(B, size - s);
-        const batch = [];
+        const batch: Array<Record<string, unknown>> = [];
         for (let i = 0; i < n; i++) {
           const id = s + i;
           const mem = new Float32Array(k * d);
@@ -345,6 +362,7 @@ async function benchRetrieval(pack: Pack, o: BenchOptions, log: (m: string) => v
             memory: Buffer.from(mem.buffer),
             text: Array.from({ length: 60 }, w).join(' '),
           });
+          batch[batch.length - 1].terms = codeTerms(`${file}\n${batch[batch.length - 1].text}`); // as MemoryBank writes it
         }
         await table.add(lancedb.makeArrowTable(batch, { schema }));
       }
@@ -517,6 +535,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   if (sections.has('answer')) rep.answer = await benchAnswer(pack, o, repoRoot, log);
   if (sections.has('retrieval')) rep.retrieval = await benchRetrieval(pack, o, log);
   if (sections.has('memorize')) rep.memorize = await benchMemorize(pack, o, log);
+  if (sections.has('decode')) {
+    rep.decode = await benchDecode(pack, { gguf: o.gguf, threads: o.decodeThreads, promptTokens: o.decodePrompts, newTokens: o.decodeTokens, repeats: o.decodeRepeats, repoRoot, log });
+  }
   rep.wallMs = Date.now() - t0;
   if (o.write !== false) await writeBench(rep, outDir, tag);
   return rep;
@@ -578,6 +599,32 @@ export function benchMarkdown(r: BenchReport): string {
       ),
     );
   }
+  if (r.decode) {
+    const d = r.decode;
+    out.push(`## Decode speed: ONNX Runtime (engine decode path) vs llama.cpp on the same base model\n`);
+    out.push(`${d.threads} threads each, batch 1, greedy, EOS ignored; TTFT = prefill + first token; decode tokens/s over the ${d.newTokens} tokens after the first; median of ${d.repeats} runs per engine (engines alternate), min–max in brackets. Prompt: ${d.prompt.tokenization}.\n`);
+    const mm = (x: { p50: number; min: number; max: number }) => `${x.p50} (${x.min}–${x.max})`;
+    out.push(
+      mdTable(
+        ['engine', 'prompt tokens', 'TTFT ms', 'decode tokens/s'],
+        d.rows.map((x) => [x.engine, x.promptTokens, mm(x.ttftMs), mm(x.decodeTokensPerSecond)]),
+      ),
+    );
+    if (d.ratios.length) {
+      out.push(`\nSpeed ratio ORT / llama.cpp (1 = parity, higher = ORT faster; goal ≥ ${d.goal}): TTFT ratio = llama.cpp TTFT / ORT TTFT, decode ratio = ORT tok/s / llama.cpp tok/s.\n`);
+      out.push(mdTable(['prompt tokens', 'TTFT ratio', 'decode ratio', `both ≥ ${d.goal}`], d.ratios.map((x) => [x.promptTokens, x.ttft, x.decode, x.meetsGoal === null ? 'n/a (different models)' : x.meetsGoal ? 'yes' : 'no'])));
+    }
+    const lc = d.llamacpp;
+    const info: string[] = [];
+    info.push(`ONNX Runtime: \`${d.onnxruntime.decoder}\` (${round(d.onnxruntime.decoderBytes / 1e6, 1)} MB), ${d.onnxruntime.provider} execution provider, Decoder.generate (src/core/decode.ts)`);
+    if (lc.available) {
+      info.push(`llama.cpp: node-llama-cpp ${lc.nodeLlamaCpp} (${lc.llamaCppRelease}, ${lc.binary}), GGUF \`${lc.gguf}\` (${round((lc.ggufBytes ?? 0) / 1e6, 1)} MB, sha256 ${lc.sha256}${lc.sha256Match === undefined ? '' : lc.sha256Match ? ', matches pack.json' : ', DIFFERS from pack.json'}; from ${lc.ggufFrom})`);
+    } else {
+      info.push(`llama.cpp: **not measured** — ${lc.reason}`);
+    }
+    info.push(`machine load while measuring: other processes ${d.machineLoad.otherProcessesCores ?? '?'} of ${d.machineLoad.cores} cores, 1-min load average ${d.machineLoad.loadAverage1m}`);
+    out.push('\n' + [...info, ...d.notes].map((n) => `- ${n}`).join('\n') + '\n');
+  }
   return out.join('\n') + '\n';
 }
 
@@ -597,6 +644,13 @@ export async function writeBench(r: BenchReport, outDir: string, tag: string): P
   }
   if (r.answer) {
     files[`${tag}-ttft.svg`] = barChart({ title: `Time to first token, p50 (${r.pack.name})`, xLabel: 'ms', bars: r.answer.rows.map((x) => ({ label: `${x.variant} (${x.promptTokens.mean} prompt tok)`, value: x.ttftMs.p50 })) });
+  }
+  if (r.decode && r.decode.rows.length) {
+    files[`${tag}-decode.svg`] = barChart({
+      title: `Decode tokens/s, ${r.decode.threads} threads: ONNX Runtime vs llama.cpp (${r.pack.name})`,
+      xLabel: 'tokens/s',
+      bars: r.decode.rows.map((x) => ({ label: `${x.engine}, ${x.promptTokens}-token prompt`, value: x.decodeTokensPerSecond.p50 })),
+    });
   }
   r.files = [`${tag}.json`, `${tag}.md`, ...Object.keys(files)].map((f) => path.join(path.basename(outDir), f));
   files[`${tag}.md`] = benchMarkdown(r);

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EngineClient } from '../core/client';
 import type { AskResponse, MemorizeSummary } from '../core/protocol';
-import { CmtError, Device } from '../core/types';
+import { ANSWER_MODES, AnswerMode, CmtError, Device } from '../core/types';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..'); // out/src/cli -> repo
 const DEFAULT_PACK = path.join(REPO_ROOT, 'packs', 'default');
@@ -266,6 +266,7 @@ async function cmdMemorize(cli: Cli, paths: string[], o: { root?: string; force?
 }
 
 interface AskCliOpts {
+  answerMode?: AnswerMode;
   topK?: number;
   alpha?: number;
   maxTokens?: number;
@@ -280,7 +281,7 @@ async function cmdAsk(cli: Cli, words: string[], o: AskCliOpts): Promise<number>
   let streamed = '';
   const res: AskResponse = await client.ask(
     question,
-    { topK: o.topK, alpha: o.alpha, maxNewTokens: o.maxTokens, numBeams: o.beams, hybrid: o.hybrid },
+    { answerMode: o.answerMode, topK: o.topK, alpha: o.alpha, maxNewTokens: o.maxTokens, numBeams: o.beams, hybrid: o.hybrid },
     {
       signal: cli.signal,
       onToken: (t) => {
@@ -301,6 +302,13 @@ async function cmdAsk(cli: Cli, words: string[], o: AskCliOpts): Promise<number>
     process.stderr.write(
       `note: the question was cut to ${res.questionTruncated.maxQuestionTokens} tokens (it had ${res.questionTruncated.tokens})\n`,
     );
+  }
+  // The grounding verdict, before the sources: never leave a guess looking like a fact.
+  const g = res.grounding;
+  process.stdout.write(g.verdict === 'found' ? '\nfound in source:\n' : `\nnot sure: ${g.message.replace(/^Not sure: /, '')}\n`);
+  if (g.quotes.length) {
+    if (g.verdict === 'not-sure') process.stdout.write('most relevant lines:\n');
+    for (const q of g.quotes) process.stdout.write(`  ${q.path}:${q.line}  ${q.text}\n`);
   }
   if (res.citations.length === 0) {
     process.stdout.write('\n(no memories matched: the bank is empty? run `cmt memorize <paths>` first)\n');
@@ -429,6 +437,10 @@ export function buildProgram(run: (fn: (cli: Cli) => Promise<number>) => Promise
     .command('ask')
     .description('answer a question from the memorized files; streams the answer, then prints its sources')
     .argument('<question...>', 'the question (quote it)')
+    .addOption(
+      new Option('--answer-mode <mode>', 'memory = CMT memory prefix alone; memory+chunk = prefix + the top chunk\'s text; rag = top chunks\' text, no memory; closed-book (default: the pack default)')
+        .choices([...ANSWER_MODES]),
+    )
     .option('--top-k <n>', 'memories to retrieve (default: the pack default)', intArg('--top-k', 1))
     .option('--alpha <a>', 'memory-aware contrast strength, 0 = off (default: the pack default)', floatArg('--alpha'))
     .option('--max-tokens <n>', 'maximum answer tokens (default: the pack default)', intArg('--max-tokens', 1))

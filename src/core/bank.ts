@@ -13,6 +13,8 @@ export interface BankMeta {
   packId: string;
   memorySlots: number; // k
   memoryDim: number; // d
+  /** Width of the sentence-embedder column `emb` (0 or absent: the pack has no embedder). */
+  embedDim?: number;
 }
 
 export interface BankOpenOptions {
@@ -57,6 +59,7 @@ const META_PACK = 'cmt.packId';
 const META_K = 'cmt.memorySlots';
 const META_D = 'cmt.memoryDim';
 const META_VER = 'cmt.schemaVersion';
+const META_E = 'cmt.embedDim';
 const TABLE_PREFIX = 'mem_';
 
 /** Table name for a packId: `mem_<sanitised>`, plus a hash suffix when sanitising changed it. */
@@ -86,6 +89,38 @@ export function sanitizeFtsQuery(q: string): string {
     .filter((t) => t.length > 0)
     .slice(0, 64)
     .join(' ');
+}
+
+/**
+ * Code-aware terms for the full-text index: every word as written plus its parts, so that
+ * `getUserById`, `get_user_by_id`, `src/core/bank.ts` and `v1.2.3` match questions that spell
+ * them apart ("user by id", "bank ts", "1.2.3") or together. camelCase/PascalCase/snake_case/
+ * kebab-case identifiers are split, letter-digit boundaries too; dotted numbers and versions are
+ * kept whole and split. Questions go through the same function.
+ */
+export function codeTerms(text: string, maxChars = 200_000): string {
+  const out: string[] = [];
+  const s = text.length > maxChars ? text.slice(0, maxChars) : text;
+  for (const m of s.normalize('NFKC').matchAll(/[\p{L}\p{N}_.\-/]+/gu)) {
+    const tok = m[0];
+    // The compound as one token (punctuation dropped), then its parts.
+    const words = tok.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+    if (words.length === 0) continue;
+    if (/^\d+(\.\d+)+$/.test(tok.replace(/\.+$/, ''))) out.push(tok.replace(/\.+$/, '').replace(/\./g, '_'));
+    if (words.length > 1 && /[_\-]/.test(tok) && !/[/.]/.test(tok)) out.push(words.join('').toLowerCase());
+    for (const w of words) {
+      const parts = w
+        .replace(/([\p{Ll}\p{N}])(\p{Lu})/gu, '$1 $2')
+        .replace(/(\p{Lu})(\p{Lu}\p{Ll})/gu, '$1 $2')
+        .replace(/(\p{L})(\p{N})/gu, '$1 $2')
+        .replace(/(\p{N})(\p{L})/gu, '$1 $2')
+        .split(' ')
+        .filter(Boolean);
+      if (parts.length > 1) out.push(w.toLowerCase());
+      for (const part of parts) out.push(part.toLowerCase());
+    }
+  }
+  return out.join(' ');
 }
 
 /** The stable id of a chunk; `dup` > 0 disambiguates long-line splits sharing a line range. */
@@ -149,6 +184,10 @@ export class MemoryBank {
   private table: lancedb.Table | null;
   private ftsDirty = true;
   private hasFts = false;
+  /** Width of this table's `emb` column (0: no embedder column). */
+  readonly embedDim: number;
+  /** The table has the code-aware `terms` column (full-text search runs on it, else on `text`). */
+  readonly hasTerms: boolean;
   private files: Map<string, FileState> | null = null; // lazily loaded cache of per-file state
   private closed = false;
   private lock: Promise<unknown> = Promise.resolve(); // serialises writes on this bank object
@@ -167,13 +206,22 @@ export class MemoryBank {
     readonly tableName: string,
     table: lancedb.Table | null,
     readonly readOnly: boolean,
+    cols: { embedDim: number; hasTerms: boolean } = { embedDim: 0, hasTerms: false },
   ) {
     this.table = table;
+    this.embedDim = cols.embedDim;
+    this.hasTerms = cols.hasTerms;
+  }
+
+  /** Column of the full-text index. */
+  get textColumn(): string {
+    return this.hasTerms ? 'terms' : 'text';
   }
 
   /** Arrow schema of a pack's table (metadata carries packId and dims). */
   static schemaFor(meta: BankMeta): Schema {
     const d = meta.memoryDim;
+    const e = meta.embedDim ?? 0;
     return new Schema(
       [
         new Field('id', new Utf8(), false),
@@ -185,12 +233,15 @@ export class MemoryBank {
         new Field('key', new FixedSizeList(d, new Field('item', new Float32(), true)), false),
         new Field('memory', new Binary(), false),
         new Field('text', new Utf8(), false),
+        new Field('terms', new Utf8(), true),
+        ...(e > 0 ? [new Field('emb', new FixedSizeList(e, new Field('item', new Float32(), true)), true)] : []),
       ],
       new Map([
         [META_PACK, meta.packId],
         [META_K, String(meta.memorySlots)],
         [META_D, String(d)],
         [META_VER, SCHEMA_VERSION],
+        ...(e > 0 ? ([[META_E, String(e)]] as Array<[string, string]>) : []),
       ]),
     );
   }
@@ -229,7 +280,19 @@ export class MemoryBank {
       if (e instanceof CmtError) throw e;
       throw new CmtError('BANK_UNAVAILABLE', `cannot open table ${name} in ${uri}: ${(e as Error).message}`);
     }
-    return new MemoryBank(db, uri, meta, name, table, readOnly);
+    // CMT_PLAIN_FTS=1: index the raw text as before (A/B of the code-aware terms).
+    let cols = { embedDim: meta.embedDim ?? 0, hasTerms: process.env.CMT_PLAIN_FTS !== '1' };
+    if (table) {
+      // Tables made before the embedder / terms columns existed keep working without them.
+      const schema = await table.schema();
+      const emb = schema.fields.find((f) => f.name === 'emb');
+      const width = emb ? ((emb.type as { listSize?: number }).listSize ?? 0) : 0;
+      cols = { embedDim: width === (meta.embedDim ?? 0) ? width : 0, hasTerms: process.env.CMT_PLAIN_FTS !== '1' && schema.fields.some((f) => f.name === 'terms') };
+      if ((meta.embedDim ?? 0) > 0 && cols.embedDim === 0) {
+        process.stderr.write(`[cmt] memory bank table ${name} has no ${meta.embedDim}-wide embedder column: sentence-embedder retrieval is off for it (re-memorize with --force into a new bank to turn it on)\n`);
+      }
+    }
+    return new MemoryBank(db, uri, meta, name, table, readOnly, cols);
   }
 
   private static async checkTable(table: lancedb.Table, meta: BankMeta): Promise<void> {
@@ -335,7 +398,11 @@ export class MemoryBank {
       const base = memoryId(p, c.startLine, c.endLine);
       const dup = seen.get(base) ?? 0;
       seen.set(base, dup + 1);
+      const e = this.embedDim;
+      if (e > 0 && c.emb && c.emb.length !== e) throw new CmtError('BANK_PACK_MISMATCH', `embedding has ${c.emb.length} floats, bank expects ${e}`);
       return {
+        ...(this.hasTerms ? { terms: codeTerms(process.env.CMT_FTS_NOPATH === "1" ? c.text : `${p}\n${c.text}`) } : {}),
+        ...(e > 0 ? { emb: c.emb ? Array.from(c.emb) : new Array<number>(e).fill(0) } : {}),
         id: memoryId(p, c.startLine, c.endLine, dup),
         path: p,
         start_line: c.startLine,
@@ -463,6 +530,7 @@ export class MemoryBank {
       mtimeMs: Number(r.mtime_ms),
       key: toFloat32(r.key),
       memory: bytesToFloats(r.memory as Uint8Array),
+      ...(r.emb ? { emb: toFloat32(r.emb) } : {}),
     };
   }
 
@@ -471,7 +539,16 @@ export class MemoryBank {
     this.assertOpen();
     if (key.length !== this.meta.memoryDim) throw new CmtError('BANK_PACK_MISMATCH', `query key has ${key.length} floats, pack expects ${this.meta.memoryDim}`);
     if (!this.table || limit <= 0) return [];
-    const rows = await this.table.vectorSearch(Array.from(key)).distanceType('cosine').limit(limit).toArray();
+    const rows = await this.table.vectorSearch(Array.from(key)).column('key').distanceType('cosine').limit(limit).toArray();
+    return rows.map((r) => ({ record: this.toRecord(r), distance: Number(r._distance) }));
+  }
+
+  /** Nearest chunks by the sentence embedder's cosine distance; [] when the table has no `emb` column. */
+  async embedSearch(vec: Float32Array, limit: number): Promise<VectorHit[]> {
+    this.assertOpen();
+    if (!this.table || limit <= 0 || this.embedDim === 0) return [];
+    if (vec.length !== this.embedDim) throw new CmtError('BANK_PACK_MISMATCH', `query embedding has ${vec.length} floats, bank expects ${this.embedDim}`);
+    const rows = await this.table.vectorSearch(Array.from(vec)).column('emb').distanceType('cosine').limit(limit).toArray();
     return rows.map((r) => ({ record: this.toRecord(r), distance: Number(r._distance) }));
   }
 
@@ -486,15 +563,19 @@ export class MemoryBank {
     if (!this.ftsDirty && !force) return;
     if (!this.hasFts) {
       const idx = await this.table.listIndices();
-      this.hasFts = idx.some((i) => i.columns.includes('text') && i.indexType === 'FTS');
+      this.hasFts = idx.some((i) => i.columns.includes(this.textColumn) && i.indexType === 'FTS');
     }
     if (!this.hasFts || force) {
       if ((await this.table.countRows()) === 0) return;
-      await this.table.createIndex('text', { config: lancedb.Index.fts({ withPosition: false }), replace: true });
+      // `terms` is pre-split (codeTerms); the index lower-cases and stems (English) on top.
+      const config = this.hasTerms
+        ? lancedb.Index.fts({ withPosition: false, baseTokenizer: 'whitespace', lowercase: true, stem: process.env.CMT_FTS_STEM !== '0', language: 'English', removeStopWords: process.env.CMT_FTS_STOP !== '0', asciiFolding: true, maxTokenLength: 64 })
+        : lancedb.Index.fts({ withPosition: false });
+      await this.table.createIndex(this.textColumn, { config, replace: true });
       this.hasFts = true;
     } else {
       // Fold new rows into the existing index (unindexed rows are still searched, just slower).
-      const st = await this.table.indexStats('text_idx').catch(() => undefined);
+      const st = await this.table.indexStats(`${this.textColumn}_idx`).catch(() => undefined);
       if (st && st.numUnindexedRows > 0) await this.table.optimize({ cleanupOlderThan: new Date(Date.now() - 7 * 24 * 3600 * 1000) });
     }
     this.ftsDirty = false;
@@ -503,7 +584,7 @@ export class MemoryBank {
   /** BM25 full-text search over chunk text; the query is sanitised (punctuation can't break it). */
   async textSearch(query: string, limit: number): Promise<TextHit[]> {
     this.assertOpen();
-    const q = sanitizeFtsQuery(query);
+    const q = sanitizeFtsQuery(this.hasTerms ? codeTerms(query) : query);
     if (!this.table || !q || limit <= 0) return [];
     try {
       await this.refreshTextIndex();
@@ -515,10 +596,10 @@ export class MemoryBank {
     }
     if (!this.hasFts) {
       const idx = await this.table.listIndices();
-      this.hasFts = idx.some((i) => i.columns.includes('text') && i.indexType === 'FTS');
+      this.hasFts = idx.some((i) => i.columns.includes(this.textColumn) && i.indexType === 'FTS');
       if (!this.hasFts) return []; // read-only bank that was never indexed, or empty table
     }
-    const rows = await this.table.query().fullTextSearch(new lancedb.MatchQuery(q, 'text')).limit(limit).toArray();
+    const rows = await this.table.query().fullTextSearch(new lancedb.MatchQuery(q, this.textColumn)).limit(limit).toArray();
     return rows.map((r) => ({ record: this.toRecord(r), score: Number(r._score) }));
   }
 

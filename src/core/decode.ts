@@ -19,7 +19,7 @@ export interface GenerateOptions {
   maxNewTokens?: number;
   /** 1 = greedy (default: pack defaults.numBeams); >1 = beam search with length-normalised scores. */
   numBeams?: number;
-  /** Default: [eos]. Generation stops at these (they are not part of the output). */
+  /** Default: the pack's prompt.stopTokens, else [eos]. Generation stops at these (they are not part of the output). */
   stopTokenIds?: number[];
   /** Default: pack prompt.stop. The text is cut before the first occurrence. */
   stopStrings?: string[];
@@ -32,6 +32,11 @@ export interface GenerateOptions {
   onToken?: (textDelta: string) => void;
   /** Use the beam-search code path even for numBeams = 1 (tests). */
   forceBeamSearch?: boolean;
+  /**
+   * With a prefix: also report `memoryGain`. Reuses the no-prefix rows of the α contrast (run
+   * even when α = 0), so it costs no second decode.
+   */
+  measureMemoryGain?: boolean;
 }
 
 export interface GenerateResult {
@@ -42,6 +47,12 @@ export interface GenerateResult {
   /** Length-normalised log-probability (under the adjusted logits) of the generated tokens, stop token included. */
   score: number;
   finishReason: 'eos' | 'stop' | 'length';
+  /**
+   * Mean over the generated tokens of log p(token | memory prefix) − log p(token | no prefix), under
+   * the plain (not α-adjusted) logits, nats/token. Set when a prefix was given and the contrast rows
+   * ran (α ≠ 0 or measureMemoryGain); 0 for an empty answer.
+   */
+  memoryGain?: number;
 }
 
 interface Cache {
@@ -209,6 +220,28 @@ export class Decoder {
     return m.prompt.addBos ? [m.specialTokens.bos, ...ids] : ids;
   }
 
+  /**
+   * Decoder prompt with raw text in it: the pack's `prompt.context` template with `texts` (best
+   * first, cut to fit `budget` tokens in all) in place of {context}; packs without that template get
+   * [bos] + texts + the question prompt.
+   */
+  buildContextPrompt(question: string, texts: readonly string[], budget: number): number[] {
+    const m = this.pack.manifest;
+    const tok = this.pack.tokenizer;
+    const template = m.prompt.context ?? '{context}' + m.prompt.question;
+    const at = template.indexOf('{context}');
+    const head = tok.encode(fillTemplate(template.slice(0, at), { question }));
+    const tail = tok.encode(fillTemplate(template.slice(at + '{context}'.length), { question }));
+    const bos = m.prompt.addBos ? [m.specialTokens.bos] : [];
+    const room = Math.max(0, budget - bos.length - head.length - tail.length);
+    const ctx: number[] = [];
+    for (const text of texts) {
+      if (ctx.length >= room) break;
+      ctx.push(...tok.encode(text + '\n').slice(0, room - ctx.length));
+    }
+    return [...bos, ...head, ...ctx, ...tail];
+  }
+
   // -- graph plumbing ---------------------------------------------------------------------------
 
   private emptyCache(rows: number): Cache {
@@ -320,11 +353,12 @@ export class Decoder {
     }
     const maxNew = Math.max(0, Math.min(opts.maxNewTokens ?? m.defaults.maxNewTokens, maxPos - promptIds.length));
     const numBeams = Math.max(1, Math.floor(opts.numBeams ?? m.defaults.numBeams ?? 1));
-    const stopIds = new Set(opts.stopTokenIds ?? [m.specialTokens.eos]);
+    const stopIds = new Set(opts.stopTokenIds ?? m.prompt.stopTokens ?? [m.specialTokens.eos]);
     const stops = opts.stopStrings ?? m.prompt.stop;
     const prefix = opts.prefix ?? null;
     const alpha = opts.alpha ?? 0;
-    const contrast = prefix !== null && alpha !== 0;
+    // Twin no-prefix rows: for the α contrast, and/or to measure how much the memory matters.
+    const contrast = prefix !== null && (alpha !== 0 || !!opts.measureMemoryGain);
     isCancelled(opts.signal);
     if (numBeams === 1 && !opts.forceBeamSearch) {
       return this.greedy(promptIds, maxNew, stopIds, stops, prefix, alpha, contrast, opts);
@@ -354,6 +388,7 @@ export class Decoder {
     let tokens: number[] = [];
     let sum = 0;
     let count = 0;
+    let gain = 0; // sum of log p(with prefix) − log p(without), over the answer tokens
     let finishReason: GenerateResult['finishReason'] = 'length';
     if (maxNew > 0) {
       let { logits, cache } = await this.step(init.cache, rowsTokens(promptIds), 0, init.masked);
@@ -370,6 +405,7 @@ export class Decoder {
           break;
         }
         tokens.push(next);
+        if (contrast) gain += logits[0][next] - logSumExp(logits[0]) - (logits[1][next] - logSumExp(logits[1]));
         if (streamer.update(tokens)) {
           finishReason = 'stop';
           break;
@@ -381,7 +417,9 @@ export class Decoder {
     }
     isCancelled(opts.signal);
     const text = streamer.finish(tokens);
-    return { text, tokenIds: tokens, score: count ? sum / count : 0, finishReason };
+    const res: GenerateResult = { text, tokenIds: tokens, score: count ? sum / count : 0, finishReason };
+    if (contrast) res.memoryGain = tokens.length ? gain / tokens.length : 0;
+    return res;
   }
 
   private async beam(
@@ -398,7 +436,7 @@ export class Decoder {
     const lp = opts.lengthPenalty ?? 1;
     const norm = (sum: number, len: number) => sum / Math.pow(Math.max(1, len), lp);
     const cutter = new TextStreamer(this.pack.tokenizer, stops);
-    type Hyp = { tokens: number[]; sum: number; norm: number; reason: GenerateResult['finishReason'] };
+    type Hyp = { tokens: number[]; sum: number; gain: number; norm: number; reason: GenerateResult['finishReason'] };
     const finished: Hyp[] = [];
     const addFinished = (h: Hyp) => {
       finished.push(h);
@@ -406,7 +444,8 @@ export class Decoder {
       if (finished.length > N) finished.length = N;
     };
 
-    let alive: { tokens: number[]; sum: number; parent: number }[] = [{ tokens: [], sum: 0, parent: 0 }];
+    // gain: sum over the tokens of log p(with prefix) − log p(without) (the memory contrast)
+    let alive: { tokens: number[]; sum: number; gain: number; parent: number }[] = [{ tokens: [], sum: 0, gain: 0, parent: 0 }];
     if (maxNew > 0) {
       const init = this.initialCache(prefix, contrast);
       let { logits, cache } = await this.step(init.cache, contrast ? [promptIds, promptIds] : [promptIds], 0, init.masked);
@@ -416,28 +455,33 @@ export class Decoder {
       const adj = new Float32Array(logits[0].length);
       for (let step = 0; step < maxNew; step++) {
         isCancelled(opts.signal);
-        const cands: { beam: number; tok: number; sum: number }[] = [];
+        const cands: { beam: number; tok: number; sum: number; gain: number }[] = [];
         for (let b = 0; b < n; b++) {
           Decoder.contrast(logits[b], contrast ? logits[n + b] : undefined, alpha, adj);
           const lse = logSumExp(adj);
-          for (const t of topN(adj, 2 * N)) cands.push({ beam: b, tok: t, sum: alive[b].sum + adj[t] - lse });
+          const lseW = contrast ? logSumExp(logits[b]) : 0;
+          const lseWo = contrast ? logSumExp(logits[n + b]) : 0;
+          for (const t of topN(adj, 2 * N)) {
+            const g = contrast ? logits[b][t] - lseW - (logits[n + b][t] - lseWo) : 0;
+            cands.push({ beam: b, tok: t, sum: alive[b].sum + adj[t] - lse, gain: alive[b].gain + g });
+          }
         }
         cands.sort((a, b) => b.sum - a.sum);
-        const next: { tokens: number[]; sum: number; parent: number }[] = [];
+        const next: { tokens: number[]; sum: number; gain: number; parent: number }[] = [];
         const len = step + 1;
         for (let i = 0; i < cands.length && next.length < N; i++) {
           const c = cands[i];
           const base = alive[c.beam].tokens;
           if (stopIds.has(c.tok)) {
-            if (i < N) addFinished({ tokens: base, sum: c.sum, norm: norm(c.sum, len), reason: 'eos' });
+            if (i < N) addFinished({ tokens: base, sum: c.sum, gain: alive[c.beam].gain, norm: norm(c.sum, len), reason: 'eos' });
             continue;
           }
           const toks = [...base, c.tok];
           if (stops.length && cutter.cut(toks).hit) {
-            if (i < N) addFinished({ tokens: toks, sum: c.sum, norm: norm(c.sum, len), reason: 'stop' });
+            if (i < N) addFinished({ tokens: toks, sum: c.sum, gain: c.gain, norm: norm(c.sum, len), reason: 'stop' });
             continue;
           }
-          next.push({ tokens: toks, sum: c.sum, parent: c.beam });
+          next.push({ tokens: toks, sum: c.sum, gain: c.gain, parent: c.beam });
         }
         alive = next;
         if (alive.length === 0) break;
@@ -458,13 +502,15 @@ export class Decoder {
         ({ logits, cache } = await this.step(cache, contrast ? [...stepTokens, ...stepTokens] : stepTokens, pos, masked));
         pos++;
       }
-      for (const a of alive) addFinished({ tokens: a.tokens, sum: a.sum, norm: norm(a.sum, a.tokens.length), reason: 'length' });
+      for (const a of alive) addFinished({ tokens: a.tokens, sum: a.sum, gain: a.gain, norm: norm(a.sum, a.tokens.length), reason: 'length' });
     }
     isCancelled(opts.signal);
-    const best = finished[0] ?? { tokens: [], sum: 0, norm: 0, reason: 'length' as const };
+    const best = finished[0] ?? { tokens: [], sum: 0, gain: 0, norm: 0, reason: 'length' as const };
     const streamer = new TextStreamer(this.pack.tokenizer, stops, opts.onToken);
     const text = streamer.finish(best.tokens);
-    return { text, tokenIds: best.tokens, score: best.norm, finishReason: best.reason };
+    const res: GenerateResult = { text, tokenIds: best.tokens, score: best.norm, finishReason: best.reason };
+    if (contrast) res.memoryGain = best.tokens.length ? best.gain / best.tokens.length : 0;
+    return res;
   }
 
   /**

@@ -8,7 +8,9 @@
 //   file is reported with its reason; a failing file is reported and the rest go on.
 // ask: question -> (truncate to maxQuestionTokens) -> compressor (query template) -> match.ts top-K
 //   (hybrid by default) -> aggregate.ts prefix -> decode.ts generate (streamed, stop strings,
-//   abortable). Citations are the matched memories.
+//   abortable, with the memory contrast measured in the same batched pass). Citations are the
+//   matched memories; ground.ts gives the answer its verdict ('found' with the quoted line, or
+//   'not-sure' with the most relevant lines) from the cited chunks' full text and that contrast.
 
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
@@ -18,7 +20,9 @@ import { chunkFile } from './chunk';
 import { Compressor } from './compress';
 import { Decoder } from './decode';
 import { classifyFile, DEFAULT_MAX_FILE_SIZE, isForceIncluded, isGitignored, SkipReason, walkWorkspace, WalkedFile } from './files';
-import { match } from './match';
+import { groundAnswer } from './ground';
+import { Embedder, embedTextOf } from './embed';
+import { fusionOf, match } from './match';
 import { loadPack, Pack } from './pack';
 import type {
   AskResponse,
@@ -126,6 +130,8 @@ interface PendingFile {
 
 export class Engine {
   private closed = false;
+  /** The pack's sentence embedder (null: the pack has none); its vectors fill the bank's `emb` column. */
+  embedder: Embedder | null = null;
   private readonly writes = new Mutex();
 
   private constructor(
@@ -142,7 +148,7 @@ export class Engine {
     const device = opts.device ?? 'auto';
     const pack = await loadPack(opts.packDir, { verifyHashes: opts.verifyHashes });
     const m = pack.manifest;
-    const bank = await MemoryBank.open(opts.bankUri, { packId: m.packId, memorySlots: m.cmt.memorySlots, memoryDim: m.cmt.memoryDim });
+    const bank = await MemoryBank.open(opts.bankUri, { packId: m.packId, memorySlots: m.cmt.memorySlots, memoryDim: m.cmt.memoryDim, embedDim: m.embedder?.dim ?? 0 });
     openPacks.set(pack.dir, (openPacks.get(pack.dir) ?? 0) + 1);
     try {
       const [compressor, aggregator, decoder] = await Promise.all([
@@ -150,7 +156,9 @@ export class Engine {
         Aggregator.create(pack, device),
         Decoder.create(pack, device),
       ]);
-      return new Engine(pack, bank, compressor, aggregator, decoder, opts.bankUri, opts.settings ?? {});
+      const engine = new Engine(pack, bank, compressor, aggregator, decoder, opts.bankUri, opts.settings ?? {});
+      engine.embedder = await Embedder.create(pack, device);
+      return engine;
     } catch (e) {
       bank.close();
       await Engine.releasePack(pack.dir);
@@ -413,13 +421,15 @@ export class Engine {
       all.map((c) => c.text),
       { kind: 'document', batchSize, signal },
     );
+    const embs = this.embedder && this.bank.embedDim > 0 ? await this.embedder.embed(all.map((c) => embedTextOf(c.path, c.text)), { batchSize, signal }) : null;
     const out: CompressedChunk[][] = [];
     let i = 0;
     for (const f of batch) {
       out.push(
         f.chunks.map((c) => {
+          const emb = embs ? embs[i] : undefined;
           const r = res[i++];
-          return { ...c, memory: r.memory, key: r.key, truncated: r.truncated } as CompressedChunk;
+          return { ...c, memory: r.memory, key: r.key, truncated: r.truncated, ...(emb ? { emb } : {}) } as CompressedChunk;
         }),
       );
     }
@@ -453,23 +463,32 @@ export class Engine {
     const topK = Math.max(0, Math.min(Math.floor(opts.topK ?? defaults.topK), m.cmt.maxSelected));
     checkAbort(signal, 'ask');
     const q = await this.compressor.compressQuestion(text, signal);
-    const matched = await match(this.bank, { key: q.key, text }, { topK, hybrid: opts.hybrid ?? defaults.hybrid ?? true });
+    const qEmb = this.embedder && this.bank.embedDim > 0 ? await this.embedder.embedOne(text, signal) : undefined;
+    const matched = await match(this.bank, { key: q.key, text, emb: qEmb }, { topK, hybrid: opts.hybrid ?? defaults.hybrid ?? true, weights: fusionOf(m.retrieval) });
     const tMatch = performance.now();
     checkAbort(signal, 'ask');
 
-    const prefix = await this.aggregator.aggregate(
-      q.memory,
-      matched.map((x) => x.record.memory),
-      { signal },
-    );
+    const mode = opts.answerMode ?? defaults.answerMode;
+    const usesMemory = mode === 'memory' || mode === 'memory+chunk';
+    const prefix = usesMemory
+      ? await this.aggregator.aggregate(q.memory, matched.map((x) => x.record.memory), { signal })
+      : null;
     const tAgg = performance.now();
+    const rawText = mode === 'memory+chunk' ? matched.slice(0, 1) : mode === 'rag' ? matched : [];
+    const maxNew = opts.maxNewTokens ?? defaults.maxNewTokens;
+    const promptIds = rawText.length
+      ? this.decoder.buildContextPrompt(text, rawText.map((x) => x.record.text), m.baseModel.maxPositions - maxNew - (prefix?.length ?? 0))
+      : this.decoder.buildPrompt(text);
 
     let tFirst = 0;
-    const gen = await this.decoder.generate(this.decoder.buildPrompt(text), {
+    const gen = await this.decoder.generate(promptIds, {
       prefix,
-      maxNewTokens: opts.maxNewTokens ?? defaults.maxNewTokens,
+      maxNewTokens: maxNew,
       numBeams: opts.numBeams ?? defaults.numBeams,
-      alpha: opts.alpha ?? defaults.alpha,
+      alpha: usesMemory ? opts.alpha ?? defaults.alpha : 0,
+      // The memory-gain rule of grounding is for answers from memory alone: with the chunk's text in
+      // the prompt the answer rightly does not depend on the prefix.
+      measureMemoryGain: mode === 'memory',
       signal,
       onToken: (delta) => {
         if (!tFirst) tFirst = performance.now();
@@ -485,10 +504,17 @@ export class Engine {
       score: x.score,
       excerpt: excerpt(x.record.text),
     }));
+    const grounding = groundAnswer({
+      question: text,
+      answer: gen.text,
+      sources: matched.map((x) => ({ path: x.record.path, startLine: x.record.startLine, text: x.record.text })),
+      memoryGain: gen.memoryGain ?? null,
+    });
     const r = (v: number) => Math.round(v * 10) / 10;
     return {
       answer: gen.text,
       citations,
+      grounding,
       timings: {
         matchMs: r(tMatch - t0),
         aggregateMs: r(tAgg - tMatch),
@@ -579,7 +605,7 @@ export class Engine {
 }
 
 function stripExtra(c: CompressedChunk): CompressedChunk {
-  return { path: c.path, startLine: c.startLine, endLine: c.endLine, text: c.text, memory: c.memory, key: c.key };
+  return { path: c.path, startLine: c.startLine, endLine: c.endLine, text: c.text, memory: c.memory, key: c.key, ...(c.emb ? { emb: c.emb } : {}) };
 }
 
 /** Workspace-relative, forward slashes, no leading './' or trailing '/'. */

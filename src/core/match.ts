@@ -1,42 +1,67 @@
-// Picks the memories for a question: vector search on keys, optionally fused with full-text
-// search by reciprocal rank fusion (RRF, k = 60), deduplicated by id.
+// Picks the memories for a question: up to three retrievers — the CMT self-matching keys
+// (`key`), the pack's sentence embedder (`emb`, packs with an embedder; embed.ts) and BM25
+// full-text search over code-aware terms (`text`) — fused by weighted reciprocal rank fusion:
+// score(id) = Σ_r w_r / (k + rank_r). The weights and k come from the pack's `retrieval` section,
+// fitted on dev splits by `cmt eval --retrieval-only --fit` (src/eval/retrieval.ts), so a weak
+// retriever gets little weight; a weight of 0 skips that search. Without a `retrieval` section
+// every retriever weighs 1 with k = 60 (plain RRF, the previous behaviour).
 import type { MemoryBank } from './bank';
 import type { MatchedMemory, MemoryRecord } from './types';
 
+export type Retriever = 'key' | 'emb' | 'text';
+export const RETRIEVERS: readonly Retriever[] = ['key', 'emb', 'text'];
+
+export interface FusionWeights {
+  key: number;
+  emb: number;
+  text: number;
+  /** RRF constant. */
+  rrfK: number;
+}
+
+export const RRF_K = 60;
+export const DEFAULT_FUSION: FusionWeights = { key: 1, emb: 1, text: 1, rrfK: RRF_K };
+
 export interface MatchOptions {
   topK: number;
-  /** Fuse full-text search with vector search (default true). */
+  /** Fuse the other retrievers with the key search (default true); false: key search only. */
   hybrid?: boolean;
   /** Candidates fetched from each search (default max(4*topK, 20)). */
   candidates?: number;
-  /** RRF constant (default 60). */
+  /** RRF constant (default: weights.rrfK, else 60). */
   rrfK?: number;
+  /** Per-retriever weights (default: all 1). */
+  weights?: Partial<FusionWeights>;
 }
 
 export interface MatchQuery {
   key: Float32Array;
   text: string;
+  /** The question's sentence embedding (packs with an embedder). */
+  emb?: Float32Array;
 }
 
 /** The part of MemoryBank that match() uses (so tests can fake it). */
-export type MatchSource = Pick<MemoryBank, 'vectorSearch' | 'textSearch'>;
+export type MatchSource = Pick<MemoryBank, 'vectorSearch' | 'textSearch'> & Partial<Pick<MemoryBank, 'embedSearch'>>;
 
-export const RRF_K = 60;
+const RANK_FIELD: Record<Retriever, 'vectorRank' | 'embedRank' | 'textRank'> = { key: 'vectorRank', emb: 'embedRank', text: 'textRank' };
+
+export interface RankedList {
+  retriever: Retriever;
+  records: MemoryRecord[];
+  weight: number;
+}
 
 /**
- * Reciprocal rank fusion of ranked lists of records: score(id) = sum over lists of 1/(k + rank).
- * Ties break by best single rank, then by vector rank, then by id, so the order is deterministic.
+ * Weighted reciprocal rank fusion. Ties break by the best rank in the heaviest list, then the best
+ * single rank, then the key-search rank, then id, so the order is deterministic.
  */
-export function rrfFuse(
-  vectorList: MemoryRecord[],
-  textList: MemoryRecord[],
-  topK: number,
-  k = RRF_K,
-): MatchedMemory[] {
+export function fuseRanked(lists: RankedList[], topK: number, k = RRF_K): MatchedMemory[] {
   const byId = new Map<string, MatchedMemory>();
-  const add = (list: MemoryRecord[], which: 'vectorRank' | 'textRank') => {
+  for (const l of lists) {
+    const which = RANK_FIELD[l.retriever];
     let rank = 0;
-    for (const rec of list) {
+    for (const rec of l.records) {
       let m = byId.get(rec.id);
       if (m && m[which] !== undefined) continue; // duplicate within one list: keep the best rank
       rank++;
@@ -45,16 +70,17 @@ export function rrfFuse(
         byId.set(rec.id, m);
       }
       m[which] = rank;
-      m.score += 1 / (k + rank);
+      m.score += l.weight / (k + rank);
     }
-  };
-  add(vectorList, 'vectorRank');
-  add(textList, 'textRank');
-  const best = (m: MatchedMemory) => Math.min(m.vectorRank ?? Infinity, m.textRank ?? Infinity);
+  }
+  const heaviest = [...lists].sort((a, b) => b.weight - a.weight)[0];
+  const hw = heaviest ? RANK_FIELD[heaviest.retriever] : 'vectorRank';
+  const best = (m: MatchedMemory) => Math.min(m.vectorRank ?? Infinity, m.textRank ?? Infinity, m.embedRank ?? Infinity);
   return [...byId.values()]
     .sort(
       (a, b) =>
         b.score - a.score ||
+        (a[hw] ?? Infinity) - (b[hw] ?? Infinity) ||
         best(a) - best(b) ||
         (a.vectorRank ?? Infinity) - (b.vectorRank ?? Infinity) ||
         (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0),
@@ -62,7 +88,27 @@ export function rrfFuse(
     .slice(0, Math.max(0, topK));
 }
 
-/** Top-K memories for a question (see rrfFuse). Without hybrid, scores are the cosine similarity. */
+/** Plain RRF of the key list and the full-text list (equal weights). */
+export function rrfFuse(vectorList: MemoryRecord[], textList: MemoryRecord[], topK: number, k = RRF_K): MatchedMemory[] {
+  return fuseRanked(
+    [
+      { retriever: 'key', records: vectorList, weight: 1 },
+      { retriever: 'text', records: textList, weight: 1 },
+    ],
+    topK,
+    k,
+  );
+}
+
+/** The fusion weights of a pack manifest's optional `retrieval` section (missing fields: defaults). */
+export function fusionOf(retrieval: unknown): FusionWeights {
+  const r = (retrieval ?? {}) as { weights?: Partial<FusionWeights>; rrfK?: number };
+  const w = r.weights ?? {};
+  const num = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : d);
+  return { key: num(w.key, 1), emb: num(w.emb, 1), text: num(w.text, 1), rrfK: num(r.rrfK ?? w.rrfK, RRF_K) || RRF_K };
+}
+
+/** Top-K memories for a question (see fuseRanked). Without hybrid, scores are the key cosine similarity. */
 export async function match(bank: MatchSource, q: MatchQuery, opts: MatchOptions): Promise<MatchedMemory[]> {
   const topK = Math.max(0, Math.floor(opts.topK));
   if (topK === 0) return [];
@@ -79,14 +125,23 @@ export async function match(bank: MatchSource, q: MatchQuery, opts: MatchOptions
     }
     return out;
   }
-  const [vec, txt] = await Promise.all([
-    bank.vectorSearch(q.key, candidates),
-    q.text.trim() ? bank.textSearch(q.text, candidates) : Promise.resolve([]),
+  const w = { ...DEFAULT_FUSION, ...stripUndef(opts.weights ?? {}) };
+  const useEmb = w.emb > 0 && !!q.emb && !!bank.embedSearch;
+  const useText = w.text > 0 && q.text.trim() !== '';
+  // All weights 0 (or nothing else available): the key search alone.
+  const useKey = w.key > 0 || (!useEmb && !useText);
+  const [vec, emb, txt] = await Promise.all([
+    useKey ? bank.vectorSearch(q.key, candidates) : Promise.resolve([]),
+    useEmb ? bank.embedSearch!(q.emb!, candidates) : Promise.resolve([]),
+    useText ? bank.textSearch(q.text, candidates) : Promise.resolve([]),
   ]);
-  return rrfFuse(
-    vec.map((h) => h.record),
-    txt.map((h) => h.record),
-    topK,
-    opts.rrfK ?? RRF_K,
-  );
+  const lists: RankedList[] = [];
+  if (useKey) lists.push({ retriever: 'key', records: vec.map((h) => h.record), weight: w.key > 0 ? w.key : 1 });
+  if (useEmb) lists.push({ retriever: 'emb', records: emb.map((h) => h.record), weight: w.emb });
+  if (useText) lists.push({ retriever: 'text', records: txt.map((h) => h.record), weight: w.text });
+  return fuseRanked(lists, topK, opts.rrfK ?? w.rrfK ?? RRF_K);
+}
+
+function stripUndef<T extends object>(x: T): Partial<T> {
+  return Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

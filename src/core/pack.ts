@@ -5,8 +5,9 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CmtError } from './types';
+import { ANSWER_MODES, AnswerMode, CmtError } from './types';
 import { CmtTokenizer } from './tokenizer';
+import { PackEmbedder, validateEmbedderSection } from './embed';
 
 export const PACK_FORMAT = 'cmt-pack';
 export const SUPPORTED_FORMAT_VERSIONS: readonly number[] = [1];
@@ -28,6 +29,8 @@ export interface PackBaseModel {
   maxPositions: number;
   tieWordEmbeddings: boolean;
   attentionBias: boolean;
+  /** Where the base's weights came from when the pack was built from a registry package. */
+  source?: { package: string; version: string; file: string; sha256: string };
 }
 
 export interface PackCmt {
@@ -44,8 +47,12 @@ export interface PackPrompt {
   document: string; // contains {text}
   query: string; // contains {question}
   question: string; // contains {question}
+  /** Prompt with raw text in it (RAG, and memory + top chunk): contains {context} and {question}. */
+  context?: string;
   addBos: boolean;
   stop: string[];
+  /** Token ids that end an answer (default: [eos]); e.g. a chat model's end-of-turn and end-of-text. */
+  stopTokens?: number[];
 }
 
 export interface PackDefaults {
@@ -53,6 +60,8 @@ export interface PackDefaults {
   alpha: number;
   maxNewTokens: number;
   numBeams: number;
+  /** The answer path chosen by the trainer's evaluation (best dev F1 among the memory-using ones). */
+  answerMode: AnswerMode;
 }
 
 export interface PackTraining {
@@ -81,6 +90,18 @@ export interface PackManifest {
   training?: PackTraining;
   metrics?: Record<string, unknown>;
   files: Record<string, string>; // relative path -> sha256 hex (every file except pack.json)
+  /** Optional sentence embedder (training/cmt/embedder.py, src/core/embed.ts). */
+  embedder?: PackEmbedder;
+  /** Optional calibrated fusion of the retrievers (src/core/match.ts fusionOf). */
+  retrieval?: PackRetrieval;
+}
+
+export interface PackRetrieval {
+  /** Weighted-RRF weights per retriever (CMT keys, sentence embedder, BM25) and the RRF constant. */
+  weights: { key: number; emb: number; text: number };
+  rrfK: number;
+  /** How the weights were fitted (data, metric, per-retriever dev scores). */
+  fittedOn?: unknown;
 }
 
 export interface Pack {
@@ -243,6 +264,7 @@ export function validateManifest(m: unknown, where = 'pack.json'): PackManifest 
   for (const g of [...Object.values(graphs), 'tokenizer.json']) {
     if (!(g in files)) fail('PACK_CORRUPT', `${where}: "${g}" is not listed in "files" (no checksum)`);
   }
+  if (o.embedder !== undefined) validateEmbedderSection(o.embedder, files, where);
   // Fill optional sections with the contract's defaults so callers can rely on them.
   const defaults = (o.defaults ?? {}) as Partial<PackDefaults>;
   o.defaults = {
@@ -250,7 +272,15 @@ export function validateManifest(m: unknown, where = 'pack.json'): PackManifest 
     alpha: defaults.alpha ?? 0,
     maxNewTokens: defaults.maxNewTokens ?? 16,
     numBeams: defaults.numBeams ?? 1,
+    answerMode: defaults.answerMode !== undefined && (ANSWER_MODES as readonly string[]).includes(defaults.answerMode) ? defaults.answerMode : 'memory',
   };
+  const prompt = o.prompt as Record<string, unknown>;
+  if (prompt.context !== undefined && (typeof prompt.context !== 'string' || !prompt.context.includes('{context}'))) {
+    fail('PACK_CORRUPT', `${where}: prompt.context must be a string containing {context}`);
+  }
+  if (prompt.stopTokens !== undefined && !(Array.isArray(prompt.stopTokens) && prompt.stopTokens.every((t) => Number.isInteger(t) && t >= 0))) {
+    fail('PACK_CORRUPT', `${where}: prompt.stopTokens must be a list of token ids`);
+  }
   const bm = o.baseModel as Record<string, unknown>;
   if (bm.numHeads !== undefined && (bm.numHeads as number) % (bm.numKvHeads as number) !== 0) {
     fail('PACK_INCOMPATIBLE', `${where}: baseModel.numHeads must be a multiple of numKvHeads`);

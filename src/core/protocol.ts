@@ -12,7 +12,7 @@
 // request fails with code CANCELLED.
 
 import { NotificationType, NotificationType0, RequestType, RequestType0, ResponseError } from 'vscode-jsonrpc';
-import type { AskResult, Citation, Device } from './types';
+import type { AskOptions, AskResult, Citation, Device } from './types';
 import { CmtError } from './types';
 
 export const PROTOCOL_VERSION = 1;
@@ -36,13 +36,7 @@ export interface EngineSettings {
 }
 
 /** AskOptions (types.ts) without the in-process callbacks: what can cross the wire. */
-export interface AskRequestOptions {
-  topK?: number;
-  alpha?: number;
-  maxNewTokens?: number;
-  numBeams?: number;
-  hybrid?: boolean;
-}
+export type AskRequestOptions = Omit<AskOptions, 'signal' | 'onToken'>;
 
 export interface FileIssue {
   path: string; // workspace-relative, forward slashes (a skipped folder ends with '/')
@@ -144,8 +138,37 @@ export interface AskParams {
   options?: AskRequestOptions;
 }
 
-/** AskResult from types.ts plus what the engine did to the question. */
+/** A line of a cited file shown with an answer (clickable: opens `path` at `line`). */
+export interface GroundingQuote {
+  path: string; // workspace-relative, forward slashes (as in citations)
+  line: number; // 1-based
+  text: string; // the line, trimmed (clipped around the match when long)
+  citation: number; // index into AskResponse.citations
+}
+
+/** Why an answer got its verdict (src/core/ground.ts). */
+export type GroundingReason = 'in-source' | 'no-sources' | 'empty-answer' | 'repeats-question' | 'not-in-source' | 'memory-independent';
+
+/**
+ * Whether an answer is backed by the user's files. 'found': its content is on a cited line and the
+ * memory made it more likely; quotes[0] is that line. 'not-sure': anything else; quotes are the
+ * most relevant lines of the cited chunks, to read instead of the guess.
+ */
+export interface Grounding {
+  verdict: 'found' | 'not-sure';
+  reason: GroundingReason;
+  /** One plain sentence for the user (the same in the chat and the CLI). */
+  message: string;
+  quotes: GroundingQuote[];
+  /** Share of the answer's evidence tokens on the best line (0..1). */
+  coverage: number;
+  /** Mean log-likelihood gain of the answer tokens with memory over without (nats/token); null = not measured. */
+  memoryGain: number | null;
+}
+
+/** AskResult from types.ts plus what the engine did to the question, and the grounding verdict. */
 export interface AskResponse extends AskResult {
+  grounding: Grounding;
   /** Set when the question was longer than maxQuestionTokens and was cut. */
   questionTruncated?: { tokens: number; maxQuestionTokens: number };
 }

@@ -13,6 +13,8 @@ export interface Chunk {
 export interface CompressedChunk extends Chunk {
   memory: Float32Array;
   key: Float32Array;
+  /** Sentence-embedder vector (packs with an embedder; embed.ts). */
+  emb?: Float32Array;
 }
 
 /** A memory as stored in / read from the bank. */
@@ -28,6 +30,7 @@ export interface MatchedMemory {
   score: number; // fused score (higher is better)
   vectorRank?: number; // 1-based rank in vector search, if found there
   textRank?: number; // 1-based rank in full-text search, if found there
+  embedRank?: number; // 1-based rank in sentence-embedder search, if found there
 }
 
 export interface Citation {
@@ -40,7 +43,16 @@ export interface Citation {
 
 export type Device = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
 
+/**
+ * How an answer is made: the CMT memory prefix alone; the prefix plus the top chunk's raw text in
+ * the prompt; the top-K chunks' raw text without memory (RAG); or no memory at all (closed book).
+ */
+export const ANSWER_MODES = ['memory', 'memory+chunk', 'rag', 'closed-book'] as const;
+export type AnswerMode = (typeof ANSWER_MODES)[number];
+
 export interface AskOptions {
+  /** Default: the pack's defaults.answerMode, else 'memory'. */
+  answerMode?: AnswerMode;
   topK?: number;
   alpha?: number; // memory-aware contrast at decode time; 0 = off
   maxNewTokens?: number;

@@ -70,9 +70,15 @@ export function parseSquad(json: string, name: string, source: string): EvalData
   return { name, source, documents, questions };
 }
 
-/** Built-in names: `squad-notre-dame` (../shared/data/…) and `workspace-test` (test/fixtures/…), or a file path. */
+/**
+ * Built-in names (files vendored in test/fixtures/), or a file path. `-dev` splits are what choices
+ * may be fitted on; `-test` splits (and the whole SQuAD sample) are for reporting.
+ */
 export const BUILTIN_DATASETS: Record<string, string> = {
-  'squad-notre-dame': '../shared/data/squad-v1.1-train-notre-dame.json',
+  'squad-notre-dame': 'test/fixtures/squad/notre-dame.json',
+  'squad-notre-dame-dev': 'test/fixtures/squad/notre-dame-dev.json',
+  'squad-notre-dame-test': 'test/fixtures/squad/notre-dame-test.json',
+  'workspace-dev': 'test/fixtures/workspace-qa-dev.json',
   'workspace-test': 'test/fixtures/workspace-qa-test.json',
 };
 

@@ -10,7 +10,9 @@ import * as path from 'node:path';
 import { Engine } from '../core/engine';
 import { match, rrfFuse } from '../core/match';
 import { Prefix } from '../core/aggregate';
+import { groundAnswer } from '../core/ground';
 import { fillTemplate } from '../core/pack';
+import type { Grounding } from '../core/protocol';
 import { ort } from '../core/runtime';
 import type { Device, MatchedMemory, MemoryRecord } from '../core/types';
 import { EvalDocument, EvalQuestion } from './dataset';
@@ -20,6 +22,7 @@ export const VARIANTS = [
   'closed_book',
   'rag_in_context',
   'cmt',
+  'cmt_plus_chunk',
   'cmt_no_self_matching',
   'cmt_no_topk',
   'cmt_alpha0',
@@ -31,6 +34,7 @@ export const VARIANT_LABELS: Record<Variant, string> = {
   closed_book: 'closed-book (no memory)',
   rag_in_context: 'RAG-in-context (top-K raw chunks in the prompt)',
   cmt: 'CMT full (hybrid top-K, α)',
+  cmt_plus_chunk: 'CMT memory prefix + the top chunk\'s raw text in the prompt',
   cmt_no_self_matching: 'CMT w/o self-matching (full-text search only)',
   cmt_no_topk: 'CMT w/o top-K (K = maxSelected×4, vector order)',
   cmt_alpha0: 'CMT, α = 0',
@@ -56,6 +60,8 @@ export interface QuestionOutcome {
   rank: { vector: number; text: number; hybrid: number };
   preds: Partial<Record<Variant, string>>;
   scores: Partial<Record<Variant, { em: number; prefixEm: number; f1: number }>>;
+  /** The grounding verdict of each variant's answer against the chunks that variant used (none for closed-book). */
+  grounding: Partial<Record<Variant, Pick<Grounding, 'verdict' | 'reason' | 'memoryGain'>>>;
   latencyMs: Partial<Record<Variant, number>>;
   promptTokens: Partial<Record<Variant, number>>;
 }
@@ -158,20 +164,9 @@ export class StreamingBank {
     return { length: P, tensors, numMemories: K };
   }
 
-  /** Tokens of the RAG prompt: [bos] + context (best chunks first, cut to the budget) + question prompt. */
+  /** Tokens of the RAG prompt: the best chunks in the pack's context template, cut to the budget. */
   ragPrompt(question: string, chunks: MemoryRecord[], budget: number): number[] {
-    const m = this.engine.pack.manifest;
-    const tok = this.engine.pack.tokenizer;
-    const q = tok.encode(fillTemplate(m.prompt.question, { question }));
-    const bos = m.prompt.addBos ? [m.specialTokens.bos] : [];
-    const room = Math.max(0, budget - bos.length - q.length);
-    const ctx: number[] = [];
-    for (const c of chunks) {
-      if (ctx.length >= room) break;
-      const ids = tok.encode(c.text + '\n');
-      ctx.push(...ids.slice(0, room - ctx.length));
-    }
-    return [...bos, ...ctx, ...q];
+    return this.engine.decoder.buildContextPrompt(question, chunks.map((c) => c.text), budget);
   }
 
   /** Answers one question with every requested variant. */
@@ -197,11 +192,15 @@ export class StreamingBank {
     };
     const rank = { vector: rankOf(vecRecs), text: rankOf(txtRecs), hybrid: rankOf(hyb5.map((x) => x.record)) };
 
-    const out: QuestionOutcome = { question: qa.question, answers: qa.answers, goldPath, rank, preds: {}, scores: {}, latencyMs: {}, promptTokens: {} };
+    const out: QuestionOutcome = { question: qa.question, answers: qa.answers, goldPath, rank, preds: {}, scores: {}, grounding: {}, latencyMs: {}, promptTokens: {} };
     const prompt = e.decoder.buildPrompt(text);
-    const gen = async (v: Variant, ids: number[], prefix: Prefix | null, alpha: number, extraMs: number) => {
+    // sources: the chunks the variant answered from (its citations), as Engine.ask grounds them.
+    const gen = async (v: Variant, ids: number[], prefix: Prefix | null, alpha: number, extraMs: number, sources: MemoryRecord[] = []) => {
       const t = now();
-      const r = await e.decoder.generate(ids, { prefix, alpha, maxNewTokens: s.maxNewTokens, numBeams: s.numBeams });
+      // As Engine.ask: the memory-gain rule only applies to answers from the memory prefix alone.
+      const r = await e.decoder.generate(ids, { prefix, alpha, maxNewTokens: s.maxNewTokens, numBeams: s.numBeams, measureMemoryGain: v !== 'cmt_plus_chunk' });
+      const g = groundAnswer({ question: text, answer: r.text, sources, memoryGain: r.memoryGain ?? null });
+      out.grounding[v] = { verdict: g.verdict, reason: g.reason, memoryGain: g.memoryGain };
       out.preds[v] = r.text;
       out.latencyMs[v] = extraMs + (now() - t);
       out.promptTokens[v] = ids.length + (prefix ? prefix.length : 0);
@@ -212,33 +211,40 @@ export class StreamingBank {
       const matched = await match(e.bank, { key: q.key, text }, { topK: s.topK, hybrid });
       return { matched, ms: now() - t };
     };
-    const cmtWith = async (v: Variant, mems: Float32Array[], alpha: number, retrievalMs: number) => {
+    const cmtWith = async (v: Variant, recs: MemoryRecord[], alpha: number, retrievalMs: number) => {
       const t = now();
-      const prefix = await this.aggregateAny(q.memory, mems);
-      await gen(v, prompt, prefix, alpha, tq + retrievalMs + (now() - t));
+      const prefix = await this.aggregateAny(q.memory, recs.map((r) => r.memory));
+      await gen(v, prompt, prefix, alpha, tq + retrievalMs + (now() - t), recs);
     };
 
     if (want.has('closed_book')) await gen('closed_book', prompt, null, 0, 0);
     let full: { matched: MatchedMemory[]; ms: number } | null = null;
-    if (want.has('cmt') || want.has('cmt_alpha0') || want.has('rag_in_context')) full = await viaMatch(true);
+    if (want.has('cmt') || want.has('cmt_alpha0') || want.has('rag_in_context') || want.has('cmt_plus_chunk')) full = await viaMatch(true);
     if (want.has('rag_in_context') && full) {
       // RAG retrieves with the same hybrid top-K, which needs the compressed question key.
       const ids = this.ragPrompt(text, full.matched.map((x) => x.record), s.ragMaxTokens);
-      await gen('rag_in_context', ids, null, 0, tq + full.ms);
+      await gen('rag_in_context', ids, null, 0, tq + full.ms, full.matched.map((x) => x.record));
     }
-    if (want.has('cmt') && full) await cmtWith('cmt', full.matched.map((x) => x.record.memory), s.alpha, full.ms);
-    if (want.has('cmt_alpha0') && full) await cmtWith('cmt_alpha0', full.matched.map((x) => x.record.memory), 0, full.ms);
+    if (want.has('cmt') && full) await cmtWith('cmt', full.matched.map((x) => x.record), s.alpha, full.ms);
+    if (want.has('cmt_plus_chunk') && full) {
+      const recs = full.matched.map((x) => x.record);
+      const t = now();
+      const prefix = await this.aggregateAny(q.memory, recs.map((r) => r.memory));
+      const ids = this.ragPrompt(text, recs.slice(0, 1), s.ragMaxTokens);
+      await gen('cmt_plus_chunk', ids, prefix, s.alpha, tq + full.ms + (now() - t), recs);
+    }
+    if (want.has('cmt_alpha0') && full) await cmtWith('cmt_alpha0', full.matched.map((x) => x.record), 0, full.ms);
     if (want.has('cmt_no_hybrid')) {
       const r = await viaMatch(false);
-      await cmtWith('cmt_no_hybrid', r.matched.map((x) => x.record.memory), s.alpha, r.ms);
+      await cmtWith('cmt_no_hybrid', r.matched.map((x) => x.record), s.alpha, r.ms);
     }
     if (want.has('cmt_no_self_matching')) {
       const t = now();
       const hits = await e.bank.textSearch(text, s.topK);
-      await cmtWith('cmt_no_self_matching', hits.map((h) => h.record.memory), s.alpha, now() - t);
+      await cmtWith('cmt_no_self_matching', hits.map((h) => h.record), s.alpha, now() - t);
     }
     if (want.has('cmt_no_topk')) {
-      await cmtWith('cmt_no_topk', vecRecs.slice(0, s.bigK).map((r) => r.memory), s.alpha, retrMs);
+      await cmtWith('cmt_no_topk', vecRecs.slice(0, s.bigK), s.alpha, retrMs);
     }
     return out;
   }

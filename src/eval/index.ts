@@ -9,7 +9,7 @@ import { loadPack } from '../core/pack';
 import type { Device } from '../core/types';
 import { BUILTIN_DATASETS, EvalDataset, EvalDocument, loadDataset, questionsOf } from './dataset';
 import { AnswerSettings, QuestionOutcome, StreamingBank, Variant, VARIANT_LABELS, VARIANTS } from './harness';
-import { percentile, round } from './metrics';
+import { CORRECT_F1, isCorrect, percentile, round } from './metrics';
 import { barChart, lineChart, mdTable } from './svg';
 
 export { VARIANTS, VARIANT_LABELS };
@@ -66,6 +66,17 @@ export interface VariantSummary {
   f1: number;
   latencyMs: { p50: number; p95: number };
   promptTokens: { mean: number; max: number };
+  /** Grounding (src/core/ground.ts), % — "correct" = SQuAD F1 ≥ CORRECT_F1 (metrics.ts). */
+  grounding: {
+    /** Answers marked "found in source", % of all answers. */
+    found: number;
+    /** Found AND correct / found, % (null when nothing was found). */
+    foundPrecision: number | null;
+    /** Found but wrong / all answers, % — the worst outcome: a wrong answer shown as fact. */
+    confidentWrong: number;
+    /** Correct answers marked "not sure", % of all answers (what the caution costs). */
+    correctNotSure: number;
+  };
 }
 
 export interface DatasetRun {
@@ -77,7 +88,7 @@ export interface DatasetRun {
   settings: AnswerSettings;
   variants: Partial<Record<Variant, VariantSummary>>;
   retrieval: Record<'vector' | 'text' | 'hybrid', { recall1: number; recall5: number }>;
-  examples: Array<Pick<QuestionOutcome, 'question' | 'answers' | 'preds'>>;
+  examples: Array<Pick<QuestionOutcome, 'question' | 'answers' | 'preds' | 'grounding'>>;
   wallMs: number;
 }
 
@@ -172,9 +183,23 @@ function summarize(outs: QuestionOutcome[], variants: readonly Variant[]): Datas
       f1: pct(xs.reduce((a, o) => a + o.scores[v]!.f1, 0), xs.length),
       latencyMs: { p50: round(percentile(lat, 50), 1), p95: round(percentile(lat, 95), 1) },
       promptTokens: { mean: round(pt.reduce((a, b) => a + b, 0) / Math.max(1, pt.length), 1), max: pt.length ? Math.max(...pt) : 0 },
+      grounding: groundingOf(xs, v),
     };
   }
   return res;
+}
+
+/** Grounding summary of one variant's answers. */
+export function groundingOf(xs: QuestionOutcome[], v: Variant): VariantSummary['grounding'] {
+  const found = xs.filter((o) => o.grounding[v]?.verdict === 'found');
+  const right = (o: QuestionOutcome) => isCorrect(o.scores[v]!.f1);
+  const foundRight = found.filter(right).length;
+  return {
+    found: pct(found.length, xs.length),
+    foundPrecision: found.length ? pct(foundRight, found.length) : null,
+    confidentWrong: pct(found.length - foundRight, xs.length),
+    correctNotSure: pct(xs.filter((o) => o.grounding[v]?.verdict !== 'found' && right(o)).length, xs.length),
+  };
 }
 
 function retrievalOf(outs: QuestionOutcome[]): DatasetRun['retrieval'] {
@@ -260,7 +285,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
         settings,
         variants: summarize(outs, variants),
         retrieval: retrievalOf(outs),
-        examples: outs.slice(0, 8).map((x) => ({ question: x.question, answers: x.answers, preds: x.preds })),
+        examples: outs.slice(0, 8).map((x) => ({ question: x.question, answers: x.answers, preds: x.preds, grounding: x.grounding })),
         wallMs: Date.now() - tr,
       });
     } finally {
@@ -356,6 +381,13 @@ export function evalMarkdown(r: EvalReport): string {
       mdTable(
         ['variant', 'EM', 'prefix EM', 'F1', 'latency p50 ms', 'latency p95 ms', 'prompt tokens (mean)'],
         Object.entries(run.variants).map(([v, x]) => [`${v} — ${x!.label}`, x!.em, x!.prefixEm, x!.f1, x!.latencyMs.p50, x!.latencyMs.p95, x!.promptTokens.mean]),
+      ),
+    );
+    out.push(`\nGrounding (% of answers; "correct" = SQuAD F1 ≥ ${CORRECT_F1}; confident-wrong = marked "found in source" but wrong):\n`);
+    out.push(
+      mdTable(
+        ['variant', 'found in source', 'precision of found', 'confident-wrong', 'correct but "not sure"'],
+        Object.entries(run.variants).map(([v, x]) => [v, x!.grounding.found, x!.grounding.foundPrecision ?? '—', x!.grounding.confidentWrong, x!.grounding.correctNotSure]),
       ),
     );
     out.push('\nGold-document retrieval (% of questions):\n');

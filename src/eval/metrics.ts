@@ -56,6 +56,13 @@ export function f1Score(pred: string, golds: readonly string[]): number {
   return best;
 }
 
+/** An answer counts as correct for the grounding metrics when its SQuAD F1 reaches this. */
+export const CORRECT_F1 = 0.5;
+
+export function isCorrect(f1: number): boolean {
+  return f1 >= CORRECT_F1;
+}
+
 /** Nearest-rank percentile (p in [0, 100]) of a list of numbers; NaN for an empty list. */
 export function percentile(xs: readonly number[], p: number): number {
   if (xs.length === 0) return NaN;

@@ -144,6 +144,12 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       case 'openCitation':
         await this.openCitation(msg.messageId, msg.index);
         break;
+      case 'openQuote': {
+        const m = this.history.find((h) => h.id === msg.messageId && h.role === 'assistant');
+        const q = m?.grounding?.quotes[msg.index];
+        if (q) await this.openAt(q.path, q.line, q.line, 'quote-opened');
+        break;
+      }
       case 'command':
         await vscode.commands.executeCommand(`cmtMemory.${msg.command}`);
         break;
@@ -188,6 +194,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         score: c.score,
         excerpt: c.excerpt.slice(0, 400),
       }));
+      bot.grounding = r.grounding;
       bot.status = 'done';
       bot.ms = Date.now() - t0;
       this.log.record('ask-done', {
@@ -197,6 +204,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         firstTokenMs,
         ms: bot.ms,
         citations: bot.citations.map((c) => ({ path: c.path, startLine: c.startLine, endLine: c.endLine, score: c.score })),
+        grounding: { verdict: r.grounding.verdict, reason: r.grounding.reason, memoryGain: r.grounding.memoryGain, quotes: r.grounding.quotes.map((q) => `${q.path}:${q.line}`) },
       });
     } catch (e) {
       const err = e instanceof CmtError ? e : new CmtError('INTERNAL', String((e as Error)?.message ?? e));
@@ -223,6 +231,12 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     const m = this.history.find((h) => h.id === messageId && h.role === 'assistant');
     const c = m?.citations?.[index];
     if (!c) return;
+    await this.openAt(c.path, c.startLine, c.endLine, 'citation-opened');
+  }
+
+  /** Opens a workspace file (citation path) at lines start..end, highlighted for a few seconds. */
+  private async openAt(relPath: string, startLine: number, endLine: number, event: 'citation-opened' | 'quote-opened'): Promise<void> {
+    const c = { path: relPath, startLine, endLine };
     const abs = resolveCitationPath(this.ctrl.roots(), c.path, (p) => {
       try {
         return fs.statSync(p).isFile();
@@ -244,7 +258,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     editor.setDecorations(this.highlight, [range]);
     setTimeout(() => editor.setDecorations(this.highlight, []), 4000);
     const active = vscode.window.activeTextEditor;
-    this.log.record('citation-opened', {
+    this.log.record(event, {
       path: c.path,
       startLine: c.startLine,
       endLine: c.endLine,

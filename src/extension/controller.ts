@@ -313,7 +313,7 @@ export class MemoryController implements vscode.Disposable {
 
   ask(question: string, onToken: (t: string) => void, signal: AbortSignal): Promise<AskResponse> {
     const s = this._settings;
-    return this.requireClient().ask(question, { topK: s.topK, alpha: s.alpha, maxNewTokens: s.maxAnswerTokens }, { onToken, signal });
+    return this.requireClient().ask(question, { answerMode: s.answerMode, topK: s.topK, alpha: s.alpha, maxNewTokens: s.maxAnswerTokens }, { onToken, signal });
   }
 
   /** Deletes the bank folder (all memories of this workspace) and restarts the engine on an empty bank. */

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Device } from '../core/types';
+import { ANSWER_MODES, type AnswerMode, type Device } from '../core/types';
 import type { EngineSettings, InitializeParams } from '../core/protocol';
 import { workspaceKey } from './paths';
 
@@ -14,6 +14,8 @@ export interface Settings {
   exclude: string[];
   watch: boolean;
   maxFileSize: number;
+  /** undefined = the pack's default answer mode. */
+  answerMode?: AnswerMode;
   topK: number;
   alpha: number;
   maxAnswerTokens: number;
@@ -73,6 +75,7 @@ export function readSettings(ctx: vscode.ExtensionContext): Settings {
     exclude: [...strings(c.get('exclude')), ...vsExcludes],
     watch: c.get<boolean>('watch') !== false,
     maxFileSize: num(c.get('maxFileSize'), 1024 * 1024, 1, 1024 * 1024 * 1024),
+    answerMode: (ANSWER_MODES as readonly unknown[]).includes(c.get('answerMode')) ? c.get<AnswerMode>('answerMode') : undefined,
     topK: Math.round(num(c.get('topK'), 4, 1, 32)),
     alpha: num(c.get('alpha'), 0.5, 0, 4),
     maxAnswerTokens: Math.round(num(c.get('maxAnswerTokens'), 64, 1, 1024)),
@@ -85,7 +88,7 @@ export function engineSettings(s: Settings): EngineSettings {
     maxFileBytes: s.maxFileSize,
     include: s.include,
     exclude: s.exclude,
-    ask: { topK: s.topK, alpha: s.alpha, maxNewTokens: s.maxAnswerTokens },
+    ask: { answerMode: s.answerMode, topK: s.topK, alpha: s.alpha, maxNewTokens: s.maxAnswerTokens },
   };
 }
 

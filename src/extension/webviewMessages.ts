@@ -2,6 +2,8 @@
 // webview sends (pure: no `vscode` import). The webview is treated as untrusted input: unknown types,
 // wrong field types, oversize strings and extra fields are rejected.
 
+import type { Grounding } from '../core/protocol';
+
 export const MAX_QUESTION_CHARS = 4000;
 
 export type FromWebview =
@@ -12,6 +14,8 @@ export type FromWebview =
   | { type: 'retry' }
   /** Opens citation `index` of assistant message `messageId` (looked up in the extension's own history). */
   | { type: 'openCitation'; messageId: string; index: number }
+  /** Opens grounding quote `index` of assistant message `messageId` at its line (looked up likewise). */
+  | { type: 'openQuote'; messageId: string; index: number }
   | { type: 'copy'; messageId: string }
   | { type: 'command'; command: WebviewCommand };
 
@@ -42,10 +46,11 @@ export function parseFromWebview(raw: unknown): FromWebview | undefined {
       return { type: 'ask', text };
     }
     case 'openCitation':
+    case 'openQuote':
       if (!onlyKeys(m, ['type', 'messageId', 'index'])) return undefined;
       if (typeof m.messageId !== 'string' || !ID_RE.test(m.messageId)) return undefined;
       if (typeof m.index !== 'number' || !Number.isInteger(m.index) || m.index < 0 || m.index > 1000) return undefined;
-      return { type: 'openCitation', messageId: m.messageId, index: m.index };
+      return { type: m.type, messageId: m.messageId, index: m.index };
     case 'copy':
       if (!onlyKeys(m, ['type', 'messageId']) || typeof m.messageId !== 'string' || !ID_RE.test(m.messageId)) return undefined;
       return { type: 'copy', messageId: m.messageId };
@@ -73,6 +78,8 @@ export interface ChatMessage {
   role: 'user' | 'assistant';
   text: string;
   citations?: ChatCitation[];
+  /** assistant only: whether the answer is backed by the files (shown with its quote or the relevant lines) */
+  grounding?: Grounding;
   /** assistant only */
   status?: 'streaming' | 'done' | 'stopped' | 'error';
   error?: string;

@@ -1,0 +1,268 @@
+// Grounding: is an answer backed by the user's files, or is it a guess? Pure (no I/O, no models, no
+// `vscode`), so the engine, the eval harness and tests share one verdict.
+//
+// "found" needs BOTH:
+//  1. the text test: the answer's evidence tokens appear on ONE line of a cited chunk. Tokens are
+//     SQuAD-normalised (lower-case, punctuation and articles dropped, spaces collapsed) but code
+//     identifiers (snake_case, camelCase) and numbers (3.5, 1,000, 1944Mi) stay whole. Evidence =
+//     the answer's content tokens (no stopwords) that are not already in the question (an answer that
+//     only repeats the question proves nothing). Every salient evidence token (numbers, identifiers,
+//     names) must be on the line, and at least FOUND_MIN_COVERAGE of all evidence tokens; and the
+//     line must be about the question: it, or one of the CONTEXT_LINES lines above it in the same
+//     chunk (a YAML parent key, a heading), shares a content word with the question — otherwise a bare
+//     "14" would be "found" on any line of any chunk that happens to hold a 14;
+//  2. the memory contrast (when measured): the answer is more likely WITH the memory prefix than
+//     without it, by more than MIN_MEMORY_GAIN nats per token (decode.ts measures it in the batched
+//     pass it already runs for the α contrast).
+// Anything else is "not sure", and the most relevant lines of the cited chunks are shown instead.
+
+import type { Grounding, GroundingQuote, GroundingReason } from './protocol';
+
+/** Share of the answer's evidence tokens that must be on the quoted line (salient ones: all of them). */
+export const FOUND_MIN_COVERAGE = 0.6;
+
+/**
+ * Minimum mean log-likelihood gain of the generated answer tokens with the memory prefix over
+ * without it (nats/token). At or below it the answer does not depend on the memory ("≈"), and is
+ * not trusted even when its words occur in a cited line. PROVISIONAL: on packs/default (4M-parameter
+ * base, the 24 questions of samples/questions.json, α = 0.5) the gains of the generated answers
+ * spread from −0.06 to +0.33 nats/token and none of the answers is right, so there is nothing to
+ * separate yet; 0.05 only rules out answers the memory does not make clearly MORE likely.
+ * Re-measure with the new base LM (docs/RESULTS.md, "Grounding").
+ */
+export const MIN_MEMORY_GAIN = 0.05;
+
+/** Lines above a candidate line (same chunk) that may carry the question's words for it. */
+export const CONTEXT_LINES = 2;
+
+/** Lines shown for a "not sure" answer. */
+export const MAX_RELEVANT_LINES = 3;
+/** Quote text is clipped to this many characters (around the match). */
+export const QUOTE_CHARS = 240;
+
+/** A cited chunk, with its full text (citations carry only an excerpt). */
+export interface GroundSource {
+  path: string;
+  /** 1-based line of the chunk's first line in the file. */
+  startLine: number;
+  text: string;
+}
+
+export interface GroundInput {
+  question: string;
+  answer: string;
+  /** Cited chunks, best first (their index is GroundingQuote.citation). */
+  sources: readonly GroundSource[];
+  /** Mean log p(answer | memory) − log p(answer | no memory), nats/token; null/undefined = not measured. */
+  memoryGain?: number | null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalisation
+
+const STOPWORDS = new Set(
+  (
+    'a an the is are was were be been being am it its it\'s of in on at to for by with from into onto as ' +
+    'and or but nor so if then than that this these those there here their them they he she his her him ' +
+    'we our us you your i my me mine what which who whom whose when where why how do does did done has have ' +
+    'had having can could should would will shall may might must about above after before over under up ' +
+    'down out off also just only very some any all each both such same other own not s t'
+  ).split(' '),
+);
+
+/** Answers that carry no checkable content, whatever the sources say. */
+const TRIVIAL = new Set(['yes', 'no', 'true', 'false', 'none', 'null', 'nil', 'unknown', 'ok', 'okay', 'maybe', 'n', 'a', 'answer', 'question']);
+
+// A token: letters/digits/underscore (with combining marks), decimals kept whole (3.5, 1.2.3).
+const TOKEN_RE = /[\p{L}\p{M}\p{N}_]+(?:\.\p{N}+)*/gu;
+
+function prep(text: string): string {
+  return text
+    .normalize('NFKC')
+    .replace(/(\p{N}),(?=\p{N}{3}(?!\p{N}))/gu, '$1'); // 1,000 -> 1000
+}
+
+/** SQuAD-style tokens of `text`, code identifiers and numbers kept whole. Lower-case. */
+export function tokenize(text: string): string[] {
+  return (prep(text).match(TOKEN_RE) ?? []).map((t) => t.toLowerCase());
+}
+
+/** SQuAD-style normalised text (tokens joined by one space, articles dropped). */
+export function normalizeText(text: string): string {
+  return tokenize(text)
+    .filter((t) => t !== 'a' && t !== 'an' && t !== 'the')
+    .join(' ');
+}
+
+/** Tokens of a source line, plus the parts of its identifiers (max_retries, maxRetries -> max, retries). */
+function lineTokens(line: string): Set<string> {
+  const out = new Set<string>();
+  for (const raw of prep(line).match(TOKEN_RE) ?? []) {
+    out.add(raw.toLowerCase());
+    const parts = raw
+      .replace(/(\p{Ll}|\p{N})(?=\p{Lu})/gu, '$1_')
+      .split('_')
+      .filter(Boolean);
+    if (parts.length > 1) for (const p of parts) out.add(p.toLowerCase());
+  }
+  return out;
+}
+
+interface AnswerTerms {
+  /** Content tokens not in the question (deduplicated, answer order). */
+  evidence: string[];
+  /** The evidence tokens that must all be on the line: numbers, identifiers, names. */
+  salient: Set<string>;
+  /** Content tokens before removing the question's. */
+  content: string[];
+}
+
+function answerTerms(answer: string, question: string): AnswerTerms {
+  const q = new Set(tokenize(question));
+  for (const t of [...q]) for (const p of lineTokens(t)) q.add(p);
+  const raws = prep(answer).match(TOKEN_RE) ?? [];
+  const content: string[] = [];
+  const evidence: string[] = [];
+  const salient = new Set<string>();
+  raws.forEach((raw, i) => {
+    const t = raw.toLowerCase();
+    if (STOPWORDS.has(t) || content.includes(t)) return;
+    content.push(t);
+    if (q.has(t)) return;
+    evidence.push(t);
+    const hasDigit = /\p{N}/u.test(raw);
+    const identifier = raw.includes('_') || /\p{Ll}\p{Lu}/u.test(raw) || (raw.length > 1 && raw === raw.toUpperCase() && /\p{Lu}/u.test(raw));
+    const name = i > 0 && /^\p{Lu}/u.test(raw);
+    if (hasDigit || identifier || name) salient.add(t);
+  });
+  return { evidence, salient, content };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lines
+
+interface Line {
+  citation: number;
+  /** Index of the line within its chunk's non-empty lines. */
+  index: number;
+  path: string;
+  line: number;
+  text: string;
+  tokens: Set<string>;
+}
+
+function linesOf(sources: readonly GroundSource[]): Line[] {
+  const out: Line[] = [];
+  sources.forEach((s, citation) => {
+    let index = 0;
+    s.text.split(/\r?\n/).forEach((text, i) => {
+      if (text.trim() === '') return;
+      out.push({ citation, index: index++, path: s.path, line: s.startLine + i, text, tokens: lineTokens(text) });
+    });
+  });
+  return out;
+}
+
+/** The line's text, trimmed and clipped to QUOTE_CHARS around the first of `focus` it contains. */
+function clip(text: string, focus: readonly string[]): string {
+  const t = text.trim();
+  if (t.length <= QUOTE_CHARS) return t;
+  const low = t.toLowerCase();
+  let at = -1;
+  for (const f of focus) {
+    const i = low.indexOf(f);
+    if (i >= 0 && (at < 0 || i < at)) at = i;
+  }
+  const start = Math.max(0, Math.min(t.length - QUOTE_CHARS, at < 0 ? 0 : at - Math.floor(QUOTE_CHARS / 3)));
+  const end = Math.min(t.length, start + QUOTE_CHARS);
+  return (start > 0 ? '…' : '') + t.slice(start, end).trim() + (end < t.length ? '…' : '');
+}
+
+function quoteOf(l: Line, focus: readonly string[]): GroundingQuote {
+  return { path: l.path, line: l.line, text: clip(l.text, focus), citation: l.citation };
+}
+
+/** Whether line k, or one of the CONTEXT_LINES above it in its chunk, shares a word with the question. */
+function aboutQuestion(lines: readonly Line[], k: number, qTerms: ReadonlySet<string>): boolean {
+  if (qTerms.size === 0) return true; // a question without content words ("what?") cannot be checked
+  for (let j = k; j >= 0 && j >= k - CONTEXT_LINES; j--) {
+    if (lines[j].citation !== lines[k].citation) break;
+    for (const t of qTerms) if (lines[j].tokens.has(t)) return true;
+  }
+  return false;
+}
+
+/** The question-related line holding the most of `evidence` (ties: fewer tokens, then earlier citation). */
+function bestLine(lines: readonly Line[], evidence: readonly string[], qTerms: ReadonlySet<string>): { line: Line; hits: number } | null {
+  let best: { line: Line; hits: number } | null = null;
+  for (const [k, l] of lines.entries()) {
+    if (!aboutQuestion(lines, k, qTerms)) continue;
+    const hits = evidence.filter((t) => l.tokens.has(t)).length;
+    if (hits === 0) continue;
+    if (!best || hits > best.hits || (hits === best.hits && l.tokens.size < best.line.tokens.size)) best = { line: l, hits };
+  }
+  return best;
+}
+
+/** The lines most related to the question and the answer, best first. */
+function relevantLines(lines: readonly Line[], question: string, t: AnswerTerms, first?: Line): Line[] {
+  const qTerms = tokenize(question).filter((x) => !STOPWORDS.has(x));
+  const terms = [...new Set([...qTerms, ...t.content])];
+  // Each shared term weighs by rarity among the cited lines (a word on every line says little).
+  const weight = (x: string) => 1 / Math.max(1, lines.filter((l) => l.tokens.has(x)).length);
+  const w = new Map([...terms, ...t.evidence].map((x) => [x, weight(x)] as const));
+  const score = (l: Line) => terms.reduce((a, x) => a + (l.tokens.has(x) ? w.get(x)! : 0), 0) + t.evidence.reduce((a, x) => a + (l.tokens.has(x) ? w.get(x)! : 0), 0);
+  const scored = lines
+    .map((l, i) => ({ l, i, s: score(l) }))
+    .filter((x) => x.s > 0 && x.l !== first)
+    .sort((a, b) => b.s - a.s || a.l.citation - b.l.citation || a.i - b.i)
+    .map((x) => x.l);
+  const out = first ? [first, ...scored] : scored;
+  if (out.length === 0 && lines.length > 0) out.push(lines[0]);
+  return out.slice(0, MAX_RELEVANT_LINES);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verdict
+
+export const GROUNDING_MESSAGES: Record<GroundingReason, string> = {
+  'in-source': 'Found in your files.',
+  'no-sources': 'Not sure: nothing memorized matched the question, so this answer is not backed by your files.',
+  'empty-answer': 'Not sure: the model gave no checkable answer.',
+  'repeats-question': 'Not sure: the answer only repeats the question.',
+  'not-in-source': 'Not sure: this answer does not appear in the cited files — it may be a guess.',
+  'memory-independent': 'Not sure: the model gives this answer just as readily without your files, so it may be a guess.',
+};
+
+function verdict(reason: GroundingReason, quotes: GroundingQuote[], coverage: number, memoryGain: number | null): Grounding {
+  return {
+    verdict: reason === 'in-source' ? 'found' : 'not-sure',
+    reason,
+    message: GROUNDING_MESSAGES[reason],
+    quotes,
+    coverage: Math.round(coverage * 1000) / 1000,
+    memoryGain: memoryGain === null ? null : Math.round(memoryGain * 1000) / 1000,
+  };
+}
+
+/** The grounding verdict of an answer against its cited chunks (see the file header). */
+export function groundAnswer(input: GroundInput): Grounding {
+  const gain = typeof input.memoryGain === 'number' && Number.isFinite(input.memoryGain) ? input.memoryGain : null;
+  const lines = linesOf(input.sources);
+  const t = answerTerms(input.answer, input.question);
+  const focus = t.evidence.length ? t.evidence : t.content;
+  const notSure = (reason: GroundingReason, coverage = 0, first?: Line) =>
+    verdict(reason, relevantLines(lines, input.question, t, first).map((l) => quoteOf(l, focus)), coverage, gain);
+
+  if (input.sources.length === 0) return verdict('no-sources', [], 0, gain);
+  if (t.content.length === 0 || t.content.every((x) => TRIVIAL.has(x))) return notSure('empty-answer');
+  if (t.evidence.length === 0) return notSure('repeats-question');
+
+  const qTerms = new Set(tokenize(input.question).filter((x) => !STOPWORDS.has(x)));
+  const best = bestLine(lines, t.evidence, qTerms);
+  const coverage = best ? best.hits / t.evidence.length : 0;
+  const inSource = !!best && coverage >= FOUND_MIN_COVERAGE && [...t.salient].every((s) => best.line.tokens.has(s));
+  if (!inSource) return notSure('not-in-source', coverage);
+  if (gain !== null && gain <= MIN_MEMORY_GAIN) return notSure('memory-independent', coverage, best.line);
+  return verdict('in-source', [quoteOf(best.line, focus)], coverage, gain);
+}

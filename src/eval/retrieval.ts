@@ -1,0 +1,287 @@
+// `cmt eval --retrieval-only`: gold-document retrieval of each retriever — BM25 over code-aware
+// terms (`text`), the pack's sentence embedder (`emb`), the CMT self-matching keys (`key`) — and
+// of their fusion (match.ts fuseRanked with the pack's `retrieval` weights), on SQuAD-format
+// files: recall@1, recall@5 and MRR (over the top `candidates`). No decoding: the documents are
+// memorized through Engine.memorize into a fresh bank (timed, with the embedder's share), then
+// every question is compressed/embedded once and searched by each retriever.
+//
+// `--fit` grid-searches the weighted-RRF weights and k that maximise the mean MRR over the given
+// (dev!) datasets and prints the pack.json `retrieval` section; the single retrievers are points
+// of the grid, so on the fit data the fusion is never below the best one.
+
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { DEFAULT_FUSION, fuseRanked, FusionWeights, fusionOf, RankedList, Retriever, RETRIEVERS } from '../core/match';
+import { loadPack } from '../core/pack';
+import type { Device, MemoryRecord } from '../core/types';
+import { loadDataset, questionsOf } from './dataset';
+import { StreamingBank } from './harness';
+import { machineInfo, MachineInfo } from './index';
+import { round } from './metrics';
+import { mdTable } from './svg';
+
+export interface RetrievalEvalOptions {
+  pack: string;
+  datasets: string[];
+  /** Candidates fetched per retriever (default 50); MRR counts ranks up to this. */
+  candidates?: number;
+  maxDocs?: number;
+  maxQuestions?: number;
+  /** Fusion to report (default: the pack's `retrieval` section, else plain RRF). */
+  fusion?: FusionWeights;
+  /** Fit the fusion weights on these datasets (dev splits only). */
+  fit?: boolean;
+  /** Memorize a second time with the embedder off, to measure what it adds (default false). */
+  measureEmbedderCost?: boolean;
+  device?: Device;
+  repoRoot?: string;
+  outDir?: string;
+  tag?: string;
+  write?: boolean;
+  command?: string;
+  log?: (m: string) => void;
+}
+
+export interface Scores {
+  recall1: number;
+  recall5: number;
+  mrr: number;
+}
+
+/** One question's ranked lists, reduced to what scoring needs. */
+interface QLists {
+  gold: string;
+  lists: Partial<Record<Retriever, Array<{ id: string; path: string }>>>;
+}
+
+export interface RetrievalRun {
+  dataset: string;
+  source: string;
+  documents: number;
+  questions: number;
+  chunks: number;
+  memorizeMs: number;
+  embedderMs: number;
+  /** Memorize wall time with the embedder off (measureEmbedderCost), same documents. */
+  memorizeNoEmbedderMs?: number;
+  questionMs: { p50: number; p95: number };
+  retrievers: Partial<Record<Retriever | 'fusion' | 'rrf', Scores>>;
+}
+
+export interface RetrievalReport {
+  kind: 'cmt-eval-retrieval';
+  date: string;
+  command: string;
+  machine: MachineInfo;
+  pack: { dir: string; packId: string; name: string; embedder: string | null };
+  fusion: FusionWeights;
+  runs: RetrievalRun[];
+  fit?: { retrieval: { weights: { key: number; emb: number; text: number }; rrfK: number; fittedOn: unknown }; datasets: string[] };
+  files: string[];
+  wallMs: number;
+}
+
+const now = () => performance.now();
+
+function pct(x: number, n: number): number {
+  return round((100 * x) / Math.max(1, n), 2);
+}
+
+/** 1-based rank of the first record of the gold document, 0 when absent. */
+function goldRank(recs: Array<{ path: string }>, gold: string): number {
+  const i = recs.findIndex((r) => r.path === gold);
+  return i < 0 ? 0 : i + 1;
+}
+
+function scoresOf(ranks: number[]): Scores {
+  return {
+    recall1: pct(ranks.filter((r) => r === 1).length, ranks.length),
+    recall5: pct(ranks.filter((r) => r >= 1 && r <= 5).length, ranks.length),
+    mrr: round(ranks.reduce((a, r) => a + (r > 0 ? 1 / r : 0), 0) / Math.max(1, ranks.length), 4),
+  };
+}
+
+function fusedRank(q: QLists, w: FusionWeights, topN: number): number {
+  const lists: RankedList[] = [];
+  for (const r of RETRIEVERS) {
+    const l = q.lists[r];
+    if (l && w[r] > 0) lists.push({ retriever: r, records: l as unknown as MemoryRecord[], weight: w[r] });
+  }
+  if (lists.length === 0 && q.lists.key) lists.push({ retriever: 'key', records: q.lists.key as unknown as MemoryRecord[], weight: 1 });
+  return goldRank(fuseRanked(lists, topN, w.rrfK).map((m) => m.record), q.gold);
+}
+
+/** Grid search of weighted-RRF weights (text fixed at 1 or 0; RRF is scale-free) maximising mean MRR over datasets. */
+export function fitFusion(perDataset: QLists[][], available: Set<Retriever>, topN: number): { best: FusionWeights; mrr: number; recall1: number } {
+  const grid = [0, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5];
+  const ks = [1, 2, 5, 10, 20, 60];
+  const cands: FusionWeights[] = [];
+  for (const text of available.has('text') ? [1, 0] : [0]) {
+    for (const key of available.has('key') ? grid : [0]) {
+      for (const emb of available.has('emb') ? grid : [0]) {
+        if (text === 0 && key + emb === 0) continue;
+        if (text === 0 && Math.max(key, emb) !== 1) continue; // scale-free: normalise the largest to 1
+        for (const rrfK of ks) cands.push({ key, emb, text, rrfK });
+      }
+    }
+  }
+  let best = { best: DEFAULT_FUSION, mrr: -1, recall1: -1 };
+  for (const w of cands) {
+    let mrr = 0;
+    let r1 = 0;
+    for (const qs of perDataset) {
+      let m = 0;
+      let a = 0;
+      for (const q of qs) {
+        const r = fusedRank(q, w, topN);
+        if (r > 0) m += 1 / r;
+        if (r === 1) a++;
+      }
+      mrr += m / Math.max(1, qs.length) / perDataset.length;
+      r1 += a / Math.max(1, qs.length) / perDataset.length;
+    }
+    if (mrr > best.mrr + 1e-9 || (Math.abs(mrr - best.mrr) <= 1e-9 && r1 > best.recall1)) best = { best: w, mrr, recall1: r1 };
+  }
+  return best;
+}
+
+export async function runRetrievalEval(o: RetrievalEvalOptions): Promise<RetrievalReport> {
+  const t0 = Date.now();
+  const log = o.log ?? ((m: string) => process.stderr.write(m + '\n'));
+  const repoRoot = path.resolve(o.repoRoot ?? process.cwd());
+  const device = o.device ?? 'cpu';
+  const C = o.candidates ?? 50;
+  const pack = await loadPack(path.resolve(o.pack), { verifyHashes: false });
+  const m = pack.manifest;
+  const fusion = o.fusion ?? fusionOf(m.retrieval);
+  const report: RetrievalReport = {
+    kind: 'cmt-eval-retrieval',
+    date: new Date().toISOString(),
+    command: o.command ?? '',
+    machine: machineInfo(),
+    pack: { dir: path.relative(repoRoot, pack.dir) || pack.dir, packId: m.packId, name: m.name, embedder: m.embedder?.name ?? null },
+    fusion,
+    runs: [],
+    files: [],
+    wallMs: 0,
+  };
+  const all: QLists[][] = [];
+  const available = new Set<Retriever>(['key', 'text']);
+  for (const spec of o.datasets) {
+    const ds = loadDataset(spec, repoRoot);
+    const docs = ds.documents.slice(0, o.maxDocs ?? ds.documents.length);
+    const qs = questionsOf(ds, docs, o.maxQuestions ?? Infinity);
+    const bank = await StreamingBank.open(pack.dir, device);
+    const qls: QLists[] = [];
+    const lat: number[] = [];
+    let run: RetrievalRun;
+    try {
+      const e = bank.engine;
+      const hasEmb = !!e.embedder && e.bank.embedDim > 0;
+      if (hasEmb) available.add('emb');
+      const emb0 = e.embedder?.totalMs ?? 0;
+      const mem = await bank.add(docs);
+      const embMs = (e.embedder?.totalMs ?? 0) - emb0;
+      log(`[eval] ${ds.name}: ${docs.length} documents -> ${mem.chunks} memories in ${(mem.wallMs / 1000).toFixed(1)} s (embedder ${(embMs / 1000).toFixed(1)} s), ${qs.length} questions`);
+      for (const qa of qs) {
+        const t = now();
+        const gold = bank.pathOf(qa.docId) ?? '';
+        const q = await e.compressor.compressQuestion(qa.question);
+        const qe = hasEmb ? await e.embedder!.embedOne(qa.question) : undefined;
+        const [vec, em, txt] = await Promise.all([
+          e.bank.vectorSearch(q.key, C),
+          qe ? e.bank.embedSearch(qe, C) : Promise.resolve([]),
+          e.bank.textSearch(qa.question, C),
+        ]);
+        lat.push(now() - t);
+        const slim = (hs: Array<{ record: MemoryRecord }>) => hs.map((h) => ({ id: h.record.id, path: h.record.path }));
+        qls.push({ gold, lists: { key: slim(vec), text: slim(txt), ...(qe ? { emb: slim(em) } : {}) } });
+      }
+      const sorted = [...lat].sort((a, b) => a - b);
+      const pctl = (p: number) => round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0, 1);
+      run = {
+        dataset: ds.name,
+        source: path.relative(repoRoot, ds.source),
+        documents: docs.length,
+        questions: qs.length,
+        chunks: mem.chunks,
+        memorizeMs: round(mem.wallMs, 0),
+        embedderMs: round(embMs, 0),
+        questionMs: { p50: pctl(50), p95: pctl(95) },
+        retrievers: {},
+      };
+    } finally {
+      await bank.close();
+    }
+    if (o.measureEmbedderCost && run.embedderMs > 0) {
+      const b2 = await StreamingBank.open(pack.dir, device);
+      try {
+        b2.engine.embedder = null; // same pack, embedder off: memorize as a pack without one
+        const mem2 = await b2.add(docs);
+        run.memorizeNoEmbedderMs = round(mem2.wallMs, 0);
+      } finally {
+        await b2.close();
+      }
+    }
+    for (const r of RETRIEVERS) if (qls.some((q) => q.lists[r])) run.retrievers[r] = scoresOf(qls.map((q) => goldRank(q.lists[r] ?? [], q.gold)));
+    run.retrievers.rrf = scoresOf(qls.map((q) => fusedRank(q, { ...DEFAULT_FUSION, emb: 0 }, C)));
+    run.retrievers.fusion = scoresOf(qls.map((q) => fusedRank(q, fusion, C)));
+    report.runs.push(run);
+    all.push(qls);
+  }
+  if (o.fit) {
+    const f = fitFusion(all, available, C);
+    const w = f.best;
+    report.fit = {
+      datasets: report.runs.map((r) => r.dataset),
+      retrieval: {
+        weights: { key: w.key, emb: w.emb, text: w.text },
+        rrfK: w.rrfK,
+        fittedOn: {
+          datasets: report.runs.map((r) => `${r.dataset} (${r.questions} questions)`),
+          objective: 'mean MRR over the datasets (gold document, top ' + C + ')',
+          mrr: round(f.mrr, 4),
+          recall1: round(100 * f.recall1, 2),
+          perRetriever: Object.fromEntries(report.runs.map((r) => [r.dataset, r.retrievers])),
+          packId: m.packId,
+          date: report.date,
+        },
+      },
+    };
+    for (const [i, run] of report.runs.entries()) run.retrievers.fusion = scoresOf(all[i].map((q) => fusedRank(q, w, C)));
+    report.fusion = w;
+  }
+  report.wallMs = Date.now() - t0;
+  if (o.write !== false) {
+    const outDir = path.resolve(repoRoot, o.outDir ?? 'docs/results');
+    const tag = o.tag ?? 'eval-retrieval';
+    await fsp.mkdir(outDir, { recursive: true });
+    report.files = [`${tag}.json`, `${tag}.md`].map((f) => path.join(path.basename(outDir), f));
+    await fsp.writeFile(path.join(outDir, `${tag}.json`), JSON.stringify(report, null, 1) + '\n');
+    await fsp.writeFile(path.join(outDir, `${tag}.md`), retrievalMarkdown(report));
+  }
+  return report;
+}
+
+const LABEL: Record<string, string> = {
+  text: 'BM25 (code-aware terms)',
+  emb: 'sentence embedder (MiniLM cosine)',
+  key: 'CMT self-matching keys',
+  rrf: 'plain RRF of keys + BM25 (before)',
+  fusion: 'calibrated fusion',
+};
+
+export function retrievalMarkdown(r: RetrievalReport): string {
+  const out: string[] = [];
+  out.push(`# Retrieval — pack \`${r.pack.name}\` (${r.pack.packId}), embedder: ${r.pack.embedder ?? 'none'}\n`);
+  out.push(`Command: \`${r.command}\`  \nDate: ${r.date}  \nMachine: ${r.machine.cpu}, ${r.machine.cores} cores\n`);
+  out.push(`Fusion: weighted RRF, weights key ${r.fusion.key}, emb ${r.fusion.emb}, text ${r.fusion.text}, k ${r.fusion.rrfK}${r.fit ? ' (fitted on these datasets by --fit)' : ''}\n`);
+  for (const run of r.runs) {
+    const cost = run.memorizeNoEmbedderMs ? `, without the embedder ${(run.memorizeNoEmbedderMs / 1000).toFixed(1)} s (+${round((100 * (run.memorizeMs - run.memorizeNoEmbedderMs)) / run.memorizeNoEmbedderMs, 1)}%)` : '';
+    out.push(`## ${run.dataset}: ${run.documents} documents (${run.chunks} chunks), ${run.questions} questions\n`);
+    out.push(`Memorize ${(run.memorizeMs / 1000).toFixed(1)} s (embedder ${(run.embedderMs / 1000).toFixed(1)} s)${cost}; per question (compress + embed + 3 searches) p50 ${run.questionMs.p50} ms, p95 ${run.questionMs.p95} ms.\n`);
+    out.push(mdTable(['retriever', 'recall@1', 'recall@5', 'MRR'], Object.entries(run.retrievers).map(([k, s]) => [LABEL[k] ?? k, s!.recall1, s!.recall5, s!.mrr])));
+    out.push('');
+  }
+  return out.join('\n');
+}

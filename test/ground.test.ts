@@ -1,0 +1,166 @@
+// Grounding verdicts (src/core/ground.ts): pure, no model needed.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { FOUND_MIN_COVERAGE, groundAnswer, GroundSource, MIN_MEMORY_GAIN, normalizeText, QUOTE_CHARS, tokenize } from '../src/core/ground';
+
+const CONFIG: GroundSource = {
+  path: 'services/tirguri/config.yaml',
+  startLine: 10,
+  text: 'service: tirguri\n\ndatabase:\n  name: tirguri_prod\n  port: 5432\nmemory_limit: 1944Mi\n',
+};
+const CODE: GroundSource = {
+  path: 'src/app.py',
+  startLine: 1,
+  text: 'import os\n\nTIMEOUT_SECONDS = 47\nmaxRetries = 3\n\ndef main():\n    return TIMEOUT_SECONDS\n',
+};
+const NOTES: GroundSource = {
+  path: 'notes/launch.md',
+  startLine: 3,
+  text: '# Launch\n\nThe go-live is on Monday, 14 March 2025.\nBudget: 1,250,000 EUR, approved by Dana Okafor.\n',
+};
+
+function ask(question: string, answer: string, sources: GroundSource[] = [CONFIG, CODE, NOTES], memoryGain: number | null = 1) {
+  return groundAnswer({ question, answer, sources, memoryGain });
+}
+
+test('normalisation: SQuAD-style, but identifiers and numbers stay whole', () => {
+  assert.equal(normalizeText('The  Answer, is: "A Paris"!'), 'answer is paris');
+  assert.deepEqual(tokenize('TIMEOUT_SECONDS = 47; maxRetries=3.5'), ['timeout_seconds', '47', 'maxretries', '3.5']);
+  assert.deepEqual(tokenize('1,250,000 EUR'), ['1250000', 'eur']);
+  assert.deepEqual(tokenize('v1.2.3 ends.'), ['v1.2.3', 'ends']);
+  // unicode: NFKC (ﬁ ligature, full-width digits), combining marks stay inside the word
+  assert.deepEqual(tokenize('ﬁle ４２ Café Cafe\u0301 東京'), ['file', '42', 'café', 'café', '東京']);
+});
+
+test('found: a number on a line of a multi-line chunk, with the exact line number', () => {
+  const g = ask('What port does the tirguri database use?', '5432');
+  assert.equal(g.verdict, 'found');
+  assert.equal(g.reason, 'in-source');
+  assert.equal(g.quotes.length, 1);
+  assert.deepEqual(g.quotes[0], { path: 'services/tirguri/config.yaml', line: 14, text: 'port: 5432', citation: 0 });
+  assert.equal(g.coverage, 1);
+  assert.equal(g.memoryGain, 1);
+});
+
+test('found: the answer may be a sentence; stopwords and question words are not evidence', () => {
+  const g = ask('What is the memory limit of tirguri?', 'The memory limit is 1944Mi.');
+  assert.equal(g.verdict, 'found');
+  assert.equal(g.quotes[0].line, 15);
+  assert.equal(g.quotes[0].text, 'memory_limit: 1944Mi');
+});
+
+test('found: code identifiers (snake_case, camelCase) match whole or by parts', () => {
+  const a = ask('Which constant holds the timeout?', 'TIMEOUT_SECONDS');
+  assert.equal(a.verdict, 'found');
+  assert.deepEqual([a.quotes[0].path, a.quotes[0].line, a.quotes[0].citation], ['src/app.py', 3, 1]);
+  const b = ask('How many retries?', 'maxRetries = 3');
+  assert.equal(b.verdict, 'found');
+  assert.equal(b.quotes[0].line, 4);
+  const c = ask('What is the database called?', 'tirguri_prod');
+  assert.equal(c.verdict, 'found');
+  assert.equal(c.quotes[0].line, 13);
+});
+
+test('found: names and formatted numbers', () => {
+  const g = ask('Who approved the budget?', 'Dana Okafor');
+  assert.equal(g.verdict, 'found');
+  assert.deepEqual([g.quotes[0].path, g.quotes[0].line], ['notes/launch.md', 6]);
+  assert.equal(ask('How big is the budget?', '1,250,000 EUR').verdict, 'found');
+  assert.equal(ask('How big is the budget?', '1250000').verdict, 'found');
+});
+
+test('not sure: a wrong number, a wrong name or a wrong identifier is never found', () => {
+  for (const [q, a] of [
+    ['What port does the tirguri database use?', '5433'],
+    ['What port does the tirguri database use?', 'port 8080'],
+    ['What is the memory limit of tirguri?', '1944Gi'],
+    ['Who approved the budget?', 'Dana Smith'],
+    ['What is the database called?', 'tirguri_dev'],
+    ['Which constant holds the timeout?', 'TIMEOUT_MS'],
+  ]) {
+    const g = ask(q, a);
+    assert.equal(g.verdict, 'not-sure', `${q} -> ${a}`);
+    assert.equal(g.reason, 'not-in-source', `${q} -> ${a}`);
+    assert.match(g.message, /^Not sure/);
+    // the most relevant lines are shown instead
+    assert.ok(g.quotes.length >= 1 && g.quotes.length <= 3, `${a}: ${JSON.stringify(g.quotes)}`);
+  }
+  // "most relevant lines" follow the question: the database port line comes first
+  const g = ask('What port does the tirguri database use?', '5433');
+  assert.ok(g.quotes.some((q) => q.text === 'port: 5432' && q.line === 14), JSON.stringify(g.quotes));
+  assert.ok(g.quotes.every((q) => q.path === CONFIG.path), 'lines of the file the question is about');
+});
+
+test('not sure: words scattered over several lines are not one line holding the answer', () => {
+  // "service" is on line 10, "5432" on line 14: no single line has both salient tokens
+  const g = ask('Which?', 'tirguri_prod 1944Mi');
+  assert.equal(g.verdict, 'not-sure');
+  assert.ok(g.coverage < 1);
+});
+
+test('not sure: empty, trivial or question-echoing answers are never found', () => {
+  for (const a of ['', '   ', '…', 'the', 'Yes', 'no.', 'true']) {
+    const g = ask('Is the database tirguri_prod?', a);
+    assert.equal(g.verdict, 'not-sure', JSON.stringify(a));
+    assert.equal(g.reason, 'empty-answer', JSON.stringify(a));
+  }
+  const echo = ask('What port does the tirguri database use?', 'The tirguri database port');
+  assert.equal(echo.verdict, 'not-sure');
+  assert.equal(echo.reason, 'repeats-question');
+});
+
+test('not sure: the answer is in the source but does not depend on the memory (contrast ≈ 0)', () => {
+  const g = ask('What port does the tirguri database use?', '5432', [CONFIG], MIN_MEMORY_GAIN / 2);
+  assert.equal(g.verdict, 'not-sure');
+  assert.equal(g.reason, 'memory-independent');
+  assert.equal(g.quotes[0].text, 'port: 5432', 'the line is still shown, as a relevant line');
+  assert.equal(ask('What port does the tirguri database use?', '5432', [CONFIG], -0.7).verdict, 'not-sure');
+  // not measured (no memory prefix): the text test alone decides
+  assert.equal(ask('What port does the tirguri database use?', '5432', [CONFIG], null).verdict, 'found');
+  assert.equal(ask('What port does the tirguri database use?', '5432', [CONFIG], MIN_MEMORY_GAIN + 0.01).verdict, 'found');
+});
+
+test('not sure: no sources at all', () => {
+  const g = ask('What port?', '5432', []);
+  assert.equal(g.verdict, 'not-sure');
+  assert.equal(g.reason, 'no-sources');
+  assert.deepEqual(g.quotes, []);
+});
+
+test('coverage threshold: most of the evidence must be on the line', () => {
+  assert.ok(FOUND_MIN_COVERAGE > 0.5 && FOUND_MIN_COVERAGE <= 1);
+  // "go-live on Monday" -> evidence: monday (go, live are the question's)
+  assert.equal(ask('When is the go-live?', 'go-live on Monday').verdict, 'found');
+  // only 1 of 3 evidence tokens on any line
+  assert.equal(ask('When is the go-live?', 'Monday purple elephants').verdict, 'not-sure');
+});
+
+test('unicode lines and long lines: the quote is clipped around the match', () => {
+  const uni: GroundSource = { path: 'docs/東京.md', startLine: 1, text: 'intro\nLa capitale est Zürich, près du lac.\n' };
+  const g = ask('Quelle est la capitale ?', 'Zürich', [uni]);
+  assert.equal(g.verdict, 'found');
+  assert.deepEqual([g.quotes[0].path, g.quotes[0].line], ['docs/東京.md', 2]);
+  const long: GroundSource = { path: 'a.txt', startLine: 7, text: 'x '.repeat(400) + 'the answer is QX_42 here ' + 'y '.repeat(400) };
+  const l = ask('what is the answer?', 'QX_42', [long]);
+  assert.equal(l.verdict, 'found');
+  assert.equal(l.quotes[0].line, 7);
+  assert.ok(l.quotes[0].text.length <= QUOTE_CHARS + 2, String(l.quotes[0].text.length));
+  assert.ok(l.quotes[0].text.includes('QX_42'), l.quotes[0].text);
+  assert.ok(l.quotes[0].text.startsWith('…') && l.quotes[0].text.endsWith('…'));
+});
+
+test('the line must be about the question: a bare number elsewhere in the chunks is not "found"', () => {
+  // "3" is on line 4 (maxRetries = 3), but nothing there (or just above) is about regions or tivuix
+  const g = ask('In what region can I find the tivuix deployment?', '3');
+  assert.equal(g.verdict, 'not-sure');
+  assert.equal(g.reason, 'not-in-source');
+  // the same number asked about retries is found there
+  assert.equal(ask('How many retries?', '3').verdict, 'found');
+  // the question's words may sit on a parent line just above (YAML nesting): "database:" -> "name: tirguri_prod"
+  const nested = ask('What is the database called?', 'tirguri_prod');
+  assert.equal(nested.verdict, 'found');
+  assert.equal(nested.quotes[0].line, 13);
+  // ...but not further up than CONTEXT_LINES
+  const far: GroundSource = { path: 'f.yaml', startLine: 1, text: 'database:\n  a: 1\n  b: 2\n  c: 3\n  name: orzo_db\n' };
+  assert.equal(ask('What is the database called?', 'orzo_db', [far]).verdict, 'not-sure');
+});
