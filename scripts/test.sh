@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev   # .venv with the trainer's packages (torch...), the default pack, node_modules
 echo "== trainer tests (python unittest) =="
 .venv/bin/python -m unittest discover -s training/tests -t training -v
+echo "== lint (eslint + typescript-eslint: layer rules, floating promises) =="
+npm run --silent lint
 echo "== engine, CLI, reliability tests (node --test) =="
 npm run --silent build
 node --test --test-concurrency=1 out/test/*.test.js

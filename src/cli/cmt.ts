@@ -219,7 +219,7 @@ async function cmdMemorize(cli: Cli, paths: string[], o: { root?: string; force?
   let bar: import('cli-progress').SingleBar | undefined;
   if (tty) {
     // Loaded only for interactive runs.
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, on purpose
     const cp = require('cli-progress') as typeof import('cli-progress');
     bar = new cp.SingleBar(
       { format: 'memorizing [{bar}] {value}/{total} files | {file}', hideCursor: true, clearOnComplete: true, stream: process.stderr },

@@ -82,7 +82,7 @@ function toSignal(token: CancellationToken): AbortSignal {
  */
 function loadEngineModule(): typeof import('./engine').Engine {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, on purpose
     return (require('./engine') as typeof import('./engine')).Engine;
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);

@@ -135,7 +135,7 @@ export function machineInfo(): MachineInfo {
   const cpus = os.cpus();
   let ortVersion = '';
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, on purpose
     ortVersion = require('onnxruntime-node/package.json').version;
   } catch {
     ortVersion = '?';

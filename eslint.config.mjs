@@ -1,0 +1,40 @@
+// Lint: the layer rules (what may import what) and the promise rules. Run by `npm run lint` and `npm test`.
+//   src/core      the engine: imports no `vscode`, and nothing from the front ends (extension, cli, eval, bench)
+//   src/webview   the chat view's browser script: imports no `vscode` and no node built-ins
+import tseslint from 'typescript-eslint';
+
+const frontEnds = ['extension', 'cli', 'eval', 'bench', 'webview'];
+
+export default tseslint.config(
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'training/**', 'packs/**', 'artifacts/**', 'media/**', 'e2e/**', 'scripts/**', 'bin/**', '**/*.js', '**/*.mjs'] },
+  {
+    files: ['src/**/*.ts', 'test/**/*.ts'],
+    extends: [tseslint.configs.base],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    rules: {
+      // node:test's test()/describe() return promises the runner itself awaits.
+      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] }],
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+      '@typescript-eslint/no-require-imports': 'error',
+    },
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'src/core is the engine for every front end: no vscode import.' }],
+        patterns: [{ group: frontEnds.map((f) => `**/${f}/**`).concat(frontEnds.map((f) => `../${f}`)), message: 'src/core must not import a front end (extension, cli, eval, bench, webview).' }],
+      }],
+    },
+  },
+  {
+    files: ['src/webview/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'The webview runs in a browser: no vscode import (talk to the extension with postMessage).' }],
+        patterns: [{ group: ['node:*', '../core/*', '!../core/types', '!../core/protocol'], message: 'The webview runs in a browser: no node modules, no engine code.' }],
+      }],
+    },
+  },
+);
