@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EngineClient } from '../core/client';
 import type { AskResponse, MemorizeSummary } from '../core/protocol';
-import { ANSWER_MODES, AnswerMode, CmtError, Device } from '../core/types';
+import { ANSWER_MODES, AnswerMode, CmtError, Device, DEVICES } from '../core/types';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..'); // out/src/cli -> repo
 const DEFAULT_PACK = path.join(REPO_ROOT, 'packs', 'default');
@@ -412,7 +412,7 @@ export function buildProgram(run: (fn: (cli: Cli) => Promise<number>) => Promise
     .version(version)
     .option('--pack <dir>', `model pack directory (default: the bundled pack, ${DEFAULT_PACK})`)
     .option('--bank <uri>', 'memory bank location (default: $CMT_BANK or ./.cmt/bank)')
-    .addOption(new Option('--device <device>', 'execution device').choices(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu']).default('auto'))
+    .addOption(new Option('--device <device>', 'execution device').choices([...DEVICES]).default('auto'))
     .option('--json', 'machine-readable JSON output on stdout, no progress bars')
     .option('-v, --verbose', "show the engine process's log on stderr")
     .showHelpAfterError('(run cmt --help for usage)')

@@ -31,7 +31,7 @@ import type {
   ForgetResult,
   MemorizeSummary,
   ProgressParams,
-  ProviderReportInfo,
+  ProviderReport,
   RenameResult,
   StatusResult,
 } from './protocol';
@@ -183,7 +183,7 @@ export class Engine {
     return this.pack.manifest.name;
   }
   /** Execution provider of the decoder (the heaviest graph), and what was tried. */
-  get providerReport(): ProviderReportInfo {
+  get providerReport(): ProviderReport {
     const r = this.decoder.report ?? this.compressor.report;
     return r ? { provider: r.provider, tried: r.tried.map((t) => ({ ...t })) } : { provider: 'cpu', tried: [] };
   }

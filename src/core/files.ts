@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp, Stats } from 'node:fs';
 import * as path from 'node:path';
 import ignore, { Ignore } from 'ignore';
+import { isInside } from './paths';
 
 export interface WalkOptions {
   /** Globs (gitignore syntax) that are always walked and memorized, even if ignored/excluded/secret. */
@@ -182,11 +183,6 @@ async function readIgnoreFile(file: string): Promise<string | null> {
   } catch {
     return null;
   }
-}
-
-function isInside(root: string, p: string): boolean {
-  const rel = path.relative(root, p);
-  return rel === '' || (!rel.startsWith('..' + path.sep) && rel !== '..' && !path.isAbsolute(rel));
 }
 
 /**

@@ -12,12 +12,12 @@
 // request fails with code CANCELLED.
 
 import { NotificationType, NotificationType0, RequestType, RequestType0, ResponseError } from 'vscode-jsonrpc';
-import type { AskOptions, AskResult, Citation, Device } from './types';
-import { CmtError } from './types';
+import type { AskOptions, AskResult, Citation, CmtErrorCode, Device, ProviderReport } from './types';
+import { CmtError, isCmtErrorCode } from './types';
 
 export const PROTOCOL_VERSION = 1;
 
-export type CmtErrorCode = CmtError['code'];
+export { isCmtErrorCode, type CmtErrorCode, type ProviderReport };
 
 // ---------------------------------------------------------------------------------------------
 // Shared payloads
@@ -45,17 +45,6 @@ export interface FileIssue {
   code?: string;
 }
 
-export interface ProviderAttemptInfo {
-  name: string;
-  ok: boolean;
-  reason?: string;
-}
-
-export interface ProviderReportInfo {
-  provider: string;
-  tried: ProviderAttemptInfo[];
-}
-
 // ---------------------------------------------------------------------------------------------
 // initialize
 
@@ -72,7 +61,7 @@ export interface InitializeResult {
   packId: string;
   packName: string;
   provider: string;
-  providerReport: ProviderReportInfo;
+  providerReport: ProviderReport;
   pid: number;
 }
 
@@ -211,7 +200,7 @@ export interface StatusResult {
   packId: string;
   packName: string;
   provider: string;
-  providerReport: ProviderReportInfo;
+  providerReport: ProviderReport;
   /** Stored memories (chunks) for this pack. */
   memories: number;
   /** Distinct files with memories. */
@@ -234,25 +223,6 @@ export const CMT_ERROR = -32001;
 
 export interface CmtErrorData {
   code: CmtErrorCode;
-}
-
-const CODES: readonly CmtErrorCode[] = [
-  'PACK_MISSING',
-  'PACK_CORRUPT',
-  'PACK_INCOMPATIBLE',
-  'BANK_PACK_MISMATCH',
-  'BANK_UNAVAILABLE',
-  'FILE_SKIPPED',
-  'BAD_INPUT',
-  'CANCELLED',
-  'ENGINE_CRASHED',
-  'CPU_UNSUPPORTED',
-  'DEVICE_UNAVAILABLE',
-  'INTERNAL',
-];
-
-export function isCmtErrorCode(c: unknown): c is CmtErrorCode {
-  return typeof c === 'string' && (CODES as readonly string[]).includes(c);
 }
 
 /** Any thrown value -> a ResponseError carrying the CmtError code (INTERNAL for foreign errors). */

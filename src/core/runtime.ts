@@ -7,19 +7,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { CmtError, Device } from './types';
+import { CmtError, Device, DEVICES, ProviderAttempt, ProviderReport } from './types';
 
-export interface ProviderAttempt {
-  name: string;
-  ok: boolean;
-  reason?: string;
-}
-
-export interface ProviderReport {
-  /** The execution provider the session was created with ('cpu', 'cuda', 'dml', 'coreml', 'webgpu'). */
-  provider: string;
-  tried: ProviderAttempt[];
-}
+export type { ProviderAttempt, ProviderReport };
 
 export interface CreatedSession {
   session: ort.InferenceSession;
@@ -31,13 +21,8 @@ export interface SessionOptions {
   intraOpNumThreads?: number;
 }
 
-const DEVICE_TO_EP: Record<Exclude<Device, 'auto'>, string> = {
-  cpu: 'cpu',
-  cuda: 'cuda',
-  dml: 'dml',
-  coreml: 'coreml',
-  webgpu: 'webgpu',
-};
+/** Every device but `auto` is the name of its ONNX Runtime execution provider. */
+const EXPLICIT_DEVICES: readonly string[] = DEVICES.filter((d) => d !== 'auto');
 
 /** Backends this onnxruntime-node build knows about (bundled or installable). */
 export function supportedBackends(): { name: string; bundled: boolean }[] {
@@ -61,8 +46,10 @@ export function selectProviders(
   backends: string[] = supportedBackends().map((b) => b.name),
 ): string[] {
   if (device !== 'auto') {
-    const ep = DEVICE_TO_EP[device];
-    if (!ep) throw new CmtError('BAD_INPUT', `unknown device "${device}" (use auto, cpu, cuda, dml, coreml or webgpu)`);
+    if (!EXPLICIT_DEVICES.includes(device)) {
+      throw new CmtError('BAD_INPUT', `unknown device "${device}" (use ${DEVICES.slice(0, -1).join(', ')} or ${DEVICES[DEVICES.length - 1]})`);
+    }
+    const ep: string = device;
     return [ep];
   }
   const gpu: string[] = [];

@@ -41,7 +41,27 @@ export interface Citation {
   excerpt: string;
 }
 
-export type Device = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
+/**
+ * Execution devices (ONNX Runtime providers) the engine accepts; `auto` tries the accelerators the
+ * platform has, then CPU. The CLI offers all of them; the editor's `cmtMemory.device` setting offers
+ * EDITOR_DEVICES (src/extension/settingValues.ts; a test checks package.json against it).
+ */
+export const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
+export type Device = (typeof DEVICES)[number];
+
+/** One execution provider tried while creating a session, and why it failed. */
+export interface ProviderAttempt {
+  name: string;
+  ok: boolean;
+  reason?: string;
+}
+
+/** Which execution provider a session runs on, and which were tried before it. */
+export interface ProviderReport {
+  /** The execution provider the session was created with ('cpu', 'cuda', 'dml', 'coreml', 'webgpu'). */
+  provider: string;
+  tried: ProviderAttempt[];
+}
 
 /**
  * How an answer is made: the CMT memory prefix alone; the prefix plus the top chunk's raw text in
@@ -68,22 +88,31 @@ export interface AskResult {
   timings: { matchMs: number; aggregateMs: number; firstTokenMs: number; totalMs: number };
 }
 
+/** The stable machine-readable error codes (CmtError.code; on the wire in CmtErrorData.code). */
+export const ERROR_CODES = [
+  'PACK_MISSING',
+  'PACK_CORRUPT',
+  'PACK_INCOMPATIBLE',
+  'BANK_PACK_MISMATCH',
+  'BANK_UNAVAILABLE',
+  'FILE_SKIPPED',
+  'BAD_INPUT',
+  'CANCELLED',
+  'ENGINE_CRASHED',
+  'CPU_UNSUPPORTED',
+  'DEVICE_UNAVAILABLE',
+  'INTERNAL',
+] as const;
+export type CmtErrorCode = (typeof ERROR_CODES)[number];
+
+export function isCmtErrorCode(c: unknown): c is CmtErrorCode {
+  return typeof c === 'string' && (ERROR_CODES as readonly string[]).includes(c);
+}
+
 /** Error with a stable machine-readable code, so the CLI, engine process and UI can react. */
 export class CmtError extends Error {
   constructor(
-    readonly code:
-      | 'PACK_MISSING'
-      | 'PACK_CORRUPT'
-      | 'PACK_INCOMPATIBLE'
-      | 'BANK_PACK_MISMATCH'
-      | 'BANK_UNAVAILABLE'
-      | 'FILE_SKIPPED'
-      | 'BAD_INPUT'
-      | 'CANCELLED'
-      | 'ENGINE_CRASHED'
-      | 'CPU_UNSUPPORTED'
-      | 'DEVICE_UNAVAILABLE'
-      | 'INTERNAL',
+    readonly code: CmtErrorCode,
     message: string,
   ) {
     super(message);

@@ -1,15 +1,9 @@
 // Path helpers shared by the extension pieces (pure: no `vscode` import).
 import * as path from 'node:path';
 
-/** True when `child` is `parent` itself or inside it (after resolving `..`). Case-sensitive except on Windows/macOS. */
-export function isInside(parent: string, child: string): boolean {
-  const norm = (p: string) => {
-    const r = path.resolve(p);
-    return process.platform === 'win32' || process.platform === 'darwin' ? r.toLowerCase() : r;
-  };
-  const rel = path.relative(norm(parent), norm(child));
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
+import { isInside } from '../core/paths';
+
+export { isInside };
 
 /** Workspace-relative path with forward slashes (the form the bank and citations use). */
 export function toRel(root: string, abs: string): string {

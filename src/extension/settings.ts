@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { ANSWER_MODES, type AnswerMode, type Device } from '../core/types';
 import type { EngineSettings, InitializeParams } from '../core/protocol';
 import { workspaceKey } from './paths';
+import { EDITOR_DEVICES } from './settingValues';
 
 export interface Settings {
   packDir: string;
@@ -21,8 +22,6 @@ export interface Settings {
   maxAnswerTokens: number;
   bankDir: string;
 }
-
-const DEVICES: Device[] = ['auto', 'cpu', 'cuda', 'dml', 'coreml'];
 
 function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x.trim() !== '') : [];
@@ -70,7 +69,7 @@ export function readSettings(ctx: vscode.ExtensionContext): Settings {
   return {
     packDir,
     packIsDefault: !packSetting,
-    device: DEVICES.includes(device) ? device : 'auto',
+    device: EDITOR_DEVICES.includes(device) ? device : 'auto',
     include: strings(c.get('include')),
     exclude: [...strings(c.get('exclude')), ...vsExcludes],
     watch: c.get<boolean>('watch') !== false,

@@ -3,6 +3,7 @@
 // wrong field types, oversize strings and extra fields are rejected.
 
 import type { Grounding } from '../core/protocol';
+import type { Citation } from '../core/types';
 
 export const MAX_QUESTION_CHARS = 4000;
 
@@ -65,19 +66,11 @@ export function parseFromWebview(raw: unknown): FromWebview | undefined {
 
 // ----- extension -> webview
 
-export interface ChatCitation {
-  path: string;
-  startLine: number;
-  endLine: number;
-  score: number;
-  excerpt: string;
-}
-
 export interface ChatMessage {
   id: string;
   role: 'user' | 'assistant';
   text: string;
-  citations?: ChatCitation[];
+  citations?: Citation[];
   /** assistant only: whether the answer is backed by the files (shown with its quote or the relevant lines) */
   grounding?: Grounding;
   /** assistant only */

@@ -2,9 +2,12 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import * as fs from 'node:fs';
 import { isInside, resolveCitationPath, toRel, workspaceKey } from '../paths';
 import { parseFromWebview } from '../webviewMessages';
 import { Batch, WorkQueue } from '../workQueue';
+import { EDITOR_ANSWER_MODES, EDITOR_DEVICES } from '../settingValues';
+import { DEVICES } from '../../core/types';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -123,8 +126,23 @@ test('path helpers', () => {
   assert.ok(isInside('/a/b', '/a/b'));
   assert.ok(!isInside('/a/b', '/a/bc'));
   assert.ok(!isInside('/a/b', '/a'));
+  // one helper for the engine and the editor: a folder whose name starts with two dots is inside
+  assert.ok(isInside('/a/b', '/a/b/..foo'));
+  assert.ok(isInside('/a/b', '/a/b/..foo/x.ts'));
+  assert.ok(!isInside('/a/b', '/a/b/../x.ts'));
+  assert.ok(!isInside('/a/b', '/a/b/..'));
   assert.equal(toRel('/a', '/a/b/c.ts'), 'b/c.ts');
   assert.equal(workspaceKey('file:///x'), workspaceKey('file:///x'));
   assert.notEqual(workspaceKey('file:///x'), workspaceKey('file:///y'));
   assert.match(workspaceKey('file:///x'), /^[0-9a-f]{16}$/);
+});
+
+test("package.json's setting enums are the engine's lists (devices, answer modes)", () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', '..', 'package.json'), 'utf8'));
+  const props = pkg.contributes.configuration.properties;
+  assert.deepEqual(props['cmtMemory.device'].enum, [...EDITOR_DEVICES]);
+  assert.deepEqual(props['cmtMemory.answerMode'].enum, [...EDITOR_ANSWER_MODES]);
+  assert.equal(props['cmtMemory.answerMode'].enumDescriptions.length, EDITOR_ANSWER_MODES.length);
+  // every editor device is an engine device
+  for (const d of EDITOR_DEVICES) assert.ok((DEVICES as readonly string[]).includes(d));
 });
