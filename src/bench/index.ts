@@ -403,7 +403,7 @@ async function benchRetrieval(pack: Pack, o: BenchOptions, log: (m: string) => v
         const indexMs = now() - ti;
         // A fresh MemoryBank sees the new table version (open handles do not re-check by default).
         const ibank = await MemoryBank.open(dir, meta);
-        const ix = (await ibank.listPacks(), await table.listIndices()).map((i) => `${i.name}:${i.indexType}`);
+        const ix = (await table.listIndices()).map((i) => `${i.name}:${i.indexType}`);
         const iv = await time((q) => ibank.vectorSearch(q.key, candidates));
         const ih = await time((q) => match(ibank, q, { topK, hybrid: true }));
         let hit = 0;

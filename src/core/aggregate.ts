@@ -90,13 +90,3 @@ export class Aggregator {
     return { length: P, tensors, numMemories: used.length };
   }
 }
-
-/** Functional form: `aggregator.aggregate(questionMemory, memories, opts)`. */
-export function aggregate(
-  aggregator: Aggregator,
-  questionMemory: Float32Array,
-  memories: Float32Array[],
-  opts?: AggregateOptions,
-): Promise<Prefix | null> {
-  return aggregator.aggregate(questionMemory, memories, opts);
-}

@@ -33,8 +33,3 @@ export function shouldAutoMemorize(g: AutoMemorizeGate): boolean {
 export function shouldListen(g: Pick<AutoMemorizeGate, 'trusted' | 'watchEnabled'>): boolean {
   return g.trusted && g.watchEnabled;
 }
-
-/** Explicit user commands (memorize/forget/ask) are allowed whether or not the workspace is trusted. */
-export function explicitCommandAllowed(_g: Pick<AutoMemorizeGate, 'trusted'>): boolean {
-  return true;
-}

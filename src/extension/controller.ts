@@ -268,6 +268,8 @@ export class MemoryController implements vscode.Disposable {
       }
       total.elapsedMs = Date.now() - t0;
       const st = lag.stop();
+      // The counts (sidebar, status bar) are fresh before anyone hears that memorizing is done.
+      const fresh = await this.refreshStatus();
       this.log.record('memorize-done', {
         trigger: opts.trigger,
         memorized: total.memorized,
@@ -279,8 +281,8 @@ export class MemoryController implements vscode.Disposable {
         elapsedMs: total.elapsedMs,
         paths: absPaths.length <= 20 ? absPaths.map((p) => toRel(this.rootOf(p) ?? '', p)) : undefined,
         lag: st,
+        memories: fresh?.memories,
       });
-      void this.refreshStatus();
       return { summary: total, lag: st };
     };
     const p = this.memorizeChain.then(run, run);

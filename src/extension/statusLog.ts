@@ -7,12 +7,8 @@ import { monitorEventLoopDelay, IntervalHistogram } from 'node:perf_hooks';
 
 export class StatusLog {
   private readonly file: string | undefined;
-  constructor(private readonly output?: (line: string) => void) {
+  constructor() {
     this.file = process.env.CMT_STATUS_FILE || undefined;
-  }
-
-  get enabled(): boolean {
-    return this.file !== undefined;
   }
 
   record(event: string, data: Record<string, unknown> = {}): void {
@@ -21,7 +17,6 @@ export class StatusLog {
       // async append: never block the extension host on disk I/O
       fs.appendFile(this.file, line + '\n', () => undefined);
     }
-    this.output?.(line);
   }
 }
 

@@ -40,12 +40,6 @@ export class WorkQueue {
   get size(): number {
     return this.pending.size + this.renames.length;
   }
-  get isRunning(): boolean {
-    return this.running !== undefined;
-  }
-  get isPaused(): boolean {
-    return this.paused;
-  }
 
   push(op: FileOp): void {
     if (this.disposed) return;

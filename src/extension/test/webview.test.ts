@@ -2,7 +2,7 @@
 // gating of automatic memorizing. Pure: no `vscode` needed. node --test out/src/extension/test/
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { autoMemorizeBlocker, explicitCommandAllowed, shouldAutoMemorize, shouldListen } from '../autoMemorize';
+import { autoMemorizeBlocker, shouldAutoMemorize, shouldListen } from '../autoMemorize';
 import { makeNonce, renderChatHtml } from '../chatHtml';
 import { Batch, WorkQueue } from '../workQueue';
 
@@ -94,9 +94,6 @@ test('untrusted workspaces: no automatic memorizing; explicit commands still all
   assert.equal(shouldAutoMemorize({ trusted: true, watchEnabled: false, paused: false }), false);
   assert.equal(shouldAutoMemorize({ trusted: true, watchEnabled: true, paused: true }), false);
   assert.equal(shouldListen({ trusted: true, watchEnabled: true }), true);
-  // explicit user commands (Memorize File/Folder/Workspace, Forget, Ask) are allowed either way by design
-  assert.equal(explicitCommandAllowed({ trusted: false }), true);
-  assert.equal(explicitCommandAllowed({ trusted: true }), true);
 
   // the watcher's pipeline as Watcher wires it (onEvent -> queue -> runBatch, each gated by shouldListen):
   // in an untrusted workspace a burst of file events memorizes nothing
