@@ -1,9 +1,10 @@
 // Lint: the layer rules (what may import what) and the promise rules. Run by `npm run lint` and `npm test`.
 //   src/core      the engine: imports no `vscode`, and nothing from the front ends (extension, cli, eval, bench)
+//   src/eval, src/bench  share src/measure, never import each other
 //   src/webview   the chat view's browser script: imports no `vscode` and no node built-ins
 import tseslint from 'typescript-eslint';
 
-const frontEnds = ['extension', 'cli', 'eval', 'bench', 'webview'];
+const frontEnds = ['extension', 'cli', 'eval', 'bench', 'measure', 'webview'];
 
 export default tseslint.config(
   { ignores: ['out/**', 'dist/**', 'node_modules/**', 'training/**', 'packs/**', 'artifacts/**', 'media/**', 'e2e/**', 'scripts/**', 'bin/**', '**/*.js', '**/*.mjs'] },
@@ -24,9 +25,22 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         paths: [{ name: 'vscode', message: 'src/core is the engine for every front end: no vscode import.' }],
-        patterns: [{ group: frontEnds.map((f) => `**/${f}/**`).concat(frontEnds.map((f) => `../${f}`)), message: 'src/core must not import a front end (extension, cli, eval, bench, webview).' }],
+        patterns: [{ group: frontEnds.map((f) => `**/${f}/**`).concat(frontEnds.map((f) => `../${f}`)), message: 'src/core must not import a front end (extension, cli, eval, bench, measure, webview).' }],
       }],
     },
+  },
+  // eval and bench share src/measure (metrics, reports, machine info, scratch bank), never each other.
+  {
+    files: ['src/eval/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../bench', '../bench/*', '../cli/*', '../extension/*'], message: 'eval shares code with bench through src/measure only.' }] }] },
+  },
+  {
+    files: ['src/bench/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../eval', '../eval/*', '../cli/*', '../extension/*'], message: 'bench shares code with eval through src/measure only.' }] }] },
+  },
+  {
+    files: ['src/measure/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../eval', '../eval/*', '../bench', '../bench/*', '../cli/*', '../extension/*'], message: 'src/measure is shared by eval and bench: it imports neither.' }] }] },
   },
   {
     files: ['src/webview/**/*.ts'],

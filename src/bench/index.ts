@@ -21,11 +21,11 @@ import { match } from '../core/match';
 import { loadPack, Pack, PackManifest } from '../core/pack';
 import { defaultThreads } from '../core/runtime';
 import type { Device } from '../core/types';
-import { loadDataset, questionsOf } from '../eval/dataset';
-import { StreamingBank } from '../eval/harness';
-import { machineInfo, MachineInfo } from '../eval/index';
-import { percentile, round } from '../eval/metrics';
-import { barChart, lineChart, mdTable } from '../eval/svg';
+import { loadDataset, questionsOf } from '../measure/dataset';
+import { ScratchBank } from '../measure/scratchBank';
+import { machineInfo, MachineInfo } from '../measure/machine';
+import { percentile, round } from '../measure/metrics';
+import { barChart, lineChart, mdTable } from '../measure/svg';
 import { benchDecode, DecodeBench } from './llamacpp';
 import { measurePeakGflops, PeakResult } from './matmul';
 import { randomUnit, rng, vocabulary, wordPicker, writeSyntheticRepo } from './synth';
@@ -250,7 +250,7 @@ async function benchAnswer(pack: Pack, o: BenchOptions, repoRoot: string, log: (
   const qs = questionsOf(ds, docs, o.answerQuestions ?? 20);
   const N = Math.max(2, o.answerTokens ?? 32);
   const m = pack.manifest;
-  const bank = await StreamingBank.open(pack.dir, o.device ?? 'cpu');
+  const bank = await ScratchBank.open(pack.dir, o.device ?? 'cpu');
   const e = bank.engine;
   const rows: AnswerBenchRow[] = [];
   try {

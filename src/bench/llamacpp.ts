@@ -19,8 +19,8 @@ import * as path from 'node:path';
 import { Decoder } from '../core/decode';
 import { Pack } from '../core/pack';
 import { createSession, ort } from '../core/runtime';
-import { loadDataset } from '../eval/dataset';
-import { percentile, round } from '../eval/metrics';
+import { loadDataset } from '../measure/dataset';
+import { percentile, round } from '../measure/metrics';
 
 export interface DecodeBenchOptions {
   /** GGUF file for llama.cpp; default: baseModel.source.file of pack.json under <repo>/.venv site-packages. */

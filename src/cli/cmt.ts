@@ -7,13 +7,15 @@
 // CPU_UNSUPPORTED error with the engine's last log lines, and exits with a documented code.
 // `cmt packs` only reads pack.json files and needs no engine.
 
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EngineClient } from '../core/client';
 import type { AskResponse, MemorizeSummary } from '../core/protocol';
 import { ANSWER_MODES, AnswerMode, CmtError, Device, DEVICES } from '../core/types';
+import { benchCommand } from '../bench/command';
+import { evalCommand } from '../eval/command';
+import type { MeasureContext } from '../measure/options';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..'); // out/src/cli -> repo
 const DEFAULT_PACK = path.join(REPO_ROOT, 'packs', 'default');
@@ -474,25 +476,15 @@ export function buildProgram(run: (fn: (cli: Cli) => Promise<number>) => Promise
       await run((cli) => cmdPacks(cli, dirs));
     });
 
-  // eval and bench are long-running measurement programs with their own options (see
-  // docs/RESULTS.md); they run as their own node process so their memory and native state stay apart.
-  for (const [name, script, what] of [
-    ['eval', 'eval/main.js', 'streaming-QA quality: closed-book, RAG, CMT and its ablations (EM, F1, recall, latency, curves)'],
-    ['bench', 'bench/main.js', 'speed, memory and scale: compression vs the machine peak, answer latency, retrieval at 1K-1M, 10K-file memorize'],
-  ] as const) {
-    program
-      .command(name)
-      .description(`${what}; options are passed through (cmt ${name} --help)`)
-      .allowUnknownOption()
-      .helpOption(false)
-      .argument('[options...]')
-      .action((args: string[]) => {
-        const pass = [...args];
-        if (!pass.includes('--pack') && !pass.includes('--help')) pass.unshift('--pack', path.resolve(currentGlobalsOf(program).pack ?? DEFAULT_PACK));
-        const r = spawnSync(process.execPath, [path.join(__dirname, '..', script), ...pass], { stdio: 'inherit' });
-        process.exitCode = r.status ?? 1;
-      });
-  }
+  // eval and bench: long-running measurements (docs/RESULTS.md) that run the engine in this process.
+  // They take --pack from the global options and default to --device cpu unless it is given.
+  const measure: MeasureContext = {
+    pack: () => path.resolve(currentGlobalsOf(program).pack ?? DEFAULT_PACK),
+    device: () => (program.getOptionValueSource('device') === 'default' ? 'cpu' : currentGlobalsOf(program).device),
+    commandLine: () => ['cmt', ...process.argv.slice(2)].join(' '),
+  };
+  program.addCommand(evalCommand(measure));
+  program.addCommand(benchCommand(measure));
 
   // Resolve global options at action time.
   program.hook('preAction', (_this, action) => {

@@ -4,19 +4,18 @@
 // (compressor, match.ts over the LanceDB bank, aggregator, decoder) so that every variant shares
 // one base model, one bank and one question compression.
 
-import { promises as fsp } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { Engine } from '../core/engine';
 import { match, rrfFuse } from '../core/match';
 import { Prefix } from '../core/aggregate';
 import { groundAnswer } from '../core/ground';
 import { fillTemplate } from '../core/pack';
 import type { Grounding } from '../core/protocol';
 import { ort } from '../core/runtime';
-import type { Device, MatchedMemory, MemoryRecord } from '../core/types';
-import { EvalDocument, EvalQuestion } from './dataset';
-import { exactMatch, f1Score, prefixExactMatch } from './metrics';
+import type { MatchedMemory, MemoryRecord } from '../core/types';
+import { EvalQuestion } from '../measure/dataset';
+import { exactMatch, f1Score, prefixExactMatch } from '../measure/metrics';
+import { ScratchBank } from '../measure/scratchBank';
+
+export type { MemorizeStats } from '../measure/scratchBank';
 
 export const VARIANTS = [
   'closed_book',
@@ -66,77 +65,10 @@ export interface QuestionOutcome {
   promptTokens: Partial<Record<Variant, number>>;
 }
 
-export interface MemorizeStats {
-  documents: number;
-  memorized: number;
-  skipped: number;
-  failed: number;
-  chunks: number;
-  wallMs: number;
-}
-
 const now = () => performance.now();
 
-/** One fresh bank + scratch workspace, on the real engine. */
-export class StreamingBank {
-  private written = new Map<string, string>(); // doc id -> rel path
-
-  private constructor(
-    readonly engine: Engine,
-    readonly dir: string,
-    readonly workspace: string,
-  ) {}
-
-  static async open(packDir: string, device: Device = 'cpu', batchSize = 8): Promise<StreamingBank> {
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'cmt-eval-'));
-    const workspace = path.join(dir, 'ws');
-    await fsp.mkdir(workspace, { recursive: true });
-    const engine = await Engine.open({ packDir, bankUri: path.join(dir, 'bank'), device, verifyHashes: false, settings: { batchSize } });
-    return new StreamingBank(engine, dir, workspace);
-  }
-
-  pathOf(docId: string): string | undefined {
-    return this.written.get(docId);
-  }
-
-  /** Streams documents in: written as files, memorized (force) through Engine.memorize. */
-  async add(docs: EvalDocument[], prefix = ''): Promise<MemorizeStats> {
-    const t0 = now();
-    const rels: string[] = [];
-    for (const d of docs) {
-      const rel = prefix + d.path;
-      const abs = path.join(this.workspace, rel);
-      await fsp.mkdir(path.dirname(abs), { recursive: true });
-      await fsp.writeFile(abs, d.text, 'utf8');
-      this.written.set(d.id, rel);
-      rels.push(rel);
-    }
-    let memorized = 0;
-    let skipped = 0;
-    let failed = 0;
-    let chunks = 0;
-    for (let i = 0; i < rels.length; i += 64) {
-      const s = await this.engine.memorize(rels.slice(i, i + 64), { root: this.workspace, include: ['*'], force: true });
-      memorized += s.memorized;
-      skipped += s.skipped.length;
-      failed += s.failed.length;
-      chunks += s.chunks;
-    }
-    await this.engine.bank.refreshTextIndex();
-    return { documents: docs.length, memorized, skipped, failed, chunks, wallMs: now() - t0 };
-  }
-
-  async memories(): Promise<number> {
-    return this.engine.bank.countRows();
-  }
-
-  async close(): Promise<void> {
-    await this.engine.close();
-    await fsp.rm(this.dir, { recursive: true, force: true });
-  }
-
-  // -------------------------------------------------------------------------------------------
-
+/** The scratch bank of measure/scratchBank.ts, plus the eval's question answering with every variant. */
+export class StreamingBank extends ScratchBank {
   /** Aggregates any number of memories (the engine's Aggregator caps at maxSelected; the graph's K axis is dynamic). */
   private async aggregateAny(qmem: Float32Array, mems: Float32Array[]): Promise<Prefix | null> {
     const ag = this.engine.aggregator;
@@ -162,11 +94,6 @@ export class StreamingBank {
       }
     }
     return { length: P, tensors, numMemories: K };
-  }
-
-  /** Tokens of the RAG prompt: the best chunks in the pack's context template, cut to the budget. */
-  ragPrompt(question: string, chunks: MemoryRecord[], budget: number): number[] {
-    return this.engine.decoder.buildContextPrompt(question, chunks.map((c) => c.text), budget);
   }
 
   /** Answers one question with every requested variant. */

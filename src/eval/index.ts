@@ -3,14 +3,14 @@
 // retention and noise-robustness curves. Writes JSON + markdown + SVG (see docs/RESULTS.md).
 
 import { promises as fsp } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadPack } from '../core/pack';
 import type { Device } from '../core/types';
-import { BUILTIN_DATASETS, EvalDataset, EvalDocument, loadDataset, questionsOf } from './dataset';
+import { BUILTIN_DATASETS, EvalDataset, EvalDocument, loadDataset, questionsOf } from '../measure/dataset';
 import { AnswerSettings, QuestionOutcome, StreamingBank, Variant, VARIANT_LABELS, VARIANTS } from './harness';
-import { CORRECT_F1, isCorrect, percentile, round } from './metrics';
-import { barChart, lineChart, mdTable } from './svg';
+import { machineInfo, MachineInfo } from '../measure/machine';
+import { CORRECT_F1, isCorrect, percentile, round } from '../measure/metrics';
+import { barChart, lineChart, mdTable } from '../measure/svg';
 
 export { VARIANTS, VARIANT_LABELS };
 export type { Variant };
@@ -119,36 +119,6 @@ export interface EvalReport {
   noise?: Curve;
   files: string[];
   wallMs: number;
-}
-
-export interface MachineInfo {
-  cpu: string;
-  cores: number;
-  memoryGiB: number;
-  platform: string;
-  node: string;
-  onnxruntime: string;
-  gpu: string;
-}
-
-export function machineInfo(): MachineInfo {
-  const cpus = os.cpus();
-  let ortVersion = '';
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, on purpose
-    ortVersion = require('onnxruntime-node/package.json').version;
-  } catch {
-    ortVersion = '?';
-  }
-  return {
-    cpu: cpus[0]?.model?.trim() ?? 'unknown',
-    cores: typeof os.availableParallelism === 'function' ? os.availableParallelism() : cpus.length,
-    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    onnxruntime: ortVersion,
-    gpu: 'none (CPU execution provider)',
-  };
 }
 
 const QUICK: Partial<EvalOptions> = {

@@ -14,11 +14,11 @@ import * as path from 'node:path';
 import { DEFAULT_FUSION, fuseRanked, FusionWeights, fusionOf, RankedList, Retriever, RETRIEVERS } from '../core/match';
 import { loadPack } from '../core/pack';
 import type { Device, MemoryRecord } from '../core/types';
-import { loadDataset, questionsOf } from './dataset';
+import { loadDataset, questionsOf } from '../measure/dataset';
 import { StreamingBank } from './harness';
-import { machineInfo, MachineInfo } from './index';
-import { round } from './metrics';
-import { mdTable } from './svg';
+import { machineInfo, MachineInfo } from '../measure/machine';
+import { round } from '../measure/metrics';
+import { mdTable } from '../measure/svg';
 
 export interface RetrievalEvalOptions {
   pack: string;

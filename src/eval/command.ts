@@ -1,0 +1,134 @@
+// `cmt eval`: the streaming-QA evaluation (index.ts) and `--retrieval-only` (retrieval.ts) as a
+// commander subcommand of the `cmt` program (src/cli/cmt.ts), which supplies --pack and --device.
+// The runners (and with them ONNX Runtime and LanceDB) load only when the subcommand runs.
+import { Command } from 'commander';
+import { MeasureContext, number, numbers, strings } from '../measure/options';
+import type { Variant } from './harness';
+
+interface EvalCliOpts {
+  dataset?: string[];
+  quick?: boolean;
+  out?: string;
+  tag?: string;
+  maxDocs?: number;
+  maxQuestions?: number;
+  variants?: string[];
+  topK?: number;
+  alpha?: number;
+  maxNewTokens?: number;
+  beams?: number;
+  bigK?: number;
+  curves: boolean;
+  curveDataset?: string;
+  curveDocs?: number;
+  retentionSteps?: number[];
+  curveQuestions?: number;
+  noise?: number[];
+  retrievalOnly?: boolean;
+  candidates?: number;
+  fit?: boolean;
+  embedderCost?: boolean;
+  fusion?: number[];
+  write: boolean;
+}
+
+export function evalCommand(ctx: MeasureContext): Command {
+  return new Command('eval')
+    .description('streaming-QA quality: closed-book, RAG, CMT and its ablations (EM, F1, recall, latency, curves)')
+    .option('--dataset <names>', 'workspace-test,squad-notre-dame or a SQuAD-format FILE.json (comma-separated)', strings)
+    .option('--quick', 'a few documents and questions (smoke run)')
+    .option('--out <dir>', 'where the reports go (default: docs/results)')
+    .option('--tag <name>', 'report file name prefix')
+    .option('--max-docs <n>', 'documents per dataset', number)
+    .option('--max-questions <n>', 'questions per dataset', number)
+    .option('--variants <list>', 'variants to run (closed_book, rag_in_context, cmt, ...; default: all)', strings)
+    .option('--top-k <k>', 'memories per question', number)
+    .option('--alpha <a>', 'memory-aware contrast strength', number)
+    .option('--max-new-tokens <n>', 'answer tokens', number)
+    .option('--beams <b>', 'beam width', number)
+    .option('--big-k <k>', 'memories for the cmt_no_topk ablation', number)
+    .option('--no-curves', 'skip the retention and noise curves')
+    .option('--curve-dataset <name>', 'dataset of the curves')
+    .option('--curve-docs <n>', 'documents per curve step', number)
+    .option('--retention-steps <list>', 'bank sizes of the retention curve', numbers)
+    .option('--curve-questions <n>', 'questions per curve point', number)
+    .option('--noise <list>', 'noise fractions of the noise curve', numbers)
+    .option('--retrieval-only', 'recall@1/@5 + MRR per retriever and fused (no answers)')
+    .option('--candidates <n>', '--retrieval-only: candidates per retriever', number)
+    .option('--fit', '--retrieval-only: fit the fusion weights on the dev split')
+    .option('--embedder-cost', '--retrieval-only: also time memorizing without the sentence embedder')
+    .option('--fusion <key,emb,text,k>', '--retrieval-only: fusion weights and RRF k', numbers)
+    .option('--no-write', '--retrieval-only: print, write no report')
+    .action(async (o: EvalCliOpts) => {
+      try {
+        await (o.retrievalOnly ? retrievalOnly(ctx, o) : fullEval(ctx, o));
+      } catch (e) {
+        process.stderr.write(`cmt eval: ${(e as Error).stack ?? e}\n`);
+        process.exitCode = 1;
+      }
+    });
+}
+
+async function retrievalOnly(ctx: MeasureContext, o: EvalCliOpts): Promise<void> {
+  const { runRetrievalEval } = await import('./retrieval');
+  const fz = o.fusion;
+  const r = await runRetrievalEval({
+    pack: ctx.pack(),
+    datasets: o.dataset ?? ['workspace-test', 'squad-notre-dame'],
+    candidates: o.candidates,
+    maxDocs: o.maxDocs,
+    maxQuestions: o.maxQuestions,
+    fit: !!o.fit,
+    measureEmbedderCost: !!o.embedderCost,
+    fusion: fz ? { key: fz[0], emb: fz[1], text: fz[2], rrfK: fz[3] ?? 60 } : undefined,
+    outDir: o.out,
+    tag: o.tag,
+    write: o.write,
+    device: ctx.device(),
+    command: ctx.commandLine(),
+  });
+  const f = r.fusion;
+  process.stdout.write(`fusion: key ${f.key} emb ${f.emb} text ${f.text} k ${f.rrfK}\n`);
+  for (const run of r.runs) {
+    process.stdout.write(`${run.dataset}: ${run.documents} docs, ${run.chunks} chunks, ${run.questions} questions; memorize ${(run.memorizeMs / 1000).toFixed(1)} s (embedder ${(run.embedderMs / 1000).toFixed(1)} s${run.memorizeNoEmbedderMs ? `; without embedder ${(run.memorizeNoEmbedderMs / 1000).toFixed(1)} s` : ''})\n`);
+    for (const [k, x] of Object.entries(run.retrievers)) process.stdout.write(`  ${k.padEnd(7)} recall@1 ${x!.recall1}  recall@5 ${x!.recall5}  MRR ${x!.mrr}\n`);
+  }
+  if (r.fit) process.stdout.write(`pack.json "retrieval": ${JSON.stringify({ weights: r.fit.retrieval.weights, rrfK: r.fit.retrieval.rrfK })}\n`);
+  if (r.files.length) process.stdout.write(`wrote ${r.files.join(', ')} in ${(r.wallMs / 1000).toFixed(1)} s\n`);
+}
+
+async function fullEval(ctx: MeasureContext, o: EvalCliOpts): Promise<void> {
+  const { runEval } = await import('./index');
+  const { VARIANTS } = await import('./harness');
+  const variants = o.variants as Variant[] | undefined;
+  for (const v of variants ?? []) if (!VARIANTS.includes(v)) throw new Error(`unknown variant ${v}; one of ${VARIANTS.join(', ')}`);
+  const r = await runEval({
+    pack: ctx.pack(),
+    datasets: o.dataset,
+    outDir: o.out,
+    tag: o.tag,
+    quick: !!o.quick,
+    maxDocs: o.maxDocs,
+    maxQuestions: o.maxQuestions,
+    variants,
+    topK: o.topK,
+    alpha: o.alpha,
+    maxNewTokens: o.maxNewTokens,
+    numBeams: o.beams,
+    bigK: o.bigK,
+    curves: o.curves,
+    curveDataset: o.curveDataset,
+    curveDocs: o.curveDocs,
+    retentionSteps: o.retentionSteps,
+    curveQuestions: o.curveQuestions,
+    noiseFractions: o.noise,
+    device: ctx.device(),
+    command: ctx.commandLine(),
+  });
+  for (const run of r.runs) {
+    process.stdout.write(`${run.dataset}: ${run.documents} docs, ${run.questions} questions\n`);
+    for (const [v, x] of Object.entries(run.variants)) process.stdout.write(`  ${v.padEnd(22)} EM ${x!.em}  prefixEM ${x!.prefixEm}  F1 ${x!.f1}  p50 ${x!.latencyMs.p50} ms\n`);
+    process.stdout.write(`  recall@1/5 vector ${run.retrieval.vector.recall1}/${run.retrieval.vector.recall5} text ${run.retrieval.text.recall1}/${run.retrieval.text.recall5} hybrid ${run.retrieval.hybrid.recall1}/${run.retrieval.hybrid.recall5}\n`);
+  }
+  process.stdout.write(`wrote ${r.files.join(', ')} in ${(r.wallMs / 1000).toFixed(1)} s\n`);
+}
