@@ -1,4 +1,5 @@
-// Bundles the VS Code extension (src/extension) and the engine process (src/core/server.ts) with esbuild.
+// Bundles the VS Code extension (src/extension), the engine process (src/core/server.ts) and the chat
+// webview's browser script (src/webview/chat.ts -> dist/webview/chat.js) with esbuild.
 //   node scripts/build-extension.mjs [--production] [--watch]
 // Native modules stay external and are loaded from node_modules at run time (shipped in the .vsix):
 // @lancedb/lancedb, onnxruntime-node, and apache-arrow (must be the very copy LanceDB uses).
@@ -27,6 +28,8 @@ const common = {
 const configs = [
   { ...common, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { server: 'src/core/server.ts' }, outdir: 'dist' },
+  // the webview: a browser script, no node built-ins, no externals
+  { ...common, platform: 'browser', target: 'es2022', format: 'iife', external: [], entryPoints: { chat: 'src/webview/chat.ts' }, outdir: 'dist/webview' },
 ];
 
 // The webview's icon font: codicon.css + codicon.ttf from @vscode/codicons -> dist/codicons/

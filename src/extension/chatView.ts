@@ -42,10 +42,12 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   resolveWebviewView(view: vscode.WebviewView): void {
     this.view = view;
     const media = vscode.Uri.joinPath(this.ctx.extensionUri, 'media');
+    // chat.js, bundled from src/webview/chat.ts by scripts/build-extension.mjs
+    const script = vscode.Uri.joinPath(this.ctx.extensionUri, 'dist', 'webview');
     // codicon.css + codicon.ttf, copied from @vscode/codicons by scripts/build-extension.mjs
     const codicons = vscode.Uri.joinPath(this.ctx.extensionUri, 'dist', 'codicons');
-    view.webview.options = { enableScripts: true, enableCommandUris: false, localResourceRoots: [media, codicons] };
-    view.webview.html = this.html(view.webview, media, codicons);
+    view.webview.options = { enableScripts: true, enableCommandUris: false, localResourceRoots: [media, script, codicons] };
+    view.webview.html = this.html(view.webview, media, script, codicons);
     this.subs.push(
       view.webview.onDidReceiveMessage((raw) => void this.onMessage(raw)),
       view.onDidDispose(() => {
@@ -54,11 +56,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     );
   }
 
-  private html(webview: vscode.Webview, media: vscode.Uri, codicons: vscode.Uri): string {
+  private html(webview: vscode.Webview, media: vscode.Uri, script: vscode.Uri, codicons: vscode.Uri): string {
     return renderChatHtml({
       cspSource: webview.cspSource,
       nonce: makeNonce(),
-      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(media, 'chat.js')).toString(),
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(script, 'chat.js')).toString(),
       styleUri: webview.asWebviewUri(vscode.Uri.joinPath(media, 'chat.css')).toString(),
       codiconsUri: webview.asWebviewUri(vscode.Uri.joinPath(codicons, 'codicon.css')).toString(),
     });

@@ -11,6 +11,7 @@ import { isInside, toRel } from './paths';
 import { initializeParams, packExists, readSettings, Settings } from './settings';
 import { LagMeter, LagStats, StatusLog } from './statusLog';
 import type { ViewPhase } from './webviewMessages';
+import { WORDING } from './wording';
 
 export interface ControllerState {
   phase: ViewPhase;
@@ -83,16 +84,14 @@ export class MemoryController implements vscode.Disposable {
     this._settings = readSettings(this.ctx);
     const s = this._settings;
     if (this.roots().length === 0) {
-      this.setState({ phase: 'noWorkspace', detail: 'Open a folder to give CMT Memory something to memorize.' });
+      this.setState({ phase: 'noWorkspace', detail: WORDING.noWorkspace });
       return;
     }
     if (!packExists(s.packDir)) {
       this.stopClient();
       this.setState({
         phase: 'noPack',
-        detail: s.packIsDefault
-          ? `The bundled model pack is missing (${s.packDir}). Select a model pack folder.`
-          : `No model pack at ${s.packDir} (setting cmtMemory.packPath).`,
+        detail: s.packIsDefault ? WORDING.bundledPackMissing(s.packDir) : WORDING.packSettingMissing(s.packDir),
       });
       this.log.record('state', { phase: 'noPack', packDir: s.packDir });
       return;

@@ -6,6 +6,7 @@ import { MemoryController } from './controller';
 import { RESTART_KEYS } from './settings';
 import { StatusLog } from './statusLog';
 import { Watcher } from './watcher';
+import { WORDING } from './wording';
 
 let controller: MemoryController | undefined;
 
@@ -35,10 +36,10 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
         (watcher.active ? ' · watching' : ` · not watching (${watcher.inactiveReason})`);
     } else if (st.phase === 'starting' || st.phase === 'restarting') {
       text = '$(loading~spin) CMT';
-      tip = st.phase === 'starting' ? 'Starting the engine…' : `Engine restarting: ${st.detail ?? ''}`;
+      tip = st.phase === 'starting' ? WORDING.starting : WORDING.restartingTip(st.detail ?? '');
     } else if (st.phase === 'noWorkspace') {
       text = '$(database) CMT';
-      tip = 'Open a folder to use CMT Memory';
+      tip = WORDING.noWorkspaceTip;
     } else {
       text = '$(warning) CMT';
       tip = st.detail ?? st.phase;

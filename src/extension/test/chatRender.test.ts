@@ -1,15 +1,21 @@
-// Renders answers with the real media/chat.js in a minimal fake DOM (node:vm, no browser): the
+// Renders answers with the real webview script (src/webview/chat.ts, bundled) in a minimal fake DOM (node:vm, no browser): the
 // grounding verdict is visible, "not sure" answers are marked as guesses, and quotes open the file
 // at their line through an `openQuote` message the extension accepts. node --test out/src/extension/test/
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
+import * as esbuild from 'esbuild';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import * as vm from 'node:vm';
 import type { Grounding } from '../../core/protocol';
 import { ChatMessage, parseFromWebview } from '../webviewMessages';
 
-const CHAT_JS = path.resolve(__dirname, '..', '..', '..', '..', 'media', 'chat.js'); // out/src/extension/test -> repo
+const REPO = path.resolve(__dirname, '..', '..', '..', '..'); // out/src/extension/test -> repo
+
+/** src/webview/chat.ts bundled as scripts/build-extension.mjs bundles it (in memory). */
+function chatJs(): string {
+  const r = esbuild.buildSync({ absWorkingDir: REPO, entryPoints: ['src/webview/chat.ts'], bundle: true, write: false, platform: 'browser', format: 'iife', target: 'es2022' });
+  return r.outputFiles[0].text;
+}
 
 class FakeEl {
   children: FakeEl[] = [];
@@ -97,7 +103,7 @@ function loadChat() {
     window: { addEventListener: (t: string, fn: (ev: { data: unknown }) => void) => t === 'message' && (onMessage = fn) },
     setTimeout,
   };
-  vm.runInNewContext(fs.readFileSync(CHAT_JS, 'utf8'), ctx, { filename: 'chat.js' });
+  vm.runInNewContext(chatJs(), ctx, { filename: 'chat.js' });
   return { log: byId.get('log')!, posted, send: (data: unknown) => onMessage!({ data }) };
 }
 

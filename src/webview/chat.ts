@@ -1,32 +1,45 @@
-// @ts-check
-// CMT Memory chat webview. Talks to the extension only through postMessage; renders text with
-// textContent (never innerHTML), so answers and file excerpts cannot inject markup.
+// CMT Memory chat webview (browser code, bundled by scripts/build-extension.mjs into dist/webview/chat.js).
+// Talks to the extension only through postMessage, with the message types the extension itself uses
+// (src/extension/webviewMessages.ts); renders text with textContent (never innerHTML), so answers
+// and file excerpts cannot inject markup. The wording of states comes from src/extension/wording.ts.
+import type { ChatMessage, FromWebview, ToWebview, ViewState, WebviewCommand } from '../extension/webviewMessages';
+import { WORDING } from '../extension/wording';
+
+interface SavedState {
+  draft?: string;
+}
+interface VsCodeApi {
+  postMessage(msg: FromWebview): void;
+  getState(): SavedState | undefined;
+  setState(s: SavedState): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
 (function () {
-  // eslint-disable-next-line no-undef
   const vscode = acquireVsCodeApi();
-  const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+  const $ = (id: string) => document.getElementById(id) as HTMLElement;
   const log = $('log');
   const banner = $('banner');
-  const input = /** @type {HTMLTextAreaElement} */ ($('input'));
-  const send = /** @type {HTMLButtonElement} */ ($('send'));
-  const stop = /** @type {HTMLButtonElement} */ ($('stop'));
+  const input = $('input') as HTMLTextAreaElement;
+  const send = $('send') as HTMLButtonElement;
+  const stop = $('stop') as HTMLButtonElement;
   const hint = $('hint');
-  /** @type {any} */ let state = { phase: 'starting', trusted: true, watching: true, busy: false };
-  /** @type {Map<string, HTMLElement>} */ const nodes = new Map();
+  let state: ViewState = { phase: 'starting', trusted: true, watching: true, busy: false };
+  const nodes = new Map<string, HTMLElement>();
 
   // keep an unsent draft across reloads of the view
   const saved = vscode.getState() || {};
   if (typeof saved.draft === 'string') input.value = saved.draft;
   input.addEventListener('input', () => vscode.setState({ draft: input.value }));
 
-  function el(tag, cls, text) {
+  function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
     const e = document.createElement(tag);
     if (cls) e.className = cls;
     if (text !== undefined) e.textContent = text;
     return e;
   }
   /** A button with an optional codicon before its visible label (the label stays the accessible name). */
-  function button(label, cls, onClick, title, icon) {
+  function button(label: string, cls: string, onClick: () => void, title?: string, icon?: string): HTMLButtonElement {
     const b = el('button', cls);
     if (icon) {
       const i = el('span', `codicon codicon-${icon}`);
@@ -43,7 +56,7 @@
    * The grounding verdict of an answer (src/core/ground.ts): "Found in source" with the line that
    * holds it, or "Not sure" in plain words with the most relevant lines. Quotes open the file there.
    */
-  function renderGrounding(m) {
+  function renderGrounding(m: ChatMessage & { grounding: NonNullable<ChatMessage['grounding']> }): HTMLElement {
     const g = m.grounding;
     const found = g.verdict === 'found';
     const box = el('div', `grounding ${found ? 'found' : 'not-sure'}`);
@@ -84,21 +97,23 @@
   }
 
   const atBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-  const scroll = (force) => { if (force || atBottom()) log.scrollTop = log.scrollHeight; };
+  const scroll = (force: boolean) => {
+    if (force || atBottom()) log.scrollTop = log.scrollHeight;
+  };
 
-  function render(m) {
+  function render(m: ChatMessage): HTMLElement {
     const wrap = el('div', `msg ${m.role}${m.status === 'streaming' ? ' streaming' : ''}`);
     wrap.dataset.id = m.id;
     wrap.dataset.status = m.status || '';
     wrap.setAttribute('aria-label', m.role === 'user' ? 'You' : 'CMT Memory');
     wrap.appendChild(el('div', 'who', m.role === 'user' ? 'You' : 'CMT Memory'));
-    const grounded = m.role === 'assistant' && m.status === 'done' && m.grounding;
+    const grounding = m.role === 'assistant' && m.status === 'done' ? m.grounding : undefined;
     // a "not sure" answer is shown as a guess (muted, labelled), never as a plain fact
-    const text = wrap.appendChild(el('div', grounded && m.grounding.verdict !== 'found' ? 'text guess' : 'text', m.text));
-    if (grounded) {
-      wrap.dataset.verdict = m.grounding.verdict;
-      if (m.grounding.verdict !== 'found') text.setAttribute('aria-label', `Unverified guess: ${m.text}`);
-      wrap.appendChild(renderGrounding(m));
+    const text = wrap.appendChild(el('div', grounding && grounding.verdict !== 'found' ? 'text guess' : 'text', m.text));
+    if (grounding) {
+      wrap.dataset.verdict = grounding.verdict;
+      if (grounding.verdict !== 'found') text.setAttribute('aria-label', `Unverified guess: ${m.text}`);
+      wrap.appendChild(renderGrounding({ ...m, grounding }));
     }
     if (m.role === 'assistant' && m.status !== 'streaming') {
       if (m.status === 'error') wrap.appendChild(el('div', 'error', `Error: ${m.error || 'unknown error'}`));
@@ -138,7 +153,7 @@
     return wrap;
   }
 
-  function upsert(m) {
+  function upsert(m: ChatMessage): void {
     const old = nodes.get(m.id);
     const node = render(m);
     nodes.set(m.id, node);
@@ -147,67 +162,67 @@
     scroll(!old);
   }
 
-  function renderBanner() {
+  function renderBanner(): void {
     banner.textContent = '';
     banner.className = '';
     const s = state;
-    const p = (t) => banner.appendChild(el('p', '', t));
-    const act = (label, command, secondary) =>
+    const detail = s.detail || '';
+    const p = (t: string) => banner.appendChild(el('p', '', t));
+    const act = (label: string, command: WebviewCommand, secondary?: boolean) =>
       banner.appendChild(button(label, secondary ? 'secondary' : '', () => vscode.postMessage({ type: 'command', command })));
     switch (s.phase) {
       case 'noWorkspace':
-        p('Open a folder to give CMT Memory something to memorize.');
+        p(WORDING.noWorkspace);
         break;
       case 'noPack':
         banner.className = 'warn';
-        p(`No model pack. ${s.detail || ''}`);
+        p(WORDING.noPack(detail));
         act('Select Model Pack…', 'selectPack');
         break;
       case 'starting':
-        p('Starting the engine…');
+        p(WORDING.starting);
         break;
       case 'restarting':
         banner.className = 'warn';
-        p(`The engine stopped unexpectedly and is restarting. ${s.detail || ''}`);
+        p(WORDING.restarting(detail));
         break;
       case 'crashed':
       case 'error':
         banner.className = 'error';
-        p(s.phase === 'crashed' ? `The engine keeps crashing. ${s.detail || ''}` : `The engine could not start. ${s.detail || ''}`);
+        p(s.phase === 'crashed' ? WORDING.crashed(detail) : WORDING.startFailed(detail));
         banner.appendChild(button('Retry', '', () => vscode.postMessage({ type: 'retry' }), 'Restart the engine', 'refresh'));
         act('Show Status', 'showStatus', true);
         break;
       case 'ready':
-        if (s.indexing) p(`Memorizing… ${s.indexing.done}/${s.indexing.total} files`);
+        if (s.indexing) p(WORDING.memorizing(s.indexing.done, s.indexing.total));
         else if (!s.memories) {
-          p('Nothing memorized yet. Memorize your workspace (or a file: right-click it → CMT Memory: Memorize File), then ask.');
+          p(WORDING.nothingMemorized);
           act('Memorize Workspace', 'memorizeWorkspace');
         }
         break;
     }
     if (!s.trusted) {
-      const t = el('p', 'muted', 'This workspace is not trusted: files are not memorized automatically. Memorize commands still work.');
-      banner.appendChild(t);
+      banner.appendChild(el('p', 'muted', WORDING.untrusted));
       if (!banner.className) banner.className = 'warn';
     }
   }
 
-  function renderControls() {
+  function renderControls(): void {
     const s = state;
     const canAsk = s.phase === 'ready' || s.phase === 'starting' || s.phase === 'restarting';
     send.disabled = s.busy || !canAsk;
     stop.hidden = !s.busy;
-    const bits = [];
+    const bits: string[] = [];
     if (s.phase === 'ready') {
-      bits.push(`${s.memories ?? 0} memories`);
+      bits.push(WORDING.memories(s.memories ?? 0));
       if (s.provider) bits.push(s.provider);
-      if (!s.watching) bits.push('not watching');
-      if (s.queued) bits.push(`${s.queued} queued`);
+      if (!s.watching) bits.push(WORDING.notWatching);
+      if (s.queued) bits.push(WORDING.queued(s.queued));
     }
     hint.textContent = bits.join(' · ');
   }
 
-  function ask() {
+  function ask(): void {
     const text = input.value.trim();
     if (!text || send.disabled) return;
     vscode.postMessage({ type: 'ask', text });
@@ -215,15 +230,23 @@
     vscode.setState({ draft: '' });
   }
 
-  $('composer').addEventListener('submit', (e) => { e.preventDefault(); ask(); });
+  $('composer').addEventListener('submit', (e) => {
+    e.preventDefault();
+    ask();
+  });
   input.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); ask(); }
-    else if (e.key === 'Escape' && state.busy) { e.preventDefault(); vscode.postMessage({ type: 'stop' }); }
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      ask();
+    } else if (e.key === 'Escape' && state.busy) {
+      e.preventDefault();
+      vscode.postMessage({ type: 'stop' });
+    }
   });
   stop.addEventListener('click', () => vscode.postMessage({ type: 'stop' }));
   $('newChat').addEventListener('click', () => vscode.postMessage({ type: 'newChat' }));
 
-  window.addEventListener('message', (ev) => {
+  window.addEventListener('message', (ev: MessageEvent<ToWebview>) => {
     const m = ev.data;
     if (!m || typeof m !== 'object') return;
     switch (m.type) {
@@ -242,19 +265,24 @@
         upsert(m.message);
         break;
       case 'token': {
-        const node = nodes.get(m.id);
-        const t = node && node.querySelector('.text');
-        if (t) { t.textContent += m.text; scroll(false); }
+        const t = nodes.get(m.id)?.querySelector('.text');
+        if (t) {
+          t.textContent += m.text;
+          scroll(false);
+        }
         break;
       }
       case 'copied': {
         const b = nodes.get(m.id)?.querySelector('button.copy');
-        const label = b && b.querySelector('.label');
-        const ic = b && b.querySelector('.codicon');
+        const label = b?.querySelector('.label');
+        const ic = b?.querySelector('.codicon');
         if (label) {
           label.textContent = 'Copied';
           if (ic) ic.className = 'codicon codicon-check';
-          setTimeout(() => { label.textContent = 'Copy'; if (ic) ic.className = 'codicon codicon-copy'; }, 1500);
+          setTimeout(() => {
+            label.textContent = 'Copy';
+            if (ic) ic.className = 'codicon codicon-copy';
+          }, 1500);
         }
         break;
       }

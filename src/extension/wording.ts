@@ -1,0 +1,23 @@
+// The user-facing wording of the engine and view states, in one place: the chat view's banner
+// (src/webview/chat.ts), the status bar (extension.ts) and the controller's state details
+// (controller.ts) all take their sentences from here. Pure: no `vscode` and no node import, so the
+// webview bundle can import it too.
+
+export const WORDING = {
+  noWorkspace: 'Open a folder to give CMT Memory something to memorize.',
+  noWorkspaceTip: 'Open a folder to use CMT Memory',
+  starting: 'Starting the engine…',
+  bundledPackMissing: (packDir: string) => `The bundled model pack is missing (${packDir}). Select a model pack folder.`,
+  packSettingMissing: (packDir: string) => `No model pack at ${packDir} (setting cmtMemory.packPath).`,
+  noPack: (detail: string) => `No model pack. ${detail}`,
+  restarting: (detail: string) => `The engine stopped unexpectedly and is restarting. ${detail}`,
+  restartingTip: (detail: string) => `Engine restarting: ${detail}`,
+  crashed: (detail: string) => `The engine keeps crashing. ${detail}`,
+  startFailed: (detail: string) => `The engine could not start. ${detail}`,
+  memorizing: (done: number, total: number) => `Memorizing… ${done}/${total} files`,
+  nothingMemorized: 'Nothing memorized yet. Memorize your workspace (or a file: right-click it → CMT Memory: Memorize File), then ask.',
+  untrusted: 'This workspace is not trusted: files are not memorized automatically. Memorize commands still work.',
+  memories: (n: number) => `${n} memories`,
+  notWatching: 'not watching',
+  queued: (n: number) => `${n} queued`,
+} as const;
