@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { classifyFile, looksBinary, walkWorkspace, WalkOptions } from '../src/core/files';
+import { classifyFile, looksBinary, rewordIssue, skipReasonText, walkWorkspace, WalkOptions } from '../src/core/files';
 
 function makeTree(files: Record<string, string | Buffer>): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cmt-files-'));
@@ -153,4 +153,17 @@ test('walk of 2,000 files with a big ignored folder is fast', async () => {
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('skip reasons: the engine words no fix; each front end adds its own (rewordIssue), keeping the detail', () => {
+  const secret = { path: '.env', code: 'secret', reason: skipReasonText('secret') };
+  assert.equal(secret.reason, 'may hold secrets (.env, keys, credentials)');
+  assert.equal(rewordIssue(secret, { secret: 'may hold secrets; force with --include' }).reason, 'may hold secrets; force with --include');
+  const big = { path: 'a.bin', code: 'too-large', reason: skipReasonText('too-large', '2 MiB') };
+  assert.equal(rewordIssue(big, { 'too-large': 'over the limit' }).reason, 'over the limit (2 MiB)');
+  // codes without a front-end wording, and unknown codes, stay as the engine said
+  assert.deepEqual(rewordIssue(big, { secret: 'x' }), big);
+  const odd = { path: 'x', code: 'outside the workspace root', reason: skipReasonText('outside the workspace root', '/r') };
+  assert.equal(odd.reason, 'outside the workspace root (/r)');
+  assert.deepEqual(rewordIssue(odd, { secret: 'x' }), odd);
 });

@@ -6,7 +6,7 @@ import type { Device } from '../core/types';
 
 async function main(): Promise<void> {
   const [packDir, root, bankDir, device] = process.argv.slice(2);
-  const engine = await Engine.open({ packDir, bankUri: bankDir, device: (device || 'cpu') as Device, verifyHashes: false });
+  const engine = await Engine.open({ packDir, bankUri: bankDir, device: (device || 'cpu') as Device, verifyHashes: false, log: (m) => void process.stderr.write(`[cmt] ${m}\n`) });
   try {
     const t0 = performance.now();
     let last = 0;

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EngineClient } from '../core/client';
 import type { AskResponse, MemorizeSummary } from '../core/protocol';
+import { rewordIssue, SkipReason } from '../core/files';
 import { ANSWER_MODES, AnswerMode, CmtError, Device, DEVICES } from '../core/types';
 import { benchCommand } from '../bench/command';
 import { evalCommand } from '../eval/command';
@@ -106,6 +107,13 @@ export function parseSize(v: string): number {
 function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
 }
+
+/** The CLI's own fix for skip reasons the engine words without one. */
+const CLI_SKIP_WORDS: Partial<Record<SkipReason, string>> = {
+  excluded: 'excluded (default or --exclude rules)',
+  secret: 'may hold secrets (.env, keys, credentials); force with --include',
+};
+const cliWords = <T extends { code?: string; reason: string }>(i: T): T => rewordIssue(i, CLI_SKIP_WORDS);
 
 function toPosix(p: string): string {
   return p.split(path.sep).join('/');
@@ -251,6 +259,7 @@ async function cmdMemorize(cli: Cli, paths: string[], o: { root?: string; force?
   } finally {
     if (started) bar?.stop();
   }
+  summary = { ...summary, skipped: summary.skipped.map(cliWords), failed: summary.failed.map(cliWords) };
   const nothing = summary.memorized + summary.unchanged === 0;
   if (cli.json) {
     cli.out({ ok: !nothing, root: toPosix(root), ...summary });

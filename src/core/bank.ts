@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import * as lancedb from '@lancedb/lancedb';
 import { Binary, Field, FixedSizeList, Float32, Float64, Int32, Schema, Utf8 } from 'apache-arrow';
-import { CmtError, CompressedChunk, MemoryRecord } from './types';
+import { CmtError, CompressedChunk, Logger, MemoryRecord } from './types';
 
 export interface BankMeta {
   packId: string;
@@ -22,6 +22,8 @@ export interface BankOpenOptions {
   readOnly?: boolean;
   /** Passed to lancedb.connect (e.g. storageOptions for s3://). */
   connectOptions?: Partial<lancedb.ConnectionOptions>;
+  /** Warnings (default: none are shown). */
+  log?: Logger;
 }
 
 export interface FileState {
@@ -199,6 +201,8 @@ export class MemoryBank {
     return run;
   }
 
+  private log: Logger = () => undefined;
+
   private constructor(
     private readonly db: lancedb.Connection,
     readonly uri: string,
@@ -289,10 +293,12 @@ export class MemoryBank {
       const width = emb ? ((emb.type as { listSize?: number }).listSize ?? 0) : 0;
       cols = { embedDim: width === (meta.embedDim ?? 0) ? width : 0, hasTerms: process.env.CMT_PLAIN_FTS !== '1' && schema.fields.some((f) => f.name === 'terms') };
       if ((meta.embedDim ?? 0) > 0 && cols.embedDim === 0) {
-        process.stderr.write(`[cmt] memory bank table ${name} has no ${meta.embedDim}-wide embedder column: sentence-embedder retrieval is off for it (re-memorize with --force into a new bank to turn it on)\n`);
+        opts.log?.(`memory bank table ${name} has no ${meta.embedDim}-wide embedder column: sentence-embedder retrieval is off for it (re-memorize with --force into a new bank to turn it on)`);
       }
     }
-    return new MemoryBank(db, uri, meta, name, table, readOnly, cols);
+    const bank = new MemoryBank(db, uri, meta, name, table, readOnly, cols);
+    if (opts.log) bank.log = opts.log;
+    return bank;
   }
 
   private static async checkTable(table: lancedb.Table, meta: BankMeta): Promise<void> {
@@ -592,7 +598,7 @@ export class MemoryBank {
       // Reading must not depend on writing: with the disk full (or the folder read-only) the index
       // cannot be rebuilt, but the existing index (unindexed rows included) can still be searched,
       // and without one the caller falls back to vector search. ftsDirty stays set: retried next time.
-      process.stderr.write(`[cmt] full-text index not refreshed: ${(e as Error).message}\n`);
+      this.log(`full-text index not refreshed: ${(e as Error).message}`);
     }
     if (!this.hasFts) {
       const idx = await this.table.listIndices();

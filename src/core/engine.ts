@@ -19,7 +19,7 @@ import { MemoryBank } from './bank';
 import { chunkFile } from './chunk';
 import { Compressor } from './compress';
 import { Decoder } from './decode';
-import { classifyFile, DEFAULT_MAX_FILE_SIZE, isForceIncluded, isGitignored, SkipReason, walkWorkspace, WalkedFile } from './files';
+import { classifyFile, DEFAULT_MAX_FILE_SIZE, isForceIncluded, isGitignored, SkipReason, skipReasonText, walkWorkspace, WalkedFile } from './files';
 import { groundAnswer } from './ground';
 import { Embedder, embedTextOf } from './embed';
 import { fusionOf, match } from './match';
@@ -36,7 +36,7 @@ import type {
   StatusResult,
 } from './protocol';
 import { releaseSessions } from './runtime';
-import { AskOptions, Chunk, Citation, CmtError, CompressedChunk, Device } from './types';
+import { AskOptions, Chunk, Citation, CmtError, CompressedChunk, Device, Logger } from './types';
 
 export interface EngineOpenOptions {
   packDir: string;
@@ -45,6 +45,8 @@ export interface EngineOpenOptions {
   settings?: EngineSettings;
   /** Verify every pack file's sha256 on open (default true). */
   verifyHashes?: boolean;
+  /** Warnings of the engine and its bank (default: none are shown). */
+  log?: Logger;
 }
 
 export interface EngineMemorizeOptions {
@@ -68,21 +70,6 @@ export interface EngineMemorizeOptions {
   onProgress?: (p: ProgressParams) => void;
 }
 
-/** Human-readable reasons for files.ts skip codes. */
-export const SKIP_REASONS: Record<SkipReason, string> = {
-  binary: 'binary file',
-  'too-large': 'too large',
-  'invalid-utf8': 'not valid UTF-8 text',
-  empty: 'empty (no text)',
-  excluded: 'excluded (default or --exclude rules)',
-  gitignored: 'ignored by .gitignore',
-  secret: 'may hold secrets (.env, keys, credentials); force with --include',
-  unreadable: 'unreadable',
-  'symlink-outside': 'symbolic link pointing outside the workspace',
-  'symlink-loop': 'symbolic link loop',
-  'not-a-file': 'not a regular file',
-};
-
 /** Skip codes that are errors (reported under `failed`), not decisions. */
 const FAILURE_CODES = new Set<SkipReason>(['unreadable']);
 
@@ -94,8 +81,7 @@ function toPosix(p: string): string {
 }
 
 function issue(p: string, code: SkipReason | string, detail?: string): FileIssue & { code: string } {
-  const base = (SKIP_REASONS as Record<string, string>)[code] ?? code;
-  return { path: p, code, reason: detail ? `${base} (${detail})` : base };
+  return { path: p, code, reason: skipReasonText(code, detail) };
 }
 
 function checkAbort(signal?: AbortSignal, what = 'operation'): void {
@@ -132,6 +118,7 @@ export class Engine {
   private closed = false;
   /** The pack's sentence embedder (null: the pack has none); its vectors fill the bank's `emb` column. */
   embedder: Embedder | null = null;
+  private log: Logger = () => undefined;
   private readonly writes = new Mutex();
 
   private constructor(
@@ -148,7 +135,7 @@ export class Engine {
     const device = opts.device ?? 'auto';
     const pack = await loadPack(opts.packDir, { verifyHashes: opts.verifyHashes });
     const m = pack.manifest;
-    const bank = await MemoryBank.open(opts.bankUri, { packId: m.packId, memorySlots: m.cmt.memorySlots, memoryDim: m.cmt.memoryDim, embedDim: m.embedder?.dim ?? 0 });
+    const bank = await MemoryBank.open(opts.bankUri, { packId: m.packId, memorySlots: m.cmt.memorySlots, memoryDim: m.cmt.memoryDim, embedDim: m.embedder?.dim ?? 0 }, { log: opts.log });
     openPacks.set(pack.dir, (openPacks.get(pack.dir) ?? 0) + 1);
     try {
       const [compressor, aggregator, decoder] = await Promise.all([
@@ -157,6 +144,7 @@ export class Engine {
         Decoder.create(pack, device),
       ]);
       const engine = new Engine(pack, bank, compressor, aggregator, decoder, opts.bankUri, opts.settings ?? {});
+      if (opts.log) engine.log = opts.log;
       engine.embedder = await Embedder.create(pack, device);
       return engine;
     } catch (e) {
@@ -457,7 +445,7 @@ export class Engine {
       const ids = this.pack.tokenizer.encode(text).slice(0, Math.max(1, maxQ - overhead));
       text = this.pack.tokenizer.decode(ids).trim();
       questionTruncated = { tokens: qTokens, maxQuestionTokens: maxQ };
-      process.stderr.write(`[cmt] question has ${qTokens} tokens; cut to maxQuestionTokens=${maxQ}\n`);
+      this.log(`question has ${qTokens} tokens; cut to maxQuestionTokens=${maxQ}`);
     }
 
     const topK = Math.max(0, Math.min(Math.floor(opts.topK ?? defaults.topK), m.cmt.maxSelected));
@@ -572,7 +560,7 @@ export class Engine {
     try {
       await this.bank.compact(new Date(Date.now() + 1000));
     } catch (e) {
-      process.stderr.write(`[cmt] could not compact the bank after removing memories: ${errMsg(e)}\n`);
+      this.log(`could not compact the bank after removing memories: ${errMsg(e)}`);
     }
   }
 

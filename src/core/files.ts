@@ -52,6 +52,38 @@ export type SkipReason =
   | 'symlink-loop'
   | 'not-a-file';
 
+/**
+ * The engine's wording of each skip code, with no front end's fix in it: the CLI adds `--include`,
+ * the editor the `cmtMemory.include` setting (rewordIssue).
+ */
+export const SKIP_REASONS: Record<SkipReason, string> = {
+  binary: 'binary file',
+  'too-large': 'too large',
+  'invalid-utf8': 'not valid UTF-8 text',
+  empty: 'empty (no text)',
+  excluded: 'excluded (default or exclude rules)',
+  gitignored: 'ignored by .gitignore',
+  secret: 'may hold secrets (.env, keys, credentials)',
+  unreadable: 'unreadable',
+  'symlink-outside': 'symbolic link pointing outside the workspace',
+  'symlink-loop': 'symbolic link loop',
+  'not-a-file': 'not a regular file',
+};
+
+/** The reason text of a skip code (unknown codes are their own text), with its detail in brackets. */
+export function skipReasonText(code: string, detail?: string): string {
+  const base = (SKIP_REASONS as Record<string, string>)[code] ?? code;
+  return detail ? `${base} (${detail})` : base;
+}
+
+/** A file issue in a front end's own words for some skip codes (the detail in brackets is kept). */
+export function rewordIssue<T extends { code?: string; reason: string }>(i: T, words: Partial<Record<SkipReason, string>>): T {
+  const base = i.code ? (SKIP_REASONS as Record<string, string>)[i.code] : undefined;
+  const mine = i.code ? (words as Record<string, string | undefined>)[i.code] : undefined;
+  if (!base || !mine || !i.reason.startsWith(base)) return i;
+  return { ...i, reason: mine + i.reason.slice(base.length) };
+}
+
 export type ClassifyResult =
   | { ok: true; text: string; size: number; mtimeMs: number; contentHash: string }
   | { ok: false; reason: SkipReason; detail?: string };

@@ -63,6 +63,9 @@ export function checkCpu(
   };
 }
 
+/** The engine's warnings, on this process's stderr (the client shows them in its log). */
+const stderrLog = (message: string): void => void process.stderr.write(`[cmt] ${message}\n`);
+
 function log(...args: unknown[]): void {
   process.stderr.write(`[cmt-engine ${process.pid}] ${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`);
 }
@@ -139,7 +142,7 @@ export function main(): void {
       }
       // Loaded here, after the CPU check (native modules).
       const EngineClass = loadEngineModule();
-      opening = EngineClass.open({ packDir: p.packDir, bankUri: p.bankUri, device: p.device, settings: p.settings });
+      opening = EngineClass.open({ packDir: p.packDir, bankUri: p.bankUri, device: p.device, settings: p.settings, log: stderrLog });
       try {
         engine = await opening;
       } finally {

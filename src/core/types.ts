@@ -82,6 +82,12 @@ export interface AskOptions {
   onToken?: (text: string) => void; // streamed answer text, in order
 }
 
+/**
+ * Where the engine's warnings go (one line each, no trailing newline). Core never writes to
+ * process.stderr itself: the engine process passes one that does; other callers choose.
+ */
+export type Logger = (message: string) => void;
+
 export interface AskResult {
   answer: string;
   citations: Citation[];

@@ -7,6 +7,7 @@ import { RESTART_KEYS } from './settings';
 import { StatusLog } from './statusLog';
 import { Watcher } from './watcher';
 import { WORDING } from './wording';
+import { rewordIssue } from '../core/files';
 
 let controller: MemoryController | undefined;
 
@@ -82,8 +83,8 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
           if (summary.skipped.length) parts.push(`${summary.skipped.length} skipped`);
           if (summary.failed.length) parts.push(`${summary.failed.length} failed`);
           output.appendLine(`[cmt] ${title}: ${parts.join(', ')} in ${summary.elapsedMs} ms (event loop p50 ${lag.p50Ms} ms, p99 ${lag.p99Ms} ms)`);
-          for (const s of summary.skipped.slice(0, 200)) output.appendLine(`  skipped ${s.path}: ${s.reason}`);
-          for (const s of summary.failed) output.appendLine(`  failed ${s.path}: ${s.reason}`);
+          for (const s of summary.skipped.slice(0, 200)) output.appendLine(`  skipped ${s.path}: ${rewordIssue(s, WORDING.skipReasons).reason}`);
+          for (const s of summary.failed) output.appendLine(`  failed ${s.path}: ${rewordIssue(s, WORDING.skipReasons).reason}`);
           const msg = `CMT Memory: ${parts.join(', ')}.`;
           if (summary.failed.length) {
             void vscode.window.showWarningMessage(msg, 'Show Log').then((a) => a && output.show());

@@ -20,4 +20,9 @@ export const WORDING = {
   memories: (n: number) => `${n} memories`,
   notWatching: 'not watching',
   queued: (n: number) => `${n} queued`,
+  /** The editor's fix for skip reasons the engine words without one (core/files.ts SKIP_REASONS). */
+  skipReasons: {
+    excluded: 'excluded (default, cmtMemory.exclude or files.exclude rules)',
+    secret: 'may hold secrets (.env, keys, credentials); force with the cmtMemory.include setting',
+  },
 } as const;

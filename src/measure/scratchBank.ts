@@ -38,7 +38,7 @@ export class ScratchBank {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'cmt-eval-'));
     const workspace = path.join(dir, 'ws');
     await fsp.mkdir(workspace, { recursive: true });
-    const engine = await Engine.open({ packDir, bankUri: path.join(dir, 'bank'), device, verifyHashes: false, settings: { batchSize } });
+    const engine = await Engine.open({ packDir, bankUri: path.join(dir, 'bank'), device, verifyHashes: false, settings: { batchSize }, log: (m) => void process.stderr.write(`[cmt] ${m}\n`) });
     return new this(engine, dir, workspace);
   }
 
