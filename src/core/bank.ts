@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import * as lancedb from '@lancedb/lancedb';
 import { Binary, Field, FixedSizeList, Float32, Float64, Int32, Schema, Utf8 } from 'apache-arrow';
+import { Serial } from './serial';
 import { CmtError, CompressedChunk, Logger, MemoryRecord } from './types';
 
 export interface BankMeta {
@@ -192,13 +193,11 @@ export class MemoryBank {
   readonly hasTerms: boolean;
   private files: Map<string, FileState> | null = null; // lazily loaded cache of per-file state
   private closed = false;
-  private lock: Promise<unknown> = Promise.resolve(); // serialises writes on this bank object
+  private readonly writes = new Serial(); // serialises writes on this bank object
 
   /** Run `fn` after every earlier write on this object finished (writes never interleave). */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lock.then(fn, fn);
-    this.lock = run.catch(() => undefined);
-    return run;
+    return this.writes.run(fn);
   }
 
   private log: Logger = () => undefined;

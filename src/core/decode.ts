@@ -179,6 +179,20 @@ function isCancelled(signal?: AbortSignal): void {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Everything greedy and beam search need, resolved once by generate() from its options and the pack. */
+interface DecodePlan {
+  promptIds: number[];
+  maxNew: number;
+  numBeams: number;
+  stopIds: Set<number>;
+  stops: string[];
+  prefix: Prefix | null;
+  alpha: number;
+  /** Twin no-prefix rows are run (α contrast and/or memory gain). */
+  contrast: boolean;
+  opts: GenerateOptions;
+}
+
 export class Decoder {
   readonly numLayers: number;
   readonly numKvHeads: number;
@@ -360,10 +374,8 @@ export class Decoder {
     // Twin no-prefix rows: for the α contrast, and/or to measure how much the memory matters.
     const contrast = prefix !== null && (alpha !== 0 || !!opts.measureMemoryGain);
     isCancelled(opts.signal);
-    if (numBeams === 1 && !opts.forceBeamSearch) {
-      return this.greedy(promptIds, maxNew, stopIds, stops, prefix, alpha, contrast, opts);
-    }
-    return this.beam(promptIds, maxNew, numBeams, stopIds, stops, prefix, alpha, contrast, opts);
+    const plan: DecodePlan = { promptIds, maxNew, numBeams, stopIds, stops, prefix, alpha, contrast, opts };
+    return numBeams === 1 && !opts.forceBeamSearch ? this.greedy(plan) : this.beam(plan);
   }
 
   private initialCache(prefix: Prefix | null, contrast: boolean): { cache: Cache; masked: number[]; P: number } {
@@ -372,16 +384,8 @@ export class Decoder {
     return { cache, masked: contrast ? [0, prefix.length] : [0], P: prefix.length };
   }
 
-  private async greedy(
-    promptIds: number[],
-    maxNew: number,
-    stopIds: Set<number>,
-    stops: string[],
-    prefix: Prefix | null,
-    alpha: number,
-    contrast: boolean,
-    opts: GenerateOptions,
-  ): Promise<GenerateResult> {
+  private async greedy(plan: DecodePlan): Promise<GenerateResult> {
+    const { promptIds, maxNew, stopIds, stops, prefix, alpha, contrast, opts } = plan;
     const streamer = new TextStreamer(this.pack.tokenizer, stops, opts.onToken);
     const init = this.initialCache(prefix, contrast);
     const rowsTokens = (t: number[]) => (contrast ? [t, t] : [t]);
@@ -422,17 +426,8 @@ export class Decoder {
     return res;
   }
 
-  private async beam(
-    promptIds: number[],
-    maxNew: number,
-    N: number,
-    stopIds: Set<number>,
-    stops: string[],
-    prefix: Prefix | null,
-    alpha: number,
-    contrast: boolean,
-    opts: GenerateOptions,
-  ): Promise<GenerateResult> {
+  private async beam(plan: DecodePlan): Promise<GenerateResult> {
+    const { promptIds, maxNew, numBeams: N, stopIds, stops, prefix, alpha, contrast, opts } = plan;
     const lp = opts.lengthPenalty ?? 1;
     const norm = (sum: number, len: number) => sum / Math.pow(Math.max(1, len), lp);
     const cutter = new TextStreamer(this.pack.tokenizer, stops);

@@ -36,6 +36,7 @@ import type {
   StatusResult,
 } from './protocol';
 import { releaseSessions } from './runtime';
+import { Serial } from './serial';
 import { AskOptions, Chunk, Citation, CmtError, CompressedChunk, Device, Logger } from './types';
 
 export interface EngineOpenOptions {
@@ -97,16 +98,6 @@ function excerpt(text: string): string {
   return t.length <= EXCERPT_CHARS ? t : t.slice(0, EXCERPT_CHARS - 1) + '…';
 }
 
-/** Serialises writes (memorize/forget/rename) so two callers never interleave on one file. */
-class Mutex {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(fn, fn);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
-}
-
 interface PendingFile {
   rel: string;
   contentHash: string;
@@ -119,7 +110,8 @@ export class Engine {
   /** The pack's sentence embedder (null: the pack has none); its vectors fill the bank's `emb` column. */
   embedder: Embedder | null = null;
   private log: Logger = () => undefined;
-  private readonly writes = new Mutex();
+  /** Serialises writes (memorize/forget/rename) so two callers never interleave on one file. */
+  private readonly writes = new Serial();
 
   private constructor(
     readonly pack: Pack,

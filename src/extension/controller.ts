@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient, EngineState } from '../core/client';
 import type { AskResponse, MemorizeSummary, StatusResult } from '../core/protocol';
+import { Serial } from '../core/serial';
 import { CmtError } from '../core/types';
 import { isInside, toRel } from './paths';
 import { initializeParams, packExists, readSettings, Settings } from './settings';
@@ -37,7 +38,8 @@ export class MemoryController implements vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<ControllerState>();
   readonly onDidChangeState = this.emitter.event;
   private statusTimer: NodeJS.Timeout | undefined;
-  private memorizeChain: Promise<unknown> = Promise.resolve();
+  /** One memorize at a time (they share the engine). */
+  private readonly memorizes = new Serial();
 
   constructor(
     private readonly ctx: vscode.ExtensionContext,
@@ -284,9 +286,7 @@ export class MemoryController implements vscode.Disposable {
       });
       return { summary: total, lag: st };
     };
-    const p = this.memorizeChain.then(run, run);
-    this.memorizeChain = p.catch(() => undefined);
-    return p;
+    return this.memorizes.run(run);
   }
 
   async forget(absPath: string, trigger: string): Promise<number> {
