@@ -19,8 +19,28 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
   controller = ctrl;
   const watcher = new Watcher(ctrl, log, output, ctx);
   const chat = new ChatViewProvider(ctx, ctrl, watcher, log);
+  const { bar, renderBar } = createStatusBar(ctrl, watcher);
+  const parts: Parts = { ctx, output, log, ctrl, watcher, chat };
+  registerCommands(parts);
+  subscribe(parts, bar, renderBar);
+  renderBar();
+  watcher.start();
+  // Start the engine without holding up activation.
+  void ctrl.start();
+}
 
-  // ---- status bar
+/** What activate() creates, handed to each of its steps. */
+interface Parts {
+  ctx: vscode.ExtensionContext;
+  output: vscode.OutputChannel;
+  log: StatusLog;
+  ctrl: MemoryController;
+  watcher: Watcher;
+  chat: ChatViewProvider;
+}
+
+/** The status bar item: memories, indexing progress or the engine state; click for status and actions. */
+function createStatusBar(ctrl: MemoryController, watcher: Watcher): { bar: vscode.StatusBarItem; renderBar: () => void } {
   const bar = vscode.window.createStatusBarItem('cmtMemory.status', vscode.StatusBarAlignment.Left, 50);
   bar.name = 'CMT Memory';
   bar.command = 'cmtMemory.showStatus';
@@ -50,55 +70,62 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
     bar.tooltip = `CMT Memory: ${tip}\nClick for status and actions`;
     bar.show();
   };
+  return { bar, renderBar };
+}
 
-  // ---- helpers
+/** Memorizes `paths` with a cancellable progress notification, then reports the summary. */
+async function bulkMemorize({ ctrl, output }: Parts, paths: string[], title: string): Promise<void> {
+  if (ctrl.state.phase !== 'ready') {
+    void vscode.window.showWarningMessage(`CMT Memory: the engine is not ready (${ctrl.state.detail ?? ctrl.state.phase}).`);
+    return;
+  }
+  await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+    async (progress, token) => {
+      const abort = new AbortController();
+      token.onCancellationRequested(() => abort.abort());
+      let last = 0;
+      try {
+        const { summary, lag } = await ctrl.memorize(paths, {
+          trigger: 'command',
+          signal: abort.signal,
+          onProgress: (done, total, p) => {
+            const pct = total ? (done / total) * 100 : 0;
+            progress.report({ message: `${done}/${total} files · ${p}`, increment: pct - last });
+            last = pct;
+          },
+        });
+        const parts = [`${summary.memorized} memorized`, `${summary.unchanged} unchanged`];
+        if (summary.skipped.length) parts.push(`${summary.skipped.length} skipped`);
+        if (summary.failed.length) parts.push(`${summary.failed.length} failed`);
+        output.appendLine(`[cmt] ${title}: ${parts.join(', ')} in ${summary.elapsedMs} ms (event loop p50 ${lag.p50Ms} ms, p99 ${lag.p99Ms} ms)`);
+        for (const s of summary.skipped.slice(0, 200)) output.appendLine(`  skipped ${s.path}: ${rewordIssue(s, WORDING.skipReasons).reason}`);
+        for (const s of summary.failed) output.appendLine(`  failed ${s.path}: ${rewordIssue(s, WORDING.skipReasons).reason}`);
+        const msg = `CMT Memory: ${parts.join(', ')}.`;
+        if (summary.failed.length) {
+          void vscode.window.showWarningMessage(msg, 'Show Log').then((a) => a && output.show());
+        } else {
+          void vscode.window.showInformationMessage(msg);
+        }
+      } catch (e) {
+        const m = (e as Error).message;
+        if ((e as { code?: string }).code === 'CANCELLED') void vscode.window.showInformationMessage('CMT Memory: memorizing cancelled.');
+        else void vscode.window.showErrorMessage(`CMT Memory: ${m}`);
+      }
+    },
+  );
+}
+
+/** The command palette / context menu commands. */
+function registerCommands(parts: Parts): void {
+  const { ctx, output, ctrl, watcher, chat } = parts;
   const targetUri = (arg: unknown): vscode.Uri | undefined => {
     if (arg instanceof vscode.Uri) return arg;
     return vscode.window.activeTextEditor?.document.uri;
   };
   const inWorkspace = (u: vscode.Uri | undefined): u is vscode.Uri => !!u && u.scheme === 'file' && !!ctrl.rootOf(u.fsPath);
 
-  const bulk = async (paths: string[], title: string) => {
-    if (ctrl.state.phase !== 'ready') {
-      void vscode.window.showWarningMessage(`CMT Memory: the engine is not ready (${ctrl.state.detail ?? ctrl.state.phase}).`);
-      return;
-    }
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
-      async (progress, token) => {
-        const abort = new AbortController();
-        token.onCancellationRequested(() => abort.abort());
-        let last = 0;
-        try {
-          const { summary, lag } = await ctrl.memorize(paths, {
-            trigger: 'command',
-            signal: abort.signal,
-            onProgress: (done, total, p) => {
-              const pct = total ? (done / total) * 100 : 0;
-              progress.report({ message: `${done}/${total} files · ${p}`, increment: pct - last });
-              last = pct;
-            },
-          });
-          const parts = [`${summary.memorized} memorized`, `${summary.unchanged} unchanged`];
-          if (summary.skipped.length) parts.push(`${summary.skipped.length} skipped`);
-          if (summary.failed.length) parts.push(`${summary.failed.length} failed`);
-          output.appendLine(`[cmt] ${title}: ${parts.join(', ')} in ${summary.elapsedMs} ms (event loop p50 ${lag.p50Ms} ms, p99 ${lag.p99Ms} ms)`);
-          for (const s of summary.skipped.slice(0, 200)) output.appendLine(`  skipped ${s.path}: ${rewordIssue(s, WORDING.skipReasons).reason}`);
-          for (const s of summary.failed) output.appendLine(`  failed ${s.path}: ${rewordIssue(s, WORDING.skipReasons).reason}`);
-          const msg = `CMT Memory: ${parts.join(', ')}.`;
-          if (summary.failed.length) {
-            void vscode.window.showWarningMessage(msg, 'Show Log').then((a) => a && output.show());
-          } else {
-            void vscode.window.showInformationMessage(msg);
-          }
-        } catch (e) {
-          const m = (e as Error).message;
-          if ((e as { code?: string }).code === 'CANCELLED') void vscode.window.showInformationMessage('CMT Memory: memorizing cancelled.');
-          else void vscode.window.showErrorMessage(`CMT Memory: ${m}`);
-        }
-      },
-    );
-  };
+  const bulk = (paths: string[], title: string) => bulkMemorize(parts, paths, title);
 
   const reg = (id: string, fn: (...a: any[]) => unknown) => ctx.subscriptions.push(vscode.commands.registerCommand(id, fn));
 
@@ -194,7 +221,10 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
     const pick = await vscode.window.showQuickPick(items, { title: 'CMT Memory', placeHolder: 'Status and actions' });
     await pick?.run?.();
   });
+}
 
+/** Disposables and the events that re-render or restart things (settings, folders, trust). */
+function subscribe({ ctx, output, log, ctrl, watcher, chat }: Parts, bar: vscode.StatusBarItem, renderBar: () => void): void {
   ctx.subscriptions.push(
     output,
     bar,
@@ -219,10 +249,6 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => watcher.start()),
   );
-  renderBar();
-  watcher.start();
-  // Start the engine without holding up activation.
-  void ctrl.start();
 }
 
 export async function deactivate(): Promise<void> {
