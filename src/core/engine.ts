@@ -105,6 +105,59 @@ interface PendingFile {
   chunks: Chunk[];
 }
 
+/** What step 1 of a memorize found. */
+interface MemorizeTargets {
+  files: Map<string, WalkedFile>; // rel -> file
+  /** Rel dirs ('' = root) walked in full: stale memories under them are pruned. */
+  dirTargets: string[];
+  /** Files named directly (gitignore does not apply to them). */
+  explicit: Set<string>;
+}
+
+/** The settings, issues, counters and progress of one memorize, shared by its steps. */
+class MemorizeRun {
+  readonly root: string;
+  readonly include: string[];
+  readonly exclude: string[];
+  readonly maxFileSize: number;
+  readonly batchSize: number;
+  readonly signal?: AbortSignal;
+  readonly skipped: FileIssue[] = [];
+  readonly failed: FileIssue[] = [];
+  readonly seenIssue = new Set<string>();
+  /** Files that are in the bank after this run (memorized/unchanged/failed). */
+  readonly kept = new Set<string>();
+  total = 0;
+  done = 0;
+  memorized = 0;
+  unchanged = 0;
+  chunksDone = 0;
+  truncatedChunks = 0;
+
+  constructor(
+    settings: EngineSettings,
+    readonly opts: EngineMemorizeOptions,
+  ) {
+    this.signal = opts.signal;
+    this.root = path.resolve(opts.root ?? process.cwd());
+    this.include = [...(settings.include ?? []), ...(opts.include ?? [])];
+    this.exclude = [...(settings.exclude ?? []), ...(opts.exclude ?? [])];
+    this.maxFileSize = opts.maxFileBytes ?? settings.maxFileBytes ?? DEFAULT_MAX_FILE_SIZE;
+    this.batchSize = Math.max(1, settings.batchSize ?? 8);
+  }
+
+  report(i: FileIssue & { code: string }): void {
+    if (this.seenIssue.has(i.path)) return;
+    this.seenIssue.add(i.path);
+    (FAILURE_CODES.has(i.code as SkipReason) ? this.failed : this.skipped).push(i);
+  }
+
+  progress(rel: string): void {
+    this.done++;
+    this.opts.onProgress?.({ done: this.done, total: this.total, path: rel });
+  }
+}
+
 export class Engine {
   private closed = false;
   /** The pack's sentence embedder (null: the pack has none); its vectors fill the bank's `emb` column. */
@@ -183,25 +236,28 @@ export class Engine {
     return this.writes.run(() => this.memorizeLocked(paths, opts));
   }
 
+  /** One memorize, in three named steps: resolve the targets, store the files, prune stale memories. */
   private async memorizeLocked(paths: string[], opts: EngineMemorizeOptions): Promise<MemorizeSummary> {
     const t0 = Date.now();
-    const signal = opts.signal;
-    const root = path.resolve(opts.root ?? process.cwd());
-    const include = [...(this.settings.include ?? []), ...(opts.include ?? [])];
-    const exclude = [...(this.settings.exclude ?? []), ...(opts.exclude ?? [])];
-    const maxFileSize = opts.maxFileBytes ?? this.settings.maxFileBytes ?? DEFAULT_MAX_FILE_SIZE;
-    const batchSize = Math.max(1, this.settings.batchSize ?? 8);
-
-    const skipped: FileIssue[] = [];
-    const failed: FileIssue[] = [];
-    const seenIssue = new Set<string>();
-    const report = (i: FileIssue & { code: string }) => {
-      if (seenIssue.has(i.path)) return;
-      seenIssue.add(i.path);
-      (FAILURE_CODES.has(i.code as SkipReason) ? failed : skipped).push(i);
+    const run = new MemorizeRun(this.settings, opts);
+    const targets = await this.resolveTargets(paths, run);
+    await this.storeFiles(targets, run);
+    const removed = await this.pruneStale(targets, run);
+    return {
+      memorized: run.memorized,
+      unchanged: run.unchanged,
+      skipped: run.skipped,
+      failed: run.failed,
+      chunks: run.chunksDone,
+      truncatedChunks: run.truncatedChunks,
+      removed,
+      elapsedMs: Date.now() - t0,
     };
+  }
 
-    // 1. Targets -> files to look at (workspace-relative), walking folders with the ignore rules.
+  /** Step 1. Targets -> files to look at (workspace-relative), walking folders with the ignore rules. */
+  private async resolveTargets(paths: string[], run: MemorizeRun): Promise<MemorizeTargets> {
+    const { root, include, exclude, maxFileSize, signal, opts } = run;
     try {
       await fsp.access(root);
     } catch {
@@ -215,7 +271,7 @@ export class Engine {
       const abs = path.resolve(root, p);
       const rel = toPosix(path.relative(root, abs));
       if (rel.startsWith('../') || rel === '..' || path.isAbsolute(rel)) {
-        report(issue(toPosix(p), 'outside the workspace root', root));
+        run.report(issue(toPosix(p), 'outside the workspace root', root));
         continue;
       }
       let st: import('node:fs').Stats;
@@ -223,7 +279,7 @@ export class Engine {
         st = await fsp.stat(abs);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        failed.push({ path: rel || '.', reason: code === 'ENOENT' ? 'not found' : `unreadable (${errMsg(e)})` });
+        run.failed.push({ path: rel || '.', reason: code === 'ENOENT' ? 'not found' : `unreadable (${errMsg(e)})` });
         continue;
       }
       if (st.isDirectory()) {
@@ -236,37 +292,30 @@ export class Engine {
           maxFileSize,
           signal,
           onSkip: (r, reason) => {
-            if (!prefix || (r.startsWith(prefix) && r !== prefix)) report(issue(r, reason));
+            if (!prefix || (r.startsWith(prefix) && r !== prefix)) run.report(issue(r, reason));
           },
         })) {
           if (!prefix || f.relPath.startsWith(prefix)) files.set(f.relPath, f);
         }
       } else if (st.isFile()) {
         if (opts.respectGitignore && !isForceIncluded(rel, include) && (await isGitignored(root, rel))) {
-          report(issue(rel, 'gitignored'));
+          run.report(issue(rel, 'gitignored'));
           continue;
         }
         explicit.add(rel);
         files.set(rel, { absPath: abs, relPath: rel, size: st.size, mtimeMs: st.mtimeMs });
       } else {
-        report(issue(rel, 'not-a-file'));
+        run.report(issue(rel, 'not-a-file'));
       }
     }
+    return { files, dirTargets, explicit };
+  }
 
-    const list = [...files.values()].sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
-    const total = list.length;
-    let done = 0;
-    let memorized = 0;
-    let unchanged = 0;
-    let chunksDone = 0;
-    let truncatedChunks = 0;
-    const kept = new Set<string>(); // files that are in the bank after this run (memorized/unchanged/failed)
-    const progress = (rel: string) => {
-      done++;
-      opts.onProgress?.({ done, total, path: rel });
-    };
-
-    // 2. Classify, skip unchanged, chunk; compress in batches across files; upsert per file.
+  /** Step 2. Classify, skip unchanged, chunk; compress in batches across files (storeBatch). */
+  private async storeFiles(targets: MemorizeTargets, run: MemorizeRun): Promise<void> {
+    const { root, include, exclude, maxFileSize, signal, batchSize, opts } = run;
+    const list = [...targets.files.values()].sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
+    run.total = list.length;
     let pending: PendingFile[] = [];
     let pendingChunks = 0;
     const flush = async () => {
@@ -274,92 +323,37 @@ export class Engine {
       const batch = pending;
       pending = [];
       pendingChunks = 0;
-      let results: CompressedChunk[][] | null = null;
-      try {
-        results = await this.compressFiles(batch, batchSize, signal);
-      } catch (e) {
-        if (e instanceof CmtError && e.code === 'CANCELLED') throw e;
-        results = null; // retry file by file below, so one bad file cannot fail the others
-      }
-      const fatal = (e: unknown) =>
-        e instanceof CmtError && (e.code === 'CANCELLED' || e.code === 'BANK_UNAVAILABLE' || e.code === 'BANK_PACK_MISMATCH');
-      const ready: Array<{ f: PendingFile; compressed: CompressedChunk[] }> = [];
-      for (let i = 0; i < batch.length; i++) {
-        const f = batch[i];
-        try {
-          const compressed = results ? results[i] : (await this.compressFiles([f], batchSize, signal))[0];
-          ready.push({ f, compressed });
-        } catch (e) {
-          if (fatal(e)) throw e;
-          failed.push({ path: f.rel, reason: `could not memorize: ${errMsg(e)}` });
-          kept.add(f.rel); // keep whatever the bank had
-          progress(f.rel);
-        }
-      }
-      const stored = (r: { f: PendingFile; compressed: CompressedChunk[] }) => {
-        truncatedChunks += r.compressed.filter((c) => (c as CompressedChunk & { truncated?: boolean }).truncated).length;
-        memorized++;
-        chunksDone += r.compressed.length;
-        kept.add(r.f.rel);
-        progress(r.f.rel);
-      };
-      // One commit for the whole batch (files new to the bank); on failure, file by file so one
-      // bad file cannot fail the others. Progress is reported only after a file is committed.
-      let batched = false;
-      if (ready.length > 1) {
-        try {
-          await this.bank.upsertFiles(ready.map((r) => ({ path: r.f.rel, contentHash: r.f.contentHash, mtimeMs: r.f.mtimeMs, chunks: r.compressed.map(stripExtra) })));
-          batched = true;
-        } catch (e) {
-          if (fatal(e)) throw e;
-        }
-      }
-      for (const r of ready) {
-        if (batched) {
-          stored(r);
-          continue;
-        }
-        try {
-          await this.bank.upsertFile(r.f.rel, r.f.contentHash, r.f.mtimeMs, r.compressed.map(stripExtra));
-          stored(r);
-        } catch (e) {
-          if (fatal(e)) throw e;
-          failed.push({ path: r.f.rel, reason: `could not memorize: ${errMsg(e)}` });
-          kept.add(r.f.rel); // keep whatever the bank had
-          progress(r.f.rel);
-        }
-      }
+      await this.storeBatch(batch, run);
     };
-
     for (const f of list) {
       checkAbort(signal, 'memorize');
       const rel = f.relPath;
-      const c = await classifyFile(f.absPath, explicit.has(rel) ? { root, include, exclude, maxFileSize } : { maxFileSize });
+      const c = await classifyFile(f.absPath, targets.explicit.has(rel) ? { root, include, exclude, maxFileSize } : { maxFileSize });
       if (!c.ok) {
-        report(issue(rel, c.reason, c.reason === 'too-large' || c.reason === 'unreadable' ? c.detail : undefined));
-        if (c.reason === 'unreadable') kept.add(rel);
-        progress(rel);
+        run.report(issue(rel, c.reason, c.reason === 'too-large' || c.reason === 'unreadable' ? c.detail : undefined));
+        if (c.reason === 'unreadable') run.kept.add(rel);
+        run.progress(rel);
         continue;
       }
       const prev = await this.bank.fileState(rel);
       if (prev && prev.contentHash === c.contentHash && !opts.force) {
-        unchanged++;
-        kept.add(rel);
-        progress(rel);
+        run.unchanged++;
+        run.kept.add(rel);
+        run.progress(rel);
         continue;
       }
       let chunks: Chunk[];
       try {
         chunks = chunkFile(rel, c.text, this.docTokens, this.pack.manifest.cmt.maxDocTokens);
       } catch (e) {
-        failed.push({ path: rel, reason: `could not chunk: ${errMsg(e)}` });
-        kept.add(rel);
-        progress(rel);
+        run.failed.push({ path: rel, reason: `could not chunk: ${errMsg(e)}` });
+        run.kept.add(rel);
+        run.progress(rel);
         continue;
       }
       if (chunks.length === 0) {
-        report(issue(rel, 'empty'));
-        progress(rel);
+        run.report(issue(rel, 'empty'));
+        run.progress(rel);
         continue;
       }
       pending.push({ rel, contentHash: c.contentHash, mtimeMs: c.mtimeMs, chunks });
@@ -367,31 +361,84 @@ export class Engine {
       if (pendingChunks >= batchSize * 4) await flush();
     }
     await flush();
+  }
 
-    // 3. Folders walked in full: memories of files that are gone (or now skipped) are stale.
-    let removed = 0;
-    if (dirTargets.length > 0) {
-      const inBank = await this.bank.listFiles();
-      for (const bf of inBank) {
-        const under = dirTargets.some((d) => d === '' || bf.path === d || bf.path.startsWith(d + '/'));
-        if (!under || kept.has(bf.path)) continue;
-        if (files.has(bf.path) && !seenIssue.has(bf.path)) continue;
-        checkAbort(signal, 'memorize');
-        if (await this.bank.deleteFile(bf.path)) removed++;
-      }
-      if (removed > 0) await this.scrubOldVersions();
+  /**
+   * Compresses a batch of files and upserts them: one commit for the whole batch, else file by file
+   * so one bad file cannot fail the others. Progress is reported only after a file is committed.
+   */
+  private async storeBatch(batch: PendingFile[], run: MemorizeRun): Promise<void> {
+    const { batchSize, signal } = run;
+    let results: CompressedChunk[][] | null = null;
+    try {
+      results = await this.compressFiles(batch, batchSize, signal);
+    } catch (e) {
+      if (e instanceof CmtError && e.code === 'CANCELLED') throw e;
+      results = null; // retry file by file below, so one bad file cannot fail the others
     }
-
-    return {
-      memorized,
-      unchanged,
-      skipped,
-      failed,
-      chunks: chunksDone,
-      truncatedChunks,
-      removed,
-      elapsedMs: Date.now() - t0,
+    const fatal = (e: unknown) =>
+      e instanceof CmtError && (e.code === 'CANCELLED' || e.code === 'BANK_UNAVAILABLE' || e.code === 'BANK_PACK_MISMATCH');
+    const couldNot = (f: PendingFile, e: unknown) => {
+      run.failed.push({ path: f.rel, reason: `could not memorize: ${errMsg(e)}` });
+      run.kept.add(f.rel); // keep whatever the bank had
+      run.progress(f.rel);
     };
+    const ready: Array<{ f: PendingFile; compressed: CompressedChunk[] }> = [];
+    for (let i = 0; i < batch.length; i++) {
+      const f = batch[i];
+      try {
+        const compressed = results ? results[i] : (await this.compressFiles([f], batchSize, signal))[0];
+        ready.push({ f, compressed });
+      } catch (e) {
+        if (fatal(e)) throw e;
+        couldNot(f, e);
+      }
+    }
+    const stored = (r: { f: PendingFile; compressed: CompressedChunk[] }) => {
+      run.truncatedChunks += r.compressed.filter((c) => (c as CompressedChunk & { truncated?: boolean }).truncated).length;
+      run.memorized++;
+      run.chunksDone += r.compressed.length;
+      run.kept.add(r.f.rel);
+      run.progress(r.f.rel);
+    };
+    let batched = false;
+    if (ready.length > 1) {
+      try {
+        await this.bank.upsertFiles(ready.map((r) => ({ path: r.f.rel, contentHash: r.f.contentHash, mtimeMs: r.f.mtimeMs, chunks: r.compressed.map(stripExtra) })));
+        batched = true;
+      } catch (e) {
+        if (fatal(e)) throw e;
+      }
+    }
+    for (const r of ready) {
+      if (batched) {
+        stored(r);
+        continue;
+      }
+      try {
+        await this.bank.upsertFile(r.f.rel, r.f.contentHash, r.f.mtimeMs, r.compressed.map(stripExtra));
+        stored(r);
+      } catch (e) {
+        if (fatal(e)) throw e;
+        couldNot(r.f, e);
+      }
+    }
+  }
+
+  /** Step 3. Folders walked in full: memories of files that are gone (or now skipped) are stale. */
+  private async pruneStale(targets: MemorizeTargets, run: MemorizeRun): Promise<number> {
+    let removed = 0;
+    if (targets.dirTargets.length === 0) return removed;
+    const inBank = await this.bank.listFiles();
+    for (const bf of inBank) {
+      const under = targets.dirTargets.some((d) => d === '' || bf.path === d || bf.path.startsWith(d + '/'));
+      if (!under || run.kept.has(bf.path)) continue;
+      if (targets.files.has(bf.path) && !run.seenIssue.has(bf.path)) continue;
+      checkAbort(run.signal, 'memorize');
+      if (await this.bank.deleteFile(bf.path)) removed++;
+    }
+    if (removed > 0) await this.scrubOldVersions();
+    return removed;
   }
 
   /** Compresses the chunks of several files in shared batches; result i = chunks of file i. */
