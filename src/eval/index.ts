@@ -4,7 +4,7 @@
 
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { loadPack } from '../core/pack';
+import { loadPack, PackManifest } from '../core/pack';
 import type { Device } from '../core/types';
 import { BUILTIN_DATASETS, EvalDataset, EvalDocument, loadDataset, questionsOf } from '../measure/dataset';
 import { AnswerSettings, QuestionOutcome, StreamingBank, Variant, VARIANT_LABELS, VARIANTS } from './harness';
@@ -205,23 +205,20 @@ async function answerAll(
 export async function runEval(opts: EvalOptions): Promise<EvalReport> {
   const t0 = Date.now();
   const o: EvalOptions = opts.quick ? ({ ...QUICK, ...stripUndef(opts) } as EvalOptions) : opts;
-  const log = o.log ?? ((m: string) => process.stderr.write(m + '\n'));
   const repoRoot = path.resolve(o.repoRoot ?? process.cwd());
   const outDir = path.resolve(repoRoot, o.outDir ?? 'docs/results');
   const tag = o.tag ?? (o.quick ? 'eval-quick' : 'eval');
-  const device = o.device ?? 'cpu';
   const pack = await loadPack(path.resolve(o.pack), { verifyHashes: false });
   const m = pack.manifest;
-  const settings: AnswerSettings = {
-    topK: Math.min(o.topK ?? m.defaults.topK, m.cmt.maxSelected),
-    alpha: o.alpha ?? m.defaults.alpha,
-    maxNewTokens: o.maxNewTokens ?? m.defaults.maxNewTokens,
-    numBeams: o.numBeams ?? m.defaults.numBeams,
-    bigK: o.bigK ?? m.cmt.maxSelected * 4,
-    ragMaxTokens: 0,
+  const ctx: EvalContext = {
+    o,
+    repoRoot,
+    packDir: pack.dir,
+    device: o.device ?? 'cpu',
+    settings: answerSettingsOf(m, o),
+    variants: o.variants ?? [...VARIANTS],
+    log: o.log ?? ((msg: string) => process.stderr.write(msg + '\n')),
   };
-  settings.ragMaxTokens = m.baseModel.maxPositions - settings.maxNewTokens - 1;
-  const variants = o.variants ?? [...VARIANTS];
   const specs = o.datasets?.length ? o.datasets : ['workspace-test', 'squad-notre-dame'];
   const report: EvalReport = {
     kind: 'cmt-eval',
@@ -233,106 +230,136 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
     files: [],
     wallMs: 0,
   };
-
   // 1. Streaming QA per dataset: all documents into one fresh bank, then every question.
-  for (const spec of specs) {
-    const tr = Date.now();
-    const ds = loadDataset(spec, repoRoot);
-    const docs = ds.documents.slice(0, o.maxDocs ?? ds.documents.length);
-    const qs = questionsOf(ds, docs, o.maxQuestions ?? Infinity);
-    log(`[eval] ${ds.name}: streaming ${docs.length} documents, then ${qs.length} questions x ${variants.length} variants`);
-    const bank = await StreamingBank.open(pack.dir, device);
-    try {
-      const mem = await bank.add(docs);
-      log(`[eval] ${ds.name}: ${mem.memorized} documents -> ${mem.chunks} memories in ${(mem.wallMs / 1000).toFixed(1)} s`);
-      const outs = await answerAll(bank, qs, variants, settings, log, ds.name);
-      report.runs.push({
-        dataset: ds.name,
-        source: path.relative(repoRoot, ds.source),
-        documents: docs.length,
-        questions: qs.length,
-        memorize: { memorized: mem.memorized, skipped: mem.skipped, failed: mem.failed, chunks: mem.chunks, wallMs: round(mem.wallMs, 0) },
-        settings,
-        variants: summarize(outs, variants),
-        retrieval: retrievalOf(outs),
-        examples: outs.slice(0, 8).map((x) => ({ question: x.question, answers: x.answers, preds: x.preds, grounding: x.grounding })),
-        wallMs: Date.now() - tr,
-      });
-    } finally {
-      await bank.close();
-    }
-  }
-
+  for (const spec of specs) report.runs.push(await evalDataset(ctx, spec));
   // 2. Curves.
-  if (o.curves !== false) {
-    const spec = o.curveDataset ?? specs[0];
-    const ds = loadDataset(spec, repoRoot);
-    const filler = BUILTIN_DATASETS[otherBuiltin(spec)] ? loadDataset(otherBuiltin(spec), repoRoot) : null;
-    const N = Math.min(o.curveDocs ?? 20, ds.documents.length);
-    const first = ds.documents.slice(0, N);
-    const qs = questionsOf(ds, first, o.curveQuestions ?? 40);
-    const cv = o.curveVariants ?? (['cmt', 'rag_in_context'] as Variant[]);
-    const stream: EvalDocument[] = [...ds.documents.slice(N), ...(filler?.documents ?? [])];
-    const fillerSource = `${ds.name} documents ${N + 1}..${ds.documents.length}` + (filler ? `, then ${filler.name}` : '');
-    const point = async (bank: StreamingBank, x: number): Promise<CurvePoint> => {
-      const outs = await answerAll(bank, qs, cv, settings, log, `curve x=${x}`);
-      const f1: CurvePoint['f1'] = {};
-      for (const v of cv) f1[v] = pct(outs.reduce((a, q) => a + (q.scores[v]?.f1 ?? 0), 0), outs.length);
-      return { x, memories: await bank.memories(), f1, relative: {}, recall1: pct(outs.filter((q) => q.rank.hybrid === 1).length, outs.length) };
-    };
-    const relate = (pts: CurvePoint[]) => {
-      for (const p of pts) for (const v of cv) p.relative[v] = pts[0].f1[v]! > 0 ? round((100 * p.f1[v]!) / pts[0].f1[v]!, 1) : NaN;
-    };
-
-    // Retention: F1 on the first N documents' questions as more documents stream in.
-    const steps = (o.retentionSteps ?? [20, 50, 100, 150, 200]).filter((s) => s >= N && s <= N + stream.length);
-    if (!steps.includes(N)) steps.unshift(N);
-    log(`[eval] retention: first ${N} documents of ${ds.name}, ${qs.length} questions, bank sizes ${steps.join(', ')}`);
-    let bank = await StreamingBank.open(pack.dir, device);
-    try {
-      await bank.add(first);
-      const pts: CurvePoint[] = [];
-      let have = N;
-      for (const s of steps) {
-        if (s > have) {
-          await bank.add(stream.slice(have - N, s - N), 'stream/');
-          have = s;
-        }
-        pts.push(await point(bank, s));
-      }
-      relate(pts);
-      report.retention = { dataset: ds.name, firstDocs: N, questions: qs.length, fillerSource, points: pts };
-    } finally {
-      await bank.close();
-    }
-
-    // Noise robustness: the same N documents plus 0..100% (of N) irrelevant documents.
-    const noiseDocs = filler?.documents ?? ds.documents.slice(N);
-    const fr = o.noiseFractions ?? [0, 0.25, 0.5, 0.75, 1];
-    log(`[eval] noise: first ${N} documents of ${ds.name} + ${fr.map((f) => Math.round(f * 100) + '%').join(', ')} irrelevant (${filler ? filler.name : ds.name + ' later documents'})`);
-    bank = await StreamingBank.open(pack.dir, device);
-    try {
-      await bank.add(first);
-      const pts: CurvePoint[] = [];
-      let have = 0;
-      for (const f of fr) {
-        const want = Math.min(noiseDocs.length, Math.round(f * N));
-        if (want > have) {
-          await bank.add(noiseDocs.slice(have, want), 'noise/');
-          have = want;
-        }
-        pts.push(await point(bank, round(f * 100, 0)));
-      }
-      relate(pts);
-      report.noise = { dataset: ds.name, firstDocs: N, questions: qs.length, fillerSource: filler ? filler.name : `${ds.name} later documents`, points: pts };
-    } finally {
-      await bank.close();
-    }
-  }
-
+  if (o.curves !== false) Object.assign(report, await evalCurves(ctx, o.curveDataset ?? specs[0]));
   report.wallMs = Date.now() - t0;
   if (o.write !== false) await writeEval(report, outDir, tag);
   return report;
+}
+
+/** What runEval's steps share. */
+interface EvalContext {
+  o: EvalOptions;
+  repoRoot: string;
+  packDir: string;
+  device: Device;
+  settings: AnswerSettings;
+  variants: Variant[];
+  log: (m: string) => void;
+}
+
+/** Answer settings: the options, else the pack's defaults. */
+function answerSettingsOf(m: PackManifest, o: EvalOptions): AnswerSettings {
+  const maxNewTokens = o.maxNewTokens ?? m.defaults.maxNewTokens;
+  return {
+    topK: Math.min(o.topK ?? m.defaults.topK, m.cmt.maxSelected),
+    alpha: o.alpha ?? m.defaults.alpha,
+    maxNewTokens,
+    numBeams: o.numBeams ?? m.defaults.numBeams,
+    bigK: o.bigK ?? m.cmt.maxSelected * 4,
+    ragMaxTokens: m.baseModel.maxPositions - maxNewTokens - 1,
+  };
+}
+
+/** One dataset: all its documents into a fresh bank, then every question with every variant. */
+async function evalDataset(ctx: EvalContext, spec: string): Promise<EvalReport['runs'][number]> {
+  const { o, repoRoot, settings, variants, log } = ctx;
+  const tr = Date.now();
+  const ds = loadDataset(spec, repoRoot);
+  const docs = ds.documents.slice(0, o.maxDocs ?? ds.documents.length);
+  const qs = questionsOf(ds, docs, o.maxQuestions ?? Infinity);
+  log(`[eval] ${ds.name}: streaming ${docs.length} documents, then ${qs.length} questions x ${variants.length} variants`);
+  const bank = await StreamingBank.open(ctx.packDir, ctx.device);
+  try {
+    const mem = await bank.add(docs);
+    log(`[eval] ${ds.name}: ${mem.memorized} documents -> ${mem.chunks} memories in ${(mem.wallMs / 1000).toFixed(1)} s`);
+    const outs = await answerAll(bank, qs, variants, settings, log, ds.name);
+    return {
+      dataset: ds.name,
+      source: path.relative(repoRoot, ds.source),
+      documents: docs.length,
+      questions: qs.length,
+      memorize: { memorized: mem.memorized, skipped: mem.skipped, failed: mem.failed, chunks: mem.chunks, wallMs: round(mem.wallMs, 0) },
+      settings,
+      variants: summarize(outs, variants),
+      retrieval: retrievalOf(outs),
+      examples: outs.slice(0, 8).map((x) => ({ question: x.question, answers: x.answers, preds: x.preds, grounding: x.grounding })),
+      wallMs: Date.now() - tr,
+    };
+  } finally {
+    await bank.close();
+  }
+}
+
+/** The retention and noise curves on one dataset (filler documents from the other built-in one). */
+async function evalCurves(ctx: EvalContext, spec: string): Promise<Pick<EvalReport, 'retention' | 'noise'>> {
+  const { o, repoRoot, settings, log } = ctx;
+  const out: Pick<EvalReport, 'retention' | 'noise'> = {};
+  const ds = loadDataset(spec, repoRoot);
+  const filler = BUILTIN_DATASETS[otherBuiltin(spec)] ? loadDataset(otherBuiltin(spec), repoRoot) : null;
+  const N = Math.min(o.curveDocs ?? 20, ds.documents.length);
+  const first = ds.documents.slice(0, N);
+  const qs = questionsOf(ds, first, o.curveQuestions ?? 40);
+  const cv = o.curveVariants ?? (['cmt', 'rag_in_context'] as Variant[]);
+  const stream: EvalDocument[] = [...ds.documents.slice(N), ...(filler?.documents ?? [])];
+  const fillerSource = `${ds.name} documents ${N + 1}..${ds.documents.length}` + (filler ? `, then ${filler.name}` : '');
+  const point = async (bank: StreamingBank, x: number): Promise<CurvePoint> => {
+    const outs = await answerAll(bank, qs, cv, settings, log, `curve x=${x}`);
+    const f1: CurvePoint['f1'] = {};
+    for (const v of cv) f1[v] = pct(outs.reduce((a, q) => a + (q.scores[v]?.f1 ?? 0), 0), outs.length);
+    return { x, memories: await bank.memories(), f1, relative: {}, recall1: pct(outs.filter((q) => q.rank.hybrid === 1).length, outs.length) };
+  };
+  const relate = (pts: CurvePoint[]) => {
+    for (const p of pts) for (const v of cv) p.relative[v] = pts[0].f1[v]! > 0 ? round((100 * p.f1[v]!) / pts[0].f1[v]!, 1) : NaN;
+  };
+
+  // Retention: F1 on the first N documents' questions as more documents stream in.
+  const steps = (o.retentionSteps ?? [20, 50, 100, 150, 200]).filter((s) => s >= N && s <= N + stream.length);
+  if (!steps.includes(N)) steps.unshift(N);
+  log(`[eval] retention: first ${N} documents of ${ds.name}, ${qs.length} questions, bank sizes ${steps.join(', ')}`);
+  let bank = await StreamingBank.open(ctx.packDir, ctx.device);
+  try {
+    await bank.add(first);
+    const pts: CurvePoint[] = [];
+    let have = N;
+    for (const s of steps) {
+      if (s > have) {
+        await bank.add(stream.slice(have - N, s - N), 'stream/');
+        have = s;
+      }
+      pts.push(await point(bank, s));
+    }
+    relate(pts);
+    out.retention = { dataset: ds.name, firstDocs: N, questions: qs.length, fillerSource, points: pts };
+  } finally {
+    await bank.close();
+  }
+
+  // Noise robustness: the same N documents plus 0..100% (of N) irrelevant documents.
+  const noiseDocs = filler?.documents ?? ds.documents.slice(N);
+  const fr = o.noiseFractions ?? [0, 0.25, 0.5, 0.75, 1];
+  log(`[eval] noise: first ${N} documents of ${ds.name} + ${fr.map((f) => Math.round(f * 100) + '%').join(', ')} irrelevant (${filler ? filler.name : ds.name + ' later documents'})`);
+  bank = await StreamingBank.open(ctx.packDir, ctx.device);
+  try {
+    await bank.add(first);
+    const pts: CurvePoint[] = [];
+    let have = 0;
+    for (const f of fr) {
+      const want = Math.min(noiseDocs.length, Math.round(f * N));
+      if (want > have) {
+        await bank.add(noiseDocs.slice(have, want), 'noise/');
+        have = want;
+      }
+      pts.push(await point(bank, round(f * 100, 0)));
+    }
+    relate(pts);
+    out.noise = { dataset: ds.name, firstDocs: N, questions: qs.length, fillerSource: filler ? filler.name : `${ds.name} later documents`, points: pts };
+  } finally {
+    await bank.close();
+  }
+  return out;
 }
 
 function stripUndef<T extends object>(x: T): Partial<T> {
