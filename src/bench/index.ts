@@ -316,6 +316,94 @@ async function benchAnswer(pack: Pack, o: BenchOptions, repoRoot: string, log: (
 // ---------------------------------------------------------------------------------------------
 // retrieval
 
+type BenchQuery = { key: Float32Array; text: string };
+type BankMetaOf = { packId: string; memorySlots: number; memoryDim: number };
+
+/** p50/p95 of `f` over the queries (after one warm-up call). */
+async function timeQueries(queries: BenchQuery[], f: (q: BenchQuery) => Promise<unknown>): Promise<ReturnType<typeof pq>> {
+  await f(queries[0]);
+  const ts: number[] = [];
+  for (const q of queries) {
+    const t = now();
+    await f(q);
+    ts.push(now() - t);
+  }
+  return pq(ts);
+}
+
+/** `size` synthetic memories (random keys and slots, vocabulary text), written as MemoryBank writes rows. */
+async function fillSynthetic(table: lancedb.Table, schema: ReturnType<typeof MemoryBank.schemaFor>, size: number, k: number, d: number, vocab: string[]): Promise<void> {
+  const rr = rng(1000 + size);
+  const w = wordPicker(vocab, rr);
+  const B = 10000;
+  for (let s = 0; s < size; s += B) {
+    const n = Math.min(B, size - s);
+    const batch: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < n; i++) {
+      const id = s + i;
+      const mem = new Float32Array(k * d);
+      for (let j = 0; j < mem.length; j++) mem[j] = rr() - 0.5;
+      const file = `src/f${Math.floor(id / 3)}.ts`;
+      batch.push({
+        id: `${file}#${(id % 3) * 40 + 1}-${(id % 3) * 40 + 40}`,
+        path: file,
+        start_line: (id % 3) * 40 + 1,
+        end_line: (id % 3) * 40 + 40,
+        content_hash: 'h' + Math.floor(id / 3),
+        mtime_ms: 0,
+        key: Array.from(randomUnit(d, rr)),
+        memory: Buffer.from(mem.buffer),
+        text: Array.from({ length: 60 }, w).join(' '),
+      });
+      batch[batch.length - 1].terms = codeTerms(`${file}\n${batch[batch.length - 1].text}`); // as MemoryBank writes it
+    }
+    await table.add(lancedb.makeArrowTable(batch, { schema }));
+  }
+}
+
+/** An IVF_PQ index on the key column: build time, latency, recall@10 against brute force, size. */
+async function benchIvfPq(a: {
+  table: lancedb.Table;
+  dir: string;
+  name: string;
+  meta: BankMetaOf;
+  size: number;
+  queries: BenchQuery[];
+  brute: Awaited<ReturnType<MemoryBank['vectorSearch']>>[];
+  candidates: number;
+  topK: number;
+}): Promise<{ indexed: NonNullable<RetrievalBenchRow['indexed']>; note: string }> {
+  const { table, dir, name, meta, size, queries, brute, candidates, topK } = a;
+  const d = meta.memoryDim;
+  const ti = now();
+  const numPartitions = Math.max(2, Math.round(Math.sqrt(size)));
+  const numSubVectors = Math.max(1, d % 16 === 0 ? d / 16 : d % 8 === 0 ? d / 8 : 1);
+  await table.createIndex('key', { config: lancedb.Index.ivfPq({ numPartitions, numSubVectors, distanceType: 'cosine' }) });
+  const indexMs = now() - ti;
+  // A fresh MemoryBank sees the new table version (open handles do not re-check by default).
+  const ibank = await MemoryBank.open(dir, meta);
+  const ix = (await table.listIndices()).map((i) => `${i.name}:${i.indexType}`);
+  const iv = await timeQueries(queries, (q) => ibank.vectorSearch(q.key, candidates));
+  const ih = await timeQueries(queries, (q) => match(ibank, q, { topK, hybrid: true }));
+  let hit = 0;
+  for (const [i, q] of queries.entries()) {
+    const got = new Set((await ibank.vectorSearch(q.key, 10)).map((h) => h.record.id));
+    hit += brute[i].filter((h) => got.has(h.record.id)).length;
+  }
+  const indexed = {
+    indexMs: round(indexMs, 0),
+    p50: iv.p50,
+    p95: iv.p95,
+    hybridP50: ih.p50,
+    hybridP95: ih.p95,
+    recallAt10: round(hit / (10 * queries.length), 3),
+    bytesOnDisk: await dirSize(path.join(dir, `${name}.lance`)),
+  };
+  ibank.close();
+  return { indexed, note: `${size} rows: IVF_PQ (cosine, ${numPartitions} partitions, ${numSubVectors} sub-vectors, LanceDB default nprobes) on the key column; indices: ${ix.join(', ')}` };
+}
+
+/** Retrieval at 1K-1M synthetic memories: vector and hybrid latency, full-text index build, IVF_PQ above indexMin. */
 async function benchRetrieval(pack: Pack, o: BenchOptions, log: (m: string) => void): Promise<BenchReport['retrieval']> {
   const m = pack.manifest;
   const meta = { packId: m.packId, memorySlots: m.cmt.memorySlots, memoryDim: m.cmt.memoryDim };
@@ -331,7 +419,7 @@ async function benchRetrieval(pack: Pack, o: BenchOptions, log: (m: string) => v
   const notes: string[] = [];
   const r = rng(5);
   const word = wordPicker(vocab, r);
-  const queries = Array.from({ length: nq }, () => ({ key: randomUnit(d, r), text: Array.from({ length: 8 }, word).join(' ') }));
+  const queries: BenchQuery[] = Array.from({ length: nq }, () => ({ key: randomUnit(d, r), text: Array.from({ length: 8 }, word).join(' ') }));
   const schema = MemoryBank.schemaFor(meta);
   const name = tableNameForPack(m.packId);
   for (const size of sizes) {
@@ -340,48 +428,14 @@ async function benchRetrieval(pack: Pack, o: BenchOptions, log: (m: string) => v
       const t0 = now();
       const db = await lancedb.connect(dir);
       const table = await db.createEmptyTable(name, schema);
-      const rr = rng(1000 + size);
-      const w = wordPicker(vocab, rr);
-      const B = 10000;
-      for (let s = 0; s < size; s += B) {
-        const n = Math.min(B, size - s);
-        const batch: Array<Record<string, unknown>> = [];
-        for (let i = 0; i < n; i++) {
-          const id = s + i;
-          const mem = new Float32Array(k * d);
-          for (let j = 0; j < mem.length; j++) mem[j] = rr() - 0.5;
-          const file = `src/f${Math.floor(id / 3)}.ts`;
-          batch.push({
-            id: `${file}#${(id % 3) * 40 + 1}-${(id % 3) * 40 + 40}`,
-            path: file,
-            start_line: (id % 3) * 40 + 1,
-            end_line: (id % 3) * 40 + 40,
-            content_hash: 'h' + Math.floor(id / 3),
-            mtime_ms: 0,
-            key: Array.from(randomUnit(d, rr)),
-            memory: Buffer.from(mem.buffer),
-            text: Array.from({ length: 60 }, w).join(' '),
-          });
-          batch[batch.length - 1].terms = codeTerms(`${file}\n${batch[batch.length - 1].text}`); // as MemoryBank writes it
-        }
-        await table.add(lancedb.makeArrowTable(batch, { schema }));
-      }
+      await fillSynthetic(table, schema, size, k, d, vocab);
       await table.optimize({ cleanupOlderThan: new Date() }).catch(() => undefined);
       const buildMs = now() - t0;
       const bank = await MemoryBank.open(dir, meta);
       const tf = now();
       await bank.refreshTextIndex(true);
       const ftsIndexMs = now() - tf;
-      const time = async (f: (q: (typeof queries)[number]) => Promise<unknown>) => {
-        await f(queries[0]);
-        const ts: number[] = [];
-        for (const q of queries) {
-          const t = now();
-          await f(q);
-          ts.push(now() - t);
-        }
-        return pq(ts);
-      };
+      const time = (f: (q: BenchQuery) => Promise<unknown>) => timeQueries(queries, f);
       const vector = await time((q) => bank.vectorSearch(q.key, candidates));
       const hybrid = await time((q) => match(bank, q, { topK, hybrid: true }));
       const brute = await Promise.all(queries.map((q) => bank.vectorSearch(q.key, 10)));
@@ -396,32 +450,9 @@ async function benchRetrieval(pack: Pack, o: BenchOptions, log: (m: string) => v
         hybrid,
       };
       if (size >= indexMin) {
-        const ti = now();
-        const numPartitions = Math.max(2, Math.round(Math.sqrt(size)));
-        const numSubVectors = Math.max(1, d % 16 === 0 ? d / 16 : d % 8 === 0 ? d / 8 : 1);
-        await table.createIndex('key', { config: lancedb.Index.ivfPq({ numPartitions, numSubVectors, distanceType: 'cosine' }) });
-        const indexMs = now() - ti;
-        // A fresh MemoryBank sees the new table version (open handles do not re-check by default).
-        const ibank = await MemoryBank.open(dir, meta);
-        const ix = (await table.listIndices()).map((i) => `${i.name}:${i.indexType}`);
-        const iv = await time((q) => ibank.vectorSearch(q.key, candidates));
-        const ih = await time((q) => match(ibank, q, { topK, hybrid: true }));
-        let hit = 0;
-        for (const [i, q] of queries.entries()) {
-          const got = new Set((await ibank.vectorSearch(q.key, 10)).map((h) => h.record.id));
-          hit += brute[i].filter((h) => got.has(h.record.id)).length;
-        }
-        row.indexed = {
-          indexMs: round(indexMs, 0),
-          p50: iv.p50,
-          p95: iv.p95,
-          hybridP50: ih.p50,
-          hybridP95: ih.p95,
-          recallAt10: round(hit / (10 * queries.length), 3),
-          bytesOnDisk: await dirSize(path.join(dir, `${name}.lance`)),
-        };
-        ibank.close();
-        notes.push(`${size} rows: IVF_PQ (cosine, ${numPartitions} partitions, ${numSubVectors} sub-vectors, LanceDB default nprobes) on the key column; indices: ${ix.join(', ')}`);
+        const ivf = await benchIvfPq({ table, dir, name, meta, size, queries, brute, candidates, topK });
+        row.indexed = ivf.indexed;
+        notes.push(ivf.note);
       }
       bank.close();
       db.close();
