@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The project's whole test suite: the trainer (Python), the engine and CLI (node:test), the extension's
-# unit tests, then the end-to-end suite in a real VS Code (code-server + Chromium).
+# The project's whole test suite: the trainer (Python), lint, the TypeScript unit tests (one tree, test/:
+# engine, CLI, eval/bench, reliability, extension), then the end-to-end suite in a real VS Code (code-server + Chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev   # .venv with the trainer's packages (torch...), the default pack, node_modules
@@ -8,11 +8,9 @@ echo "== trainer tests (python unittest) =="
 .venv/bin/python -m unittest discover -s training/tests -t training -v
 echo "== lint (eslint + typescript-eslint: layer rules, floating promises) =="
 npm run --silent lint
-echo "== engine, CLI, reliability tests (node --test) =="
+echo "== unit tests: engine, CLI, eval/bench, reliability, extension (node --test, test/) =="
 npm run --silent build
-node --test --test-concurrency=1 out/test/*.test.js
-echo "== extension unit tests (node --test) =="
-node --test out/src/extension/test/*.test.js
+npm run --silent test:unit
 if [ "${CMT_SKIP_E2E:-0}" = "1" ]; then
   echo "== end-to-end tests skipped (CMT_SKIP_E2E=1) =="
 else

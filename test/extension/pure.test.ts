@@ -1,13 +1,13 @@
-// Unit tests of the extension's pure pieces (no `vscode` needed): node --test out/src/extension/test/
+// Unit tests of the extension's pure pieces (no `vscode` needed): node --test out/test/extension/
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import * as fs from 'node:fs';
-import { isInside, resolveCitationPath, toRel, workspaceKey } from '../paths';
-import { parseFromWebview } from '../webviewMessages';
-import { Batch, WorkQueue } from '../workQueue';
-import { EDITOR_ANSWER_MODES, EDITOR_DEVICES } from '../settingValues';
-import { DEVICES } from '../../core/types';
+import { isInside, resolveCitationPath, toRel, workspaceKey } from '../../src/extension/paths';
+import { parseFromWebview } from '../../src/extension/webviewMessages';
+import { Batch, WorkQueue } from '../../src/extension/workQueue';
+import { EDITOR_ANSWER_MODES, EDITOR_DEVICES } from '../../src/extension/settingValues';
+import { DEVICES } from '../../src/core/types';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -138,7 +138,7 @@ test('path helpers', () => {
 });
 
 test("package.json's setting enums are the engine's lists (devices, answer modes)", () => {
-  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', '..', 'package.json'), 'utf8'));
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8'));
   const props = pkg.contributes.configuration.properties;
   assert.deepEqual(props['cmtMemory.device'].enum, [...EDITOR_DEVICES]);
   assert.deepEqual(props['cmtMemory.answerMode'].enum, [...EDITOR_ANSWER_MODES]);

@@ -1,10 +1,10 @@
 // Unit tests of the chat webview's HTML (CSP, nonce, no remote resources) and of the workspace-trust
-// gating of automatic memorizing. Pure: no `vscode` needed. node --test out/src/extension/test/
+// gating of automatic memorizing. Pure: no `vscode` needed. node --test out/test/extension/
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { autoMemorizeBlocker, shouldAutoMemorize, shouldListen } from '../autoMemorize';
-import { makeNonce, renderChatHtml } from '../chatHtml';
-import { Batch, WorkQueue } from '../workQueue';
+import { autoMemorizeBlocker, shouldAutoMemorize, shouldListen } from '../../src/extension/autoMemorize';
+import { makeNonce, renderChatHtml } from '../../src/extension/chatHtml';
+import { Batch, WorkQueue } from '../../src/extension/workQueue';
 
 // what VS Code's webview.cspSource / asWebviewUri look like
 const CSP_SOURCE = 'https://*.vscode-cdn.net';

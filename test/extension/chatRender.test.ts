@@ -1,15 +1,15 @@
 // Renders answers with the real webview script (src/webview/chat.ts, bundled) in a minimal fake DOM (node:vm, no browser): the
 // grounding verdict is visible, "not sure" answers are marked as guesses, and quotes open the file
-// at their line through an `openQuote` message the extension accepts. node --test out/src/extension/test/
+// at their line through an `openQuote` message the extension accepts. node --test out/test/extension/
 import { strict as assert } from 'node:assert';
 import * as esbuild from 'esbuild';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import * as vm from 'node:vm';
-import type { Grounding } from '../../core/protocol';
-import { ChatMessage, parseFromWebview } from '../webviewMessages';
+import type { Grounding } from '../../src/core/protocol';
+import { ChatMessage, parseFromWebview } from '../../src/extension/webviewMessages';
 
-const REPO = path.resolve(__dirname, '..', '..', '..', '..'); // out/src/extension/test -> repo
+const REPO = path.resolve(__dirname, '..', '..', '..'); // out/test/extension -> repo
 
 /** src/webview/chat.ts bundled as scripts/build-extension.mjs bundles it (in memory). */
 function chatJs(): string {
