@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { EngineClient, EngineState } from '../core/client';
+import { EngineClient, EngineClientOptions, EngineState } from '../core/client';
 import type { AskResponse, MemorizeSummary, StatusResult } from '../core/protocol';
 import { Serial } from '../core/serial';
 import { CmtError } from '../core/types';
@@ -26,13 +26,23 @@ export interface ControllerState {
   indexing: { done: number; total: number; label: string } | null;
 }
 
+/**
+ * What the controller needs of the engine: EngineClient's own members, so a unit test can hand the
+ * controller a fake (test/extension/controller.test.ts) instead of an engine process.
+ */
+export type EngineLike = Pick<
+  EngineClient,
+  'state' | 'initializeResult' | 'start' | 'reinitialize' | 'status' | 'memorize' | 'forget' | 'rename' | 'ask' | 'shutdown' | 'dispose' | 'on'
+>;
+export type EngineFactory = (opts: EngineClientOptions) => EngineLike;
+
 export interface MemorizeOutcome {
   summary: MemorizeSummary;
   lag: LagStats;
 }
 
 export class MemoryController implements vscode.Disposable {
-  private client: EngineClient | undefined;
+  private client: EngineLike | undefined;
   private _settings: Settings;
   private _state: ControllerState = { phase: 'starting', indexing: null };
   private readonly emitter = new vscode.EventEmitter<ControllerState>();
@@ -44,7 +54,8 @@ export class MemoryController implements vscode.Disposable {
   constructor(
     private readonly ctx: vscode.ExtensionContext,
     private readonly log: StatusLog,
-    private readonly output: vscode.OutputChannel,
+    private readonly output: Pick<vscode.OutputChannel, 'appendLine'>,
+    private readonly makeEngine: EngineFactory = (opts) => new EngineClient(opts),
   ) {
     this._settings = readSettings(ctx);
   }
@@ -55,7 +66,7 @@ export class MemoryController implements vscode.Disposable {
   get settings(): Settings {
     return this._settings;
   }
-  get engine(): EngineClient | undefined {
+  get engine(): EngineLike | undefined {
     return this.client;
   }
 
@@ -101,7 +112,7 @@ export class MemoryController implements vscode.Disposable {
     await fs.promises.mkdir(s.bankDir, { recursive: true }).catch(() => undefined);
     const init = initializeParams(s);
     if (!this.client) {
-      this.client = new EngineClient({
+      this.client = this.makeEngine({
         init,
         serverPath: path.join(this.ctx.extensionPath, 'dist', 'server.js'),
         onStderr: (line) => this.output.appendLine(line),
@@ -187,7 +198,7 @@ export class MemoryController implements vscode.Disposable {
     this.statusTimer = setTimeout(() => void this.refreshStatus(), 300);
   }
 
-  private requireClient(): EngineClient {
+  private requireClient(): EngineLike {
     if (!this.client || !['ready', 'starting', 'restarting'].includes(this._state.phase)) {
       throw new CmtError(
         this._state.phase === 'noPack' ? 'PACK_MISSING' : 'ENGINE_CRASHED',
