@@ -25,12 +25,33 @@ const fileUri = (fsPath: string) => ({ scheme: 'file', fsPath, toString: () => `
 /** Settings the test sets: section -> key -> value. */
 export const config: Record<string, Record<string, unknown>> = { cmtMemory: {}, files: {} };
 
+/** The file system watcher's and the workspace's file events, fired by the tests. */
+export const events = {
+  create: new EventEmitter<ReturnType<typeof fileUri>>(),
+  change: new EventEmitter<ReturnType<typeof fileUri>>(),
+  delete: new EventEmitter<ReturnType<typeof fileUri>>(),
+  save: new EventEmitter<{ uri: ReturnType<typeof fileUri> }>(),
+  rename: new EventEmitter<{ files: { oldUri: ReturnType<typeof fileUri>; newUri: ReturnType<typeof fileUri> }[] }>(),
+  deleteFiles: new EventEmitter<{ files: ReturnType<typeof fileUri>[] }>(),
+};
+
 export const workspace = {
   workspaceFolders: [] as { uri: ReturnType<typeof fileUri>; name: string; index: number }[],
   workspaceFile: undefined,
   isTrusted: true,
   getConfiguration: (section: string) => ({ get: <T>(key: string): T | undefined => config[section]?.[key] as T | undefined }),
+  createFileSystemWatcher: () => ({
+    onDidCreate: events.create.event,
+    onDidChange: events.change.event,
+    onDidDelete: events.delete.event,
+    dispose: () => undefined,
+  }),
+  onDidSaveTextDocument: events.save.event,
+  onDidRenameFiles: events.rename.event,
+  onDidDeleteFiles: events.deleteFiles.event,
 };
+
+export const commands = { executeCommand: async (..._args: unknown[]) => undefined };
 
 /** Sets the open workspace folders. */
 export function openFolders(...dirs: string[]): void {
@@ -38,11 +59,19 @@ export function openFolders(...dirs: string[]): void {
 }
 
 /** An ExtensionContext with what the controller reads. */
-export function extensionContext(extensionPath: string, storage: string): { extensionPath: string; globalStorageUri: ReturnType<typeof fileUri>; subscriptions: unknown[] } {
-  return { extensionPath, globalStorageUri: fileUri(storage), subscriptions: [] };
+export function extensionContext(extensionPath: string, storage: string) {
+  const state = new Map<string, unknown>();
+  return {
+    extensionPath,
+    globalStorageUri: fileUri(storage),
+    subscriptions: [] as unknown[],
+    workspaceState: { get: <T>(k: string): T | undefined => state.get(k) as T | undefined, update: async (k: string, v: unknown) => void state.set(k, v) },
+  };
 }
 
-const stub = { EventEmitter, workspace, Uri: { file: fileUri } };
+export { fileUri };
+
+const stub = { EventEmitter, workspace, commands, Uri: { file: fileUri } };
 const load = Module._load;
 Module._load = function (req: string, parent: unknown, isMain: boolean) {
   return req === 'vscode' ? stub : load.call(this, req, parent, isMain);

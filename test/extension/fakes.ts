@@ -1,0 +1,93 @@
+// A fake engine and a controller wired to it (stub `vscode`), for the extension's unit tests.
+import { config, extensionContext, openFolders } from './vscodeStub';
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { EngineClientOptions } from '../../src/core/client';
+import type { InitializeResult, MemorizeParams, MemorizeSummary, ProgressParams, StatusResult } from '../../src/core/protocol';
+import { CmtError } from '../../src/core/types';
+import { EngineLike, MemoryController } from '../../src/extension/controller';
+import { StatusLog } from '../../src/extension/statusLog';
+
+export const REPO = path.resolve(__dirname, '..', '..', '..'); // out/test/extension -> repo
+export const TINY = path.join(REPO, 'test', 'fixtures', 'tiny-pack');
+
+/** An engine that keeps a memory count and answers memorize/status like the real one. */
+export class FakeEngine extends EventEmitter {
+  state: EngineLike['state'] = 'idle';
+  initializeResult: InitializeResult | undefined;
+  memories = 2;
+  files = 1;
+  memorizeCalls: MemorizeParams[] = [];
+  running = 0;
+  maxRunning = 0;
+  failStart: CmtError | undefined;
+  constructor(readonly opts: EngineClientOptions) {
+    super();
+  }
+  async start(): Promise<InitializeResult> {
+    if (this.failStart) throw this.failStart;
+    this.state = 'ready';
+    this.initializeResult = { protocolVersion: 1, packId: 'fake', packName: 'Fake pack', provider: 'cpu', providerReport: { provider: 'cpu', tried: [] }, pid: 1 };
+    return this.initializeResult;
+  }
+  async reinitialize(): Promise<InitializeResult> {
+    return this.start();
+  }
+  async status(): Promise<StatusResult> {
+    return { packId: 'fake', packName: 'Fake pack', provider: 'cpu', providerReport: { provider: 'cpu', tried: [] }, memories: this.memories, files: this.files, bytesOnDisk: 0, bankUri: '' };
+  }
+  async memorize(params: Omit<MemorizeParams, 'requestId'>, opts: { onProgress?: (p: ProgressParams) => void } = {}): Promise<MemorizeSummary> {
+    this.memorizeCalls.push(params);
+    this.maxRunning = Math.max(this.maxRunning, ++this.running);
+    await new Promise((r) => setTimeout(r, 10));
+    const n = params.paths.length;
+    for (let i = 1; i <= n; i++) opts.onProgress?.({ done: i, total: n, path: `f${i}` } as ProgressParams);
+    this.memories += 3 * n;
+    this.files += n;
+    this.running--;
+    return { memorized: n, unchanged: 0, skipped: [], failed: [], chunks: 3 * n, elapsedMs: 10 };
+  }
+  async forget(): Promise<{ removed: number }> {
+    return { removed: 0 };
+  }
+  async rename(): Promise<{ renamed: number }> {
+    return { renamed: 0 };
+  }
+  async ask(): Promise<never> {
+    throw new Error('not used here');
+  }
+  async shutdown(): Promise<void> {
+    this.state = 'disposed';
+  }
+  dispose(): void {
+    this.state = 'disposed';
+  }
+}
+
+export function setup(opts: { pack?: string } = {}) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cmt-ctrl-'));
+  const ws = path.join(tmp, 'ws');
+  fs.mkdirSync(ws);
+  openFolders(ws);
+  config.cmtMemory = { packPath: opts.pack ?? TINY };
+  const engines: FakeEngine[] = [];
+  const ctx = extensionContext(REPO, path.join(tmp, 'storage'));
+  const ctrl = new MemoryController(
+    ctx as never,
+    new StatusLog(),
+    { appendLine: () => undefined },
+    (o) => {
+      const e = new FakeEngine(o);
+      engines.push(e);
+      return e as unknown as EngineLike;
+    },
+  );
+  const cleanup = async () => {
+    await ctrl.dispose();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  return { ctrl, ctx, ws, tmp, engines, cleanup };
+}
+
