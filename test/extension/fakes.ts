@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { EngineClientOptions } from '../../src/core/client';
-import type { InitializeResult, MemorizeParams, MemorizeSummary, ProgressParams, StatusResult } from '../../src/core/protocol';
+import type { AskResponse, InitializeResult, MemorizeParams, MemorizeSummary, ProgressParams, StatusResult } from '../../src/core/protocol';
 import { CmtError } from '../../src/core/types';
 import { EngineLike, MemoryController } from '../../src/extension/controller';
 import { StatusLog } from '../../src/extension/statusLog';
@@ -55,8 +55,16 @@ export class FakeEngine extends EventEmitter {
   async rename(): Promise<{ renamed: number }> {
     return { renamed: 0 };
   }
-  async ask(): Promise<never> {
-    throw new Error('not used here');
+  /** Streams `answer` word by word, cites a.md lines 1-3, and says it was found there. */
+  answer = 'port 5432';
+  async ask(_q: string, _o: unknown, opts: { onToken?: (t: string) => void } = {}): Promise<AskResponse> {
+    for (const w of this.answer.split(/(?= )/)) opts.onToken?.(w);
+    return {
+      answer: this.answer,
+      citations: [{ path: 'a.md', startLine: 1, endLine: 3, score: 0.9, excerpt: 'x'.repeat(500) }],
+      timings: { matchMs: 1, aggregateMs: 1, firstTokenMs: 1, totalMs: 2 },
+      grounding: { verdict: 'found', reason: 'in-source', message: 'Found in your files.', quotes: [{ path: 'a.md', line: 2, text: 'port: 5432', citation: 0 }], coverage: 1, memoryGain: 0.5 },
+    } as AskResponse;
   }
   async shutdown(): Promise<void> {
     this.state = 'disposed';

@@ -49,9 +49,31 @@ export const workspace = {
   onDidSaveTextDocument: events.save.event,
   onDidRenameFiles: events.rename.event,
   onDidDeleteFiles: events.deleteFiles.event,
+  onDidGrantWorkspaceTrust: new EventEmitter<void>().event,
 };
 
-export const commands = { executeCommand: async (..._args: unknown[]) => undefined };
+/** Commands the code under test ran, in order. */
+export const executed: unknown[][] = [];
+export const commands = {
+  executeCommand: async (...args: unknown[]) => {
+    executed.push(args);
+    return undefined;
+  },
+};
+
+export class ThemeColor {
+  constructor(readonly id: string) {}
+}
+
+/** What was written to the clipboard. */
+export const clipboard: string[] = [];
+export const env = { clipboard: { writeText: async (t: string) => void clipboard.push(t) } };
+
+export const window = {
+  createTextEditorDecorationType: () => ({ dispose: () => undefined }),
+  showWarningMessage: async () => undefined,
+  activeTextEditor: undefined,
+};
 
 /** Sets the open workspace folders. */
 export function openFolders(...dirs: string[]): void {
@@ -63,6 +85,7 @@ export function extensionContext(extensionPath: string, storage: string) {
   const state = new Map<string, unknown>();
   return {
     extensionPath,
+    extensionUri: fileUri(extensionPath),
     globalStorageUri: fileUri(storage),
     subscriptions: [] as unknown[],
     workspaceState: { get: <T>(k: string): T | undefined => state.get(k) as T | undefined, update: async (k: string, v: unknown) => void state.set(k, v) },
@@ -71,7 +94,8 @@ export function extensionContext(extensionPath: string, storage: string) {
 
 export { fileUri };
 
-const stub = { EventEmitter, workspace, commands, Uri: { file: fileUri } };
+const joinPath = (base: { fsPath: string }, ...parts: string[]) => fileUri(path.join(base.fsPath, ...parts));
+const stub = { EventEmitter, ThemeColor, workspace, commands, env, window, Uri: { file: fileUri, joinPath } };
 const load = Module._load;
 Module._load = function (req: string, parent: unknown, isMain: boolean) {
   return req === 'vscode' ? stub : load.call(this, req, parent, isMain);
