@@ -53,6 +53,28 @@ declare function acquireVsCodeApi(): VsCodeApi;
     return b;
   }
   /**
+   * A list of links (quotes, citations): `fill` dresses link i and names the message its click sends
+   * (the extension looks the target up in its own copy of the answer).
+   */
+  function linkList<T>(cls: string, label: string, items: readonly T[], fill: (item: T, i: number, a: HTMLAnchorElement) => FromWebview): HTMLUListElement {
+    const ul = el('ul', cls);
+    ul.setAttribute('aria-label', label);
+    items.forEach((item, i) => {
+      const li = el('li');
+      const a = el('a');
+      a.href = '#';
+      a.dataset.index = String(i);
+      const msg = fill(item, i, a);
+      a.addEventListener('click', (ev) => {
+        ev.preventDefault();
+        vscode.postMessage(msg);
+      });
+      li.appendChild(a);
+      ul.appendChild(li);
+    });
+    return ul;
+  }
+  /**
    * The grounding verdict of an answer (src/core/ground.ts): "Found in source" with the line that
    * holds it, or "Not sure" in plain words with the most relevant lines. Quotes open the file there.
    */
@@ -72,24 +94,14 @@ declare function acquireVsCodeApi(): VsCodeApi;
     box.appendChild(head);
     if (g.quotes && g.quotes.length) {
       if (!found) box.appendChild(el('div', 'muted', 'Most relevant lines in your files:'));
-      const ul = el('ul', 'quotes');
-      ul.setAttribute('aria-label', found ? 'Where the answer is' : 'Most relevant lines');
-      g.quotes.forEach((q, i) => {
-        const li = el('li');
-        const a = el('a', 'quote');
-        a.href = '#';
-        a.dataset.index = String(i);
+      const ul = linkList('quotes', found ? 'Where the answer is' : 'Most relevant lines', g.quotes, (q, i, a) => {
+        a.className = 'quote';
         a.dataset.path = q.path;
         a.dataset.line = String(q.line);
         a.setAttribute('aria-label', `Open ${q.path} at line ${q.line}`);
         a.appendChild(el('q', 'line', q.text));
         a.appendChild(el('span', 'loc', ` ${q.path}:${q.line}`));
-        a.addEventListener('click', (ev) => {
-          ev.preventDefault();
-          vscode.postMessage({ type: 'openQuote', messageId: m.id, index: i });
-        });
-        li.appendChild(a);
-        ul.appendChild(li);
+        return { type: 'openQuote', messageId: m.id, index: i };
       });
       box.appendChild(ul);
     }
@@ -119,25 +131,15 @@ declare function acquireVsCodeApi(): VsCodeApi;
       if (m.status === 'error') wrap.appendChild(el('div', 'error', `Error: ${m.error || 'unknown error'}`));
       if (m.status === 'stopped') wrap.appendChild(el('div', 'muted', 'Stopped.'));
       if (m.citations && m.citations.length) {
-        const ul = el('ul', 'citations');
-        ul.setAttribute('aria-label', 'Sources');
-        m.citations.forEach((c, i) => {
-          const li = el('li');
-          const a = el('a', 'cite');
-          a.href = '#';
-          a.dataset.index = String(i);
+        const ul = linkList('citations', 'Sources', m.citations, (c, i, a) => {
+          a.className = 'cite';
           a.dataset.path = c.path;
           a.dataset.line = String(c.startLine);
           a.title = c.excerpt;
           a.setAttribute('aria-label', `Open source ${i + 1}: ${c.path} lines ${c.startLine} to ${c.endLine}`);
           a.appendChild(document.createTextNode(`[${i + 1}] ${c.path}:${c.startLine}-${c.endLine} `));
           a.appendChild(el('span', 'score', c.score.toFixed(3)));
-          a.addEventListener('click', (ev) => {
-            ev.preventDefault();
-            vscode.postMessage({ type: 'openCitation', messageId: m.id, index: i });
-          });
-          li.appendChild(a);
-          ul.appendChild(li);
+          return { type: 'openCitation', messageId: m.id, index: i };
         });
         wrap.appendChild(ul);
       }
