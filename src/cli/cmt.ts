@@ -108,6 +108,11 @@ function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
 }
 
+/** The CLI's own fix, appended to the engine's message for these error codes. */
+const CLI_FIXES: Partial<Record<CmtError['code'], string>> = {
+  DEVICE_UNAVAILABLE: '; try --device auto or cpu',
+};
+
 /** The CLI's own fix for skip reasons the engine words without one. */
 const CLI_SKIP_WORDS: Partial<Record<SkipReason, string>> = {
   excluded: 'excluded (default or --exclude rules)',
@@ -545,7 +550,8 @@ export async function main(argv: string[] = process.argv): Promise<void> {
         process.exitCode = code;
         return;
       }
-      const err = e instanceof CmtError ? e : new CmtError('INTERNAL', (e as Error)?.stack ?? String(e));
+      const caught = e instanceof CmtError ? e : new CmtError('INTERNAL', (e as Error)?.stack ?? String(e));
+      const err = CLI_FIXES[caught.code] ? new CmtError(caught.code, caught.message + CLI_FIXES[caught.code]) : caught;
       if (cli.json) {
         cli.out({ error: { code: err.code, message: err.message }, exitCode: code });
       } else {

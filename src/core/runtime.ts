@@ -141,7 +141,7 @@ async function createUncached(graphPath: string, device: Device, opts: SessionOp
             'DEVICE_UNAVAILABLE',
             `device "${device}" is not available for ${graphPath}: ${reason}` +
               (device === 'cuda' ? ' (needs onnxruntime-node CUDA binaries, an NVIDIA driver and CUDA 12 runtime)' : '') +
-              `; available backends: ${supportedBackends().map((b) => b.name).join(', ')}; try --device auto or cpu`,
+              `; available backends: ${supportedBackends().map((b) => b.name).join(', ')}`,
           );
         }
         throw new CmtError('INTERNAL', `cannot create an ONNX Runtime session for ${graphPath}: ${reason}`);

@@ -137,7 +137,7 @@ export class MemoryController implements vscode.Disposable {
       : err.code === 'ENGINE_CRASHED'
         ? 'crashed'
         : 'error';
-    this.setState({ phase, detail: `${err.message}` });
+    this.setState({ phase, detail: `${err.message}${WORDING.errorFixes[err.code] ?? ''}` });
     this.log.record('engine-error', { code: err.code, message: err.message });
     this.output.appendLine(`[cmt] engine failed to start: ${err.code}: ${err.message}`);
   }

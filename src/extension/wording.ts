@@ -20,6 +20,10 @@ export const WORDING = {
   memories: (n: number) => `${n} memories`,
   notWatching: 'not watching',
   queued: (n: number) => `${n} queued`,
+  /** The editor's fix, appended to the engine's message for these error codes. */
+  errorFixes: {
+    DEVICE_UNAVAILABLE: ' Choose another device in the cmtMemory.device setting (auto or cpu).',
+  } as Partial<Record<string, string>>,
   /** The editor's fix for skip reasons the engine words without one (core/files.ts SKIP_REASONS). */
   skipReasons: {
     excluded: 'excluded (default, cmtMemory.exclude or files.exclude rules)',
