@@ -62,7 +62,7 @@ def build(gguf_path: str, out_dir: str = DEFAULT_OUT, precision: Optional[str] =
     weights = os.path.join(rc.RECIPE_DIR, rc.CMT_WEIGHTS)
     if not spec or not os.path.exists(weights):
         raise BuildError(f"{rc.RECIPE_DIR}: recipe.json or {rc.CMT_WEIGHTS} missing (a broken checkout? `git status packs/recipe`)")
-    precision = precision or spec.get("decoderPrecision", "int4")
+    precision = precision or spec.get("decoderPrecision", "int8")
     try:
         base = load_gguf(gguf_path, rc.MODEL_SHA256)
     except GgufError as e:
