@@ -164,3 +164,21 @@ test('the line must be about the question: a bare number elsewhere in the chunks
   const far: GroundSource = { path: 'f.yaml', startLine: 1, text: 'database:\n  a: 1\n  b: 2\n  c: 3\n  name: orzo_db\n' };
   assert.equal(ask('What is the database called?', 'orzo_db', [far]).verdict, 'not-sure');
 });
+
+test('several chunks: the quote must come from the chunk about the question\'s distinctive word', () => {
+  const sources: GroundSource[] = [
+    { path: 'notes/malnoix-planning.md', startLine: 1, text: '# malnoix sync\n\n- malnoix has a memory limit of 4544Mi.\n- malnoix runs in me-central-1.' },
+    { path: 'services/sulsofu/config.yaml', startLine: 1, text: 'service: sulsofu\nmemory_limit: 7488Mi\nmax_retries: 8' },
+  ];
+  const q = "What's the memory limit of malnoix?";
+  const wrong = groundAnswer({ question: q, answer: 'The memory limit of malnoix is 7488Mi.', sources });
+  assert.equal(wrong.verdict, 'not-sure', 'a value from another service\'s file is not "found"');
+  const right = groundAnswer({ question: q, answer: 'The memory limit of malnoix is 4544Mi.', sources });
+  assert.equal(right.verdict, 'found');
+  assert.equal(right.quotes[0].path, 'notes/malnoix-planning.md');
+  assert.equal(right.quotes[0].line, 3);
+  // the same value in the right chunk among others is still found
+  const swapped = groundAnswer({ question: q, answer: '4544Mi', sources: [sources[1], sources[0]] });
+  assert.equal(swapped.verdict, 'found');
+  assert.equal(swapped.quotes[0].citation, 1);
+});

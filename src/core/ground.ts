@@ -10,7 +10,10 @@
 //     names) must be on the line, and at least FOUND_MIN_COVERAGE of all evidence tokens; and the
 //     line must be about the question: it, or one of the CONTEXT_LINES lines above it in the same
 //     chunk (a YAML parent key, a heading), shares a content word with the question — otherwise a bare
-//     "14" would be "found" on any line of any chunk that happens to hold a 14;
+//     "14" would be "found" on any line of any chunk that happens to hold a 14; and, when several
+//     chunks are cited, the line's chunk must mention the question's most distinctive word (its
+//     content word found in the fewest cited chunks, but not in all): "the memory cap for malnoix"
+//     is not found on "memory_limit: 7488Mi" of another service's config;
 //  2. the memory contrast (when measured): the answer is more likely WITH the memory prefix than
 //     without it, by more than MIN_MEMORY_GAIN nats per token (decode.ts measures it in the batched
 //     pass it already runs for the α contrast).
@@ -204,6 +207,29 @@ function bestLine(lines: readonly Line[], evidence: readonly string[], qTerms: R
   return best;
 }
 
+/**
+ * The cited chunks an answer may be quoted from: those that mention the question's most distinctive
+ * content word (found in the fewest chunks, but not in every one); all chunks when no word separates them.
+ */
+function anchoredChunks(sources: readonly GroundSource[], lines: readonly Line[], qTerms: ReadonlySet<string>): Set<number> {
+  const all = new Set(sources.map((_, i) => i));
+  const words = sources.map((s, i) => {
+    const w = new Set(tokenize(s.path.replace(/[/._-]+/g, ' ')));
+    for (const l of lines) if (l.citation === i) for (const t of l.tokens) w.add(t);
+    return w;
+  });
+  let rarest = sources.length;
+  let anchors: string[] = [];
+  for (const t of qTerms) {
+    const df = words.filter((w) => w.has(t)).length;
+    if (df === 0 || df === sources.length) continue;
+    if (df < rarest) [rarest, anchors] = [df, [t]];
+    else if (df === rarest) anchors.push(t);
+  }
+  if (anchors.length === 0) return all;
+  return new Set([...all].filter((i) => anchors.some((t) => words[i].has(t))));
+}
+
 /** The lines most related to the question and the answer, best first. */
 function relevantLines(lines: readonly Line[], question: string, t: AnswerTerms, first?: Line): Line[] {
   const qTerms = tokenize(question).filter((x) => !STOPWORDS.has(x));
@@ -259,7 +285,8 @@ export function groundAnswer(input: GroundInput): Grounding {
   if (t.evidence.length === 0) return notSure('repeats-question');
 
   const qTerms = new Set(tokenize(input.question).filter((x) => !STOPWORDS.has(x)));
-  const best = bestLine(lines, t.evidence, qTerms);
+  const chunks = anchoredChunks(input.sources, lines, qTerms);
+  const best = bestLine(lines.filter((l) => chunks.has(l.citation)), t.evidence, qTerms);
   const coverage = best ? best.hits / t.evidence.length : 0;
   const inSource = !!best && coverage >= FOUND_MIN_COVERAGE && [...t.salient].every((s) => best.line.tokens.has(s));
   if (!inSource) return notSure('not-in-source', coverage);

@@ -4,7 +4,7 @@
 // (compressor, match.ts over the LanceDB bank, aggregator, decoder) so that every variant shares
 // one base model, one bank and one question compression.
 
-import { match, rrfFuse } from '../core/match';
+import { fusionOf, match } from '../core/match';
 import { Prefix } from '../core/aggregate';
 import { groundAnswer } from '../core/ground';
 import { fillTemplate } from '../core/pack';
@@ -112,12 +112,16 @@ export class StreamingBank extends ScratchBank {
     const retrMs = now() - tR;
     const vecRecs = vec.map((h) => h.record);
     const txtRecs = txt.map((h) => h.record);
-    const hyb5 = rrfFuse(vecRecs.slice(0, cand), txtRecs, 5); // exactly what match(topK=5) returns
+    // The answering variants retrieve exactly as Engine.ask does: the question's sentence embedding
+    // (when the pack has an embedder) and the pack's fitted fusion weights.
+    const qEmb = e.embedder && e.bank.embedDim > 0 ? await e.embedder.embedOne(text) : undefined;
+    const weights = fusionOf(e.pack.manifest.retrieval);
+    const fused5 = await match(e.bank, { key: q.key, text, emb: qEmb }, { topK: 5, hybrid: true, weights });
     const rankOf = (recs: MemoryRecord[]) => {
       const i = recs.slice(0, 5).findIndex((r) => r.path === goldPath);
       return i < 0 ? 0 : i + 1;
     };
-    const rank = { vector: rankOf(vecRecs), text: rankOf(txtRecs), hybrid: rankOf(hyb5.map((x) => x.record)) };
+    const rank = { vector: rankOf(vecRecs), text: rankOf(txtRecs), hybrid: rankOf(fused5.map((x) => x.record)) };
 
     const out: QuestionOutcome = { question: qa.question, answers: qa.answers, goldPath, rank, preds: {}, scores: {}, grounding: {}, latencyMs: {}, promptTokens: {} };
     const prompt = e.decoder.buildPrompt(text);
@@ -135,7 +139,9 @@ export class StreamingBank extends ScratchBank {
     };
     const viaMatch = async (hybrid: boolean): Promise<{ matched: MatchedMemory[]; ms: number }> => {
       const t = now();
-      const matched = await match(e.bank, { key: q.key, text }, { topK: s.topK, hybrid });
+      const matched = hybrid
+        ? await match(e.bank, { key: q.key, text, emb: qEmb }, { topK: s.topK, hybrid, weights })
+        : await match(e.bank, { key: q.key, text }, { topK: s.topK, hybrid });
       return { matched, ms: now() - t };
     };
     const cmtWith = async (v: Variant, recs: MemoryRecord[], alpha: number, retrievalMs: number) => {

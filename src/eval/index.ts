@@ -391,7 +391,7 @@ export function evalMarkdown(r: EvalReport): string {
     out.push(
       mdTable(
         ['retriever', 'recall@1', 'recall@5'],
-        (['vector', 'text', 'hybrid'] as const).map((k) => [k === 'vector' ? 'vector (self-matching keys)' : k === 'text' ? 'full-text (BM25)' : 'hybrid (RRF)', run.retrieval[k].recall1, run.retrieval[k].recall5]),
+        (['vector', 'text', 'hybrid'] as const).map((k) => [k === 'vector' ? 'vector (self-matching keys)' : k === 'text' ? 'full-text (BM25)' : 'fused (as the engine: embedder + BM25 + keys, pack weights)', run.retrieval[k].recall1, run.retrieval[k].recall5]),
       ),
     );
     out.push('');
