@@ -1,4 +1,4 @@
-"""docs/training-report.md and its loss-curve plots, written from the work directory's JSON files."""
+"""docs/training-report-from-scratch.md (the old from-scratch pipeline) and its loss-curve plots, written from the work directory's JSON files."""
 import json
 import os
 
@@ -77,12 +77,12 @@ def findings(ev: dict, pre: dict) -> list:
 
 
 def write_report(work: str, recipe, out_md: str = None):
-    out_md = out_md or os.path.join(REPO, "docs", "training-report.md")
+    out_md = out_md or os.path.join(REPO, "docs", "training-report-from-scratch.md")
     png = os.path.join(REPO, "docs", "img", "training-curves.png")
     has_png = plot_curves(work, png)
     pre, tr, ev = _load(work, "pretrain.json"), _load(work, "train.json"), _load(work, "eval.json") or {}
     timings, corpus, toks = _load(work, "timings.json") or {}, _load(work, "corpus.json"), _load(work, "tokenizer-stats.json")
-    lines = ["# Training report: the default pack", "",
+    lines = ["# Training report: the old from-scratch default pack (replaced; kept for comparison)", "",
              "Everything below was produced by `npm run pack:default` (= `python3 -m cmt default-pack`) on the "
              "project's 2-core CPU machine; `python3 -m cmt report` rewrites this file from `training/work/default/*.json`.", ""]
     lines += ["## Recipe", "", "```json", json.dumps({k: v for k, v in vars(recipe).items()}, indent=1), "```", ""]
