@@ -1,3 +1,4 @@
+import { containsAnswer, isCorrect } from '../src/measure/metrics';
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -119,7 +120,7 @@ test('cmt eval --quick on the tiny pack: structure and sane values', async () =>
 test('grounding metrics: share found, precision of found, confident-wrong rate', () => {
   const o = (verdict: 'found' | 'not-sure', f1: number): QuestionOutcome => ({
     question: 'q', answers: ['a'], goldPath: 'p', rank: { vector: 1, text: 1, hybrid: 1 },
-    preds: { cmt: 'x' }, scores: { cmt: { em: f1 === 1 ? 1 : 0, prefixEm: 0, f1 } },
+    preds: { cmt: 'x' }, scores: { cmt: { em: f1 === 1 ? 1 : 0, prefixEm: 0, f1, contains: false } },
     grounding: { cmt: { verdict, reason: verdict === 'found' ? 'in-source' : 'not-in-source', memoryGain: 0.5 } },
     latencyMs: { cmt: 1 }, promptTokens: { cmt: 1 },
   });
@@ -127,4 +128,13 @@ test('grounding metrics: share found, precision of found, confident-wrong rate',
   const xs = [o('found', 1), o('found', 1), o('found', 0.5), o('found', 0.4), o('not-sure', 0), o('not-sure', 0), o('not-sure', 0), o('not-sure', 1)];
   assert.deepEqual(groundingOf(xs, 'cmt'), { found: 50, foundPrecision: 75, confidentWrong: 12.5, correctNotSure: 12.5 });
   assert.deepEqual(groundingOf([o('not-sure', 0)], 'cmt'), { found: 0, foundPrecision: null, confidentWrong: 0, correctNotSure: 0 });
+});
+
+test('correct: F1 >= 0.5, or the gold answer contained whole (a sentence answer)', () => {
+  assert.equal(containsAnswer('The main library is 14 stories tall.', ['14']), true);
+  assert.equal(containsAnswer('It is 144 stories tall.', ['14']), false);
+  assert.equal(containsAnswer('', ['14']), false);
+  assert.equal(isCorrect({ f1: 0.29, contains: true }), true);
+  assert.equal(isCorrect({ f1: 0.29, contains: false }), false);
+  assert.equal(isCorrect({ f1: 0.5 }), true);
 });

@@ -454,7 +454,7 @@ export function buildProgram(run: (fn: (cli: Cli) => Promise<number>) => Promise
     .description('answer a question from the memorized files; streams the answer, then prints its sources')
     .argument('<question...>', 'the question (quote it)')
     .addOption(
-      new Option('--answer-mode <mode>', 'memory = CMT memory prefix alone; memory+chunk = prefix + the top chunk\'s text; rag = top chunks\' text, no memory; closed-book (default: the pack default)')
+      new Option('--answer-mode <mode>', 'memory = CMT memory prefix alone; memory+chunk = prefix + the top chunk\'s text; top-chunk = the top chunk\'s text, no memory; rag = the top-K chunks\' text, no memory; closed-book (default: the pack default)')
         .choices([...ANSWER_MODES]),
     )
     .option('--top-k <n>', 'memories to retrieve (default: the pack default)', intArg('--top-k', 1))

@@ -65,9 +65,10 @@ export interface ProviderReport {
 
 /**
  * How an answer is made: the CMT memory prefix alone; the prefix plus the top chunk's raw text in
- * the prompt; the top-K chunks' raw text without memory (RAG); or no memory at all (closed book).
+ * the prompt; the top chunk's raw text alone; the top-K chunks' raw text without memory (RAG); or no
+ * memory at all (closed book).
  */
-export const ANSWER_MODES = ['memory', 'memory+chunk', 'rag', 'closed-book'] as const;
+export const ANSWER_MODES = ['memory', 'memory+chunk', 'top-chunk', 'rag', 'closed-book'] as const;
 export type AnswerMode = (typeof ANSWER_MODES)[number];
 
 export interface AskOptions {

@@ -12,7 +12,7 @@ import type { Grounding } from '../core/protocol';
 import { ort } from '../core/runtime';
 import type { MatchedMemory, MemoryRecord } from '../core/types';
 import { EvalQuestion } from '../measure/dataset';
-import { exactMatch, f1Score, prefixExactMatch } from '../measure/metrics';
+import { containsAnswer, exactMatch, f1Score, prefixExactMatch } from '../measure/metrics';
 import { ScratchBank } from '../measure/scratchBank';
 
 export type { MemorizeStats } from '../measure/scratchBank';
@@ -20,6 +20,7 @@ export type { MemorizeStats } from '../measure/scratchBank';
 export const VARIANTS = [
   'closed_book',
   'rag_in_context',
+  'rag_top1',
   'cmt',
   'cmt_plus_chunk',
   'cmt_no_self_matching',
@@ -32,6 +33,7 @@ export type Variant = (typeof VARIANTS)[number];
 export const VARIANT_LABELS: Record<Variant, string> = {
   closed_book: 'closed-book (no memory)',
   rag_in_context: 'RAG-in-context (top-K raw chunks in the prompt)',
+  rag_top1: 'RAG with the top chunk only (no memory)',
   cmt: 'CMT full (hybrid top-K, α)',
   cmt_plus_chunk: 'CMT memory prefix + the top chunk\'s raw text in the prompt',
   cmt_no_self_matching: 'CMT w/o self-matching (full-text search only)',
@@ -58,7 +60,7 @@ export interface QuestionOutcome {
   /** 1-based rank of the first chunk of the gold document, or 0 when not in the top 5. */
   rank: { vector: number; text: number; hybrid: number };
   preds: Partial<Record<Variant, string>>;
-  scores: Partial<Record<Variant, { em: number; prefixEm: number; f1: number }>>;
+  scores: Partial<Record<Variant, { em: number; prefixEm: number; f1: number; contains: boolean }>>;
   /** The grounding verdict of each variant's answer against the chunks that variant used (none for closed-book). */
   grounding: Partial<Record<Variant, Pick<Grounding, 'verdict' | 'reason' | 'memoryGain'>>>;
   latencyMs: Partial<Record<Variant, number>>;
@@ -135,7 +137,7 @@ export class StreamingBank extends ScratchBank {
       out.preds[v] = r.text;
       out.latencyMs[v] = extraMs + (now() - t);
       out.promptTokens[v] = ids.length + (prefix ? prefix.length : 0);
-      out.scores[v] = { em: exactMatch(r.text, qa.answers), prefixEm: prefixExactMatch(r.text, qa.answers), f1: f1Score(r.text, qa.answers) };
+      out.scores[v] = { em: exactMatch(r.text, qa.answers), prefixEm: prefixExactMatch(r.text, qa.answers), f1: f1Score(r.text, qa.answers), contains: containsAnswer(r.text, qa.answers) };
     };
     const viaMatch = async (hybrid: boolean): Promise<{ matched: MatchedMemory[]; ms: number }> => {
       const t = now();
@@ -152,11 +154,15 @@ export class StreamingBank extends ScratchBank {
 
     if (want.has('closed_book')) await gen('closed_book', prompt, null, 0, 0);
     let full: { matched: MatchedMemory[]; ms: number } | null = null;
-    if (want.has('cmt') || want.has('cmt_alpha0') || want.has('rag_in_context') || want.has('cmt_plus_chunk')) full = await viaMatch(true);
+    if (want.has('cmt') || want.has('cmt_alpha0') || want.has('rag_in_context') || want.has('rag_top1') || want.has('cmt_plus_chunk')) full = await viaMatch(true);
     if (want.has('rag_in_context') && full) {
       // RAG retrieves with the same hybrid top-K, which needs the compressed question key.
       const ids = this.ragPrompt(text, full.matched.map((x) => x.record), s.ragMaxTokens);
       await gen('rag_in_context', ids, null, 0, tq + full.ms, full.matched.map((x) => x.record));
+    }
+    if (want.has('rag_top1') && full) {
+      const top = full.matched.slice(0, 1).map((x) => x.record);
+      await gen('rag_top1', this.ragPrompt(text, top, s.ragMaxTokens), null, 0, tq + full.ms, top);
     }
     if (want.has('cmt') && full) await cmtWith('cmt', full.matched.map((x) => x.record), s.alpha, full.ms);
     if (want.has('cmt_plus_chunk') && full) {

@@ -162,7 +162,7 @@ function summarize(outs: QuestionOutcome[], variants: readonly Variant[]): Datas
 /** Grounding summary of one variant's answers. */
 export function groundingOf(xs: QuestionOutcome[], v: Variant): VariantSummary['grounding'] {
   const found = xs.filter((o) => o.grounding[v]?.verdict === 'found');
-  const right = (o: QuestionOutcome) => isCorrect(o.scores[v]!.f1);
+  const right = (o: QuestionOutcome) => isCorrect(o.scores[v]!);
   const foundRight = found.filter(right).length;
   return {
     found: pct(found.length, xs.length),
@@ -380,7 +380,7 @@ export function evalMarkdown(r: EvalReport): string {
         Object.entries(run.variants).map(([v, x]) => [`${v} — ${x!.label}`, x!.em, x!.prefixEm, x!.f1, x!.latencyMs.p50, x!.latencyMs.p95, x!.promptTokens.mean]),
       ),
     );
-    out.push(`\nGrounding (% of answers; "correct" = SQuAD F1 ≥ ${CORRECT_F1}; confident-wrong = marked "found in source" but wrong):\n`);
+    out.push(`\nGrounding (% of answers; "correct" = SQuAD F1 ≥ ${CORRECT_F1} or the gold answer contained whole; confident-wrong = marked "found in source" but wrong):\n`);
     out.push(
       mdTable(
         ['variant', 'found in source', 'precision of found', 'confident-wrong', 'correct but "not sure"'],

@@ -56,11 +56,24 @@ export function f1Score(pred: string, golds: readonly string[]): number {
   return best;
 }
 
-/** An answer counts as correct for the grounding metrics when its SQuAD F1 reaches this. */
+/**
+ * An answer counts as correct for the grounding metrics when its SQuAD F1 reaches this, or when it
+ * contains a gold answer whole (a chat model's "The library is 14 stories tall." for "14": right,
+ * though its F1 is 0.29).
+ */
 export const CORRECT_F1 = 0.5;
 
-export function isCorrect(f1: number): boolean {
-  return f1 >= CORRECT_F1;
+/** Whether the normalised prediction contains a normalised gold answer as whole words. */
+export function containsAnswer(pred: string, golds: readonly string[]): boolean {
+  const p = ` ${normalizeAnswer(pred)} `;
+  return golds.some((g) => {
+    const n = normalizeAnswer(g);
+    return n !== '' && p.includes(` ${n} `);
+  });
+}
+
+export function isCorrect(score: { f1: number; contains?: boolean }): boolean {
+  return score.f1 >= CORRECT_F1 || score.contains === true;
 }
 
 /** Nearest-rank percentile (p in [0, 100]) of a list of numbers; NaN for an empty list. */

@@ -37,7 +37,13 @@ MODEL_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 SYSTEM = "Answer the question about the user's files briefly: give the exact value, name or phrase."
 CHAT = "<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
 QUESTION_TEMPLATE = CHAT.format(system=SYSTEM, user="{question}")
-CONTEXT_TEMPLATE = CHAT.format(system=SYSTEM, user="{context}\n\nQuestion: {question}")
+# One worked example before the user's turn: a 135M chat model otherwise answers in sentences
+# (cmt eval, workspace-dev + squad-notre-dame-dev, top chunk in the prompt: EM 0 -> 8.3 / 0 -> 0,
+# F1 19.9 -> 21.4 / 16.3 -> 17.4).
+_SHOT = ("<|im_start|>user\nservice: billing\nport: 8431\nowner: Ada Park\n\nQuestion: Which port does billing listen on?"
+         "<|im_end|>\n<|im_start|>assistant\n8431<|im_end|>\n")
+CONTEXT_TEMPLATE = (CHAT.format(system=SYSTEM, user="{context}\n\nQuestion: {question}")
+                    .replace("<|im_start|>user\n", _SHOT + "<|im_start|>user\n", 1))
 STOP_STRINGS: List[str] = []          # the answer ends at <|im_end|> (eos) or <|endoftext|>
 STOP_TOKEN_IDS = [2, 0]               # <|im_end|>, <|endoftext|>
 ANSWER_PREFIX = ""                    # the assistant header already ends the prompt
