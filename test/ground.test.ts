@@ -182,3 +182,17 @@ test('several chunks: the quote must come from the chunk about the question\'s d
   assert.equal(swapped.verdict, 'found');
   assert.equal(swapped.quotes[0].citation, 1);
 });
+
+test('a paragraph on one line is checked sentence by sentence', () => {
+  const para = 'The university was founded in 1842 by Father Edward Sorin. ' +
+    'Its main library, the Hesburgh Library, is 14 stories tall and holds over three million volumes. ' +
+    'The Scholastic magazine began publishing in September 1876 and is one of the oldest student publications.';
+  const sources: GroundSource[] = [{ path: 'about.md', startLine: 1, text: para }];
+  const q = 'How many stories tall is the main library?';
+  assert.equal(groundAnswer({ question: q, answer: '14 stories', sources }).verdict, 'found');
+  // 1842 is in the paragraph, but not in a sentence about the library
+  assert.equal(groundAnswer({ question: q, answer: '1842', sources }).verdict, 'not-sure');
+  const found = groundAnswer({ question: q, answer: 'It is 14 stories tall.', sources });
+  assert.equal(found.quotes[0].line, 1);
+  assert.ok(found.quotes[0].text.startsWith('Its main library'), found.quotes[0].text);
+});

@@ -4,7 +4,8 @@
 // "found" needs BOTH:
 //  1. the text test: the answer's evidence tokens appear on ONE line of a cited chunk. Tokens are
 //     SQuAD-normalised (lower-case, punctuation and articles dropped, spaces collapsed) but code
-//     identifiers (snake_case, camelCase) and numbers (3.5, 1,000, 1944Mi) stay whole. Evidence =
+//     identifiers (snake_case, camelCase) and numbers (3.5, 1,000, 1944Mi) stay whole. A prose line
+//     longer than LONG_LINE_CHARS counts sentence by sentence (a SQuAD paragraph is one line). Evidence =
 //     the answer's content tokens (no stopwords) that are not already in the question (an answer that
 //     only repeats the question proves nothing). Every salient evidence token (numbers, identifiers,
 //     names) must be on the line, and at least FOUND_MIN_COVERAGE of all evidence tokens; and the
@@ -154,13 +155,24 @@ interface Line {
   tokens: Set<string>;
 }
 
+/** Lines longer than this are prose paragraphs: they are checked sentence by sentence. */
+export const LONG_LINE_CHARS = 200;
+
+/** A prose line's sentences (a whole paragraph on one line holds many facts; "found" needs one). */
+function segments(text: string): string[] {
+  if (text.length <= LONG_LINE_CHARS) return [text];
+  return text.split(/(?<=[.!?])\s+(?=["'(\[]?[A-Z0-9])/).filter((x) => x.trim() !== '');
+}
+
 function linesOf(sources: readonly GroundSource[]): Line[] {
   const out: Line[] = [];
   sources.forEach((s, citation) => {
     let index = 0;
-    s.text.split(/\r?\n/).forEach((text, i) => {
-      if (text.trim() === '') return;
-      out.push({ citation, index: index++, path: s.path, line: s.startLine + i, text, tokens: lineTokens(text) });
+    s.text.split(/\r?\n/).forEach((line, i) => {
+      if (line.trim() === '') return;
+      for (const text of segments(line)) {
+        out.push({ citation, index: index++, path: s.path, line: s.startLine + i, text, tokens: lineTokens(text) });
+      }
     });
   });
   return out;
