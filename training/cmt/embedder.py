@@ -22,11 +22,12 @@ Nothing of the model is committed to git.
 from __future__ import annotations
 
 import glob
-import hashlib
 import json
 import os
 import shutil
 from typing import Dict, Optional
+
+from .manifest import sha256_file
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -47,14 +48,6 @@ EMBEDDER_DIR = "embedder"
 
 class EmbedderError(Exception):
     pass
-
-
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for b in iter(lambda: f.read(1 << 20), b""):
-            h.update(b)
-    return h.hexdigest()
 
 
 def find_model_dir(explicit: Optional[str] = None) -> str:
@@ -80,7 +73,7 @@ def _check(model_dir: str) -> Dict:
         p = os.path.join(model_dir, name)
         if not os.path.exists(p):
             raise EmbedderError(f"{p} missing (reinstall {PACKAGE}=={VERSION})")
-        got = _sha256(p)
+        got = sha256_file(p)
         if got != want:
             raise EmbedderError(f"{p}: sha256 {got} != pinned {want} (not {PACKAGE}=={VERSION}?)")
     with open(os.path.join(model_dir, "config.json")) as f:
