@@ -3,9 +3,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MemoryBank, sanitizeFtsQuery, tableNameForPack } from '../src/core/bank';
-import { match } from '../src/core/match';
-import { CmtError, CompressedChunk } from '../src/core/types';
+import { MemoryBank, sanitizeFtsQuery, tableNameForPack } from '../../src/core/bank';
+import { match } from '../../src/core/match';
+import { CmtError, CompressedChunk } from '../../src/core/types';
 
 const K = 2;
 const D = 8;

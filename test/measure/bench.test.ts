@@ -3,13 +3,13 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { benchMarkdown, compressorFlopsPerToken, runBench } from '../src/bench/index';
-import { decodeConsoleTable, findPackGguf } from '../src/bench/llamacpp';
-import { matmulModel, measurePeakGflops } from '../src/bench/matmul';
-import { loadPack } from '../src/core/pack';
-import { ort } from '../src/core/runtime';
+import { benchMarkdown, compressorFlopsPerToken, runBench } from '../../src/bench/index';
+import { decodeConsoleTable, findPackGguf } from '../../src/bench/llamacpp';
+import { matmulModel, measurePeakGflops } from '../../src/bench/matmul';
+import { loadPack } from '../../src/core/pack';
+import { ort } from '../../src/core/runtime';
 
-const REPO = path.resolve(__dirname, '..', '..');
+const REPO = path.resolve(__dirname, '..', '..', '..');
 const TINY = path.join(REPO, 'test', 'fixtures', 'tiny-pack');
 
 test('hand-written MatMul ONNX model loads and multiplies', async () => {

@@ -4,10 +4,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { listPacks, loadPack } from '../src/core/pack';
-import { CmtTokenizer } from '../src/core/tokenizer';
-import { createSession, releaseAllSessions, selectProviders } from '../src/core/runtime';
-import { CmtError } from '../src/core/types';
+import { listPacks, loadPack } from '../../src/core/pack';
+import { CmtTokenizer } from '../../src/core/tokenizer';
+import { createSession, releaseAllSessions, selectProviders } from '../../src/core/runtime';
+import { CmtError } from '../../src/core/types';
 
 // CMT_TEST_PACK lets a developer point the tests at another pack; the default is the committed fixture.
 const PACK = path.resolve(process.env.CMT_TEST_PACK ?? 'test/fixtures/tiny-pack');

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-const REPO = path.resolve(__dirname, '..', '..'); // out/test -> repo
+const REPO = path.resolve(__dirname, '..', '..', '..'); // out/test/cli -> repo
 const BIN = path.join(REPO, 'bin', 'cmt.js');
 const PACK = path.resolve(REPO, process.env.CMT_TEST_PACK ?? 'test/fixtures/tiny-pack');
 

@@ -1,16 +1,16 @@
-import { containsAnswer, isCorrect } from '../src/measure/metrics';
+import { containsAnswer, isCorrect } from '../../src/measure/metrics';
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { exactMatch, f1Score, normalizeAnswer, percentile, prefixExactMatch } from '../src/measure/metrics';
-import { loadDataset, parseSquad, questionsOf } from '../src/measure/dataset';
-import { groundingOf, runEval, VARIANTS } from '../src/eval/index';
-import type { QuestionOutcome } from '../src/eval/harness';
-import { lineChart, barChart } from '../src/measure/svg';
+import { exactMatch, f1Score, normalizeAnswer, percentile, prefixExactMatch } from '../../src/measure/metrics';
+import { loadDataset, parseSquad, questionsOf } from '../../src/measure/dataset';
+import { groundingOf, runEval, VARIANTS } from '../../src/eval/index';
+import type { QuestionOutcome } from '../../src/eval/harness';
+import { lineChart, barChart } from '../../src/measure/svg';
 
-const REPO = path.resolve(__dirname, '..', '..');
+const REPO = path.resolve(__dirname, '..', '..', '..');
 const TINY = path.join(REPO, 'test', 'fixtures', 'tiny-pack');
 
 // Expected values computed with training/cmt/evaluate.py (normalize_answer, f1_score, prefix_exact_match).

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { match, rrfFuse } from '../src/core/match';
-import type { MemoryRecord } from '../src/core/types';
+import { match, rrfFuse } from '../../src/core/match';
+import type { MemoryRecord } from '../../src/core/types';
 
 const rec = (id: string): MemoryRecord => ({
   id, path: id, startLine: 1, endLine: 1, text: id, contentHash: 'h', mtimeMs: 0,

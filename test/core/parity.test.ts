@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadPack } from '../src/core/pack';
-import { createSession, ort, releaseAllSessions } from '../src/core/runtime';
+import { loadPack } from '../../src/core/pack';
+import { createSession, ort, releaseAllSessions } from '../../src/core/runtime';
 
 // The random-weight fixture and the shipped default pack (CMT_TEST_PACK checks another one).
 const PACKS = process.env.CMT_TEST_PACK

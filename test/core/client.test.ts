@@ -6,9 +6,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { EngineClient, EngineState } from '../src/core/client';
-import { checkCpu } from '../src/core/server';
-import { CmtError } from '../src/core/types';
+import { EngineClient, EngineState } from '../../src/core/client';
+import { checkCpu } from '../../src/core/server';
+import { CmtError } from '../../src/core/types';
 
 const PACK = path.resolve(process.env.CMT_TEST_PACK ?? 'test/fixtures/tiny-pack');
 

@@ -7,12 +7,12 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cosine, Embedder, l2, meanPool, PackEmbedder, validateEmbedderSection } from '../src/core/embed';
-import { codeTerms } from '../src/core/bank';
-import { CmtTokenizer } from '../src/core/tokenizer';
-import { CmtError } from '../src/core/types';
+import { cosine, Embedder, l2, meanPool, PackEmbedder, validateEmbedderSection } from '../../src/core/embed';
+import { codeTerms } from '../../src/core/bank';
+import { CmtTokenizer } from '../../src/core/tokenizer';
+import { CmtError } from '../../src/core/types';
 
-const REPO = path.resolve(__dirname, '..', '..');
+const REPO = path.resolve(__dirname, '..', '..', '..');
 const FIX = path.join(REPO, 'test', 'fixtures', 'embedder');
 const REF = JSON.parse(fs.readFileSync(path.join(FIX, 'reference.json'), 'utf8')) as {
   maxTokens: number;

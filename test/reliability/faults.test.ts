@@ -8,11 +8,11 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MemoryBank } from '../src/core/bank';
-import { EngineClient, EngineClientOptions } from '../src/core/client';
-import type { InitializeParams } from '../src/core/protocol';
-import { CmtError } from '../src/core/types';
-import { within } from './helpers';
+import { MemoryBank } from '../../src/core/bank';
+import { EngineClient, EngineClientOptions } from '../../src/core/client';
+import type { InitializeParams } from '../../src/core/protocol';
+import { CmtError } from '../../src/core/types';
+import { within } from '../helpers';
 
 const PACK = path.resolve(process.env.CMT_TEST_PACK ?? 'test/fixtures/tiny-pack');
 const PACK_META = JSON.parse(fs.readFileSync(path.join(PACK, 'pack.json'), 'utf8')) as {

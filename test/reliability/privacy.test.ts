@@ -6,9 +6,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { EngineClient } from '../src/core/client';
-import { Engine } from '../src/core/engine';
-import type { MemorizeSummary } from '../src/core/protocol';
+import { EngineClient } from '../../src/core/client';
+import { Engine } from '../../src/core/engine';
+import type { MemorizeSummary } from '../../src/core/protocol';
 
 const PACK = path.resolve(process.env.CMT_TEST_PACK ?? 'test/fixtures/tiny-pack');
 let tmp: string;

@@ -8,12 +8,12 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MemoryBank } from '../src/core/bank';
-import { EngineClient } from '../src/core/client';
-import { Engine } from '../src/core/engine';
-import type { EngineSettings, MemorizeSummary } from '../src/core/protocol';
-import { CmtError } from '../src/core/types';
-import { within } from './helpers';
+import { MemoryBank } from '../../src/core/bank';
+import { EngineClient } from '../../src/core/client';
+import { Engine } from '../../src/core/engine';
+import type { EngineSettings, MemorizeSummary } from '../../src/core/protocol';
+import { CmtError } from '../../src/core/types';
+import { within } from '../helpers';
 
 const PACK = path.resolve(process.env.CMT_TEST_PACK ?? 'test/fixtures/tiny-pack');
 const MANY_FILES = Number(process.env.CMT_HOSTILE_MANY_FILES ?? 10_000);

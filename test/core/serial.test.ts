@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Serial } from '../src/core/serial';
+import { Serial } from '../../src/core/serial';
 
 test('Serial runs jobs one at a time in call order; a failure does not stop the next job', async () => {
   const s = new Serial();

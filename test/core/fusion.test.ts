@@ -5,10 +5,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fuseRanked, fusionOf, match, RRF_K } from '../src/core/match';
-import { MemoryBank } from '../src/core/bank';
-import { fitFusion } from '../src/eval/retrieval';
-import type { MemoryRecord } from '../src/core/types';
+import { fuseRanked, fusionOf, match, RRF_K } from '../../src/core/match';
+import { MemoryBank } from '../../src/core/bank';
+import { fitFusion } from '../../src/eval/retrieval';
+import type { MemoryRecord } from '../../src/core/types';
 
 const rec = (id: string): MemoryRecord => ({
   id, path: id, startLine: 1, endLine: 1, text: id, contentHash: 'h', mtimeMs: 0,

@@ -3,12 +3,12 @@ import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadPack, Pack } from '../src/core/pack';
-import { Compressor } from '../src/core/compress';
-import { Aggregator, Prefix } from '../src/core/aggregate';
-import { Decoder, TextStreamer } from '../src/core/decode';
-import { releaseAllSessions } from '../src/core/runtime';
-import { CmtError } from '../src/core/types';
+import { loadPack, Pack } from '../../src/core/pack';
+import { Compressor } from '../../src/core/compress';
+import { Aggregator, Prefix } from '../../src/core/aggregate';
+import { Decoder, TextStreamer } from '../../src/core/decode';
+import { releaseAllSessions } from '../../src/core/runtime';
+import { CmtError } from '../../src/core/types';
 
 const PACK = path.resolve(process.env.CMT_TEST_PACK ?? 'test/fixtures/tiny-pack');
 

@@ -1,7 +1,7 @@
 // Grounding verdicts (src/core/ground.ts): pure, no model needed.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { FOUND_MIN_COVERAGE, groundAnswer, GroundSource, MIN_MEMORY_GAIN, normalizeText, QUOTE_CHARS, tokenize } from '../src/core/ground';
+import { FOUND_MIN_COVERAGE, groundAnswer, GroundSource, MIN_MEMORY_GAIN, normalizeText, QUOTE_CHARS, tokenize } from '../../src/core/ground';
 
 const CONFIG: GroundSource = {
   path: 'services/tirguri/config.yaml',

@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { classifyFile, looksBinary, rewordIssue, skipReasonText, walkWorkspace, WalkOptions } from '../src/core/files';
+import { classifyFile, looksBinary, rewordIssue, skipReasonText, walkWorkspace, WalkOptions } from '../../src/core/files';
 
 function makeTree(files: Record<string, string | Buffer>): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cmt-files-'));

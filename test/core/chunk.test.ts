@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { chunkFile, splitLines } from '../src/core/chunk';
-import type { Chunk } from '../src/core/types';
+import { chunkFile, splitLines } from '../../src/core/chunk';
+import type { Chunk } from '../../src/core/types';
 
 // Fake tokenizer: one token per whitespace-separated word (at least 1 for non-empty text).
 const words = (s: string) => (s.trim() ? s.trim().split(/\s+/).length : 0);
