@@ -292,7 +292,7 @@ export class MemoryBank {
       const width = emb ? ((emb.type as { listSize?: number }).listSize ?? 0) : 0;
       cols = { embedDim: width === (meta.embedDim ?? 0) ? width : 0, hasTerms: process.env.CMT_PLAIN_FTS !== '1' && schema.fields.some((f) => f.name === 'terms') };
       if ((meta.embedDim ?? 0) > 0 && cols.embedDim === 0) {
-        opts.log?.(`memory bank table ${name} has no ${meta.embedDim}-wide embedder column: sentence-embedder retrieval is off for it (re-memorize with --force into a new bank to turn it on)`);
+        opts.log?.(`memory bank table ${name} has no ${meta.embedDim}-wide embedder column: sentence-embedder retrieval is off for it (memorize the files again into a new, empty bank to turn it on)`);
       }
     }
     const bank = new MemoryBank(db, uri, meta, name, table, readOnly, cols);
