@@ -633,7 +633,7 @@ export function benchMarkdown(r: BenchReport): string {
   if (r.decode) {
     const d = r.decode;
     out.push(`## Decode speed: ONNX Runtime (engine decode path) vs llama.cpp on the same base model\n`);
-    out.push(`${d.threads} threads each, batch 1, greedy, EOS ignored; TTFT = prefill + first token; decode tokens/s over the ${d.newTokens} tokens after the first; median of ${d.repeats} runs per engine (engines alternate), min–max in brackets. Prompt: ${d.prompt.tokenization}.\n`);
+    out.push(`${d.threads} threads each, batch 1, greedy, EOS ignored; TTFT = prefill + first token; decode tokens/s over the ${d.newTokens} tokens after the first; median of ${d.repeats} runs per engine (onnxruntime first, then llama.cpp loaded and measured: never both alive in the process), min–max in brackets. Prompt: ${d.prompt.tokenization}.\n`);
     const mm = (x: { p50: number; min: number; max: number }) => `${x.p50} (${x.min}–${x.max})`;
     out.push(
       mdTable(

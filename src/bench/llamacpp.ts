@@ -6,7 +6,8 @@
 // Both engines: same prompt token ids (or, when the vocabularies differ, the same text tokenized by
 // each engine's own tokenizer, cut to the same length), same thread count, batch 1, greedy, EOS
 // ignored. Per prompt length: time to first token (prefill + first token) and decode tokens/s over
-// `newTokens` tokens after the first one. Engines alternate within each repeat; medians are reported.
+// `newTokens` tokens after the first one. onnxruntime is measured first, then llama.cpp is loaded and
+// measured (never both alive: llama.cpp's idle worker threads slow onnxruntime); medians are reported.
 //
 // node-llama-cpp is loaded with gpu:false, build:"never", skipDownload:true: it uses the
 // @node-llama-cpp/linux-x64 prebuilt binary or fails (then the llama.cpp side is reported as
@@ -189,7 +190,6 @@ const ownCpuSeconds = () => {
 };
 
 const now = () => performance.now();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const stats = (xs: number[], d = 1) => ({ p50: round(percentile(xs, 50), d), min: round(Math.min(...xs), d), max: round(Math.max(...xs), d) });
 
 /** One timed run of an engine: ms to the first token, and tokens/s over the `newTokens` tokens after it. */
@@ -249,6 +249,19 @@ export async function benchDecode(pack: Pack, o: DecodeBenchOptions): Promise<De
     if (r.tokenIds.length !== newTokens + 1) throw new Error(`onnxruntime generated ${r.tokenIds.length} tokens, expected ${newTokens + 1}`);
     return timingOf(t0, stamps, newTokens, 'onnxruntime');
   };
+
+  // -- measure onnxruntime first, alone: once llama.cpp is loaded its worker threads slow onnxruntime
+  // in the same process (100-token prompt: 61.1 tok/s alone vs 51.5 with the llama.cpp context alive).
+  const busy0 = machineBusySeconds();
+  const own0 = ownCpuSeconds();
+  const wall0 = now();
+  await ortRun(ortIds.slice(0, Math.min(lens[0], 16)), 2); // warm-up (graph caches, page-in, thread pools)
+  const ortByLen = new Map<number, Timing[]>();
+  for (const len of lens) {
+    const t: Timing[] = [];
+    for (let r = 0; r < repeats; r++) t.push(await ortRun(ortIds.slice(0, len), N));
+    ortByLen.set(len, t);
+  }
 
   // -- llama.cpp -----------------------------------------------------------------------------------
   const lc: DecodeBench['llamacpp'] = { available: false };
@@ -340,25 +353,12 @@ export async function benchDecode(pack: Pack, o: DecodeBenchOptions): Promise<De
   const rows: DecodeEngineRow[] = [];
   const ratios: DecodeRatioRow[] = [];
   const goal = 0.8;
-  const busy0 = machineBusySeconds();
-  const own0 = ownCpuSeconds();
-  const wall0 = now();
   try {
-    // warm-up (session/graph optimisation caches, page-in of weights, thread pools)
-    await ortRun(ortIds.slice(0, Math.min(lens[0], 16)), 2);
-    if (lc.available) await llamaRun(llamaIds.slice(0, Math.min(lens[0], 16)), 2);
+    if (lc.available) await llamaRun(llamaIds.slice(0, Math.min(lens[0], 16)), 2); // warm-up
     for (const len of lens) {
-      const ortT: Timing[] = [];
+      const ortT = ortByLen.get(len)!;
       const lcp: Timing[] = [];
-      for (let r = 0; r < repeats; r++) {
-        // alternate which engine goes first, so slow phases of a shared machine hit both alike
-        const order = lc.available ? (r % 2 === 0 ? ['ort', 'llama'] : ['llama', 'ort']) : ['ort'];
-        for (const e of order) {
-          await sleep(30); // let the other engine's spinning worker threads park
-          if (e === 'ort') ortT.push(await ortRun(ortIds.slice(0, len), N));
-          else lcp.push(await llamaRun(llamaIds.slice(0, len), N));
-        }
-      }
+      if (lc.available) for (let r = 0; r < repeats; r++) lcp.push(await llamaRun(llamaIds.slice(0, len), N));
       const row = (engine: DecodeEngineRow['engine'], t: Timing[]): DecodeEngineRow => ({
         engine,
         promptTokens: len,
