@@ -8,6 +8,15 @@ import { launch, workbenchUrl, WS, OUT, EXT_ID, DEV, event, events, mark, waitFo
 const TARGET = process.env.E2E_FILE ?? 'notes/2024-02-04-kafezeis-planning.md';
 const QUESTION = process.env.E2E_QUESTION ?? 'How much memory is each kafezeis pod limited to?';
 const GEN_FILES = Number(process.env.E2E_GEN_FILES ?? 2000);
+// The answer the sample question must get from a real model pack (the random-weight test pack is exempt).
+const GOLD = process.env.E2E_GOLD ?? '448Mi';
+const PACK_NAME = (() => {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(process.env.E2E_PACK ?? '', 'pack.json'), 'utf8')).name;
+  } catch {
+    return undefined;
+  }
+})();
 let passed = 0, failed = 0, shot = 0;
 const { page, close } = await launch();
 const snap = async (name) => page.screenshot({ path: path.join(OUT, `${String(++shot).padStart(2, '0')}-${name}.png`) }).catch(() => {});
@@ -122,7 +131,7 @@ try {
     await event('status', { after: m, where: (e) => e.memories > 0, timeout: 20000 });
   });
 
-  await step('question in the sidebar streams an answer with citations', async () => {
+  await step('question in the sidebar streams an answer with citations (with the real pack: the right answer, found in source)', async () => {
     await showChat();
     const view = chat();
     const m = mark();
@@ -140,6 +149,12 @@ try {
     await view.locator('.msg.assistant a.cite').first().waitFor({ timeout: 10000 });
     console.log(`     ${askDone.tokens} streamed pieces, first after ${first?.ms} ms, total ${askDone.ms} ms; answer ${JSON.stringify(askDone.answer).slice(0, 60)}`);
     console.log(`     citations: ${askDone.citations.map((c) => `${c.path}:${c.startLine}-${c.endLine}`).join(', ')}`);
+    if (PACK_NAME && PACK_NAME !== 'cmt-tiny') {
+      // a real model must answer the sample question right, and say it found it in the source
+      if (!askDone.answer.includes(GOLD)) throw new Error(`answer ${JSON.stringify(askDone.answer)} does not contain the gold answer ${GOLD} (pack ${PACK_NAME})`);
+      if (askDone.grounding?.verdict !== 'found') throw new Error(`right answer not marked "found in source": ${JSON.stringify(askDone.grounding)}`);
+      console.log(`     correct: the answer contains ${GOLD} and is marked found in source (pack ${PACK_NAME})`);
+    }
     await snap('answer');
   });
 

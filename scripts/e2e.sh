@@ -77,7 +77,7 @@ for _ in $(seq 1 150); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz"
 curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" || { cat "$RUN/code-server.log"; exit 1; }
 lap "code-server listening on 127.0.0.1:$PORT (pgid $CS_PID), pack $(basename "$PACK")"
 
-export CS_URL="http://127.0.0.1:$PORT" EXT_DIR="$ROOT" WS OUT_DIR="$ROOT/artifacts/e2e" E2E_GEN_FILES="$N"
+export CS_URL="http://127.0.0.1:$PORT" EXT_DIR="$ROOT" WS OUT_DIR="$ROOT/artifacts/e2e" E2E_GEN_FILES="$N" E2E_PACK="$PACK"
 rc=0
 node e2e/run.mjs || rc=$?
 cp "$CMT_STATUS_FILE" artifacts/e2e/status.jsonl 2>/dev/null || true
