@@ -222,16 +222,10 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
     return result
 
 
-if __name__ == "__main__":
-    sys.exit("use: python -m cmt train-recipe")
 
-
-TOKENIZER_SAMPLES = [
-    "Hello, world!",
-    "export const MAX_RETRIES = 7;\nfunction retry(n: number) { return n * 2; }",
-    "  indented\tline with  two spaces\r\nand CRLF",
-    "port: 8431   # the billing service",
-    "Ünïcödé — naïve café, 東京, emoji 🚀!",
+# Beyond export.TOKENIZER_SAMPLES (the trainer's usual tricky strings): numbers, identifiers and paths,
+# and scripts whose digits are not ASCII (llama.cpp's \p{N} split must hold for them too).
+EXTRA_TOKENIZER_SAMPLES = [
     "x = 1234567890.12e-5; snake_case_name camelCaseName kebab-case path/to/file.ts:12-34",
     "Ὀδυσσεύς ٣٤٥ ١٢ ⅫⅦ ½ \u00a0non-breaking\u2009thin 😀👍🏽👨‍👩‍👧",
 ]
@@ -252,7 +246,7 @@ def write_vectors(gguf: Optional[str] = None, pack_dir: str = os.path.join(REPO,
     import torch
 
     from .decode import pad_batch
-    from .export import VectorWriter
+    from .export import TOKENIZER_SAMPLES, VectorWriter
 
     torch.set_num_threads(2)
     base, imported = load_base(find_gguf(gguf))
@@ -294,7 +288,11 @@ def write_vectors(gguf: Optional[str] = None, pack_dir: str = os.path.join(REPO,
     w.cases[-1].update({"reference": "onnxruntime-python", "tolerance": {"absolute": DECODER_TOLERANCE}})
     for c in w.cases[:-1]:
         c["reference"] = "pytorch"
-    cases = [{"text": s, "ids": tok.encode(s)} for s in TOKENIZER_SAMPLES]
+    cases = [{"text": s, "ids": tok.encode(s)} for s in TOKENIZER_SAMPLES + EXTRA_TOKENIZER_SAMPLES]
     with open(os.path.join(root, "manifest.json"), "w") as f:
         json.dump({"tolerance": {"absolute": 1e-4}, "cases": w.cases, "tokenizer": cases}, f, indent=1)
     return root
+
+
+if __name__ == "__main__":
+    sys.exit("use: python -m cmt train-recipe")
