@@ -536,6 +536,8 @@ export class Engine {
       answer: gen.text,
       sources: matched.map((x) => ({ path: x.record.path, startLine: x.record.startLine, text: x.record.text })),
       memoryGain: gen.memoryGain ?? null,
+      confidence: gen.score,
+      minConfidence: defaults.minAnswerConfidence?.[mode] ?? null,
     });
     const r = (v: number) => Math.round(v * 10) / 10;
     return {

@@ -15,7 +15,12 @@
 //     chunks are cited, the line's chunk must mention the question's most distinctive word (its
 //     content word found in the fewest cited chunks, but not in all): "the memory cap for malnoix"
 //     is not found on "memory_limit: 7488Mi" of another service's config;
-//  2. the memory contrast (when measured): the answer is more likely WITH the memory prefix than
+//  2. the model's own confidence (when the pack has a floor for the answer mode): the mean
+//     log-probability of the generated answer tokens is at least the floor fitted on the dev splits
+//     (pack.json defaults.minAnswerConfidence, `cmt eval --fit-grounding`). A small model that copies
+//     the wrong number from the right line does so hesitantly: this is what keeps such answers from
+//     being shown as found;
+//  3. the memory contrast (when measured): the answer is more likely WITH the memory prefix than
 //     without it, by more than MIN_MEMORY_GAIN nats per token (decode.ts measures it in the batched
 //     pass it already runs for the α contrast).
 // Anything else is "not sure", and the most relevant lines of the cited chunks are shown instead.
@@ -59,6 +64,10 @@ export interface GroundInput {
   sources: readonly GroundSource[];
   /** Mean log p(answer | memory) − log p(answer | no memory), nats/token; null/undefined = not measured. */
   memoryGain?: number | null;
+  /** Mean log-probability of the answer's tokens as generated (nats/token); null/undefined = unknown. */
+  confidence?: number | null;
+  /** Least `confidence` of a "found" answer; null/undefined = no floor. */
+  minConfidence?: number | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,6 +279,7 @@ export const GROUNDING_MESSAGES: Record<GroundingReason, string> = {
   'repeats-question': 'Not sure: the answer only repeats the question.',
   'not-in-source': 'Not sure: this answer does not appear in the cited files — it may be a guess.',
   'memory-independent': 'Not sure: the model gives this answer just as readily without your files, so it may be a guess.',
+  'low-confidence': 'Not sure: the words are in your files, but the model was unsure this is the answer. Check the lines below.',
 };
 
 function verdict(reason: GroundingReason, quotes: GroundingQuote[], coverage: number, memoryGain: number | null): Grounding {
@@ -302,6 +312,8 @@ export function groundAnswer(input: GroundInput): Grounding {
   const coverage = best ? best.hits / t.evidence.length : 0;
   const inSource = !!best && coverage >= FOUND_MIN_COVERAGE && [...t.salient].every((s) => best.line.tokens.has(s));
   if (!inSource) return notSure('not-in-source', coverage);
+  const floor = input.minConfidence;
+  if (typeof floor === 'number' && typeof input.confidence === 'number' && input.confidence < floor) return notSure('low-confidence', coverage, best.line);
   if (gain !== null && gain <= MIN_MEMORY_GAIN) return notSure('memory-independent', coverage, best.line);
   return verdict('in-source', [quoteOf(best.line, focus)], coverage, gain);
 }

@@ -62,6 +62,12 @@ export interface PackDefaults {
   numBeams: number;
   /** The answer path chosen by the trainer's evaluation (best dev F1 among the memory-using ones). */
   answerMode: AnswerMode;
+  /**
+   * Per answer mode: the least mean log-probability (nats/token) of a generated answer that may be
+   * marked "found in source"; below it the verdict is "not sure" (src/core/ground.ts). Fitted on the
+   * dev splits by `cmt eval --fit-grounding`; a mode without an entry has no such floor.
+   */
+  minAnswerConfidence: Partial<Record<AnswerMode, number>>;
 }
 
 export interface PackTraining {
@@ -218,6 +224,18 @@ function resolveInPack(dir: string, rel: string): string {
   return path.join(dir, rel);
 }
 
+function confidenceFloors(v: unknown, where: string): PackDefaults['minAnswerConfidence'] {
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('PACK_CORRUPT', `${where}: defaults.minAnswerConfidence must be an object`);
+  const out: PackDefaults['minAnswerConfidence'] = {};
+  for (const [mode, x] of Object.entries(v as Record<string, unknown>)) {
+    if (!(ANSWER_MODES as readonly string[]).includes(mode)) fail('PACK_CORRUPT', `${where}: defaults.minAnswerConfidence has an unknown answer mode "${mode}"`);
+    if (typeof x !== 'number' || !Number.isFinite(x)) fail('PACK_CORRUPT', `${where}: defaults.minAnswerConfidence["${mode}"] must be a number`);
+    out[mode as AnswerMode] = x;
+  }
+  return out;
+}
+
 /** Reads and validates pack.json (format, version, required fields). Does not touch other files. */
 export async function readManifest(dir: string): Promise<PackManifest> {
   const manifestPath = path.join(dir, 'pack.json');
@@ -273,6 +291,7 @@ export function validateManifest(m: unknown, where = 'pack.json'): PackManifest 
     maxNewTokens: defaults.maxNewTokens ?? 16,
     numBeams: defaults.numBeams ?? 1,
     answerMode: defaults.answerMode !== undefined && (ANSWER_MODES as readonly string[]).includes(defaults.answerMode) ? defaults.answerMode : 'memory',
+    minAnswerConfidence: confidenceFloors(defaults.minAnswerConfidence, where),
   };
   const prompt = o.prompt as Record<string, unknown>;
   if (prompt.context !== undefined && (typeof prompt.context !== 'string' || !prompt.context.includes('{context}'))) {

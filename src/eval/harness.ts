@@ -10,7 +10,7 @@ import { groundAnswer } from '../core/ground';
 import { fillTemplate } from '../core/pack';
 import type { Grounding } from '../core/protocol';
 import { ort } from '../core/runtime';
-import type { MatchedMemory, MemoryRecord } from '../core/types';
+import type { AnswerMode, MatchedMemory, MemoryRecord } from '../core/types';
 import { EvalQuestion } from '../measure/dataset';
 import { containsAnswer, exactMatch, f1Score, prefixExactMatch } from '../measure/metrics';
 import { ScratchBank } from '../measure/scratchBank';
@@ -42,6 +42,15 @@ export const VARIANT_LABELS: Record<Variant, string> = {
   cmt_no_hybrid: 'CMT, hybrid off (vector search only)',
 };
 
+/** The engine's answer mode each variant reproduces (ablations have none). */
+export const MODE_OF: Partial<Record<Variant, AnswerMode>> = {
+  closed_book: 'closed-book',
+  rag_in_context: 'rag',
+  rag_top1: 'top-chunk',
+  cmt: 'memory',
+  cmt_plus_chunk: 'memory+chunk',
+};
+
 export interface AnswerSettings {
   topK: number;
   alpha: number;
@@ -51,6 +60,8 @@ export interface AnswerSettings {
   bigK: number;
   /** Token budget of the RAG prompt (bos + context + question), so that answer tokens still fit. */
   ragMaxTokens: number;
+  /** The pack's confidence floors of the grounding verdict, per answer mode (as Engine.ask applies them). */
+  minAnswerConfidence: Partial<Record<AnswerMode, number>>;
 }
 
 export interface QuestionOutcome {
@@ -62,9 +73,17 @@ export interface QuestionOutcome {
   preds: Partial<Record<Variant, string>>;
   scores: Partial<Record<Variant, { em: number; prefixEm: number; f1: number; contains: boolean }>>;
   /** The grounding verdict of each variant's answer against the chunks that variant used (none for closed-book). */
-  grounding: Partial<Record<Variant, Pick<Grounding, 'verdict' | 'reason' | 'memoryGain'>>>;
+  grounding: Partial<Record<Variant, Pick<Grounding, 'verdict' | 'reason' | 'memoryGain'> & GroundingEvidence>>;
   latencyMs: Partial<Record<Variant, number>>;
   promptTokens: Partial<Record<Variant, number>>;
+}
+
+/** What a confidence floor is fitted on: the verdict without any floor, and the answer's confidence. */
+export interface GroundingEvidence {
+  /** The text test (and memory rule) passed: "found" unless a confidence floor says otherwise. */
+  inSource: boolean;
+  /** Mean log-probability of the generated answer tokens (nats/token). */
+  confidence: number;
 }
 
 const now = () => performance.now();
@@ -132,8 +151,11 @@ export class StreamingBank extends ScratchBank {
       const t = now();
       // As Engine.ask: the memory-gain rule only applies to answers from the memory prefix alone.
       const r = await e.decoder.generate(ids, { prefix, alpha, maxNewTokens: s.maxNewTokens, numBeams: s.numBeams, measureMemoryGain: v !== 'cmt_plus_chunk' });
-      const g = groundAnswer({ question: text, answer: r.text, sources, memoryGain: r.memoryGain ?? null });
-      out.grounding[v] = { verdict: g.verdict, reason: g.reason, memoryGain: g.memoryGain };
+      const mode = MODE_OF[v];
+      const input = { question: text, answer: r.text, sources, memoryGain: r.memoryGain ?? null, confidence: r.score };
+      const g = groundAnswer({ ...input, minConfidence: mode ? s.minAnswerConfidence[mode] : null });
+      const inSource = g.verdict === 'found' || (g.reason === 'low-confidence' && groundAnswer(input).verdict === 'found');
+      out.grounding[v] = { verdict: g.verdict, reason: g.reason, memoryGain: g.memoryGain, inSource, confidence: Math.round(r.score * 1e4) / 1e4 };
       out.preds[v] = r.text;
       out.latencyMs[v] = extraMs + (now() - t);
       out.promptTokens[v] = ids.length + (prefix ? prefix.length : 0);

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { loadPack, PackManifest } from '../core/pack';
 import type { Device } from '../core/types';
 import { BUILTIN_DATASETS, EvalDataset, EvalDocument, loadDataset, questionsOf } from '../measure/dataset';
+import { FloorFit, fitFloors } from './calibrate';
 import { AnswerSettings, QuestionOutcome, StreamingBank, Variant, VARIANT_LABELS, VARIANTS } from './harness';
 import { machineInfo, MachineInfo } from '../measure/machine';
 import { CORRECT_F1, isCorrect, percentile, round } from '../measure/metrics';
@@ -36,8 +37,18 @@ export interface EvalOptions {
   numBeams?: number;
   /** K for the "without top-K" ablation (default maxSelected*4). */
   bigK?: number;
+  /** Apply the pack's grounding confidence floors (default true; false: the text test alone). */
+  confidenceFloors?: boolean;
+  /** Fit a confidence floor per answering variant on these datasets (see fitFloors). */
+  fitGrounding?: boolean;
+  /** --fit-grounding: the confident-wrong rate a floor must keep on every dataset (default 3%). */
+  fitMaxConfidentWrong?: number;
+  /** Per-question examples kept in the JSON report (default 8). */
+  examples?: number;
   /** Retention / noise curves (default true). */
   curves?: boolean;
+  /** Documents streamed after the curve dataset's own (default: the other built-in dataset). */
+  filler?: string;
   /** Dataset of the curves (default: the first dataset). */
   curveDataset?: string;
   /** First N documents whose questions the curves measure (default 20). */
@@ -115,6 +126,8 @@ export interface EvalReport {
   machine: MachineInfo;
   pack: { dir: string; packId: string; name: string; description?: string };
   runs: DatasetRun[];
+  /** --fit-grounding: a confidence floor per answer mode, fitted on these datasets. */
+  groundingFit?: { maxConfidentWrong: number; fits: FloorFit[] };
   retention?: Curve;
   noise?: Curve;
   files: string[];
@@ -217,6 +230,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
     device: o.device ?? 'cpu',
     settings: answerSettingsOf(m, o),
     variants: o.variants ?? [...VARIANTS],
+    outcomes: {},
     log: o.log ?? ((msg: string) => process.stderr.write(msg + '\n')),
   };
   const specs = o.datasets?.length ? o.datasets : ['workspace-test', 'squad-notre-dame'];
@@ -232,6 +246,10 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
   };
   // 1. Streaming QA per dataset: all documents into one fresh bank, then every question.
   for (const spec of specs) report.runs.push(await evalDataset(ctx, spec));
+  if (o.fitGrounding) {
+    const maxConfidentWrong = o.fitMaxConfidentWrong ?? 3;
+    report.groundingFit = { maxConfidentWrong, fits: fitFloors(ctx.outcomes, ctx.variants, maxConfidentWrong) };
+  }
   // 2. Curves.
   if (o.curves !== false) Object.assign(report, await evalCurves(ctx, o.curveDataset ?? specs[0]));
   report.wallMs = Date.now() - t0;
@@ -247,6 +265,8 @@ interface EvalContext {
   device: Device;
   settings: AnswerSettings;
   variants: Variant[];
+  /** Every question's outcome, per dataset (for --fit-grounding). */
+  outcomes: Record<string, QuestionOutcome[]>;
   log: (m: string) => void;
 }
 
@@ -260,6 +280,7 @@ function answerSettingsOf(m: PackManifest, o: EvalOptions): AnswerSettings {
     numBeams: o.numBeams ?? m.defaults.numBeams,
     bigK: o.bigK ?? m.cmt.maxSelected * 4,
     ragMaxTokens: m.baseModel.maxPositions - maxNewTokens - 1,
+    minAnswerConfidence: o.confidenceFloors === false ? {} : m.defaults.minAnswerConfidence,
   };
 }
 
@@ -276,6 +297,7 @@ async function evalDataset(ctx: EvalContext, spec: string): Promise<EvalReport['
     const mem = await bank.add(docs);
     log(`[eval] ${ds.name}: ${mem.memorized} documents -> ${mem.chunks} memories in ${(mem.wallMs / 1000).toFixed(1)} s`);
     const outs = await answerAll(bank, qs, variants, settings, log, ds.name);
+    ctx.outcomes[ds.name] = outs;
     return {
       dataset: ds.name,
       source: path.relative(repoRoot, ds.source),
@@ -285,7 +307,7 @@ async function evalDataset(ctx: EvalContext, spec: string): Promise<EvalReport['
       settings,
       variants: summarize(outs, variants),
       retrieval: retrievalOf(outs),
-      examples: outs.slice(0, 8).map((x) => ({ question: x.question, answers: x.answers, preds: x.preds, grounding: x.grounding })),
+      examples: outs.slice(0, o.examples ?? 8).map((x) => ({ question: x.question, answers: x.answers, preds: x.preds, grounding: x.grounding })),
       wallMs: Date.now() - tr,
     };
   } finally {
@@ -298,7 +320,8 @@ async function evalCurves(ctx: EvalContext, spec: string): Promise<Pick<EvalRepo
   const { o, repoRoot, settings, log } = ctx;
   const out: Pick<EvalReport, 'retention' | 'noise'> = {};
   const ds = loadDataset(spec, repoRoot);
-  const filler = BUILTIN_DATASETS[otherBuiltin(spec)] ? loadDataset(otherBuiltin(spec), repoRoot) : null;
+  const fillerSpec = o.filler ?? otherBuiltin(spec);
+  const filler = o.filler || BUILTIN_DATASETS[fillerSpec] ? loadDataset(fillerSpec, repoRoot) : null;
   const N = Math.min(o.curveDocs ?? 20, ds.documents.length);
   const first = ds.documents.slice(0, N);
   const qs = questionsOf(ds, first, o.curveQuestions ?? 40);
@@ -392,6 +415,18 @@ export function evalMarkdown(r: EvalReport): string {
       mdTable(
         ['retriever', 'recall@1', 'recall@5'],
         (['vector', 'text', 'hybrid'] as const).map((k) => [k === 'vector' ? 'vector (self-matching keys)' : k === 'text' ? 'full-text (BM25)' : 'fused (as the engine: embedder + BM25 + keys, pack weights)', run.retrieval[k].recall1, run.retrieval[k].recall5]),
+      ),
+    );
+    out.push('');
+  }
+  if (r.groundingFit) {
+    const g = r.groundingFit;
+    out.push(`## Grounding confidence floors (--fit-grounding): confident-wrong ≤ ${g.maxConfidentWrong}% on every dataset above\n`);
+    out.push(`A floor is the least mean log-probability (nats/token) of an answer marked "found in source"; pack.json defaults.minAnswerConfidence.\n`);
+    out.push(
+      mdTable(
+        ['variant (answer mode)', 'floor', 'target met', ...Object.keys(g.fits[0]?.datasets ?? {}).map((d) => `${d}: found / precision / confident-wrong`)],
+        g.fits.map((f) => [`${f.variant} (${f.mode})`, f.floor ?? 'none', f.met ? 'yes' : 'no', ...Object.values(f.datasets).map((d) => `${d.found} / ${d.foundPrecision ?? '—'} / ${d.confidentWrong}`)]),
       ),
     );
     out.push('');

@@ -80,6 +80,8 @@ export const BUILTIN_DATASETS: Record<string, string> = {
   'squad-notre-dame-test': 'test/fixtures/squad/notre-dame-test.json',
   'workspace-dev': 'test/fixtures/workspace-qa-dev.json',
   'workspace-test': 'test/fixtures/workspace-qa-test.json',
+  // 1,000 train-split documents (no questions): filler for the retention curve at ≥ 1,000 documents
+  'workspace-filler': 'test/fixtures/workspace-filler.json',
 };
 
 export function resolveDataset(spec: string, repoRoot: string): { name: string; file: string } {

@@ -196,3 +196,19 @@ test('a paragraph on one line is checked sentence by sentence', () => {
   assert.equal(found.quotes[0].line, 1);
   assert.ok(found.quotes[0].text.startsWith('Its main library'), found.quotes[0].text);
 });
+
+test('not sure: in the source, but the model was less confident than the pack\'s floor', () => {
+  const base = { question: 'What port does the tirguri database use?', answer: '5432', sources: [CONFIG], memoryGain: null };
+  const low = groundAnswer({ ...base, confidence: -1.2, minConfidence: -0.6 });
+  assert.equal(low.verdict, 'not-sure');
+  assert.equal(low.reason, 'low-confidence');
+  assert.equal(low.quotes[0].text, 'port: 5432', 'the line is still shown first');
+  assert.match(low.message, /unsure/);
+  assert.equal(groundAnswer({ ...base, confidence: -0.3, minConfidence: -0.6 }).verdict, 'found');
+  assert.equal(groundAnswer({ ...base, confidence: -0.6, minConfidence: -0.6 }).verdict, 'found', 'the floor itself passes');
+  // no floor, or no confidence: the text test alone decides
+  assert.equal(groundAnswer({ ...base, confidence: -5 }).verdict, 'found');
+  assert.equal(groundAnswer({ ...base, minConfidence: -0.1 }).verdict, 'found');
+  // the floor never turns a not-in-source answer into anything else
+  assert.equal(groundAnswer({ ...base, answer: '9999', confidence: -0.01, minConfidence: -0.6 }).reason, 'not-in-source');
+});

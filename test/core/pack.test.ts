@@ -101,6 +101,26 @@ test('formatVersion 99 / wrong format / missing fields give PACK_INCOMPATIBLE', 
   }
 });
 
+test('defaults.minAnswerConfidence: per answer mode, validated, {} when absent', async () => {
+  requirePack();
+  const d = tmpCopy();
+  try {
+    const p = path.join(d, 'pack.json');
+    const orig = JSON.parse(fs.readFileSync(p, 'utf8'));
+    const withFloors = (v: unknown) => JSON.stringify({ ...orig, defaults: { ...orig.defaults, minAnswerConfidence: v } });
+    fs.writeFileSync(p, withFloors({ 'top-chunk': -0.7, 'memory+chunk': -0.4 }));
+    assert.deepEqual((await loadPack(d, { verifyHashes: false })).manifest.defaults.minAnswerConfidence, { 'top-chunk': -0.7, 'memory+chunk': -0.4 });
+    fs.writeFileSync(p, withFloors({ sideways: -1 }));
+    await rejectsWith(loadPack(d, { verifyHashes: false }), 'PACK_CORRUPT', 'sideways');
+    fs.writeFileSync(p, withFloors({ rag: 'low' }));
+    await rejectsWith(loadPack(d, { verifyHashes: false }), 'PACK_CORRUPT', 'minAnswerConfidence');
+    fs.writeFileSync(p, JSON.stringify(orig));
+    assert.deepEqual((await loadPack(d, { verifyHashes: false })).manifest.defaults.minAnswerConfidence, {});
+  } finally {
+    fs.rmSync(d, { recursive: true, force: true });
+  }
+});
+
 test('listPacks summarises packs in a folder and reports broken ones', async () => {
   requirePack();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cmt-packs-'));

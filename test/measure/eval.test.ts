@@ -8,6 +8,7 @@ import { exactMatch, f1Score, normalizeAnswer, percentile, prefixExactMatch } fr
 import { loadDataset, parseSquad, questionsOf } from '../../src/measure/dataset';
 import { groundingOf, runEval, VARIANTS } from '../../src/eval/index';
 import type { QuestionOutcome } from '../../src/eval/harness';
+import { fitFloors } from '../../src/eval/calibrate';
 import { lineChart, barChart } from '../../src/measure/svg';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
@@ -121,7 +122,7 @@ test('grounding metrics: share found, precision of found, confident-wrong rate',
   const o = (verdict: 'found' | 'not-sure', f1: number): QuestionOutcome => ({
     question: 'q', answers: ['a'], goldPath: 'p', rank: { vector: 1, text: 1, hybrid: 1 },
     preds: { cmt: 'x' }, scores: { cmt: { em: f1 === 1 ? 1 : 0, prefixEm: 0, f1, contains: false } },
-    grounding: { cmt: { verdict, reason: verdict === 'found' ? 'in-source' : 'not-in-source', memoryGain: 0.5 } },
+    grounding: { cmt: { verdict, reason: verdict === 'found' ? 'in-source' : 'not-in-source', memoryGain: 0.5, inSource: verdict === 'found', confidence: -0.5 } },
     latencyMs: { cmt: 1 }, promptTokens: { cmt: 1 },
   });
   // 4 found (3 right, 1 wrong: F1 0.4 < 0.5), 4 not sure (1 of them right)
@@ -137,4 +138,31 @@ test('correct: F1 >= 0.5, or the gold answer contained whole (a sentence answer)
   assert.equal(isCorrect({ f1: 0.29, contains: true }), true);
   assert.equal(isCorrect({ f1: 0.29, contains: false }), false);
   assert.equal(isCorrect({ f1: 0.5 }), true);
+});
+
+test('grounding floor fit: the loosest confidence floor that keeps confident-wrong under the target on every dataset', () => {
+  const o = (inSource: boolean, confidence: number, right: boolean): QuestionOutcome => ({
+    question: 'q', answers: ['a'], goldPath: 'p', rank: { vector: 1, text: 1, hybrid: 1 },
+    preds: { rag_top1: 'x' }, scores: { rag_top1: { em: right ? 1 : 0, prefixEm: 0, f1: right ? 1 : 0, contains: right } },
+    grounding: { rag_top1: { verdict: inSource ? 'found' : 'not-sure', reason: inSource ? 'in-source' : 'not-in-source', memoryGain: null, inSource, confidence } },
+    latencyMs: { rag_top1: 1 }, promptTokens: { rag_top1: 1 },
+  });
+  // A: wrong in-source answers at -2 and -1.5; right ones at -0.2 and -1.0. B: wrong at -0.8.
+  const a = [o(true, -0.2, true), o(true, -1.0, true), o(true, -2, false), o(true, -1.5, false), o(false, -0.1, false)];
+  const b = [o(true, -0.1, true), o(true, -0.8, false), o(true, -0.3, true), o(false, -3, false)];
+  const [fit] = fitFloors({ a, b }, ['rag_top1'], 0);
+  assert.equal(fit.mode, 'top-chunk');
+  assert.equal(fit.floor, -0.3, 'B forces the floor above its wrong answer at -0.8; -0.3 is the loosest that does');
+  assert.equal(fit.met, true);
+  assert.deepEqual(fit.datasets.a, { n: 5, found: 20, foundPrecision: 100, confidentWrong: 0 });
+  assert.deepEqual(fit.datasets.b, { n: 4, found: 50, foundPrecision: 100, confidentWrong: 0 });
+  // A loose target needs no floor at all.
+  assert.equal(fitFloors({ a, b }, ['rag_top1'], 50)[0].floor, null);
+  // A wrong answer more confident than every right one: no floor meets 0%, and the fit says so.
+  const c = [o(true, -0.01, false), o(true, -0.5, true)];
+  const strict = fitFloors({ c }, ['rag_top1'], 0)[0];
+  assert.equal(strict.met, false);
+  assert.equal(strict.datasets.c.found, 0);
+  // closed-book cites nothing and is not fitted
+  assert.deepEqual(fitFloors({ a }, ['closed_book'], 0), []);
 });
