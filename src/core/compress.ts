@@ -64,8 +64,9 @@ export class Compressor {
   /** Token ids exactly as fed to the graph (template, bos), before truncation. */
   tokenize(text: string, kind: CompressKind = 'document'): number[] {
     const p = this.pack.manifest.prompt;
-    const filled = kind === 'question' ? fillTemplate(p.query, { question: text }) : fillTemplate(p.document, { text });
-    return this.withBos(this.pack.tokenizer.encode(filled));
+    const tok = this.pack.tokenizer;
+    const filled = kind === 'question' ? fillTemplate(p.query, { question: tok.plain(text) }) : fillTemplate(p.document, { text: tok.plain(text) });
+    return this.withBos(tok.encode(filled));
   }
 
   private withBos(ids: number[]): number[] {

@@ -230,7 +230,8 @@ export class Decoder {
   /** Decoder prompt for a question: [bos] + tokens of prompt.question. */
   buildPrompt(question: string): number[] {
     const m = this.pack.manifest;
-    const ids = this.pack.tokenizer.encode(fillTemplate(m.prompt.question, { question }));
+    const tok = this.pack.tokenizer;
+    const ids = tok.encode(fillTemplate(m.prompt.question, { question: tok.plain(question) }));
     return m.prompt.addBos ? [m.specialTokens.bos, ...ids] : ids;
   }
 
@@ -239,9 +240,10 @@ export class Decoder {
    * first, cut to fit `budget` tokens in all) in place of {context}; packs without that template get
    * [bos] + texts + the question prompt.
    */
-  buildContextPrompt(question: string, texts: readonly string[], budget: number): number[] {
+  buildContextPrompt(rawQuestion: string, texts: readonly string[], budget: number): number[] {
     const m = this.pack.manifest;
     const tok = this.pack.tokenizer;
+    const question = tok.plain(rawQuestion);
     const template = m.prompt.context ?? '{context}' + m.prompt.question;
     const at = template.indexOf('{context}');
     const head = tok.encode(fillTemplate(template.slice(0, at), { question }));
@@ -253,7 +255,7 @@ export class Decoder {
     const ctx: number[] = [];
     for (const [i, text] of texts.entries()) {
       if (ctx.length >= room) break;
-      const block = texts.length > 1 ? `[Document ${i + 1}]\n${text.trim()}\n\n` : text + '\n';
+      const block = texts.length > 1 ? `[Document ${i + 1}]\n${tok.plain(text).trim()}\n\n` : tok.plain(text) + '\n';
       ctx.push(...tok.encode(block).slice(0, room - ctx.length));
     }
     return [...bos, ...head, ...ctx, ...tail];

@@ -21,6 +21,8 @@ export class CmtTokenizer {
   readonly specialIds: ReadonlySet<number>;
 
   private vocabSizeCache = -1;
+  /** Text of every special token ("<|im_start|>", "[CLS]", ...), longest first. */
+  private readonly specialTexts: string[];
 
   constructor(
     private readonly hf: HfTokenizer,
@@ -30,7 +32,14 @@ export class CmtTokenizer {
   ) {
     const added = hf.get_added_tokens_decoder();
     const specials = new Set<number>();
-    for (const [id, tok] of added) if ((tok as unknown as { special?: boolean }).special) specials.add(id);
+    const texts: string[] = [];
+    for (const [id, tok] of added) {
+      const t = tok as unknown as { special?: boolean; content?: string };
+      if (!t.special) continue;
+      specials.add(id);
+      if (t.content && t.content.length > 1) texts.push(t.content);
+    }
+    this.specialTexts = texts.sort((a, b) => b.length - a.length);
     const guess = (names: string[]): number | undefined => {
       for (const n of names) {
         const id = hf.token_to_id(n);
@@ -92,6 +101,18 @@ export class CmtTokenizer {
   /** Token ids of `text`, no special tokens added. */
   encode(text: string): number[] {
     return this.hf.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  /**
+   * User content (a question, a file's text) made safe to put inside a prompt: a special token
+   * written in it ("<|im_end|>" in a file or a question) would otherwise be encoded AS that token and
+   * could end the user turn or open a fake one. Each such literal gets a WORD JOINER (U+2060) after its
+   * first character, so it is encoded as plain text. Text without special literals is returned as is.
+   */
+  plain(text: string): string {
+    let out = text;
+    for (const t of this.specialTexts) if (out.includes(t)) out = out.split(t).join(t[0] + '\u2060' + t.slice(1));
+    return out;
   }
 
   /** Text of `ids`; special tokens are skipped unless `skipSpecialTokens` is false. */
