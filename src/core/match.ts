@@ -5,6 +5,9 @@
 // fitted on dev splits by `cmt eval --retrieval-only --fit` (src/eval/retrieval.ts), so a weak
 // retriever gets little weight; a weight of 0 skips that search. Without a `retrieval` section
 // every retriever weighs 1 with k = 60 (plain RRF, the previous behaviour).
+// Optional BM25 confidence gate (`textGate`): when BM25's top hit scores at least textGate times
+// the best hit of any other file, that hit stays first and the fusion orders the rest (on code,
+// BM25 alone is right when it is sure; the embedder helps when BM25 hesitates).
 import type { MemoryBank } from './bank';
 import type { MatchedMemory, MemoryRecord } from './types';
 
@@ -17,10 +20,12 @@ export interface FusionWeights {
   text: number;
   /** RRF constant. */
   rrfK: number;
+  /** BM25 confidence gate: top BM25 score / best score of another file ≥ textGate keeps BM25's top hit first (0 or absent: off). */
+  textGate?: number;
 }
 
 export const RRF_K = 60;
-export const DEFAULT_FUSION: FusionWeights = { key: 1, emb: 1, text: 1, rrfK: RRF_K };
+export const DEFAULT_FUSION: FusionWeights = { key: 1, emb: 1, text: 1, rrfK: RRF_K, textGate: 0 };
 
 export interface MatchOptions {
   topK: number;
@@ -88,6 +93,31 @@ export function fuseRanked(lists: RankedList[], topK: number, k = RRF_K): Matche
     .slice(0, Math.max(0, topK));
 }
 
+/** BM25 hits as the gate reads them: best first. */
+export type ScoredText = Array<{ record: Pick<MemoryRecord, 'id' | 'path'>; score: number }>;
+
+/** Whether BM25 is sure: its top hit scores ≥ gate × the best hit of another file (or no other file scored). */
+export function textConfident(hits: ScoredText, gate: number | undefined): boolean {
+  if (!(gate !== undefined && gate > 0) || hits.length === 0) return false;
+  const top = hits[0];
+  const other = hits.find((h) => h.record.path !== top.record.path);
+  if (!other || !(other.score > 0)) return true;
+  return top.score / other.score >= gate;
+}
+
+/**
+ * fuseRanked with the weights' RRF constant, then the gate: when `text` (the BM25 hits that made
+ * the text list) is confident, its top hit is moved to rank 1 (the others keep their fused order).
+ */
+export function fuseGated(lists: RankedList[], topK: number, w: Pick<FusionWeights, 'rrfK' | 'textGate'>, text?: ScoredText): MatchedMemory[] {
+  const k = w.rrfK ?? RRF_K;
+  if (!text || !textConfident(text, w.textGate) || !lists.some((l) => l.retriever === 'text')) return fuseRanked(lists, topK, k);
+  const all = fuseRanked(lists, Infinity, k);
+  const i = all.findIndex((m) => m.record.id === text[0].record.id);
+  if (i > 0) all.unshift(...all.splice(i, 1));
+  return all.slice(0, Math.max(0, topK));
+}
+
 /** Plain RRF of the key list and the full-text list (equal weights). */
 export function rrfFuse(vectorList: MemoryRecord[], textList: MemoryRecord[], topK: number, k = RRF_K): MatchedMemory[] {
   return fuseRanked(
@@ -105,7 +135,8 @@ export function fusionOf(retrieval: unknown): FusionWeights {
   const r = (retrieval ?? {}) as { weights?: Partial<FusionWeights>; rrfK?: number };
   const w = r.weights ?? {};
   const num = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : d);
-  return { key: num(w.key, 1), emb: num(w.emb, 1), text: num(w.text, 1), rrfK: num(r.rrfK ?? w.rrfK, RRF_K) || RRF_K };
+  const gate = (r as { textGate?: unknown }).textGate ?? (w as { textGate?: unknown }).textGate;
+  return { key: num(w.key, 1), emb: num(w.emb, 1), text: num(w.text, 1), rrfK: num(r.rrfK ?? w.rrfK, RRF_K) || RRF_K, textGate: num(gate, 0) };
 }
 
 /** Top-K memories for a question (see fuseRanked). Without hybrid, scores are the key cosine similarity. */
@@ -139,7 +170,7 @@ export async function match(bank: MatchSource, q: MatchQuery, opts: MatchOptions
   if (useKey) lists.push({ retriever: 'key', records: vec.map((h) => h.record), weight: w.key > 0 ? w.key : 1 });
   if (useEmb) lists.push({ retriever: 'emb', records: emb.map((h) => h.record), weight: w.emb });
   if (useText) lists.push({ retriever: 'text', records: txt.map((h) => h.record), weight: w.text });
-  return fuseRanked(lists, topK, opts.rrfK ?? w.rrfK ?? RRF_K);
+  return fuseGated(lists, topK, { rrfK: opts.rrfK ?? w.rrfK ?? RRF_K, textGate: w.textGate }, useText ? txt : undefined);
 }
 
 function stripUndef<T extends object>(x: T): Partial<T> {

@@ -29,6 +29,7 @@ interface EvalCliOpts {
   fit?: boolean;
   embedderCost?: boolean;
   fusion?: number[];
+  lists?: string;
   write: boolean;
 }
 
@@ -57,7 +58,8 @@ export function evalCommand(ctx: MeasureContext): Command {
     .option('--candidates <n>', '--retrieval-only: candidates per retriever', number)
     .option('--fit', '--retrieval-only: fit the fusion weights on the dev split')
     .option('--embedder-cost', '--retrieval-only: also time memorizing without the sentence embedder')
-    .option('--fusion <key,emb,text,k>', '--retrieval-only: fusion weights and RRF k', numbers)
+    .option('--fusion <key,emb,text,k[,gate]>', '--retrieval-only: fusion weights, RRF k and the BM25 gate (0: off)', numbers)
+    .option('--lists <prefix>', '--retrieval-only: also write each dataset\'s ranked lists to <prefix>.<i>.json')
     .option('--no-write', '--retrieval-only: print, write no report')
     .action(async (o: EvalCliOpts) => {
       try {
@@ -80,7 +82,8 @@ async function retrievalOnly(ctx: MeasureContext, o: EvalCliOpts): Promise<void>
     maxQuestions: o.maxQuestions,
     fit: !!o.fit,
     measureEmbedderCost: !!o.embedderCost,
-    fusion: fz ? { key: fz[0], emb: fz[1], text: fz[2], rrfK: fz[3] ?? 60 } : undefined,
+    fusion: fz ? { key: fz[0], emb: fz[1], text: fz[2], rrfK: fz[3] ?? 60, textGate: fz[4] ?? 0 } : undefined,
+    listsOut: o.lists,
     outDir: o.out,
     tag: o.tag,
     write: o.write,
@@ -88,12 +91,12 @@ async function retrievalOnly(ctx: MeasureContext, o: EvalCliOpts): Promise<void>
     command: ctx.commandLine(),
   });
   const f = r.fusion;
-  process.stdout.write(`fusion: key ${f.key} emb ${f.emb} text ${f.text} k ${f.rrfK}\n`);
+  process.stdout.write(`fusion: key ${f.key} emb ${f.emb} text ${f.text} k ${f.rrfK} gate ${f.textGate ?? 0}\n`);
   for (const run of r.runs) {
     process.stdout.write(`${run.dataset}: ${run.documents} docs, ${run.chunks} chunks, ${run.questions} questions; memorize ${(run.memorizeMs / 1000).toFixed(1)} s (embedder ${(run.embedderMs / 1000).toFixed(1)} s${run.memorizeNoEmbedderMs ? `; without embedder ${(run.memorizeNoEmbedderMs / 1000).toFixed(1)} s` : ''})\n`);
     for (const [k, x] of Object.entries(run.retrievers)) process.stdout.write(`  ${k.padEnd(7)} recall@1 ${x!.recall1}  recall@5 ${x!.recall5}  MRR ${x!.mrr}\n`);
   }
-  if (r.fit) process.stdout.write(`pack.json "retrieval": ${JSON.stringify({ weights: r.fit.retrieval.weights, rrfK: r.fit.retrieval.rrfK })}\n`);
+  if (r.fit) process.stdout.write(`pack.json "retrieval": ${JSON.stringify({ weights: r.fit.retrieval.weights, rrfK: r.fit.retrieval.rrfK, textGate: r.fit.retrieval.textGate })}\n`);
   if (r.files.length) process.stdout.write(`wrote ${r.files.join(', ')} in ${(r.wallMs / 1000).toFixed(1)} s\n`);
 }
 

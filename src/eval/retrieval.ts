@@ -11,7 +11,7 @@
 
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_FUSION, fuseRanked, FusionWeights, fusionOf, RankedList, Retriever, RETRIEVERS } from '../core/match';
+import { DEFAULT_FUSION, fuseGated, FusionWeights, fusionOf, RankedList, Retriever, RETRIEVERS } from '../core/match';
 import { loadPack } from '../core/pack';
 import type { Device, MemoryRecord } from '../core/types';
 import { loadDataset, questionsOf } from '../measure/dataset';
@@ -40,6 +40,8 @@ export interface RetrievalEvalOptions {
   write?: boolean;
   command?: string;
   log?: (m: string) => void;
+  /** Write each dataset's per-question ranked lists to `<listsOut>.<i>.json` (to refit without re-memorizing). */
+  listsOut?: string;
 }
 
 export interface Scores {
@@ -51,7 +53,8 @@ export interface Scores {
 /** One question's ranked lists, reduced to what scoring needs. */
 interface QLists {
   gold: string;
-  lists: Partial<Record<Retriever, Array<{ id: string; path: string }>>>;
+  /** Each retriever's hits, best first; `s`: BM25 score (text) or cosine similarity (key, emb). */
+  lists: Partial<Record<Retriever, Array<{ id: string; path: string; s?: number }>>>;
 }
 
 export interface RetrievalRun {
@@ -76,7 +79,7 @@ export interface RetrievalReport {
   pack: { dir: string; packId: string; name: string; embedder: string | null };
   fusion: FusionWeights;
   runs: RetrievalRun[];
-  fit?: { retrieval: { weights: { key: number; emb: number; text: number }; rrfK: number; fittedOn: unknown }; datasets: string[] };
+  fit?: { retrieval: { weights: { key: number; emb: number; text: number }; rrfK: number; textGate: number; fittedOn: unknown }; datasets: string[] };
   files: string[];
   wallMs: number;
 }
@@ -108,41 +111,65 @@ function fusedRank(q: QLists, w: FusionWeights, topN: number): number {
     if (l && w[r] > 0) lists.push({ retriever: r, records: l as unknown as MemoryRecord[], weight: w[r] });
   }
   if (lists.length === 0 && q.lists.key) lists.push({ retriever: 'key', records: q.lists.key as unknown as MemoryRecord[], weight: 1 });
-  return goldRank(fuseRanked(lists, topN, w.rrfK).map((m) => m.record), q.gold);
+  const text = q.lists.text && w.text > 0 ? q.lists.text.map((x) => ({ record: x, score: x.s ?? 0 })) : undefined;
+  return goldRank(fuseGated(lists, topN, w, text).map((m) => m.record), q.gold);
 }
 
-/** Grid search of weighted-RRF weights (text fixed at 1 or 0; RRF is scale-free) maximising mean MRR over datasets. */
-export function fitFusion(perDataset: QLists[][], available: Set<Retriever>, topN: number): { best: FusionWeights; mrr: number; recall1: number } {
+interface Fitted {
+  best: FusionWeights;
+  mrr: number;
+  recall1: number;
+  /** min over datasets and metrics (recall@1, recall@5, MRR) of fusion minus the best single retriever, on the fit data */
+  margin: number;
+  /** candidates with margin ≥ 0 (fusion never below the best single retriever on any dev set) */
+  feasible: number;
+}
+
+/**
+ * Grid search of weighted-RRF weights (text fixed at 1 or 0; RRF is scale-free), k and the BM25
+ * gate. Rule: among the candidates whose fusion is never below the best single retriever on any
+ * dataset (recall@1, recall@5, MRR), the highest mean MRR; among those within half a question of
+ * it (0.5 / smallest dataset's questions, in mean MRR), the one with the fewest retrievers (a
+ * retriever at chance level only breaks ties at random). No candidate at ≥ 0: the largest margin.
+ */
+export function fitFusion(perDataset: QLists[][], available: Set<Retriever>, topN: number): Fitted {
   const grid = [0, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5];
   const ks = [1, 2, 5, 10, 20, 60];
+  const gates = available.has('text') ? [0, 1.05, 1.1, 1.15, 1.2, 1.3, 1.5, 2] : [0];
   const cands: FusionWeights[] = [];
   for (const text of available.has('text') ? [1, 0] : [0]) {
     for (const key of available.has('key') ? grid : [0]) {
       for (const emb of available.has('emb') ? grid : [0]) {
         if (text === 0 && key + emb === 0) continue;
         if (text === 0 && Math.max(key, emb) !== 1) continue; // scale-free: normalise the largest to 1
-        for (const rrfK of ks) cands.push({ key, emb, text, rrfK });
+        for (const rrfK of ks) for (const textGate of text > 0 && key + emb > 0 ? gates : [0]) cands.push({ key, emb, text, rrfK, textGate });
       }
     }
   }
-  let best = { best: DEFAULT_FUSION, mrr: -1, recall1: -1 };
-  for (const w of cands) {
-    let mrr = 0;
-    let r1 = 0;
-    for (const qs of perDataset) {
-      let m = 0;
-      let a = 0;
-      for (const q of qs) {
-        const r = fusedRank(q, w, topN);
-        if (r > 0) m += 1 / r;
-        if (r === 1) a++;
-      }
-      mrr += m / Math.max(1, qs.length) / perDataset.length;
-      r1 += a / Math.max(1, qs.length) / perDataset.length;
-    }
-    if (mrr > best.mrr + 1e-9 || (Math.abs(mrr - best.mrr) <= 1e-9 && r1 > best.recall1)) best = { best: w, mrr, recall1: r1 };
-  }
-  return best;
+  const single = (r: Retriever): FusionWeights => ({ key: 0, emb: 0, text: 0, [r]: 1, rrfK: 60, textGate: 0 });
+  const scoreAll = (w: FusionWeights) => perDataset.map((qs) => scoresOf(qs.map((q) => fusedRank(q, w, topN))));
+  const singles = [...available].map((r) => scoreAll(single(r)));
+  const bestSingle = perDataset.map((_, i) => ({
+    recall1: Math.max(...singles.map((s) => s[i].recall1)),
+    recall5: Math.max(...singles.map((s) => s[i].recall5)),
+    mrr: Math.max(...singles.map((s) => s[i].mrr)),
+  }));
+  const rows = cands.map((w) => {
+    const sc = scoreAll(w);
+    const mean = (f: (x: Scores) => number) => sc.reduce((a, x) => a + f(x), 0) / Math.max(1, sc.length);
+    // percentage points / 100 and MRR on one scale
+    const margin = Math.min(...sc.flatMap((x, i) => [(x.recall1 - bestSingle[i].recall1) / 100, (x.recall5 - bestSingle[i].recall5) / 100, x.mrr - bestSingle[i].mrr]));
+    const used = RETRIEVERS.filter((r) => w[r] > 0).length;
+    return { w, mrr: mean((x) => x.mrr), recall1: mean((x) => x.recall1) / 100, margin, used };
+  });
+  const ok = rows.filter((r) => r.margin >= -1e-9);
+  const pool = ok.length > 0 ? ok : rows.filter((r) => r.margin >= Math.max(...rows.map((x) => x.margin)) - 1e-9);
+  const top = Math.max(...pool.map((r) => r.mrr));
+  const tol = 0.5 / Math.max(1, Math.min(...perDataset.map((qs) => qs.length)));
+  const near = pool.filter((r) => r.mrr >= top - tol - 1e-12);
+  near.sort((a, b) => a.used - b.used || b.mrr - a.mrr || b.recall1 - a.recall1);
+  const pick = near[0];
+  return { best: pick.w, mrr: pick.mrr, recall1: pick.recall1, margin: pick.margin, feasible: ok.length };
 }
 
 export async function runRetrievalEval(o: RetrievalEvalOptions): Promise<RetrievalReport> {
@@ -194,7 +221,7 @@ export async function runRetrievalEval(o: RetrievalEvalOptions): Promise<Retriev
           e.bank.textSearch(qa.question, C),
         ]);
         lat.push(now() - t);
-        const slim = (hs: Array<{ record: MemoryRecord }>) => hs.map((h) => ({ id: h.record.id, path: h.record.path }));
+        const slim = (hs: Array<{ record: MemoryRecord; score?: number; distance?: number }>) => hs.map((h) => ({ id: h.record.id, path: h.record.path, s: h.score ?? (h.distance === undefined ? undefined : 1 - h.distance) }));
         qls.push({ gold, lists: { key: slim(vec), text: slim(txt), ...(qe ? { emb: slim(em) } : {}) } });
       }
       const sorted = [...lat].sort((a, b) => a - b);
@@ -228,6 +255,7 @@ export async function runRetrievalEval(o: RetrievalEvalOptions): Promise<Retriev
     run.retrievers.fusion = scoresOf(qls.map((q) => fusedRank(q, fusion, C)));
     report.runs.push(run);
     all.push(qls);
+    if (o.listsOut) await fsp.writeFile(`${o.listsOut}.${all.length - 1}.json`, JSON.stringify({ dataset: ds.name, questions: qls }));
   }
   if (o.fit) {
     const f = fitFusion(all, available, C);
@@ -237,9 +265,13 @@ export async function runRetrievalEval(o: RetrievalEvalOptions): Promise<Retriev
       retrieval: {
         weights: { key: w.key, emb: w.emb, text: w.text },
         rrfK: w.rrfK,
+        textGate: w.textGate ?? 0,
         fittedOn: {
           datasets: report.runs.map((r) => `${r.dataset} (${r.questions} questions)`),
-          objective: 'mean MRR over the datasets (gold document, top ' + C + ')',
+          objective:
+            `grid over key/emb weights (text 1 or 0), RRF k and the BM25 gate; among the weights whose fusion is never below the best single retriever on any dataset (recall@1, recall@5, MRR), the highest mean MRR of the gold document (top ${C}); within half a question of it, the fewest retrievers`,
+          feasible: f.feasible,
+          margin: round(f.margin, 4),
           mrr: round(f.mrr, 4),
           recall1: round(100 * f.recall1, 2),
           perRetriever: Object.fromEntries(report.runs.map((r) => [r.dataset, r.retrievers])),
@@ -275,7 +307,7 @@ export function retrievalMarkdown(r: RetrievalReport): string {
   const out: string[] = [];
   out.push(`# Retrieval — pack \`${r.pack.name}\` (${r.pack.packId}), embedder: ${r.pack.embedder ?? 'none'}\n`);
   out.push(`Command: \`${r.command}\`  \nDate: ${r.date}  \nMachine: ${r.machine.cpu}, ${r.machine.cores} cores\n`);
-  out.push(`Fusion: weighted RRF, weights key ${r.fusion.key}, emb ${r.fusion.emb}, text ${r.fusion.text}, k ${r.fusion.rrfK}${r.fit ? ' (fitted on these datasets by --fit)' : ''}\n`);
+  out.push(`Fusion: weighted RRF, weights key ${r.fusion.key}, emb ${r.fusion.emb}, text ${r.fusion.text}, k ${r.fusion.rrfK}, BM25 gate ${r.fusion.textGate ? r.fusion.textGate : 'off'}${r.fit ? ' (fitted on these datasets by --fit)' : ''}\n`);
   for (const run of r.runs) {
     const cost = run.memorizeNoEmbedderMs ? `, without the embedder ${(run.memorizeNoEmbedderMs / 1000).toFixed(1)} s (+${round((100 * (run.memorizeMs - run.memorizeNoEmbedderMs)) / run.memorizeNoEmbedderMs, 1)}%)` : '';
     out.push(`## ${run.dataset}: ${run.documents} documents (${run.chunks} chunks), ${run.questions} questions\n`);

@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fuseRanked, fusionOf, match, RRF_K } from '../../src/core/match';
+import { fuseGated, fuseRanked, fusionOf, match, RRF_K, textConfident } from '../../src/core/match';
 import { MemoryBank } from '../../src/core/bank';
 import { fitFusion } from '../../src/eval/retrieval';
 import type { MemoryRecord } from '../../src/core/types';
@@ -27,9 +27,11 @@ test('fuseRanked: weights decide, a weight-0 list is ignored, ranks recorded per
 });
 
 test('fusionOf: pack retrieval section with defaults', () => {
-  assert.deepEqual(fusionOf(undefined), { key: 1, emb: 1, text: 1, rrfK: RRF_K });
-  assert.deepEqual(fusionOf({ weights: { key: 0.25, emb: 2, text: 1 }, rrfK: 5 }), { key: 0.25, emb: 2, text: 1, rrfK: 5 });
-  assert.deepEqual(fusionOf({ weights: { key: -1, emb: 'x' } }), { key: 1, emb: 1, text: 1, rrfK: RRF_K });
+  assert.deepEqual(fusionOf(undefined), { key: 1, emb: 1, text: 1, rrfK: RRF_K, textGate: 0 });
+  assert.deepEqual(fusionOf({ weights: { key: 0.25, emb: 2, text: 1 }, rrfK: 5 }), { key: 0.25, emb: 2, text: 1, rrfK: 5, textGate: 0 });
+  assert.deepEqual(fusionOf({ weights: { key: -1, emb: 'x' } }), { key: 1, emb: 1, text: 1, rrfK: RRF_K, textGate: 0 });
+  assert.equal(fusionOf({ weights: { key: 0, emb: 0.75, text: 1 }, rrfK: 2, textGate: 1.15 }).textGate, 1.15);
+  assert.equal(fusionOf({ textGate: -2 }).textGate, 0);
 });
 
 test('match: the embedder list joins the fusion; weight 0 skips a search', async () => {
@@ -88,4 +90,46 @@ test('fitFusion: picks the retriever that finds the gold document', () => {
   const f = fitFusion([qs], new Set(['key', 'emb', 'text'] as const), 10);
   assert.equal(f.mrr, 1);
   assert.ok(f.best.emb > 0);
+  assert.equal(f.best.key, 0); // the key list adds nothing the embedder does not: fewest retrievers
+  assert.ok(f.margin >= 0 && f.feasible > 0);
+});
+
+test('fitFusion: never below the best single retriever on any dataset when some weights allow it', () => {
+  const l = (...ps: Array<[string, number?]>) => ps.map(([p, s]) => ({ id: p, path: p, s }));
+  // Dataset A (code-like): BM25 is right and sure; the embedder is wrong. Dataset B (prose): BM25 hesitates, the embedder is right.
+  const A = Array.from({ length: 10 }, (_, i) => ({ gold: `a${i}`, lists: { emb: l(['x'], [`a${i}`]), text: l([`a${i}`, 9], ['x', 3]) } }));
+  const B = Array.from({ length: 10 }, (_, i) => ({ gold: `b${i}`, lists: { emb: l([`b${i}`], ['y']), text: l(['y', 5], [`b${i}`, 4.9]) } }));
+  const f = fitFusion([A, B], new Set(['emb', 'text'] as const), 10);
+  assert.ok(f.margin >= 0, JSON.stringify(f));
+  assert.ok((f.best.textGate ?? 0) > 1 && (f.best.textGate ?? 0) <= 1.5, `the gate separates sure from unsure BM25: ${JSON.stringify(f.best)}`);
+  assert.equal(f.mrr, 1);
+});
+
+test('BM25 gate: a sure BM25 top hit stays first; an unsure one is re-ranked by the fusion', async () => {
+  const hits = (...xs: Array<[string, number]>) => xs.map(([id, score]) => ({ record: rec(id), score }));
+  // Same file twice at the top does not count as the runner-up: the best hit of ANOTHER file does.
+  assert.equal(textConfident(hits(['a', 10], ['a', 9.9], ['b', 5]), 1.5), true);
+  assert.equal(textConfident(hits(['a', 10], ['b', 9]), 1.15), false);
+  assert.equal(textConfident(hits(['a', 10], ['b', 8]), 1.15), true);
+  assert.equal(textConfident(hits(['a', 10]), 1.15), true); // nothing else matched
+  assert.equal(textConfident(hits(['a', 10], ['b', 1]), 0), false); // gate off
+  // emb strongly prefers b; BM25 prefers a.
+  const lists = [
+    { retriever: 'emb' as const, records: ['b', 'c', 'a'].map(rec), weight: 1 },
+    { retriever: 'text' as const, records: ['a', 'b'].map(rec), weight: 1 },
+  ];
+  const w = { rrfK: 1, textGate: 1.15 };
+  assert.equal(fuseRanked(lists, 3, 1)[0].record.id, 'b');
+  assert.deepEqual(fuseGated(lists, 3, w, hits(['a', 10], ['b', 9.5])).map((m) => m.record.id), ['b', 'a', 'c']); // unsure: fusion
+  assert.deepEqual(fuseGated(lists, 3, w, hits(['a', 10], ['b', 2])).map((m) => m.record.id), ['a', 'b', 'c']); // sure: a first
+  assert.deepEqual(fuseGated(lists, 1, w, hits(['a', 10], ['b', 2])).map((m) => m.record.id), ['a']); // even when the fusion ranks it below topK
+  // match() applies the gate from its weights with the bank's BM25 scores.
+  const fake = {
+    vectorSearch: async () => [],
+    embedSearch: async () => ['b', 'c', 'a'].map((id, i) => ({ record: rec(id), distance: i * 0.1 })),
+    textSearch: async () => hits(['a', 10], ['b', 2]),
+  };
+  const q = { key: new Float32Array(2), text: 'q', emb: new Float32Array(2) };
+  assert.equal((await match(fake as never, q, { topK: 2, weights: { key: 0, emb: 1, text: 1, rrfK: 1 } }))[0].record.id, 'b');
+  assert.equal((await match(fake as never, q, { topK: 2, weights: { key: 0, emb: 1, text: 1, rrfK: 1, textGate: 1.15 } }))[0].record.id, 'a');
 });
