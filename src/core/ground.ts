@@ -10,7 +10,8 @@
 //     only repeats the question proves nothing). Every salient evidence token (numbers, identifiers,
 //     names) must be on the line, and at least FOUND_MIN_COVERAGE of all evidence tokens; and the
 //     line must be about the question: it, or one of the CONTEXT_LINES lines above it in the same
-//     chunk (a YAML parent key, a heading), shares a content word with the question — otherwise a bare
+//     chunk (a YAML parent key, a heading), shares a content word with the question that is specific
+//     to few lines (on at most half of the chunk's lines; stemmed: "replicas" = "replica") — otherwise a bare
 //     "14" would be "found" on any line of any chunk that happens to hold a 14; and, when several
 //     chunks are cited, the line's chunk must mention the question's most distinctive word (its
 //     content word found in the fewest cited chunks, but not in all): "the memory cap for malnoix"
@@ -162,6 +163,8 @@ interface Line {
   line: number;
   text: string;
   tokens: Set<string>;
+  /** `tokens`, stemmed. */
+  stems: Set<string>;
 }
 
 /** Lines longer than this are prose paragraphs: they are checked sentence by sentence. */
@@ -180,7 +183,8 @@ function linesOf(sources: readonly GroundSource[]): Line[] {
     s.text.split(/\r?\n/).forEach((line, i) => {
       if (line.trim() === '') return;
       for (const text of segments(line)) {
-        out.push({ citation, index: index++, path: s.path, line: s.startLine + i, text, tokens: lineTokens(text) });
+        const tokens = lineTokens(text);
+        out.push({ citation, index: index++, path: s.path, line: s.startLine + i, text, tokens, stems: new Set([...tokens].map(stem)) });
       }
     });
   });
@@ -206,12 +210,33 @@ function quoteOf(l: Line, focus: readonly string[]): GroundingQuote {
   return { path: l.path, line: l.line, text: clip(l.text, focus), citation: l.citation };
 }
 
-/** Whether line k, or one of the CONTEXT_LINES above it in its chunk, shares a word with the question. */
-function aboutQuestion(lines: readonly Line[], k: number, qTerms: ReadonlySet<string>): boolean {
-  if (qTerms.size === 0) return true; // a question without content words ("what?") cannot be checked
+/** A crude English stem, so that "replicas" meets "replica" and "calls" meets "call". */
+export function stem(t: string): string {
+  if (t.length <= 4 || /\p{N}/u.test(t)) return t;
+  for (const suf of ['ing', 'ies', 'es', 'ed', 's']) if (t.endsWith(suf) && t.length - suf.length >= 3) return t.slice(0, -suf.length) + (suf === 'ies' ? 'y' : '');
+  return t;
+}
+
+/**
+ * The question's words that can tie a line of a chunk to it: question words that occur (stemmed) on
+ * at most half of the chunk's lines. A word on most lines (the service's name in its own config,
+ * "Notre Dame" in every sentence of a paragraph about it) says which chunk, not which line: "01:30" on
+ * "sinlu backups run at 01:30" is no answer to "how many calls per minute can a client make to sinlu?".
+ * Chunks of one or two lines keep every question word.
+ */
+function specificTerms(lines: readonly Line[], citation: number, qStems: ReadonlySet<string>): Set<string> {
+  const own = lines.filter((l) => l.citation === citation);
+  if (own.length < 3) return new Set(qStems);
+  return new Set([...qStems].filter((t) => own.filter((l) => l.stems.has(t)).length * 2 <= own.length));
+}
+
+/** Whether line k, or one of the CONTEXT_LINES above it in its chunk, shares a specific word with the question. */
+function aboutQuestion(lines: readonly Line[], k: number, qStems: ReadonlySet<string>, specific: ReadonlyMap<number, Set<string>>): boolean {
+  if (qStems.size === 0) return true; // a question without content words ("what?") cannot be checked
+  const terms = specific.get(lines[k].citation) ?? qStems;
   for (let j = k; j >= 0 && j >= k - CONTEXT_LINES; j--) {
     if (lines[j].citation !== lines[k].citation) break;
-    for (const t of qTerms) if (lines[j].tokens.has(t)) return true;
+    for (const t of terms) if (lines[j].stems.has(t)) return true;
   }
   return false;
 }
@@ -219,8 +244,10 @@ function aboutQuestion(lines: readonly Line[], k: number, qTerms: ReadonlySet<st
 /** The question-related line holding the most of `evidence` (ties: fewer tokens, then earlier citation). */
 function bestLine(lines: readonly Line[], evidence: readonly string[], qTerms: ReadonlySet<string>): { line: Line; hits: number } | null {
   let best: { line: Line; hits: number } | null = null;
+  const qStems = new Set([...qTerms].map(stem));
+  const specific = new Map([...new Set(lines.map((l) => l.citation))].map((c) => [c, specificTerms(lines, c, qStems)]));
   for (const [k, l] of lines.entries()) {
-    if (!aboutQuestion(lines, k, qTerms)) continue;
+    if (!aboutQuestion(lines, k, qStems, specific)) continue;
     const hits = evidence.filter((t) => l.tokens.has(t)).length;
     if (hits === 0) continue;
     if (!best || hits > best.hits || (hits === best.hits && l.tokens.size < best.line.tokens.size)) best = { line: l, hits };

@@ -212,3 +212,17 @@ test('not sure: in the source, but the model was less confident than the pack\'s
   // the floor never turns a not-in-source answer into anything else
   assert.equal(groundAnswer({ ...base, answer: '9999', confidence: -0.01, minConfidence: -0.6 }).reason, 'not-in-source');
 });
+
+test('not sure: a value from the right file but another fact\'s line (the name is on every line)', () => {
+  const notes: GroundSource = {
+    path: 'docs/sinlu.md',
+    startLine: 1,
+    text: '# sinlu sync\n\n- sinlu backups run at 01:30 UTC.\n- sinlu allows 16100 requests per minute per client.\n- sinlu alerts go to #sinlu-ops.\n- sinlu runs 13 replicas.',
+  };
+  const q = 'How many calls per minute can a client make to sinlu?';
+  const wrong = groundAnswer({ question: q, answer: '01:30', sources: [notes] });
+  assert.equal(wrong.verdict, 'not-sure', 'the backup time is not about calls per minute');
+  assert.equal(groundAnswer({ question: q, answer: '16100', sources: [notes] }).verdict, 'found');
+  assert.equal(groundAnswer({ question: "What's sinlu scaled to, in replicas?", answer: '13', sources: [notes] }).verdict, 'found', 'replicas = replica(s), stemmed');
+  assert.equal(groundAnswer({ question: "What's sinlu scaled to, in replicas?", answer: '16100', sources: [notes] }).verdict, 'not-sure');
+});
