@@ -52,6 +52,8 @@ def main(argv=None):
     t.add_argument("--time-budget", type=float, default=20 * 60, help="seconds (default: %(default)s)")
     t.add_argument("--ablation", choices=["none", "no_self_matching", "alpha0"], default="none")
     t.add_argument("--fresh", action="store_true", help="start from scratch instead of resuming")
+    t.add_argument("--with-chunk", type=float, default=0.0,
+                   help="share of training questions with their document's text in the prompt (the memory+chunk answer mode)")
     t = sub.add_parser("recipe-vectors"); t.add_argument("--gguf", default=None)
     args = p.parse_args(argv)
     if args.cmd == "import-base":
@@ -70,7 +72,7 @@ def main(argv=None):
     if args.cmd == "train-recipe":
         from . import recipe
         plan = recipe.TrainPlan(steps=args.steps, batch=args.batch, lr=args.lr, time_budget_s=args.time_budget)
-        recipe.train(args.gguf, plan, ablation=args.ablation, fresh=args.fresh)
+        recipe.train(args.gguf, plan, ablation=args.ablation, fresh=args.fresh, with_chunk=args.with_chunk)
         return 0
     r = pipeline.Recipe.quick() if getattr(args, "quick", False) else pipeline.Recipe()
     w = args.work

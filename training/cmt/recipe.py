@@ -170,7 +170,8 @@ def round_to_fp16(model) -> None:
 
 
 def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: str = "none",
-          work: str = os.path.join(REPO, "training", "work", "smollm2"), fresh: bool = False) -> Dict:
+          work: str = os.path.join(REPO, "training", "work", "smollm2"), fresh: bool = False,
+          with_chunk: float = 0.0) -> Dict:
     import torch
 
     from .data import workspace_qa
@@ -192,7 +193,8 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
         done_before = int(recipe.get("training", {}).get("steps", 0)) if ablation == "none" else 0
         print(f"resumed {n} tensors from {out_path} ({done_before} steps done before)", flush=True)
     train_ds = workspace_qa("train", plan.train_docs, seed=plan.seed + done_before)
-    examples = make_examples(tok, train_ds, model.cfg, QUESTION_TEMPLATE, add_bos=False, answer_prefix=ANSWER_PREFIX)
+    examples = make_examples(tok, train_ds, model.cfg, QUESTION_TEMPLATE, add_bos=False, answer_prefix=ANSWER_PREFIX,
+                             context_template=CONTEXT_TEMPLATE, with_chunk=with_chunk, seed=plan.seed + done_before)
     os.makedirs(os.path.dirname(out_path), exist_ok=True)
 
     def save(step: int) -> None:
@@ -207,12 +209,13 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
         recipe = read_recipe()  # re-read: it may have been edited while this run trained
         runs = recipe.get("training", {}).get("runs", [])
         runs.append({"date": time.strftime("%Y-%m-%d %H:%M"), "steps": result["steps_done"], "wall_s": result["wall_s"],
-                     "batch": plan.batch, "lr": plan.lr, "device": str(next(model.parameters()).device),
+                     "batch": plan.batch, "lr": plan.lr, "withChunk": with_chunk, "device": str(next(model.parameters()).device),
                      "threads": torch.get_num_threads(), "curve": result["curve"]})
         recipe["training"] = {"steps": done_before + result["steps_done"], "runs": runs,
                               "wallTimeSeconds": round(sum(r["wall_s"] for r in runs)),
                               "data": f"synthetic workspace QA, train split (training/cmt/data.py), {plan.train_docs} documents per run",
-                              "command": "PYTHONPATH=training .venv/bin/python -m cmt train-recipe"}
+                              "command": "PYTHONPATH=training .venv/bin/python -m cmt train-recipe"
+                                         + (f" --with-chunk {with_chunk:g}" if with_chunk else "")}
         recipe["cmt"] = model.cfg.to_dict()
         write_recipe(recipe)
     with open(os.path.join(work, f"train-{ablation}.json"), "w") as f:

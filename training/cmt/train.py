@@ -7,7 +7,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import torch
 
 from .cmt_config import CMTConfig
-from .decode import QUESTION_TEMPLATE, answer_ids, prompt_ids
+from .decode import QUESTION_TEMPLATE, answer_ids, context_prompt_ids, prompt_ids
 from .model import CMTModel, Example, base_fingerprint
 
 
@@ -69,8 +69,13 @@ def pretrain(base, tok, texts: Sequence[str], steps: int, seq_len: int = 256, ba
 
 
 def make_examples(tok, dataset, cfg: CMTConfig, template: str = QUESTION_TEMPLATE, add_bos: bool = True,
-                  answer_prefix: str = " ") -> List[Example]:
+                  answer_prefix: str = " ", context_template: Optional[str] = None, with_chunk: float = 0.0,
+                  seed: int = 0) -> List[Example]:
+    """One Example per question. With `context_template`, a share `with_chunk` of the questions get
+    their document's text in the prompt (the engine's "memory+chunk" answer mode; the top chunk is
+    the gold document for ~all workspace questions), the rest the memory-only prompt."""
     docs = {d.id: d for d in dataset.documents}
+    rng = random.Random(seed)
     bos = [tok.bos_id] if add_bos else []
     doc_cache: Dict[str, List[int]] = {}
     out = []
@@ -80,10 +85,23 @@ def make_examples(tok, dataset, cfg: CMTConfig, template: str = QUESTION_TEMPLAT
         out.append(Example(
             doc=doc_cache[qa.doc_id],
             query=(bos + tok.encode(qa.question))[: cfg.max_question_tokens],
-            prompt=prompt_ids(tok, qa.question, template, add_bos),
+            prompt=(context_prompt_ids(tok, qa.question, chunk_text(tok, docs[qa.doc_id].text, cfg.max_doc_tokens), context_template, add_bos)
+                    if context_template and rng.random() < with_chunk else prompt_ids(tok, qa.question, template, add_bos)),
             answer=answer_ids(tok, qa.answers[0], answer_prefix),
         ))
     return out
+
+
+def chunk_text(tok, text: str, max_tokens: int) -> str:
+    """The document as the engine would show it: whole if it fits in one chunk, else its first lines."""
+    if len(tok.encode(text)) <= max_tokens:
+        return text
+    lines, out = text.split("\n"), []
+    for line in lines:
+        if len(tok.encode("\n".join(out + [line]))) > max_tokens:
+            break
+        out.append(line)
+    return "\n".join(out)
 
 
 def sample_batch(examples: List[Example], doc_of: List[str], batch_size: int, rng: random.Random) -> List[Example]:

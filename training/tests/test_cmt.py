@@ -150,3 +150,38 @@ class Training(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ChunkPrompts(unittest.TestCase):
+    """--with-chunk: training prompts with the document's text, tokenized as the engine does."""
+
+    class CharTok:
+        bos_id, eos_id, pad_id = 1, 2, 0
+
+        def encode(self, text):
+            return [ord(c) + 3 for c in text]
+
+    def test_context_prompt_is_head_text_tail_in_three_pieces(self):
+        from cmt.decode import context_prompt_ids
+        tok = self.CharTok()
+        ids = context_prompt_ids(tok, "Q?", "doc", "<{context}|{question}>", add_bos=False)
+        self.assertEqual(ids, tok.encode("<") + tok.encode("doc\n") + tok.encode("|Q?>"))
+
+    def test_share_of_questions_with_their_document(self):
+        from cmt.data import workspace_qa
+        from cmt.decode import context_prompt_ids, prompt_ids
+        from cmt.train import chunk_text, make_examples
+        tok = self.CharTok()
+        ds = workspace_qa("train", 6, seed=1)
+        cfg = CMTConfig()
+        docs = {d.id: d.text for d in ds.documents}
+        plain = make_examples(tok, ds, cfg, "Q:{question}", add_bos=False)
+        self.assertEqual([e.prompt for e in plain], [prompt_ids(tok, q.question, "Q:{question}", False) for q in ds.questions])
+        full = make_examples(tok, ds, cfg, "Q:{question}", add_bos=False, context_template="{context}Q:{question}", with_chunk=1.0)
+        for e, q in zip(full, ds.questions):
+            shown = chunk_text(tok, docs[q.doc_id], cfg.max_doc_tokens)  # as the engine's chunker would cut it
+            self.assertTrue(docs[q.doc_id].startswith(shown) and len(tok.encode(shown)) <= cfg.max_doc_tokens)
+            self.assertEqual(e.prompt, context_prompt_ids(tok, q.question, shown, "{context}Q:{question}", False))
+        half = make_examples(tok, ds, cfg, "Q:{question}", add_bos=False, context_template="{context}Q:{question}", with_chunk=0.5)
+        with_doc = sum(len(e.prompt) > len(prompt_ids(tok, q.question, "Q:{question}", False)) for e, q in zip(half, ds.questions))
+        self.assertTrue(0 < with_doc < len(half))
