@@ -55,12 +55,22 @@ const now = () => performance.now();
 export class Embedder {
   /** Milliseconds spent in embed() since creation (for memorize timing). */
   totalMs = 0;
+  /**
+   * Single texts (questions) run on a one-thread session of the same graph, made at the first
+   * one: a question is ~10 tokens, too small to gain from a second thread, and a multi-thread
+   * session's pool keeps spinning after each run, which on a 2-core machine slowed the embedding
+   * itself (17 vs 8.7 ms p50) and the LanceDB search right after it (35 vs 18 ms at 20K rows)
+   * while another process was busy (docs/RESULTS.md, "Retrieval at scale").
+   */
+  private single: Promise<ort.InferenceSession> | null = null;
 
   private constructor(
     readonly spec: PackEmbedder,
     readonly tokenizer: CmtTokenizer,
     readonly session: ort.InferenceSession,
     readonly report: ProviderReport,
+    private readonly graphPath: string,
+    private readonly device: Device,
   ) {}
 
   get dim(): number {
@@ -80,13 +90,23 @@ export class Embedder {
     if (!session.inputNames.includes('input_ids') || !session.inputNames.includes('attention_mask')) {
       throw new CmtError('PACK_INCOMPATIBLE', `embedder graph ${graphPath} needs inputs input_ids and attention_mask (has ${session.inputNames.join(', ')})`);
     }
-    return new Embedder(spec, tokenizer, session, report);
+    return new Embedder(spec, tokenizer, session, report, graphPath, device);
   }
 
   /** Model input ids: [CLS] + WordPiece ids (cut to maxTokens - 2) + [SEP]. */
   tokenize(text: string): number[] {
     const ids = this.tokenizer.encode(text).slice(0, this.spec.maxTokens - 2);
     return [this.spec.clsId, ...ids, this.spec.sepId];
+  }
+
+  /** The one-thread session for single texts (the batch session when that one cannot be made). */
+  private singleSession(): Promise<ort.InferenceSession> {
+    if (!this.single) {
+      this.single = this.report.provider === 'cpu'
+        ? createSession(this.graphPath, this.device, { intraOpNumThreads: 1 }).then((c) => c.session).catch(() => this.session)
+        : Promise.resolve(this.session);
+    }
+    return this.single;
   }
 
   /** One L2-normalised vector per text (batched, similar lengths together to limit padding). */
@@ -96,10 +116,11 @@ export class Embedder {
     const toks = texts.map((t) => this.tokenize(t));
     const order = toks.map((_, i) => i).sort((a, b) => toks[a].length - toks[b].length);
     const out: Float32Array[] = new Array(texts.length);
+    const session = texts.length === 1 ? await this.singleSession() : this.session;
     for (let s = 0; s < order.length; s += bs) {
       if (opts.signal?.aborted) throw new CmtError('CANCELLED', 'embedding cancelled');
       const idx = order.slice(s, s + bs);
-      const vecs = await this.runBatch(idx.map((i) => toks[i]));
+      const vecs = await this.runBatch(idx.map((i) => toks[i]), session);
       idx.forEach((i, j) => (out[i] = vecs[j]));
     }
     this.totalMs += now() - t0;
@@ -110,7 +131,7 @@ export class Embedder {
     return (await this.embed([text], { signal }))[0];
   }
 
-  private async runBatch(batch: number[][]): Promise<Float32Array[]> {
+  private async runBatch(batch: number[][], session: ort.InferenceSession = this.session): Promise<Float32Array[]> {
     const B = batch.length;
     const T = Math.max(...batch.map((x) => x.length));
     const ids = new BigInt64Array(B * T).fill(BigInt(this.spec.padId));
@@ -125,8 +146,8 @@ export class Embedder {
       input_ids: new ort.Tensor('int64', ids, [B, T]),
       attention_mask: new ort.Tensor('int64', mask, [B, T]),
     };
-    if (this.session.inputNames.includes('token_type_ids')) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(B * T), [B, T]);
-    const res = await this.session.run(feeds);
+    if (session.inputNames.includes('token_type_ids')) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(B * T), [B, T]);
+    const res = await session.run(feeds);
     const D = this.spec.dim;
     const vecs: Float32Array[] = [];
     if (res.sentence_embedding) {
@@ -134,7 +155,7 @@ export class Embedder {
       for (let b = 0; b < B; b++) vecs.push(l2(se.slice(b * D, (b + 1) * D)));
       return vecs;
     }
-    const h = res[this.session.outputNames.includes('last_hidden_state') ? 'last_hidden_state' : this.session.outputNames[0]];
+    const h = res[session.outputNames.includes('last_hidden_state') ? 'last_hidden_state' : session.outputNames[0]];
     if (h.dims.length !== 3 || h.dims[2] !== D) throw new CmtError('PACK_INCOMPATIBLE', `embedder output has shape [${h.dims.join(', ')}], expected [B, T, ${D}]`);
     const hd = h.data as Float32Array;
     for (let b = 0; b < B; b++) vecs.push(l2(meanPool(hd, b, T, D, batch[b].length)));
