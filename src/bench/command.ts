@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { MeasureContext, number, numbers, strings } from '../measure/options';
 import type { BenchSection } from './index';
+import type { VectorIndexOptions } from '../core/bank';
 
 interface BenchCliOpts {
   sections?: string[];
@@ -18,6 +19,14 @@ interface BenchCliOpts {
   sizes?: number[];
   queries?: number;
   indexMin?: number;
+  realBudget?: number;
+  realWant?: number;
+  realCache?: string;
+  memoryBytes?: number;
+  annKind?: string;
+  nprobes?: number;
+  ef?: number;
+  refineFactor?: number;
   files?: number;
   gguf?: string;
   decodeThreads?: number;
@@ -40,7 +49,15 @@ export function benchCommand(ctx: MeasureContext): Command {
     .option('--answer-tokens <n>', 'tokens generated per answer', number)
     .option('--sizes <list>', 'retrieval bank sizes (e.g. 1000,10000,100000,1000000)', numbers)
     .option('--queries <n>', 'retrieval queries per size', number)
-    .option('--index-min <n>', 'smallest bank that gets an IVF-PQ index', number)
+    .option('--index-min <n>', 'retrieval: smallest bank that gets the ANN index (default: the bank\'s 50000)', number)
+    .option('--real-budget <s>', 'retrieval: seconds to spend embedding more real text windows into the cache', number)
+    .option('--real-want <n>', 'retrieval: real embeddings wanted in the cache (default 100000)', number)
+    .option('--real-cache <dir>', 'retrieval: cache of real embeddings (default .cache/bench-embeddings)')
+    .option('--memory-bytes <n>', 'retrieval: bytes of the memory column per row (default the pack\'s k x d float32)', number)
+    .option('--ann-kind <kind>', 'retrieval: ivf_hnsw_sq (default) or ivf_pq')
+    .option('--nprobes <n>', 'retrieval: IVF partitions probed', number)
+    .option('--ef <n>', 'retrieval: HNSW candidates', number)
+    .option('--refine-factor <n>', 'retrieval: exact re-rank factor', number)
     .option('--files <n>', 'files in the synthetic memorize repository', number)
     .option('--gguf <path>', 'the GGUF for the llama.cpp decode comparison')
     .option('--decode-threads <n>', 'decode threads', number)
@@ -55,6 +72,12 @@ export function benchCommand(ctx: MeasureContext): Command {
         process.exitCode = 1;
       }
     });
+}
+
+function annOptions(o: BenchCliOpts): Partial<VectorIndexOptions> | undefined {
+  if (o.annKind !== undefined && o.annKind !== 'ivf_hnsw_sq' && o.annKind !== 'ivf_pq') throw new Error(`unknown --ann-kind ${o.annKind}; ivf_hnsw_sq or ivf_pq`);
+  const v = { kind: o.annKind as VectorIndexOptions['kind'] | undefined, nprobes: o.nprobes, ef: o.ef, refineFactor: o.refineFactor };
+  return Object.values(v).some((x) => x !== undefined) ? v : undefined;
 }
 
 async function bench(ctx: MeasureContext, o: BenchCliOpts): Promise<void> {
@@ -76,6 +99,11 @@ async function bench(ctx: MeasureContext, o: BenchCliOpts): Promise<void> {
     retrievalSizes: o.sizes,
     retrievalQueries: o.queries,
     indexMin: o.indexMin,
+    realBudgetS: o.realBudget,
+    realWant: o.realWant,
+    realCache: o.realCache,
+    memoryBytes: o.memoryBytes,
+    vectorIndex: annOptions(o),
     memorizeFiles: o.files,
     gguf: o.gguf,
     decodeThreads: o.decodeThreads,

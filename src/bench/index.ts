@@ -2,8 +2,9 @@
 //  compress  - compression throughput (tokens/s), FLOPs/token of the compressor (from pack.json
 //              dims), and the ratio to the peak GFLOP/s of a large MatMul in onnxruntime (same run)
 //  answer    - time to first token and decode tokens/s, CMT vs RAG-in-context, same base model
-//  retrieval - vector / hybrid retrieval latency p50/p95 at 1K..1M synthetic memories, brute force
-//              and with an IVF_PQ vector index (from indexMin rows), bank bytes on disk
+//  retrieval - question embedding + vector / hybrid search latency p50/p95 at 10K..1M memories on
+//              real (cached) MiniLM embeddings extended by derived ones, exact and with the bank's
+//              ANN index (from indexMin rows; recall@10 vs exact), bank bytes on disk (retrieval.ts)
 //  memorize  - a synthetic N-file repository memorized by a forked engine process: wall time,
 //              peak RSS of that process, event-loop lag p99 of the caller
 //  decode    - decode speed of decoder.onnx through the engine's decode path (ORT, CPU) side by side
@@ -14,8 +15,6 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import * as lancedb from '@lancedb/lancedb';
-import { codeTerms, MemoryBank, tableNameForPack } from '../core/bank';
 import { Compressor } from '../core/compress';
 import { match } from '../core/match';
 import { loadPack, Pack, PackManifest } from '../core/pack';
@@ -28,7 +27,9 @@ import { percentile, round } from '../measure/metrics';
 import { barChart, lineChart, mdTable } from '../measure/svg';
 import { benchDecode, DecodeBench } from './llamacpp';
 import { measurePeakGflops, PeakResult } from './matmul';
-import { randomUnit, rng, vocabulary, wordPicker, writeSyntheticRepo } from './synth';
+import { benchRetrieval, RetrievalBench } from './retrieval';
+import { writeSyntheticRepo } from './synth';
+import type { VectorIndexOptions } from '../core/bank';
 
 export type BenchSection = 'compress' | 'answer' | 'retrieval' | 'memorize' | 'decode';
 export const SECTIONS: BenchSection[] = ['compress', 'answer', 'retrieval', 'memorize', 'decode'];
@@ -50,8 +51,18 @@ export interface BenchOptions {
   answerTokens?: number;
   retrievalSizes?: number[];
   retrievalQueries?: number;
-  /** Build an IVF_PQ index on the key column from this many rows (default 100000). */
+  /** Sizes from this many rows get the bank's ANN index (default: the bank's minRows, 50,000). */
   indexMin?: number;
+  /** ANN kind and search settings (default: the bank's). */
+  vectorIndex?: Partial<VectorIndexOptions>;
+  /** Seconds this run may spend embedding more real texts into the cache (default 0). */
+  realBudgetS?: number;
+  /** Real embeddings wanted in the cache (default 100,000). */
+  realWant?: number;
+  /** Cache of real embeddings (default <repo>/.cache/bench-embeddings). */
+  realCache?: string;
+  /** Bytes of the memory column per bench row (default the pack's k x d float32). */
+  memoryBytes?: number;
   memorizeFiles?: number;
   /** decode section: GGUF for llama.cpp (default: pack.json baseModel.source.file under <repo>/.venv site-packages). */
   gguf?: string;
@@ -94,17 +105,6 @@ export interface AnswerBenchRow {
   generatedTokens: number;
 }
 
-export interface RetrievalBenchRow {
-  memories: number;
-  buildMs: number;
-  ftsIndexMs: number;
-  bytesOnDisk: number;
-  bytesPerMemory: number;
-  vector: { p50: number; p95: number };
-  hybrid: { p50: number; p95: number };
-  indexed?: { indexMs: number; p50: number; p95: number; hybridP50: number; hybridP95: number; recallAt10: number; bytesOnDisk: number };
-}
-
 export interface MemorizeBench {
   files: number;
   sourceBytes: number;
@@ -135,7 +135,7 @@ export interface BenchReport {
   pack: { dir: string; packId: string; name: string; dims: Record<string, number> };
   compress?: CompressBench;
   answer?: { docs: number; answerTokens: number; rows: AnswerBenchRow[] };
-  retrieval?: { queries: number; topK: number; candidates: number; indexMin: number; rows: RetrievalBenchRow[]; notes: string[] };
+  retrieval?: RetrievalBench;
   memorize?: MemorizeBench;
   decode?: DecodeBench;
   files: string[];
@@ -151,6 +151,8 @@ const QUICK: Partial<BenchOptions> = {
   retrievalSizes: [300, 1000],
   retrievalQueries: 10,
   indexMin: 1000,
+  realWant: 1500,
+  realBudgetS: 60,
   memorizeFiles: 40,
   decodeTokens: 16,
   decodeRepeats: 2,
@@ -314,158 +316,6 @@ async function benchAnswer(pack: Pack, o: BenchOptions, repoRoot: string, log: (
 }
 
 // ---------------------------------------------------------------------------------------------
-// retrieval
-
-type BenchQuery = { key: Float32Array; text: string };
-type BankMetaOf = { packId: string; memorySlots: number; memoryDim: number };
-
-/** p50/p95 of `f` over the queries (after one warm-up call). */
-async function timeQueries(queries: BenchQuery[], f: (q: BenchQuery) => Promise<unknown>): Promise<ReturnType<typeof pq>> {
-  await f(queries[0]);
-  const ts: number[] = [];
-  for (const q of queries) {
-    const t = now();
-    await f(q);
-    ts.push(now() - t);
-  }
-  return pq(ts);
-}
-
-/** `size` synthetic memories (random keys and slots, vocabulary text), written as MemoryBank writes rows. */
-async function fillSynthetic(table: lancedb.Table, schema: ReturnType<typeof MemoryBank.schemaFor>, size: number, k: number, d: number, vocab: string[]): Promise<void> {
-  const rr = rng(1000 + size);
-  const w = wordPicker(vocab, rr);
-  const B = 10000;
-  for (let s = 0; s < size; s += B) {
-    const n = Math.min(B, size - s);
-    const batch: Array<Record<string, unknown>> = [];
-    for (let i = 0; i < n; i++) {
-      const id = s + i;
-      const mem = new Float32Array(k * d);
-      for (let j = 0; j < mem.length; j++) mem[j] = rr() - 0.5;
-      const file = `src/f${Math.floor(id / 3)}.ts`;
-      batch.push({
-        id: `${file}#${(id % 3) * 40 + 1}-${(id % 3) * 40 + 40}`,
-        path: file,
-        start_line: (id % 3) * 40 + 1,
-        end_line: (id % 3) * 40 + 40,
-        content_hash: 'h' + Math.floor(id / 3),
-        mtime_ms: 0,
-        key: Array.from(randomUnit(d, rr)),
-        memory: Buffer.from(mem.buffer),
-        text: Array.from({ length: 60 }, w).join(' '),
-      });
-      batch[batch.length - 1].terms = codeTerms(`${file}\n${batch[batch.length - 1].text}`); // as MemoryBank writes it
-    }
-    await table.add(lancedb.makeArrowTable(batch, { schema }));
-  }
-}
-
-/** An IVF_PQ index on the key column: build time, latency, recall@10 against brute force, size. */
-async function benchIvfPq(a: {
-  table: lancedb.Table;
-  dir: string;
-  name: string;
-  meta: BankMetaOf;
-  size: number;
-  queries: BenchQuery[];
-  brute: Awaited<ReturnType<MemoryBank['vectorSearch']>>[];
-  candidates: number;
-  topK: number;
-}): Promise<{ indexed: NonNullable<RetrievalBenchRow['indexed']>; note: string }> {
-  const { table, dir, name, meta, size, queries, brute, candidates, topK } = a;
-  const d = meta.memoryDim;
-  const ti = now();
-  const numPartitions = Math.max(2, Math.round(Math.sqrt(size)));
-  const numSubVectors = Math.max(1, d % 16 === 0 ? d / 16 : d % 8 === 0 ? d / 8 : 1);
-  await table.createIndex('key', { config: lancedb.Index.ivfPq({ numPartitions, numSubVectors, distanceType: 'cosine' }) });
-  const indexMs = now() - ti;
-  // A fresh MemoryBank sees the new table version (open handles do not re-check by default).
-  const ibank = await MemoryBank.open(dir, meta);
-  const ix = (await table.listIndices()).map((i) => `${i.name}:${i.indexType}`);
-  const iv = await timeQueries(queries, (q) => ibank.vectorSearch(q.key, candidates));
-  const ih = await timeQueries(queries, (q) => match(ibank, q, { topK, hybrid: true }));
-  let hit = 0;
-  for (const [i, q] of queries.entries()) {
-    const got = new Set((await ibank.vectorSearch(q.key, 10)).map((h) => h.record.id));
-    hit += brute[i].filter((h) => got.has(h.record.id)).length;
-  }
-  const indexed = {
-    indexMs: round(indexMs, 0),
-    p50: iv.p50,
-    p95: iv.p95,
-    hybridP50: ih.p50,
-    hybridP95: ih.p95,
-    recallAt10: round(hit / (10 * queries.length), 3),
-    bytesOnDisk: await dirSize(path.join(dir, `${name}.lance`)),
-  };
-  ibank.close();
-  return { indexed, note: `${size} rows: IVF_PQ (cosine, ${numPartitions} partitions, ${numSubVectors} sub-vectors, LanceDB default nprobes) on the key column; indices: ${ix.join(', ')}` };
-}
-
-/** Retrieval at 1K-1M synthetic memories: vector and hybrid latency, full-text index build, IVF_PQ above indexMin. */
-async function benchRetrieval(pack: Pack, o: BenchOptions, log: (m: string) => void): Promise<BenchReport['retrieval']> {
-  const m = pack.manifest;
-  const meta = { packId: m.packId, memorySlots: m.cmt.memorySlots, memoryDim: m.cmt.memoryDim };
-  const k = meta.memorySlots;
-  const d = meta.memoryDim;
-  const sizes = o.retrievalSizes ?? [1000, 10000, 100000, 1000000];
-  const nq = o.retrievalQueries ?? 50;
-  const indexMin = o.indexMin ?? 100000;
-  const topK = m.defaults.topK;
-  const candidates = Math.max(4 * topK, 20);
-  const vocab = vocabulary(5000, 11);
-  const rows: RetrievalBenchRow[] = [];
-  const notes: string[] = [];
-  const r = rng(5);
-  const word = wordPicker(vocab, r);
-  const queries: BenchQuery[] = Array.from({ length: nq }, () => ({ key: randomUnit(d, r), text: Array.from({ length: 8 }, word).join(' ') }));
-  const schema = MemoryBank.schemaFor(meta);
-  const name = tableNameForPack(m.packId);
-  for (const size of sizes) {
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'cmt-bench-bank-'));
-    try {
-      const t0 = now();
-      const db = await lancedb.connect(dir);
-      const table = await db.createEmptyTable(name, schema);
-      await fillSynthetic(table, schema, size, k, d, vocab);
-      await table.optimize({ cleanupOlderThan: new Date() }).catch(() => undefined);
-      const buildMs = now() - t0;
-      const bank = await MemoryBank.open(dir, meta);
-      const tf = now();
-      await bank.refreshTextIndex(true);
-      const ftsIndexMs = now() - tf;
-      const time = (f: (q: BenchQuery) => Promise<unknown>) => timeQueries(queries, f);
-      const vector = await time((q) => bank.vectorSearch(q.key, candidates));
-      const hybrid = await time((q) => match(bank, q, { topK, hybrid: true }));
-      const brute = await Promise.all(queries.map((q) => bank.vectorSearch(q.key, 10)));
-      const bytesOnDisk = await dirSize(path.join(dir, `${name}.lance`));
-      const row: RetrievalBenchRow = {
-        memories: size,
-        buildMs: round(buildMs, 0),
-        ftsIndexMs: round(ftsIndexMs, 0),
-        bytesOnDisk,
-        bytesPerMemory: round(bytesOnDisk / size, 1),
-        vector,
-        hybrid,
-      };
-      if (size >= indexMin) {
-        const ivf = await benchIvfPq({ table, dir, name, meta, size, queries, brute, candidates, topK });
-        row.indexed = ivf.indexed;
-        notes.push(ivf.note);
-      }
-      bank.close();
-      db.close();
-      rows.push(row);
-      log(`[bench] retrieval ${size}: vector p50 ${row.vector.p50} ms, hybrid p50 ${row.hybrid.p50} ms${row.indexed ? `, IVF_PQ p50 ${row.indexed.p50} ms (recall@10 ${row.indexed.recallAt10})` : ''}, ${row.bytesPerMemory} B/memory`);
-    } finally {
-      await fsp.rm(dir, { recursive: true, force: true });
-    }
-  }
-  return { queries: nq, topK, candidates, indexMin, rows, notes };
-}
-
-// ---------------------------------------------------------------------------------------------
 // memorize
 
 async function benchMemorize(pack: Pack, o: BenchOptions, log: (m: string) => void): Promise<MemorizeBench> {
@@ -564,7 +414,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   };
   if (sections.has('compress')) rep.compress = await benchCompress(pack, o, repoRoot, log);
   if (sections.has('answer')) rep.answer = await benchAnswer(pack, o, repoRoot, log);
-  if (sections.has('retrieval')) rep.retrieval = await benchRetrieval(pack, o, log);
+  if (sections.has('retrieval')) {
+    rep.retrieval = await benchRetrieval(
+      pack,
+      { sizes: o.retrievalSizes, queries: o.retrievalQueries, indexMin: o.indexMin, vectorIndex: o.vectorIndex, realBudgetS: o.realBudgetS, realWant: o.realWant, cacheDir: o.realCache, memoryBytes: o.memoryBytes, device: o.device, repoRoot },
+      log,
+    );
+  }
   if (sections.has('memorize')) rep.memorize = await benchMemorize(pack, o, log);
   if (sections.has('decode')) {
     rep.decode = await benchDecode(pack, { gguf: o.gguf, threads: o.decodeThreads, promptTokens: o.decodePrompts, newTokens: o.decodeTokens, repeats: o.decodeRepeats, repoRoot, log });
@@ -599,27 +455,7 @@ export function benchMarkdown(r: BenchReport): string {
     );
     out.push('\nTTFT = question compression + retrieval + (aggregation | RAG prompt building) + prefill + first token.\n');
   }
-  if (r.retrieval) {
-    const x = r.retrieval;
-    out.push(`## Retrieval latency (${x.queries} queries; vector = top-${x.candidates} cosine on keys; hybrid = match() top-${x.topK}, vector + BM25, RRF)\n`);
-    out.push(
-      mdTable(
-        ['memories', 'vector p50 / p95 ms (brute force)', 'hybrid p50 / p95 ms', 'IVF_PQ vector p50 / p95 ms', 'IVF_PQ hybrid p50 / p95 ms', 'IVF_PQ recall@10', 'index build s', 'bytes/memory', 'bank MB'],
-        x.rows.map((y) => [
-          y.memories,
-          `${y.vector.p50} / ${y.vector.p95}`,
-          `${y.hybrid.p50} / ${y.hybrid.p95}`,
-          y.indexed ? `${y.indexed.p50} / ${y.indexed.p95}` : '–',
-          y.indexed ? `${y.indexed.hybridP50} / ${y.indexed.hybridP95}` : '–',
-          y.indexed ? y.indexed.recallAt10 : '–',
-          y.indexed ? round(y.indexed.indexMs / 1000, 1) : '–',
-          y.bytesPerMemory,
-          round(y.bytesOnDisk / 1e6, 1),
-        ]),
-      ),
-    );
-    if (x.notes.length) out.push('\n' + x.notes.map((n) => `- ${n}`).join('\n') + '\n');
-  }
+  if (r.retrieval) out.push(retrievalMarkdown(r.retrieval));
   if (r.memorize) {
     const y = r.memorize;
     out.push('## Memorizing a synthetic repository (forked engine process)\n');
@@ -664,14 +500,14 @@ export async function writeBench(r: BenchReport, outDir: string, tag: string): P
   const files: Record<string, string> = {};
   if (r.retrieval && r.retrieval.rows.length) {
     const rows = r.retrieval.rows;
+    const pts = (f: (y: (typeof rows)[number]) => number | undefined) => rows.filter((y) => f(y) !== undefined).map((y) => [Math.log10(y.memories), f(y)!] as [number, number]);
     const series = [
-      { name: 'vector p50 (brute)', points: rows.map((y) => [Math.log10(y.memories), y.vector.p50] as [number, number]) },
-      { name: 'vector p95 (brute)', points: rows.map((y) => [Math.log10(y.memories), y.vector.p95] as [number, number]) },
-      { name: 'hybrid p50', points: rows.map((y) => [Math.log10(y.memories), y.hybrid.p50] as [number, number]) },
-    ];
-    const ix = rows.filter((y) => y.indexed);
-    if (ix.length) series.push({ name: 'vector p50 (IVF_PQ)', points: ix.map((y) => [Math.log10(y.memories), y.indexed!.p50] as [number, number]) });
-    files[`${tag}-retrieval.svg`] = lineChart({ title: `Retrieval latency vs bank size (${r.pack.name})`, xLabel: 'log10(memories)', yLabel: 'ms', series });
+      { name: 'embed + exact search p50', points: pts((y) => y.exact.query.p50) },
+      { name: 'embed + exact hybrid p50', points: pts((y) => y.exact.hybrid.p50) },
+      { name: 'embed + ANN search p50', points: pts((y) => y.ann?.query.p50) },
+      { name: 'embed + ANN hybrid p50', points: pts((y) => y.ann?.hybrid.p50) },
+    ].filter((x) => x.points.length > 0);
+    files[`${tag}-retrieval.svg`] = lineChart({ title: `Question -> memories latency vs bank size (${r.pack.name})`, xLabel: 'log10(memories)', yLabel: 'ms', series });
   }
   if (r.answer) {
     files[`${tag}-ttft.svg`] = barChart({ title: `Time to first token, p50 (${r.pack.name})`, xLabel: 'ms', bars: r.answer.rows.map((x) => ({ label: `${x.variant} (${x.promptTokens.mean} prompt tok)`, value: x.ttftMs.p50 })) });
@@ -687,4 +523,41 @@ export async function writeBench(r: BenchReport, outDir: string, tag: string): P
   files[`${tag}.md`] = benchMarkdown(r);
   files[`${tag}.json`] = JSON.stringify(r, null, 1) + '\n';
   for (const [f, text] of Object.entries(files)) await fsp.writeFile(path.join(outDir, f), text);
+}
+
+function retrievalMarkdown(x: RetrievalBench): string {
+  const out: string[] = [];
+  const lp = (l: { p50: number; p95: number }) => `${l.p50} / ${l.p95}`;
+  out.push(`## Retrieval: question -> memories (${x.queries} ${x.queryText}; encoder ${x.encoder}; column \`${x.column}\`)\n`);
+  if (x.real) {
+    out.push(
+      `Vectors: ${x.real.cached} REAL embeddings (${x.real.source}; cached in \`${x.real.cacheDir}\`, ${x.real.addedThisRun} embedded in this run${x.real.textsPerSecond ? ` at ${x.real.textsPerSecond} texts/s` : ''}); rows beyond them carry DERIVED vectors: ${x.derivation}. ` +
+        `Timings include embedding the question (p50 / p95 ms). Search = top-${x.candidates} of the ${x.column} column; hybrid = match() top-${x.topK} with the pack's fusion (key ${x.fusion.key}, emb ${x.fusion.emb}, text ${x.fusion.text}, k ${x.fusion.rrfK}, BM25 gate ${x.fusion.textGate || 'off'}).\n`,
+    );
+  }
+  out.push(
+    mdTable(
+      ['memories', 'real / derived vectors', 'embed ms', 'BM25 search', 'exact: search', 'exact: embed + search', 'exact: embed + hybrid', 'ANN: embed + search', 'ANN: embed + hybrid', 'ANN recall@10', 'hybrid top-K agreement', 'index build s (queries meanwhile, p50 ms)', 'bytes/memory', 'other processes (cores)'],
+      x.rows.map((y) => [
+        y.memories,
+        `${y.realVectors} / ${y.derivedVectors}`,
+        lp(y.encode),
+        lp(y.text),
+        lp(y.exact.search),
+        lp(y.exact.query),
+        lp(y.exact.hybrid),
+        y.ann ? lp(y.ann.query) : '–',
+        y.ann ? lp(y.ann.hybrid) : '–',
+        y.ann ? y.ann.recallAt10 : '–',
+        y.ann ? y.ann.hybridAgreement : '–',
+        y.ann ? `${round(y.ann.indexMs / 1000, 1)} (${y.ann.duringBuild.queries} q, ${y.ann.duringBuild.p50})` : '–',
+        y.bytesPerMemory,
+        y.machineLoad.otherProcessesCores ?? '?',
+      ]),
+    ),
+  );
+  const ann = x.rows.find((y) => y.ann)?.ann;
+  if (ann) out.push(`\nANN: ${ann.kind} (${ann.settings}), built by the bank in the background from ${x.indexMin} rows.`);
+  if (x.notes.length) out.push('\n' + x.notes.map((n) => `- ${n}`).join('\n'));
+  return out.join('\n') + '\n';
 }

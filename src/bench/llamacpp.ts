@@ -174,7 +174,7 @@ async function sha256File(p: string): Promise<string> {
 }
 
 /** Busy CPU seconds of the whole machine since boot (Linux), or null. */
-function machineBusySeconds(): number | null {
+export function machineBusySeconds(): number | null {
   try {
     const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     // user nice system idle iowait irq softirq steal ...
@@ -184,7 +184,7 @@ function machineBusySeconds(): number | null {
   }
 }
 
-const ownCpuSeconds = () => {
+export const ownCpuSeconds = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 };

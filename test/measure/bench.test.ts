@@ -54,12 +54,18 @@ test('cmt bench --quick on the tiny pack: structure and sane values', async () =
     assert.ok(cmt.prefixSlots > 0 && rag.prefixSlots === 0);
     const rt = r.retrieval!;
     assert.deepEqual(rt.rows.map((x) => x.memories), [300, 1000]);
+    assert.equal(rt.column, 'key'); // the tiny pack has no embedder: its key column, question keys from the compressor
     for (const x of rt.rows) {
-      assert.ok(x.vector.p50 > 0 && x.hybrid.p50 > 0 && x.bytesPerMemory > 0);
+      assert.ok(x.encode.p50 > 0 && x.exact.search.p50 > 0 && x.exact.hybrid.p50 > 0 && x.bytesPerMemory > 0);
+      assert.ok(x.exact.query.p50 >= x.exact.search.p50 * 0.5, 'embed + search includes the encoding');
       // a memory holds at least its k*d float32 slots
       assert.ok(x.bytesPerMemory >= 4 * r.pack.dims.memorySlots * r.pack.dims.memoryDim * 0.9);
     }
-    assert.ok(rt.rows[1].indexed && rt.rows[1].indexed.recallAt10 >= 0 && rt.rows[1].indexed.recallAt10 <= 1);
+    assert.equal(rt.rows[0].ann, undefined, 'below indexMin: exact only');
+    const ann = rt.rows[1].ann!;
+    assert.ok(ann.recallAt10 >= 0.8 && ann.recallAt10 <= 1, `ANN recall@10 on clustered keys ${ann.recallAt10}`);
+    assert.match(ann.kind, /key:/);
+    assert.ok(ann.indexMs > 0 && ann.query.p50 > 0);
     const mz = r.memorize!;
     assert.equal(mz.files, 40);
     assert.equal(mz.memorized + mz.skipped + mz.failed, 40);
