@@ -260,12 +260,13 @@ export async function benchRetrieval(pack: Pack, o: RetrievalBenchOptions, log: 
         qv.push(await encode(q));
         enc.push(now() - t);
       }
-      const time = async (f: (i: number) => Promise<unknown>) => {
+      /** Times f over the questions, one at a time after a warm-up call; out[i] = f(i)'s result. */
+      const time = async <T>(f: (i: number) => Promise<T>, out: T[] = []) => {
         await f(0);
         const ts: number[] = [];
         for (let i = 0; i < questions.length; i++) {
           const t = now();
-          await f(i);
+          out[i] = await f(i);
           ts.push(now() - t);
         }
         return lat(ts);
@@ -275,12 +276,14 @@ export async function benchRetrieval(pack: Pack, o: RetrievalBenchOptions, log: 
       const busy0 = machineBusySeconds();
       const own0 = ownCpuSeconds();
       const wall0 = now();
-      const exactSearch = await time((i) => search(bank, qv[i], candidates, true));
+      // The exact top-`candidates` (≥ 10) in distance order: its first 10 are the exact top-10.
+      const exactHits: Awaited<ReturnType<typeof search>>[] = [];
+      const exactSearch = await time((i) => search(bank, qv[i], candidates, true), exactHits);
+      const exactTop10 = exactHits.map((h) => h.slice(0, 10));
       const exactQuery = await time(async (i) => search(bank, await encode(questions[i]), candidates, true));
-      const exactHybrid = await time((i) => hybridOf(bank, i));
+      const exactHybridIds: Awaited<ReturnType<typeof hybridOf>>[] = [];
+      const exactHybrid = await time((i) => hybridOf(bank, i), exactHybridIds);
       const textLat = await time((i) => bank.textSearch(questions[i], candidates));
-      const exactTop10 = await Promise.all(qv.map((v) => search(bank, v, 10, true)));
-      const exactHybridIds = await Promise.all(questions.map((_, i) => hybridOf(bank, i, qv[i])));
       bank.close();
       const busy1 = machineBusySeconds();
       const others = busy0 === null || busy1 === null ? null : Math.max(0, (busy1 - busy0 - (ownCpuSeconds() - own0)) / ((now() - wall0) / 1000));
