@@ -27,6 +27,7 @@ interface BenchCliOpts {
   nprobes?: number;
   ef?: number;
   refineFactor?: number;
+  efSweep?: number[];
   files?: number;
   gguf?: string;
   decodeThreads?: number;
@@ -58,6 +59,7 @@ export function benchCommand(ctx: MeasureContext): Command {
     .option('--nprobes <n>', 'retrieval: IVF partitions probed', number)
     .option('--ef <n>', 'retrieval: HNSW candidates', number)
     .option('--refine-factor <n>', 'retrieval: exact re-rank factor', number)
+    .option('--ef-sweep <list>', 'retrieval: also measure the index with these HNSW ef values', numbers)
     .option('--files <n>', 'files in the synthetic memorize repository', number)
     .option('--gguf <path>', 'the GGUF for the llama.cpp decode comparison')
     .option('--decode-threads <n>', 'decode threads', number)
@@ -103,6 +105,7 @@ async function bench(ctx: MeasureContext, o: BenchCliOpts): Promise<void> {
     realWant: o.realWant,
     realCache: o.realCache,
     memoryBytes: o.memoryBytes,
+    efSweep: o.efSweep,
     vectorIndex: annOptions(o),
     memorizeFiles: o.files,
     gguf: o.gguf,

@@ -63,6 +63,8 @@ export interface BenchOptions {
   realCache?: string;
   /** Bytes of the memory column per bench row (default the pack's k x d float32). */
   memoryBytes?: number;
+  /** Retrieval: also measure the ANN index with these HNSW ef values. */
+  efSweep?: number[];
   memorizeFiles?: number;
   /** decode section: GGUF for llama.cpp (default: pack.json baseModel.source.file under <repo>/.venv site-packages). */
   gguf?: string;
@@ -417,7 +419,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   if (sections.has('retrieval')) {
     rep.retrieval = await benchRetrieval(
       pack,
-      { sizes: o.retrievalSizes, queries: o.retrievalQueries, indexMin: o.indexMin, vectorIndex: o.vectorIndex, realBudgetS: o.realBudgetS, realWant: o.realWant, cacheDir: o.realCache, memoryBytes: o.memoryBytes, device: o.device, repoRoot },
+      { sizes: o.retrievalSizes, queries: o.retrievalQueries, indexMin: o.indexMin, vectorIndex: o.vectorIndex, realBudgetS: o.realBudgetS, realWant: o.realWant, cacheDir: o.realCache, memoryBytes: o.memoryBytes, efSweep: o.efSweep, device: o.device, repoRoot },
       log,
     );
   }
@@ -558,6 +560,11 @@ function retrievalMarkdown(x: RetrievalBench): string {
   );
   const ann = x.rows.find((y) => y.ann)?.ann;
   if (ann) out.push(`\nANN: ${ann.kind} (${ann.settings}), built by the bank in the background from ${x.indexMin} rows.`);
+  const sweeps = x.rows.filter((y) => y.ann?.efSweep?.length);
+  if (sweeps.length) {
+    out.push('\nThe same index with other HNSW ef values (recall@10 vs exact; embed + search p50 / p95 ms):\n');
+    out.push(mdTable(['memories', ...sweeps[0].ann!.efSweep!.map((e) => `ef ${e.ef}`)], sweeps.map((y) => [y.memories, ...y.ann!.efSweep!.map((e) => `${e.recallAt10} (${lp(e.query)})`)])));
+  }
   if (x.notes.length) out.push('\n' + x.notes.map((n) => `- ${n}`).join('\n'));
   return out.join('\n') + '\n';
 }

@@ -40,6 +40,8 @@ export interface RetrievalBenchOptions {
   realBudgetS?: number;
   /** Bytes of the `memory` column per row (default the pack's k x d float32). */
   memoryBytes?: number;
+  /** After the ANN rows: recall@10 and embed + search latency with each of these HNSW ef values. */
+  efSweep?: number[];
   device?: Device;
   repoRoot: string;
 }
@@ -80,6 +82,8 @@ export interface RetrievalBenchRow {
     /** Top-K of hybrid match() with the index vs without it. */
     hybridAgreement: number;
     bytesOnDisk: number;
+    /** The same index searched with other ef values (--ef-sweep). */
+    efSweep?: Array<{ ef: number; recallAt10: number; query: Lat }>;
   };
 }
 
@@ -330,6 +334,17 @@ export async function benchRetrieval(pack: Pack, o: RetrievalBenchOptions, log: 
           agree += exactHybridIds[i].filter((x) => hyb.has(x.record.id)).length / Math.max(1, exactHybridIds[i].length);
         }
         ib.close();
+        const efSweep: Array<{ ef: number; recallAt10: number; query: Lat }> = [];
+        for (const ef of o.efSweep ?? []) {
+          const sb = await MemoryBank.open(dir, meta, { vectorIndex: { ...vi, minRows: Infinity, columns: cols, ef } });
+          let h = 0;
+          for (const [i, v] of qv.entries()) {
+            const got = new Set((await search(sb, v, 10)).map((x) => x.record.id));
+            h += exactTop10[i].filter((x) => got.has(x.record.id)).length;
+          }
+          efSweep.push({ ef, recallAt10: round(h / (10 * qv.length), 3), query: await time(async (i) => search(sb, await encode(questions[i]), candidates)) });
+          sb.close();
+        }
         const settings = vi.kind === 'ivf_pq' ? `nprobes ${vi.nprobes}, refineFactor ${vi.refineFactor}` : `nprobes ${vi.nprobes}, ef ${vi.ef}, refineFactor ${vi.refineFactor}`;
         row.ann = {
           kind: ix.map((x) => `${x.column}:${x.indexType}`).join(', '),
@@ -342,6 +357,7 @@ export async function benchRetrieval(pack: Pack, o: RetrievalBenchOptions, log: 
           recallAt10: round(hit / (10 * qv.length), 3),
           hybridAgreement: round(agree / qv.length, 3),
           bytesOnDisk: await dirSize(path.join(dir, `${name}.lance`)),
+          ...(efSweep.length ? { efSweep } : {}),
         };
       }
       rows.push(row);
