@@ -18,8 +18,14 @@ interface EvalCliOpts {
   maxNewTokens?: number;
   beams?: number;
   bigK?: number;
+  examples?: number;
+  fitGrounding?: boolean;
+  fitMaxConfidentWrong?: number;
+  confidenceFloors: boolean;
   curves: boolean;
   curveDataset?: string;
+  filler?: string;
+  curveVariants?: string[];
   curveDocs?: number;
   retentionSteps?: number[];
   curveQuestions?: number;
@@ -48,8 +54,14 @@ export function evalCommand(ctx: MeasureContext): Command {
     .option('--max-new-tokens <n>', 'answer tokens', number)
     .option('--beams <b>', 'beam width', number)
     .option('--big-k <k>', 'memories for the cmt_no_topk ablation', number)
+    .option('--fit-grounding', 'fit a grounding confidence floor per answer mode on these (dev) datasets')
+    .option('--fit-max-confident-wrong <pct>', '--fit-grounding: confident-wrong target per dataset (default 3)', number)
+    .option('--no-confidence-floors', "ignore the pack's grounding confidence floors (the text test alone)")
+    .option('--examples <n>', 'per-question predictions kept in the JSON report (default 8)', number)
     .option('--no-curves', 'skip the retention and noise curves')
     .option('--curve-dataset <name>', 'dataset of the curves')
+    .option('--curve-variants <list>', 'variants measured along the curves (default: cmt, rag_in_context)', strings)
+    .option('--filler <dataset>', 'documents streamed in after the curve dataset\'s own (e.g. workspace-filler: 1,000 more)')
     .option('--curve-docs <n>', 'documents per curve step', number)
     .option('--retention-steps <list>', 'bank sizes of the retention curve', numbers)
     .option('--curve-questions <n>', 'questions per curve point', number)
@@ -104,7 +116,7 @@ async function fullEval(ctx: MeasureContext, o: EvalCliOpts): Promise<void> {
   const { runEval } = await import('./index');
   const { VARIANTS } = await import('./harness');
   const variants = o.variants as Variant[] | undefined;
-  for (const v of variants ?? []) if (!VARIANTS.includes(v)) throw new Error(`unknown variant ${v}; one of ${VARIANTS.join(', ')}`);
+  for (const v of [...(variants ?? []), ...((o.curveVariants ?? []) as Variant[])]) if (!VARIANTS.includes(v)) throw new Error(`unknown variant ${v}; one of ${VARIANTS.join(', ')}`);
   const r = await runEval({
     pack: ctx.pack(),
     datasets: o.dataset,
@@ -119,8 +131,14 @@ async function fullEval(ctx: MeasureContext, o: EvalCliOpts): Promise<void> {
     maxNewTokens: o.maxNewTokens,
     numBeams: o.beams,
     bigK: o.bigK,
+    examples: o.examples,
+    fitGrounding: !!o.fitGrounding,
+    fitMaxConfidentWrong: o.fitMaxConfidentWrong,
+    confidenceFloors: o.confidenceFloors,
     curves: o.curves,
     curveDataset: o.curveDataset,
+    filler: o.filler,
+    curveVariants: o.curveVariants as Variant[] | undefined,
     curveDocs: o.curveDocs,
     retentionSteps: o.retentionSteps,
     curveQuestions: o.curveQuestions,
@@ -132,6 +150,11 @@ async function fullEval(ctx: MeasureContext, o: EvalCliOpts): Promise<void> {
     process.stdout.write(`${run.dataset}: ${run.documents} docs, ${run.questions} questions\n`);
     for (const [v, x] of Object.entries(run.variants)) process.stdout.write(`  ${v.padEnd(22)} EM ${x!.em}  prefixEM ${x!.prefixEm}  F1 ${x!.f1}  p50 ${x!.latencyMs.p50} ms\n`);
     process.stdout.write(`  recall@1/5 vector ${run.retrieval.vector.recall1}/${run.retrieval.vector.recall5} text ${run.retrieval.text.recall1}/${run.retrieval.text.recall5} hybrid ${run.retrieval.hybrid.recall1}/${run.retrieval.hybrid.recall5}\n`);
+  }
+  if (r.groundingFit) {
+    for (const f of r.groundingFit.fits) process.stdout.write(`  floor ${f.variant} (${f.mode}): ${f.floor ?? 'none'}${f.met ? '' : ' (target NOT met)'} ${JSON.stringify(f.datasets)}\n`);
+    const floors = Object.fromEntries(r.groundingFit.fits.filter((f) => f.floor !== null).map((f) => [f.mode, f.floor]));
+    process.stdout.write(`pack.json defaults "minAnswerConfidence": ${JSON.stringify(floors)}\n`);
   }
   process.stdout.write(`wrote ${r.files.join(', ')} in ${(r.wallMs / 1000).toFixed(1)} s\n`);
 }
