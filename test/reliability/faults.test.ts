@@ -357,9 +357,13 @@ test('restart with backoff: requests during a restart are retried or fail cleanl
   assert.deepEqual(delays, [150, 300, 600], details.join(' | '));
   // Over budget: 'crashed', requests fail at once, restart() recovers.
   for (let k = 0; k < 2; k++) {
+    // The engine must be up before it is killed again. A request that lands while the previous kill
+    // is still being noticed may itself fail with ENGINE_CRASHED (as above), so wait for 'ready'.
+    if (c.state !== 'ready') await within(20_000, new Promise<void>((r) => c.on('state', (s: string) => s === 'ready' && r())), 'ready before kill');
     await within(20_000, c.status(), 'status before kill');
+    const noticed = new Promise<void>((r) => c.on('state', (s: string) => s !== 'ready' && r()));
     process.kill(c.pid!, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 50));
+    await within(20_000, noticed, 'the kill noticed');
   }
   await within(20_000, new Promise<void>((r) => (c.state === 'crashed' ? r() : c.on('state', (s: string) => s === 'crashed' && r()))), 'crashed state');
   const t0 = Date.now();
