@@ -339,12 +339,17 @@ test('restart with backoff: requests during a restart are retried or fail cleanl
   await c.memorize({ paths: ['.'], root: ws });
   const outcomes: string[] = [];
   for (let k = 0; k < 3; k++) {
+    if (c.state !== 'ready') await within(20_000, new Promise<void>((r) => c.on('state', (s: string) => s === 'ready' && r())), 'ready before kill');
     await within(20_000, c.status(), 'status before kill'); // the previous restart finished
     const pid = c.pid!;
+    const noticed = new Promise<void>((r) => c.on('state', (s: string) => s !== 'ready' && r()));
     process.kill(pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 20));
     const reqs = [c.status(), c.ask('When does tindle sleep?'), c.memorize({ paths: ['.'], root: ws }), c.forget('nothing-here.md')];
     const settled = await within(20_000, Promise.allSettled(reqs), 'requests during a restart');
+    // Under load the requests can all fail on the closed pipe before the child's exit is processed:
+    // the next round must not start on the dead generation.
+    await within(20_000, noticed, 'the kill noticed');
     for (const s of settled) {
       if (s.status === 'fulfilled') outcomes.push('ok');
       else {
