@@ -26,8 +26,8 @@ export interface BankMeta {
  * still searched (exactly) beside it; the full-text refresh's optimize() folds them in, and the
  * index is rebuilt (re-trained) when the table has grown `rebuildGrowth` times past the rows it was
  * built on. Defaults measured on real MiniLM embeddings (docs/RESULTS.md, "Retrieval at scale"):
- * exact search of 384 floats costs ~12 ms at 10K rows and ~37 ms at 50K on this 2-core machine, so
- * from 20K rows (~15 ms) the question's 30 ms budget (embedding included) needs the index;
+ * exact search of 384 floats costs ~15 ms at 10K rows, ~19 ms at 20K and ~83 ms at 100K on this
+ * 2-core machine, so from 20K rows the question's 30 ms budget (embedding included) needs the index;
  * IVF_HNSW_SQ with efConstruction 150 gave recall@10 0.956 at 100K with ef 300 after 48 s of build,
  * and at 1M rows (4 partitions, 11 min of build) 0.945 with ef 300, 0.988 with ef 700 at ~15 ms
  * per search (IVF_PQ and IVF_FLAT stayed below 0.87 at 100K at any nprobes tried: questions sit
@@ -266,6 +266,10 @@ export class MemoryBank {
   private connectOptions: Partial<lancedb.ConnectionOptions> | undefined;
   /** The background ANN build in flight (null: none). */
   private indexBuild: Promise<void> | null = null;
+  /** Rows at which the next ANN build is due (minRows, then rebuildGrowth x the rows last indexed). */
+  private nextIndexAt = Infinity;
+  /** This handle's checkoutLatest after a build, while in flight (close() waits for it before closing). */
+  private switching: Promise<unknown> | null = null;
 
   private constructor(
     private readonly db: lancedb.Connection,
@@ -365,7 +369,10 @@ export class MemoryBank {
     bank.connectOptions = opts.connectOptions;
     const envMin = Number(process.env.CMT_VECTOR_INDEX_MIN_ROWS);
     bank.vi = { ...DEFAULT_VECTOR_INDEX, ...stripUndefined(opts.vectorIndex ?? {}), ...(process.env.CMT_VECTOR_INDEX_MIN_ROWS && envMin >= 0 ? { minRows: envMin } : {}) };
-    bank.kickVectorIndex(); // a bank reopened past the threshold gets its index (in the background)
+    bank.nextIndexAt = bank.vi.minRows;
+    // A bank reopened past the threshold gets its index (in the background). Small tables start
+    // nothing in the background: only the row count is read, here, before open() returns.
+    if (table && !readOnly && bank.vi.minRows < Infinity && (await table.countRows().catch(() => 0)) >= bank.vi.minRows) bank.kickVectorIndex();
     return bank;
   }
 
@@ -518,7 +525,7 @@ export class MemoryBank {
     await this.mergeFileRows(table, p, rows, !!prev);
     cache.set(p, { contentHash, mtimeMs, chunks: rows.length });
     this.ftsDirty = true;
-    this.kickVectorIndex();
+    await this.indexIfDue(table);
     return true;
   }
 
@@ -538,7 +545,7 @@ export class MemoryBank {
         await table.add(lancedb.makeArrowTable(rows, { schema: MemoryBank.schemaFor(this.meta) }));
         for (const it of fresh) cache.set(it.path, { contentHash: it.contentHash, mtimeMs: it.mtimeMs, chunks: it.chunks.length });
         this.ftsDirty = true;
-        this.kickVectorIndex();
+        await this.indexIfDue(table);
       }
       for (const it of items) if (!freshSet.has(it)) await this._upsertFile(it.path, it.contentHash, it.mtimeMs, it.chunks);
     });
@@ -760,7 +767,13 @@ export class MemoryBank {
     while (this.indexBuild) await this.indexBuild;
   }
 
-  /** Starts a background ANN build when one is due (past minRows, or grown past rebuildGrowth); never waits for it. */
+  /** After a write (inside serial()): starts the background ANN build when the table has grown to nextIndexAt rows. */
+  private async indexIfDue(table: lancedb.Table): Promise<void> {
+    if (this.indexBuild || this.readOnly || !(this.nextIndexAt < Infinity)) return;
+    if ((await table.countRows()) >= this.nextIndexAt) this.kickVectorIndex();
+  }
+
+  /** Starts a background ANN build (it checks what is due first); never waits for it. */
   private kickVectorIndex(): void {
     if (this.readOnly || this.closed || !this.table || this.indexBuild || !(this.vi.minRows < Infinity)) return;
     this.indexBuild = this.buildVectorIndexes()
@@ -781,33 +794,35 @@ export class MemoryBank {
   }
 
   private async buildVectorIndexes(): Promise<void> {
-    const table = this.table!;
-    const rows = await table.countRows();
-    if (rows < this.vi.minRows || rows === 0) return;
-    const have = await table.listIndices();
-    const todo: Array<'key' | 'emb'> = [];
-    for (const column of this.vi.columns ?? [this.embedDim > 0 ? 'emb' : 'key']) {
-      if (column === 'emb' && this.embedDim === 0) continue;
-      const ix = have.find((i) => i.columns.includes(column) && i.indexType !== 'FTS');
-      if (!ix) todo.push(column);
-      else {
-        const st = await table.indexStats(ix.name).catch(() => undefined);
-        if (st && st.numIndexedRows * this.vi.rebuildGrowth <= rows) todo.push(column);
-      }
-    }
-    if (todo.length === 0 || this.closed) return;
-    // Its own connection and table handle: training runs on LanceDB's threads and commits a new
-    // table version; this bank's handle keeps serving queries (exact) and writes meanwhile.
+    // Its own connection and table handle: every call of the build (the checks, the training, the
+    // commit of a new table version) runs there, so this bank's handle keeps serving queries
+    // (exactly) and writes meanwhile, and close() on it never races the build.
     const db = await lancedb.connect(this.uri, this.connectOptions);
+    let built = false;
     try {
       const t = await db.openTable(this.tableName);
       try {
+        const rows = await t.countRows();
+        if (rows < this.vi.minRows || rows === 0) return;
+        const have = await t.listIndices();
+        const todo: Array<'key' | 'emb'> = [];
+        let indexed = Infinity;
+        for (const column of this.vi.columns ?? [this.embedDim > 0 ? 'emb' : 'key']) {
+          if (column === 'emb' && this.embedDim === 0) continue;
+          const ix = have.find((i) => i.columns.includes(column) && i.indexType !== 'FTS');
+          const st = ix ? await t.indexStats(ix.name).catch(() => undefined) : undefined;
+          if (!ix || (st && st.numIndexedRows * this.vi.rebuildGrowth <= rows)) todo.push(column);
+          else indexed = Math.min(indexed, st?.numIndexedRows ?? rows);
+        }
         for (const column of todo) {
           if (this.closed) return;
           const t0 = performance.now();
           await t.createIndex(column, { config: this.indexConfig(column, rows), replace: true, name: `${column}_ann` });
           this.log(`vector index ${this.vi.kind} on ${column} built over ${rows} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+          built = true;
+          indexed = Math.min(indexed, rows);
         }
+        this.nextIndexAt = Math.max(this.vi.minRows, Math.ceil((indexed === Infinity ? rows : indexed) * this.vi.rebuildGrowth));
       } finally {
         t.close();
       }
@@ -815,16 +830,28 @@ export class MemoryBank {
       db.close();
     }
     // Switch this handle to the indexed version (not through serial(): _compact waits for this build there).
-    if (!this.closed) await table.checkoutLatest();
+    if (built && !this.closed && this.table) {
+      this.switching = this.table.checkoutLatest();
+      try {
+        await this.switching;
+      } finally {
+        this.switching = null;
+      }
+    }
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    try {
-      this.table?.close();
-    } finally {
-      this.db.close();
-    }
+    const shut = () => {
+      try {
+        this.table?.close();
+      } finally {
+        this.db.close();
+      }
+    };
+    // A handle switching to a freshly indexed version is closed once that call returns.
+    if (this.switching) void this.switching.then(shut, shut);
+    else shut();
   }
 }
