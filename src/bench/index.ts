@@ -23,6 +23,7 @@ import type { Device } from '../core/types';
 import { loadDataset, questionsOf } from '../measure/dataset';
 import { ScratchBank } from '../measure/scratchBank';
 import { machineInfo, MachineInfo } from '../measure/machine';
+import { dirSize } from '../measure/machine';
 import { percentile, round } from '../measure/metrics';
 import { barChart, lineChart, mdTable } from '../measure/svg';
 import { benchDecode, DecodeBench } from './llamacpp';
@@ -162,16 +163,6 @@ const QUICK: Partial<BenchOptions> = {
 
 const now = () => performance.now();
 const pq = (xs: number[]) => ({ p50: round(percentile(xs, 50), 2), p95: round(percentile(xs, 95), 2) });
-
-async function dirSize(p: string): Promise<number> {
-  let total = 0;
-  for (const e of await fsp.readdir(p, { withFileTypes: true }).catch(() => [])) {
-    const full = path.join(p, e.name);
-    if (e.isDirectory()) total += await dirSize(full);
-    else if (e.isFile()) total += (await fsp.stat(full)).size;
-  }
-  return total;
-}
 
 // ---------------------------------------------------------------------------------------------
 // compress

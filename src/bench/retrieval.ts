@@ -20,6 +20,7 @@ import { fusionOf, FusionWeights, match } from '../core/match';
 import type { Pack } from '../core/pack';
 import type { Device } from '../core/types';
 import { loadDataset } from '../measure/dataset';
+import { dirSize } from '../measure/machine';
 import { percentile, round } from '../measure/metrics';
 import { machineBusySeconds, ownCpuSeconds } from './llamacpp';
 import { derivedVector, realVectors, textRoots } from './realvectors';
@@ -131,16 +132,6 @@ function batchTable(schema: Schema, cols: Record<string, unknown[] | Float32Arra
   });
   const data = makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children });
   return new ArrowTable(schema, new RecordBatch(schema, data));
-}
-
-async function dirSize(p: string): Promise<number> {
-  let total = 0;
-  for (const e of await fsp.readdir(p, { withFileTypes: true }).catch(() => [])) {
-    const full = path.join(p, e.name);
-    if (e.isDirectory()) total += await dirSize(full);
-    else if (e.isFile()) total += (await fsp.stat(full)).size;
-  }
-  return total;
 }
 
 export async function benchRetrieval(pack: Pack, o: RetrievalBenchOptions, log: (m: string) => void): Promise<RetrievalBench> {

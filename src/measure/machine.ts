@@ -1,5 +1,7 @@
-// The machine a measurement ran on, recorded in every eval and bench report.
+// The machine a measurement ran on, recorded in every eval and bench report; and disk use of a folder.
+import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { round } from './metrics';
 
 export interface MachineInfo {
@@ -30,4 +32,15 @@ export function machineInfo(): MachineInfo {
     onnxruntime: ortVersion,
     gpu: 'none (CPU execution provider)',
   };
+}
+
+/** Bytes of the regular files under `p` (0 when it does not exist). */
+export async function dirSize(p: string): Promise<number> {
+  let total = 0;
+  for (const e of await fsp.readdir(p, { withFileTypes: true }).catch(() => [])) {
+    const full = path.join(p, e.name);
+    if (e.isDirectory()) total += await dirSize(full);
+    else if (e.isFile()) total += (await fsp.stat(full)).size;
+  }
+  return total;
 }
