@@ -50,7 +50,7 @@ export function benchCommand(ctx: MeasureContext): Command {
     .option('--answer-tokens <n>', 'tokens generated per answer', number)
     .option('--sizes <list>', 'retrieval bank sizes (e.g. 1000,10000,100000,1000000)', numbers)
     .option('--queries <n>', 'retrieval queries per size', number)
-    .option('--index-min <n>', 'retrieval: smallest bank that gets the ANN index (default: the bank\'s 50000)', number)
+    .option('--index-min <n>', 'retrieval: smallest bank that gets the ANN index (default: the bank\'s 20000)', number)
     .option('--real-budget <s>', 'retrieval: seconds to spend embedding more real text windows into the cache', number)
     .option('--real-want <n>', 'retrieval: real embeddings wanted in the cache (default 100000)', number)
     .option('--real-cache <dir>', 'retrieval: cache of real embeddings (default .cache/bench-embeddings)')
