@@ -50,7 +50,11 @@ def main(argv=None):
     t.add_argument("--steps", type=int, default=400); t.add_argument("--batch", type=int, default=8)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--time-budget", type=float, default=20 * 60, help="seconds (default: %(default)s)")
-    t.add_argument("--ablation", choices=["none", "no_self_matching", "alpha0"], default="none")
+    t.add_argument("--ablation", choices=["none", "no_self_matching", "no_top_k", "alpha0"], default="none",
+                   help="train an ablation (weights go to the work directory, never to packs/recipe)")
+    t.add_argument("--init-from", default=None, help="start from these CMT weights (e.g. to give ablations one starting point)")
+    t.add_argument("--gold-in-topk", action="store_true",
+                   help="every step's selected memories hold the question's own document, as when the fused retriever picks them")
     t.add_argument("--fresh", action="store_true", help="start from scratch instead of resuming")
     t.add_argument("--with-chunk", type=float, default=0.0,
                    help="share of training questions with their document's text in the prompt (the memory+chunk answer mode)")
@@ -72,7 +76,8 @@ def main(argv=None):
     if args.cmd == "train-recipe":
         from . import recipe
         plan = recipe.TrainPlan(steps=args.steps, batch=args.batch, lr=args.lr, time_budget_s=args.time_budget)
-        recipe.train(args.gguf, plan, ablation=args.ablation, fresh=args.fresh, with_chunk=args.with_chunk)
+        recipe.train(args.gguf, plan, ablation=args.ablation, fresh=args.fresh, with_chunk=args.with_chunk,
+                     gold_in_topk=args.gold_in_topk, init_from=args.init_from)
         return 0
     r = pipeline.Recipe.quick() if getattr(args, "quick", False) else pipeline.Recipe()
     w = args.work

@@ -21,6 +21,7 @@ class Example:
     query: List[int]      # compressor input for the question (self-matching)
     prompt: List[int]     # decoder prompt (bos + template)
     answer: List[int]     # answer tokens + eos
+    chunked: bool = False  # the prompt holds the document's text (memory+chunk mode)
 
 
 def base_fingerprint(base: nn.Module) -> str:
@@ -108,5 +109,5 @@ class CMTModel(nn.Module):
         loss = l_ans + cfg.sm_weight * l_sm
         stats = {"loss": loss.item(), "answer_nll": l_ans.item(), "l_sm": l_sm.item(),
                  "recall@1": recall_at(scores.detach(), gold, 1),
-                 "gold_in_topk": (idx == gold.unsqueeze(1)).any(1).float().mean().item()}
+                 "gold_in_topk": (idx == gold.unsqueeze(1)).any(1).float().mean().item(), "selected": float(idx.shape[1])}
         return loss, stats

@@ -171,7 +171,7 @@ def round_to_fp16(model) -> None:
 
 def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: str = "none",
           work: str = os.path.join(REPO, "training", "work", "smollm2"), fresh: bool = False,
-          with_chunk: float = 0.0) -> Dict:
+          with_chunk: float = 0.0, gold_in_topk: bool = False, init_from: Optional[str] = None) -> Dict:
     import torch
 
     from .data import workspace_qa
@@ -188,7 +188,10 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
     out_path = os.path.join(RECIPE_DIR if ablation == "none" else work, name)
     recipe = read_recipe()
     done_before = 0
-    if os.path.exists(out_path) and not fresh:
+    if init_from:
+        n = load_cmt_weights(model, init_from)
+        print(f"started from {n} tensors of {init_from}", flush=True)
+    elif os.path.exists(out_path) and not fresh:
         n = load_cmt_weights(model, out_path)
         done_before = int(recipe.get("training", {}).get("steps", 0)) if ablation == "none" else 0
         print(f"resumed {n} tensors from {out_path} ({done_before} steps done before)", flush=True)
@@ -201,7 +204,8 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
         save_cmt(model, out_path)
 
     result = train_cmt(model, tok, train_ds, model.cfg, plan.steps, batch_size=plan.batch, lr=plan.lr,
-                       warmup_force_gold=max(0.0, 0.3 * plan.steps - done_before) / plan.steps, seed=plan.seed + done_before,
+                       warmup_force_gold=1.0 if gold_in_topk else max(0.0, 0.3 * plan.steps - done_before) / plan.steps,
+                       seed=plan.seed + done_before, all_memories=ablation == "no_top_k",
                        log=lambda m: print(m, flush=True), time_budget_s=plan.time_budget_s, examples=examples,
                        save_fn=save, save_every=plan.save_every)
     save_cmt(model, out_path)
@@ -209,13 +213,14 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
         recipe = read_recipe()  # re-read: it may have been edited while this run trained
         runs = recipe.get("training", {}).get("runs", [])
         runs.append({"date": time.strftime("%Y-%m-%d %H:%M"), "steps": result["steps_done"], "wall_s": result["wall_s"],
-                     "batch": plan.batch, "lr": plan.lr, "withChunk": with_chunk, "device": str(next(model.parameters()).device),
+                     "batch": plan.batch, "lr": plan.lr, "withChunk": with_chunk, "goldInTopK": gold_in_topk, "device": str(next(model.parameters()).device),
                      "threads": torch.get_num_threads(), "curve": result["curve"]})
         recipe["training"] = {"steps": done_before + result["steps_done"], "runs": runs,
                               "wallTimeSeconds": round(sum(r["wall_s"] for r in runs)),
                               "data": f"synthetic workspace QA, train split (training/cmt/data.py), {plan.train_docs} documents per run",
                               "command": "PYTHONPATH=training .venv/bin/python -m cmt train-recipe"
-                                         + (f" --with-chunk {with_chunk:g}" if with_chunk else "")}
+                                         + (f" --with-chunk {with_chunk:g}" if with_chunk else "")
+                                         + (" --gold-in-topk" if gold_in_topk else "")}
         recipe["cmt"] = model.cfg.to_dict()
         write_recipe(recipe)
     with open(os.path.join(work, f"train-{ablation}.json"), "w") as f:

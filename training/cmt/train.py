@@ -82,12 +82,14 @@ def make_examples(tok, dataset, cfg: CMTConfig, template: str = QUESTION_TEMPLAT
     for qa in dataset.questions:
         if qa.doc_id not in doc_cache:
             doc_cache[qa.doc_id] = (bos + tok.encode(docs[qa.doc_id].text))[: cfg.max_doc_tokens]
+        chunked = bool(context_template) and rng.random() < with_chunk
         out.append(Example(
             doc=doc_cache[qa.doc_id],
             query=(bos + tok.encode(qa.question))[: cfg.max_question_tokens],
             prompt=(context_prompt_ids(tok, qa.question, chunk_text(tok, docs[qa.doc_id].text, cfg.max_doc_tokens), context_template, add_bos)
-                    if context_template and rng.random() < with_chunk else prompt_ids(tok, qa.question, template, add_bos)),
+                    if chunked else prompt_ids(tok, qa.question, template, add_bos)),
             answer=answer_ids(tok, qa.answers[0], answer_prefix),
+            chunked=chunked,
         ))
     return out
 
@@ -104,11 +106,23 @@ def chunk_text(tok, text: str, max_tokens: int) -> str:
     return "\n".join(out)
 
 
-def sample_batch(examples: List[Example], doc_of: List[str], batch_size: int, rng: random.Random) -> List[Example]:
-    """A batch of questions about distinct documents: the batch's documents are the in-batch bank."""
+def sample_batch(examples: List[Example], doc_of: List[str], batch_size: int, rng: random.Random,
+                 pools: Optional[List[List[int]]] = None) -> List[Example]:
+    """A batch of questions about distinct documents: the batch's documents are the in-batch bank.
+    With `pools` (lists of example indices), the whole batch comes from one pool, drawn in
+    proportion to its size: memory-only and with-chunk prompts differ ~5x in length, and a batch
+    is padded to its longest prompt, so mixing them in one batch would cost the long prompt's time."""
+    if pools:
+        r = rng.randrange(sum(len(p) for p in pools))
+        for pool in pools:
+            if r < len(pool):
+                break
+            r -= len(pool)
+    else:
+        pool = None
     seen, batch = set(), []
     while len(batch) < batch_size:
-        i = rng.randrange(len(examples))
+        i = pool[rng.randrange(len(pool))] if pool else rng.randrange(len(examples))
         if doc_of[i] in seen:
             continue
         seen.add(doc_of[i])
@@ -121,8 +135,13 @@ def train_cmt(model: CMTModel, tok, train_ds, cfg: CMTConfig, steps: int, batch_
               log: Callable[[str], None] = print, time_budget_s: Optional[float] = None,
               eval_fn: Optional[Callable[[int], Dict]] = None, eval_every: int = 0,
               examples: Optional[List[Example]] = None, save_fn: Optional[Callable[[int], None]] = None,
-              save_every: int = 0) -> Dict:
-    """CMT training: only Θ (LoRA + memory tokens + slot MLPs), ψ and π are trained."""
+              save_every: int = 0, all_memories: bool = False) -> Dict:
+    """CMT training: only Θ (LoRA + memory tokens + slot MLPs), ψ and π are trained.
+
+    warmup_force_gold: share of the steps whose selected set always holds the question's own
+    document (1.0 = every step: what the product does when the fused retriever, not the keys,
+    picks the memories). all_memories: the "no top-K" ablation, every in-batch memory is
+    aggregated."""
     rng = random.Random(seed)
     torch.manual_seed(seed)
     fingerprint = base_fingerprint(model.base)
@@ -130,6 +149,8 @@ def train_cmt(model: CMTModel, tok, train_ds, cfg: CMTConfig, steps: int, batch_
     if examples is None:
         examples = make_examples(tok, train_ds, cfg)
     doc_of = [qa.doc_id for qa in train_ds.questions]
+    pools = [p for p in ([i for i, e in enumerate(examples) if not e.chunked],
+                         [i for i, e in enumerate(examples) if e.chunked]) if p]
     params = model.trainable_parameters()
     log(f"cmt: {len(examples):,} training questions over {len(train_ds.documents):,} documents; "
         f"{sum(p.numel() for p in params):,} trainable parameters")
@@ -141,8 +162,8 @@ def train_cmt(model: CMTModel, tok, train_ds, cfg: CMTConfig, steps: int, batch_
     for step in range(steps):
         for group in opt.param_groups:
             group["lr"] = lr_at(step, steps, lr, max(1, steps // 20))
-        k = rng.randint(1, cfg.max_selected)
-        batch = sample_batch(examples, doc_of, batch_size, rng)
+        k = batch_size if all_memories else rng.randint(1, cfg.max_selected)
+        batch = sample_batch(examples, doc_of, batch_size, rng, pools)
         loss, stats = model.loss(batch, tok.pad_id, k, force_gold=step < warmup_force_gold * steps)
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -148,9 +148,6 @@ class Training(unittest.TestCase):
         self.assertTrue(torch.isfinite(loss))
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class ChunkPrompts(unittest.TestCase):
     """--with-chunk: training prompts with the document's text, tokenized as the engine does."""
@@ -185,3 +182,48 @@ class ChunkPrompts(unittest.TestCase):
         half = make_examples(tok, ds, cfg, "Q:{question}", add_bos=False, context_template="{context}Q:{question}", with_chunk=0.5)
         with_doc = sum(len(e.prompt) > len(prompt_ids(tok, q.question, "Q:{question}", False)) for e, q in zip(half, ds.questions))
         self.assertTrue(0 < with_doc < len(half))
+
+
+class BatchesAndSelection(unittest.TestCase):
+    """The training options behind the memory-alone runs and the no-top-K ablation."""
+
+    class Tok:
+        pad_id = 0
+
+    def dataset(self, n_docs, per_doc):
+        from types import SimpleNamespace
+        qs = [SimpleNamespace(doc_id=f"d{d}") for d in range(n_docs) for _ in range(per_doc)]
+        return SimpleNamespace(questions=qs, documents=[SimpleNamespace(id=f"d{d}") for d in range(n_docs)])
+
+    def test_a_batch_comes_from_one_pool_of_distinct_documents(self):
+        from cmt.train import sample_batch
+        rng = random.Random(0)
+        exs = examples(40, rng)
+        for i, e in enumerate(exs):
+            e.chunked = i % 4 == 0
+        doc_of = [f"d{i // 2}" for i in range(40)]
+        pools = [[i for i, e in enumerate(exs) if not e.chunked], [i for i, e in enumerate(exs) if e.chunked]]
+        kinds = []
+        for _ in range(200):
+            batch = sample_batch(exs, doc_of, 4, rng, pools)
+            self.assertEqual(len({e.chunked for e in batch}), 1)
+            self.assertEqual(len({doc_of[exs.index(e)] for e in batch}), 4)
+            kinds.append(batch[0].chunked)
+        share = sum(kinds) / len(kinds)
+        self.assertTrue(0.1 < share < 0.45, share)  # the chunked pool is 1/4 of the questions
+
+    def test_gold_always_selected_and_no_top_k_takes_every_memory(self):
+        from cmt.train import train_cmt
+        ds = self.dataset(8, 2)
+        exs = examples(16, random.Random(2))
+        model = tiny_model(1)
+        out = train_cmt(model, self.Tok(), ds, CFG, steps=6, batch_size=4, warmup_force_gold=1.0, examples=exs,
+                        log=lambda m: None, all_memories=True)
+        self.assertTrue(all(p["gold_in_topk"] == 1.0 and p["selected"] == 4.0 for p in out["curve"]))
+        out = train_cmt(tiny_model(1), self.Tok(), ds, CFG, steps=30, batch_size=4, warmup_force_gold=1.0, examples=exs,
+                        log=lambda m: None)
+        self.assertTrue(all(p["gold_in_topk"] == 1.0 and p["selected"] <= CFG.max_selected for p in out["curve"]))
+
+
+if __name__ == "__main__":
+    unittest.main()
