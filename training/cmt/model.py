@@ -22,6 +22,11 @@ class Example:
     prompt: List[int]     # decoder prompt (bos + template)
     answer: List[int]     # answer tokens + eos
     chunked: bool = False  # the prompt holds the document's text (memory+chunk mode)
+    recon: bool = False    # the answer is the document itself (reconstruction from memory)
+
+    @property
+    def kind(self) -> str:
+        return "recon" if self.recon else "chunk" if self.chunked else "memory"
 
 
 def base_fingerprint(base: nn.Module) -> str:

@@ -171,11 +171,12 @@ def round_to_fp16(model) -> None:
 
 def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: str = "none",
           work: str = os.path.join(REPO, "training", "work", "smollm2"), fresh: bool = False,
-          with_chunk: float = 0.0, gold_in_topk: bool = False, init_from: Optional[str] = None) -> Dict:
+          with_chunk: float = 0.0, gold_in_topk: bool = False, init_from: Optional[str] = None,
+          recon: float = 0.0) -> Dict:
     import torch
 
     from .data import workspace_qa
-    from .train import make_examples, train_cmt
+    from .train import make_examples, make_recon_examples, train_cmt
 
     torch.manual_seed(plan.seed)
     random.seed(plan.seed)
@@ -198,6 +199,11 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
     train_ds = workspace_qa("train", plan.train_docs, seed=plan.seed + done_before)
     examples = make_examples(tok, train_ds, model.cfg, QUESTION_TEMPLATE, add_bos=False, answer_prefix=ANSWER_PREFIX,
                              context_template=CONTEXT_TEMPLATE, with_chunk=with_chunk, seed=plan.seed + done_before)
+    doc_of, shares = [qa.doc_id for qa in train_ds.questions], None
+    if recon > 0:
+        examples += make_recon_examples(tok, train_ds, model.cfg, QUESTION_TEMPLATE, add_bos=False, answer_prefix=ANSWER_PREFIX)
+        doc_of += [d.id for d in train_ds.documents]
+        shares = {"recon": recon, "chunk": (1 - recon) * with_chunk, "memory": (1 - recon) * (1 - with_chunk)}
     os.makedirs(os.path.dirname(out_path), exist_ok=True)
 
     def save(step: int) -> None:
@@ -205,7 +211,7 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
 
     result = train_cmt(model, tok, train_ds, model.cfg, plan.steps, batch_size=plan.batch, lr=plan.lr,
                        warmup_force_gold=1.0 if gold_in_topk else max(0.0, 0.3 * plan.steps - done_before) / plan.steps,
-                       seed=plan.seed + done_before, all_memories=ablation == "no_top_k",
+                       seed=plan.seed + done_before, all_memories=ablation == "no_top_k", doc_of=doc_of, pool_shares=shares,
                        log=lambda m: print(m, flush=True), time_budget_s=plan.time_budget_s, examples=examples,
                        save_fn=save, save_every=plan.save_every)
     save_cmt(model, out_path)
@@ -213,14 +219,15 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
         recipe = read_recipe()  # re-read: it may have been edited while this run trained
         runs = recipe.get("training", {}).get("runs", [])
         runs.append({"date": time.strftime("%Y-%m-%d %H:%M"), "steps": result["steps_done"], "wall_s": result["wall_s"],
-                     "batch": plan.batch, "lr": plan.lr, "withChunk": with_chunk, "goldInTopK": gold_in_topk, "device": str(next(model.parameters()).device),
+                     "batch": plan.batch, "lr": plan.lr, "withChunk": with_chunk, "goldInTopK": gold_in_topk, "recon": recon, "device": str(next(model.parameters()).device),
                      "threads": torch.get_num_threads(), "curve": result["curve"]})
         recipe["training"] = {"steps": done_before + result["steps_done"], "runs": runs,
                               "wallTimeSeconds": round(sum(r["wall_s"] for r in runs)),
                               "data": f"synthetic workspace QA, train split (training/cmt/data.py), {plan.train_docs} documents per run",
                               "command": "PYTHONPATH=training .venv/bin/python -m cmt train-recipe"
                                          + (f" --with-chunk {with_chunk:g}" if with_chunk else "")
-                                         + (" --gold-in-topk" if gold_in_topk else "")}
+                                         + (" --gold-in-topk" if gold_in_topk else "")
+                                         + (f" --recon {recon:g}" if recon else "")}
         recipe["cmt"] = model.cfg.to_dict()
         write_recipe(recipe)
     with open(os.path.join(work, f"train-{ablation}.json"), "w") as f:

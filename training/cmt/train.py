@@ -2,7 +2,7 @@
 import math
 import random
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -106,18 +106,38 @@ def chunk_text(tok, text: str, max_tokens: int) -> str:
     return "\n".join(out)
 
 
+RECON_INSTRUCTION = "Repeat the file word for word."
+
+
+def make_recon_examples(tok, dataset, cfg: CMTConfig, template: str = QUESTION_TEMPLATE, add_bos: bool = True,
+                        answer_prefix: str = " ", max_answer_tokens: int = 96) -> List[Example]:
+    """One reconstruction example per document (as ICAE's autoencoding objective): from the memory
+    alone, the frozen LM is asked to write the document out. Every document token is a target, so a
+    step carries ~20x the supervision of a question's few answer tokens, all of it about what the
+    memory holds. Long documents are cut to their first `max_answer_tokens` tokens (no eos then)."""
+    bos = [tok.bos_id] if add_bos else []
+    query = (bos + tok.encode(RECON_INSTRUCTION))[: cfg.max_question_tokens]
+    prompt = prompt_ids(tok, RECON_INSTRUCTION, template, add_bos)
+    out = []
+    for d in dataset.documents:
+        doc = (bos + tok.encode(d.text))[: cfg.max_doc_tokens]
+        answer = answer_ids(tok, d.text, answer_prefix)
+        out.append(Example(doc=doc, query=query, prompt=prompt, answer=answer[:max_answer_tokens], recon=True))
+    return out
+
+
 def sample_batch(examples: List[Example], doc_of: List[str], batch_size: int, rng: random.Random,
-                 pools: Optional[List[List[int]]] = None) -> List[Example]:
+                 pools: Optional[List[Tuple[float, List[int]]]] = None) -> List[Example]:
     """A batch of questions about distinct documents: the batch's documents are the in-batch bank.
-    With `pools` (lists of example indices), the whole batch comes from one pool, drawn in
-    proportion to its size: memory-only and with-chunk prompts differ ~5x in length, and a batch
-    is padded to its longest prompt, so mixing them in one batch would cost the long prompt's time."""
+    With `pools` ((weight, example indices) pairs), the whole batch comes from one pool, drawn in
+    proportion to its weight: memory-only, with-chunk and reconstruction examples differ up to ~5x
+    in length, and a batch is padded to its longest, so mixing them would cost the longest's time."""
     if pools:
-        r = rng.randrange(sum(len(p) for p in pools))
-        for pool in pools:
-            if r < len(pool):
+        r = rng.random() * sum(w for w, _ in pools)
+        for w, pool in pools:
+            if r < w:
                 break
-            r -= len(pool)
+            r -= w
     else:
         pool = None
     seen, batch = set(), []
@@ -135,22 +155,28 @@ def train_cmt(model: CMTModel, tok, train_ds, cfg: CMTConfig, steps: int, batch_
               log: Callable[[str], None] = print, time_budget_s: Optional[float] = None,
               eval_fn: Optional[Callable[[int], Dict]] = None, eval_every: int = 0,
               examples: Optional[List[Example]] = None, save_fn: Optional[Callable[[int], None]] = None,
-              save_every: int = 0, all_memories: bool = False) -> Dict:
+              save_every: int = 0, all_memories: bool = False, doc_of: Optional[List[str]] = None,
+              pool_shares: Optional[Dict[str, float]] = None) -> Dict:
     """CMT training: only Θ (LoRA + memory tokens + slot MLPs), ψ and π are trained.
 
     warmup_force_gold: share of the steps whose selected set always holds the question's own
     document (1.0 = every step: what the product does when the fused retriever, not the keys,
     picks the memories). all_memories: the "no top-K" ablation, every in-batch memory is
-    aggregated."""
+    aggregated. doc_of: each example's document (default: train_ds.questions' order).
+    pool_shares: share of the batches per example kind (memory / chunk / recon; default: by
+    count)."""
     rng = random.Random(seed)
     torch.manual_seed(seed)
     fingerprint = base_fingerprint(model.base)
     model.assert_base_frozen()
     if examples is None:
         examples = make_examples(tok, train_ds, cfg)
-    doc_of = [qa.doc_id for qa in train_ds.questions]
-    pools = [p for p in ([i for i, e in enumerate(examples) if not e.chunked],
-                         [i for i, e in enumerate(examples) if e.chunked]) if p]
+    doc_of = doc_of or [qa.doc_id for qa in train_ds.questions]
+    by_kind: Dict[str, List[int]] = {}
+    for i, e in enumerate(examples):
+        by_kind.setdefault(e.kind, []).append(i)
+    pools = [((pool_shares or {}).get(kind, 0.0) if pool_shares else len(idx), idx) for kind, idx in sorted(by_kind.items())]
+    pools = [p for p in pools if p[0] > 0]
     params = model.trainable_parameters()
     log(f"cmt: {len(examples):,} training questions over {len(train_ds.documents):,} documents; "
         f"{sum(p.numel() for p in params):,} trainable parameters")
@@ -165,6 +191,7 @@ def train_cmt(model: CMTModel, tok, train_ds, cfg: CMTConfig, steps: int, batch_
         k = batch_size if all_memories else rng.randint(1, cfg.max_selected)
         batch = sample_batch(examples, doc_of, batch_size, rng, pools)
         loss, stats = model.loss(batch, tok.pad_id, k, force_gold=step < warmup_force_gold * steps)
+        stats[f"nll_{batch[0].kind}"] = stats["answer_nll"]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -177,7 +204,8 @@ def train_cmt(model: CMTModel, tok, train_ds, cfg: CMTConfig, steps: int, batch_
             window = {}
             curve.append(point)
             log("cmt step {step}/{steps} loss {loss:.3f} nll {answer_nll:.3f} l_sm {l_sm:.3f} r@1 {recall@1:.2f} "
-                "gold@K {gold_in_topk:.2f} ({el:.0f}s)".format(steps=steps, el=elapsed, **point))
+                "gold@K {gold_in_topk:.2f} ({el:.0f}s)".format(steps=steps, el=elapsed, **point)
+                + "".join(f" {k2} {point[k2]:.3f}" for k2 in sorted(point) if k2.startswith("nll_")))
         if eval_fn is not None and eval_every and step > 0 and step % eval_every == 0:
             model.eval()
             evals.append({"step": step, **eval_fn(step)})

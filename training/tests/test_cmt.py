@@ -202,7 +202,7 @@ class BatchesAndSelection(unittest.TestCase):
         for i, e in enumerate(exs):
             e.chunked = i % 4 == 0
         doc_of = [f"d{i // 2}" for i in range(40)]
-        pools = [[i for i, e in enumerate(exs) if not e.chunked], [i for i, e in enumerate(exs) if e.chunked]]
+        pools = [(30, [i for i, e in enumerate(exs) if not e.chunked]), (10, [i for i, e in enumerate(exs) if e.chunked])]
         kinds = []
         for _ in range(200):
             batch = sample_batch(exs, doc_of, 4, rng, pools)
@@ -210,7 +210,7 @@ class BatchesAndSelection(unittest.TestCase):
             self.assertEqual(len({doc_of[exs.index(e)] for e in batch}), 4)
             kinds.append(batch[0].chunked)
         share = sum(kinds) / len(kinds)
-        self.assertTrue(0.1 < share < 0.45, share)  # the chunked pool is 1/4 of the questions
+        self.assertTrue(0.1 < share < 0.45, share)  # the chunked pool has 1/4 of the weight
 
     def test_gold_always_selected_and_no_top_k_takes_every_memory(self):
         from cmt.train import train_cmt
@@ -223,6 +223,28 @@ class BatchesAndSelection(unittest.TestCase):
         out = train_cmt(tiny_model(1), self.Tok(), ds, CFG, steps=30, batch_size=4, warmup_force_gold=1.0, examples=exs,
                         log=lambda m: None)
         self.assertTrue(all(p["gold_in_topk"] == 1.0 and p["selected"] <= CFG.max_selected for p in out["curve"]))
+
+    def test_reconstruction_examples_and_pool_shares(self):
+        from cmt.data import workspace_qa
+        from cmt.decode import prompt_ids
+        from cmt.train import RECON_INSTRUCTION, make_recon_examples, train_cmt
+        tok = ChunkPrompts.CharTok()
+        tok.bos_id, tok.eos_id = 1, 2
+        ds = workspace_qa("train", 3, seed=2)
+        rec = make_recon_examples(tok, ds, CFG, "Q:{question}", add_bos=False, answer_prefix="", max_answer_tokens=40)
+        self.assertEqual(len(rec), len(ds.documents))
+        for e, d in zip(rec, ds.documents):
+            self.assertEqual(e.kind, "recon")
+            self.assertEqual(e.answer, (tok.encode(d.text) + [2])[:40])
+            self.assertEqual(e.prompt, prompt_ids(tok, RECON_INSTRUCTION, "Q:{question}", False))
+        # only the pools with a share are drawn
+        exs = examples(16, random.Random(3))
+        for e in exs[8:]:
+            e.recon = True
+        ds2 = self.dataset(16, 1)
+        out = train_cmt(tiny_model(2), self.Tok(), ds2, CFG, steps=8, batch_size=4, examples=exs, log=lambda m: None,
+                        pool_shares={"recon": 1.0, "memory": 0.0})
+        self.assertTrue(all("nll_recon" in p and "nll_memory" not in p for p in out["curve"]))
 
 
 if __name__ == "__main__":
