@@ -190,6 +190,8 @@ def train_cmt(model: CMTModel, tok, train_ds, cfg: CMTConfig, steps: int, batch_
             group["lr"] = lr_at(step, steps, lr, max(1, steps // 20))
         k = batch_size if all_memories else rng.randint(1, cfg.max_selected)
         batch = sample_batch(examples, doc_of, batch_size, rng, pools)
+        if batch[0].recon and not all_memories:
+            k = 1  # the instruction is the same for every document: only the memory itself says which one to write out
         loss, stats = model.loss(batch, tok.pad_id, k, force_gold=step < warmup_force_gold * steps)
         stats[f"nll_{batch[0].kind}"] = stats["answer_nll"]
         opt.zero_grad(set_to_none=True)

@@ -244,7 +244,7 @@ class BatchesAndSelection(unittest.TestCase):
         ds2 = self.dataset(16, 1)
         out = train_cmt(tiny_model(2), self.Tok(), ds2, CFG, steps=8, batch_size=4, examples=exs, log=lambda m: None,
                         pool_shares={"recon": 1.0, "memory": 0.0})
-        self.assertTrue(all("nll_recon" in p and "nll_memory" not in p for p in out["curve"]))
+        self.assertTrue(all("nll_recon" in p and "nll_memory" not in p and p["selected"] == 1.0 for p in out["curve"]))
 
 
 if __name__ == "__main__":
