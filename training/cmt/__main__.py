@@ -55,6 +55,7 @@ def main(argv=None):
     t.add_argument("--init-from", default=None, help="start from these CMT weights (e.g. to give ablations one starting point)")
     t.add_argument("--gold-in-topk", action="store_true",
                    help="every step's selected memories hold the question's own document, as when the fused retriever picks them")
+    t.add_argument("--out", default=None, help="write the weights here instead (packs/recipe and recipe.json are left alone)")
     t.add_argument("--recon", type=float, default=0.0,
                    help="share of batches that ask the LM to write the document out from its memory alone (autoencoding)")
     t.add_argument("--fresh", action="store_true", help="start from scratch instead of resuming")
@@ -79,7 +80,7 @@ def main(argv=None):
         from . import recipe
         plan = recipe.TrainPlan(steps=args.steps, batch=args.batch, lr=args.lr, time_budget_s=args.time_budget)
         recipe.train(args.gguf, plan, ablation=args.ablation, fresh=args.fresh, with_chunk=args.with_chunk,
-                     gold_in_topk=args.gold_in_topk, init_from=args.init_from, recon=args.recon)
+                     gold_in_topk=args.gold_in_topk, init_from=args.init_from, recon=args.recon, out=args.out)
         return 0
     r = pipeline.Recipe.quick() if getattr(args, "quick", False) else pipeline.Recipe()
     w = args.work

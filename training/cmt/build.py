@@ -44,7 +44,8 @@ def _split_cmt(state: Dict, prefix: str) -> Dict:
     return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
 
 
-def build(gguf_path: str, out_dir: str = DEFAULT_OUT, precision: Optional[str] = None, log=print) -> Dict:
+def build(gguf_path: str, out_dir: str = DEFAULT_OUT, precision: Optional[str] = None, log=print,
+          weights: Optional[str] = None) -> Dict:
     _require_modules()
     import numpy as np
     from safetensors.numpy import load_file
@@ -59,7 +60,7 @@ def build(gguf_path: str, out_dir: str = DEFAULT_OUT, precision: Optional[str] =
 
     t0 = time.time()
     spec = rc.read_recipe()
-    weights = os.path.join(rc.RECIPE_DIR, rc.CMT_WEIGHTS)
+    weights = weights or os.path.join(rc.RECIPE_DIR, rc.CMT_WEIGHTS)
     if not spec or not os.path.exists(weights):
         raise BuildError(f"{rc.RECIPE_DIR}: recipe.json or {rc.CMT_WEIGHTS} missing (a broken checkout? `git status packs/recipe`)")
     precision = precision or spec.get("decoderPrecision", "int8")
@@ -141,10 +142,11 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=DEFAULT_OUT)
     p.add_argument("--precision", choices=["fp32", "int8", "int4"], default=None,
                    help="decoder weights (default: the recipe's decoderPrecision)")
+    p.add_argument("--weights", default=None, help="CMT weights to build with (default: packs/recipe/cmt.safetensors), e.g. an ablation's")
     args = p.parse_args(argv)
     try:
         from .recipe import find_gguf
-        build(find_gguf(args.gguf), args.out, args.precision)
+        build(find_gguf(args.gguf), args.out, args.precision, weights=args.weights)
     except (BuildError, FileNotFoundError) as e:
         print(f"build-pack: {e}", file=sys.stderr)
         return 2

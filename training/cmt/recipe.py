@@ -172,7 +172,7 @@ def round_to_fp16(model) -> None:
 def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: str = "none",
           work: str = os.path.join(REPO, "training", "work", "smollm2"), fresh: bool = False,
           with_chunk: float = 0.0, gold_in_topk: bool = False, init_from: Optional[str] = None,
-          recon: float = 0.0) -> Dict:
+          recon: float = 0.0, out: Optional[str] = None) -> Dict:
     import torch
 
     from .data import workspace_qa
@@ -186,7 +186,8 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
     overrides = {"sm_weight": 0.0} if ablation == "no_self_matching" else {"alpha": 0.0} if ablation == "alpha0" else {}
     model = build_model(base, overrides)
     name = CMT_WEIGHTS if ablation == "none" else f"cmt-{ablation}.safetensors"
-    out_path = os.path.join(RECIPE_DIR if ablation == "none" else work, name)
+    out_path = out or os.path.join(RECIPE_DIR if ablation == "none" else work, name)
+    shipped = ablation == "none" and not out  # only then is recipe.json's training record updated
     recipe = read_recipe()
     done_before = 0
     if init_from:
@@ -194,7 +195,7 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
         print(f"started from {n} tensors of {init_from}", flush=True)
     elif os.path.exists(out_path) and not fresh:
         n = load_cmt_weights(model, out_path)
-        done_before = int(recipe.get("training", {}).get("steps", 0)) if ablation == "none" else 0
+        done_before = int(recipe.get("training", {}).get("steps", 0)) if shipped else 0
         print(f"resumed {n} tensors from {out_path} ({done_before} steps done before)", flush=True)
     train_ds = workspace_qa("train", plan.train_docs, seed=plan.seed + done_before)
     examples = make_examples(tok, train_ds, model.cfg, QUESTION_TEMPLATE, add_bos=False, answer_prefix=ANSWER_PREFIX,
@@ -215,7 +216,7 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
                        log=lambda m: print(m, flush=True), time_budget_s=plan.time_budget_s, examples=examples,
                        save_fn=save, save_every=plan.save_every)
     save_cmt(model, out_path)
-    if ablation == "none":
+    if shipped:
         recipe = read_recipe()  # re-read: it may have been edited while this run trained
         runs = recipe.get("training", {}).get("runs", [])
         runs.append({"date": time.strftime("%Y-%m-%d %H:%M"), "steps": result["steps_done"], "wall_s": result["wall_s"],
