@@ -106,6 +106,12 @@ export interface PackRetrieval {
   /** Weighted-RRF weights per retriever (CMT keys, sentence embedder, BM25) and the RRF constant. */
   weights: { key: number; emb: number; text: number };
   rrfK: number;
+  /**
+   * BM25 confidence gate (match.ts textConfident/fuseGated): when BM25's top hit scores at least
+   * textGate × the best BM25 score of a chunk of another file (or no other file scored), that hit
+   * is put first and the weighted RRF orders the rest. 0 or absent: off. Fitted with the weights.
+   */
+  textGate?: number;
   /** How the weights were fitted (data, metric, per-retriever dev scores). */
   fittedOn?: unknown;
 }
@@ -236,6 +242,24 @@ function confidenceFloors(v: unknown, where: string): PackDefaults['minAnswerCon
   return out;
 }
 
+/**
+ * The optional `retrieval` section (read by match.ts fusionOf): weights.key/emb/text numbers ≥ 0,
+ * rrfK > 0, textGate ≥ 0 (0: gate off). Throws PACK_CORRUPT naming the field.
+ */
+function validateRetrieval(v: unknown, where: string): void {
+  const isObj = (x: unknown) => typeof x === 'object' && x !== null && !Array.isArray(x);
+  const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+  if (!isObj(v)) fail('PACK_CORRUPT', `${where}: retrieval must be an object`);
+  const r = v as Record<string, unknown>;
+  if (!isObj(r.weights)) fail('PACK_CORRUPT', `${where}: retrieval.weights must be an object { key, emb, text }`);
+  for (const k of ['key', 'emb', 'text']) {
+    const w = (r.weights as Record<string, unknown>)[k];
+    if (w !== undefined && !(num(w) && w >= 0)) fail('PACK_CORRUPT', `${where}: retrieval.weights.${k} must be a number ≥ 0`);
+  }
+  if (r.rrfK !== undefined && !(num(r.rrfK) && r.rrfK > 0)) fail('PACK_CORRUPT', `${where}: retrieval.rrfK must be a number > 0`);
+  if (r.textGate !== undefined && !(num(r.textGate) && r.textGate >= 0)) fail('PACK_CORRUPT', `${where}: retrieval.textGate must be a number ≥ 0 (0: off)`);
+}
+
 /** Reads and validates pack.json (format, version, required fields). Does not touch other files. */
 export async function readManifest(dir: string): Promise<PackManifest> {
   const manifestPath = path.join(dir, 'pack.json');
@@ -283,6 +307,7 @@ export function validateManifest(m: unknown, where = 'pack.json'): PackManifest 
     if (!(g in files)) fail('PACK_CORRUPT', `${where}: "${g}" is not listed in "files" (no checksum)`);
   }
   if (o.embedder !== undefined) validateEmbedderSection(o.embedder, files, where);
+  if (o.retrieval !== undefined) validateRetrieval(o.retrieval, where);
   // Fill optional sections with the contract's defaults so callers can rely on them.
   const defaults = (o.defaults ?? {}) as Partial<PackDefaults>;
   o.defaults = {

@@ -121,6 +121,36 @@ test('defaults.minAnswerConfidence: per answer mode, validated, {} when absent',
   }
 });
 
+test('retrieval section: weights, rrfK and textGate validated (PACK_CORRUPT naming the field), kept as written', async () => {
+  requirePack();
+  const d = tmpCopy();
+  try {
+    const p = path.join(d, 'pack.json');
+    const orig = JSON.parse(fs.readFileSync(p, 'utf8'));
+    const ok = { weights: { key: 0, emb: 0.75, text: 1 }, rrfK: 2, textGate: 1.15 };
+    const withRetrieval = (v: unknown) => JSON.stringify({ ...orig, retrieval: v });
+    fs.writeFileSync(p, withRetrieval(ok));
+    assert.deepEqual((await loadPack(d, { verifyHashes: false })).manifest.retrieval, ok);
+    fs.writeFileSync(p, withRetrieval({ ...ok, textGate: 0 })); // 0: gate off
+    assert.equal((await loadPack(d, { verifyHashes: false })).manifest.retrieval?.textGate, 0);
+    fs.writeFileSync(p, withRetrieval({ weights: ok.weights, rrfK: ok.rrfK })); // absent: gate off
+    assert.equal((await loadPack(d, { verifyHashes: false })).manifest.retrieval?.textGate, undefined);
+    for (const [bad, field] of [
+      [{ ...ok, textGate: -1 }, 'retrieval.textGate'],
+      [{ ...ok, textGate: 'high' }, 'retrieval.textGate'],
+      [{ ...ok, rrfK: 0 }, 'retrieval.rrfK'],
+      [{ ...ok, weights: { ...ok.weights, emb: -0.5 } }, 'retrieval.weights.emb'],
+      [{ rrfK: 2 }, 'retrieval.weights'],
+      [[1, 2], 'retrieval'],
+    ] as Array<[unknown, string]>) {
+      fs.writeFileSync(p, withRetrieval(bad));
+      await rejectsWith(loadPack(d, { verifyHashes: false }), 'PACK_CORRUPT', field);
+    }
+  } finally {
+    fs.rmSync(d, { recursive: true, force: true });
+  }
+});
+
 test('listPacks summarises packs in a folder and reports broken ones', async () => {
   requirePack();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cmt-packs-'));
