@@ -316,11 +316,18 @@ export async function benchRetrieval(pack: Pack, o: RetrievalBenchOptions, log: 
         const annSearch = await time((i) => search(ib, qv[i], candidates));
         const annQuery = await time(async (i) => search(ib, await encode(questions[i]), candidates));
         const annHybrid = await time((i) => hybridOf(ib, i));
-        let hit = 0;
+        /** Share of the exact top-10 that `b`'s index search returns, over all questions. */
+        const recallAt10 = async (b: MemoryBank) => {
+          let hit = 0;
+          for (const [i, v] of qv.entries()) {
+            const got = new Set((await search(b, v, 10)).map((h) => h.record.id));
+            hit += exactTop10[i].filter((h) => got.has(h.record.id)).length;
+          }
+          return round(hit / (10 * qv.length), 3);
+        };
+        const annRecall = await recallAt10(ib);
         let agree = 0;
         for (const [i, v] of qv.entries()) {
-          const got = new Set((await search(ib, v, 10)).map((h) => h.record.id));
-          hit += exactTop10[i].filter((h) => got.has(h.record.id)).length;
           const hyb = new Set((await hybridOf(ib, i, v)).map((x) => x.record.id));
           agree += exactHybridIds[i].filter((x) => hyb.has(x.record.id)).length / Math.max(1, exactHybridIds[i].length);
         }
@@ -328,12 +335,7 @@ export async function benchRetrieval(pack: Pack, o: RetrievalBenchOptions, log: 
         const efSweep: Array<{ ef: number; recallAt10: number; query: Lat }> = [];
         for (const ef of o.efSweep ?? []) {
           const sb = await MemoryBank.open(dir, meta, { vectorIndex: { ...vi, minRows: Infinity, columns: cols, ef } });
-          let h = 0;
-          for (const [i, v] of qv.entries()) {
-            const got = new Set((await search(sb, v, 10)).map((x) => x.record.id));
-            h += exactTop10[i].filter((x) => got.has(x.record.id)).length;
-          }
-          efSweep.push({ ef, recallAt10: round(h / (10 * qv.length), 3), query: await time(async (i) => search(sb, await encode(questions[i]), candidates)) });
+          efSweep.push({ ef, recallAt10: await recallAt10(sb), query: await time(async (i) => search(sb, await encode(questions[i]), candidates)) });
           sb.close();
         }
         const settings = vi.kind === 'ivf_pq' ? `nprobes ${vi.nprobes}, refineFactor ${vi.refineFactor}` : `nprobes ${vi.nprobes}, ef ${vi.ef}, refineFactor ${vi.refineFactor}`;
@@ -345,7 +347,7 @@ export async function benchRetrieval(pack: Pack, o: RetrievalBenchOptions, log: 
           search: annSearch,
           query: annQuery,
           hybrid: annHybrid,
-          recallAt10: round(hit / (10 * qv.length), 3),
+          recallAt10: annRecall,
           hybridAgreement: round(agree / qv.length, 3),
           bytesOnDisk: await dirSize(path.join(dir, `${name}.lance`)),
           ...(efSweep.length ? { efSweep } : {}),

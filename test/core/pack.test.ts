@@ -23,6 +23,17 @@ function tmpCopy(): string {
   return d;
 }
 
+/** Runs `f` on a fresh copy of the test pack, removed afterwards whatever happens. */
+async function withPackCopy(f: (dir: string) => Promise<void>): Promise<void> {
+  requirePack();
+  const d = tmpCopy();
+  try {
+    await f(d);
+  } finally {
+    fs.rmSync(d, { recursive: true, force: true });
+  }
+}
+
 async function rejectsWith(p: Promise<unknown>, code: string, mention: string): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
     assert.ok(e instanceof CmtError, `expected CmtError, got ${e}`);
@@ -51,36 +62,24 @@ test('loads the tiny pack and exposes a typed manifest', async () => {
   assert.equal(pack.tokenizer.countTokens(text), pack.tokenizer.encode(text).length);
 });
 
-test('a flipped byte in a graph gives PACK_CORRUPT naming the file', async () => {
-  requirePack();
-  const d = tmpCopy();
-  try {
+test('a flipped byte in a graph gives PACK_CORRUPT naming the file', async () =>
+  withPackCopy(async (d) => {
     const m = JSON.parse(fs.readFileSync(path.join(d, 'pack.json'), 'utf8'));
     const g = path.join(d, m.graphs.decoder);
     const buf = fs.readFileSync(g);
     buf[Math.floor(buf.length / 2)] ^= 0xff;
     fs.writeFileSync(g, buf);
     await rejectsWith(loadPack(d), 'PACK_CORRUPT', m.graphs.decoder);
-  } finally {
-    fs.rmSync(d, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('a missing tokenizer.json gives PACK_MISSING naming the file', async () => {
-  requirePack();
-  const d = tmpCopy();
-  try {
+test('a missing tokenizer.json gives PACK_MISSING naming the file', async () =>
+  withPackCopy(async (d) => {
     fs.rmSync(path.join(d, 'tokenizer.json'));
     await rejectsWith(loadPack(d), 'PACK_MISSING', 'tokenizer.json');
-  } finally {
-    fs.rmSync(d, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('formatVersion 99 / wrong format / missing fields give PACK_INCOMPATIBLE', async () => {
-  requirePack();
-  const d = tmpCopy();
-  try {
+test('formatVersion 99 / wrong format / missing fields give PACK_INCOMPATIBLE', async () =>
+  withPackCopy(async (d) => {
     const p = path.join(d, 'pack.json');
     const orig = JSON.parse(fs.readFileSync(p, 'utf8'));
     fs.writeFileSync(p, JSON.stringify({ ...orig, formatVersion: 99 }));
@@ -96,15 +95,10 @@ test('formatVersion 99 / wrong format / missing fields give PACK_INCOMPATIBLE', 
     fs.rmSync(p);
     await rejectsWith(loadPack(d), 'PACK_MISSING', 'pack.json');
     await rejectsWith(loadPack(path.join(d, 'nope')), 'PACK_MISSING', 'nope');
-  } finally {
-    fs.rmSync(d, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('defaults.minAnswerConfidence: per answer mode, validated, {} when absent', async () => {
-  requirePack();
-  const d = tmpCopy();
-  try {
+test('defaults.minAnswerConfidence: per answer mode, validated, {} when absent', async () =>
+  withPackCopy(async (d) => {
     const p = path.join(d, 'pack.json');
     const orig = JSON.parse(fs.readFileSync(p, 'utf8'));
     const withFloors = (v: unknown) => JSON.stringify({ ...orig, defaults: { ...orig.defaults, minAnswerConfidence: v } });
@@ -116,15 +110,10 @@ test('defaults.minAnswerConfidence: per answer mode, validated, {} when absent',
     await rejectsWith(loadPack(d, { verifyHashes: false }), 'PACK_CORRUPT', 'minAnswerConfidence');
     fs.writeFileSync(p, JSON.stringify(orig));
     assert.deepEqual((await loadPack(d, { verifyHashes: false })).manifest.defaults.minAnswerConfidence, {});
-  } finally {
-    fs.rmSync(d, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('retrieval section: weights, rrfK and textGate validated (PACK_CORRUPT naming the field), kept as written', async () => {
-  requirePack();
-  const d = tmpCopy();
-  try {
+test('retrieval section: weights, rrfK and textGate validated (PACK_CORRUPT naming the field), kept as written', async () =>
+  withPackCopy(async (d) => {
     const p = path.join(d, 'pack.json');
     const orig = JSON.parse(fs.readFileSync(p, 'utf8'));
     const ok = { weights: { key: 0, emb: 0.75, text: 1 }, rrfK: 2, textGate: 1.15 };
@@ -146,10 +135,7 @@ test('retrieval section: weights, rrfK and textGate validated (PACK_CORRUPT nami
       fs.writeFileSync(p, withRetrieval(bad));
       await rejectsWith(loadPack(d, { verifyHashes: false }), 'PACK_CORRUPT', field);
     }
-  } finally {
-    fs.rmSync(d, { recursive: true, force: true });
-  }
-});
+  }));
 
 test('listPacks summarises packs in a folder and reports broken ones', async () => {
   requirePack();
