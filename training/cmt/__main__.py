@@ -79,8 +79,12 @@ def main(argv=None):
     if args.cmd == "train-recipe":
         from . import recipe
         plan = recipe.TrainPlan(steps=args.steps, batch=args.batch, lr=args.lr, time_budget_s=args.time_budget)
-        recipe.train(args.gguf, plan, ablation=args.ablation, fresh=args.fresh, with_chunk=args.with_chunk,
-                     gold_in_topk=args.gold_in_topk, init_from=args.init_from, recon=args.recon, out=args.out)
+        try:
+            recipe.train(args.gguf, plan, ablation=args.ablation, fresh=args.fresh, with_chunk=args.with_chunk,
+                         gold_in_topk=args.gold_in_topk, init_from=args.init_from, recon=args.recon, out=args.out)
+        except ValueError as e:
+            print(f"train-recipe: {e}", file=sys.stderr)
+            return 2
         return 0
     r = pipeline.Recipe.quick() if getattr(args, "quick", False) else pipeline.Recipe()
     w = args.work

@@ -60,6 +60,8 @@ def build(gguf_path: str, out_dir: str = DEFAULT_OUT, precision: Optional[str] =
 
     t0 = time.time()
     spec = rc.read_recipe()
+    if weights and not os.path.exists(weights):
+        raise BuildError(f"--weights {weights}: no such file")
     weights = weights or os.path.join(rc.RECIPE_DIR, rc.CMT_WEIGHTS)
     if not spec or not os.path.exists(weights):
         raise BuildError(f"{rc.RECIPE_DIR}: recipe.json or {rc.CMT_WEIGHTS} missing (a broken checkout? `git status packs/recipe`)")

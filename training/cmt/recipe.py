@@ -178,6 +178,10 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
     from .data import workspace_qa
     from .train import make_examples, make_recon_examples, train_cmt
 
+    shipped = ablation == "none" and not out  # only then is recipe.json's training record updated
+    if init_from and shipped:
+        # recipe.json counts the shipped weights' steps across runs; weights from elsewhere would break that count.
+        raise ValueError("--init-from starts a separate line of weights: give --out (or an --ablation) too")
     torch.manual_seed(plan.seed)
     random.seed(plan.seed)
     t0 = time.time()
@@ -187,7 +191,6 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
     model = build_model(base, overrides)
     name = CMT_WEIGHTS if ablation == "none" else f"cmt-{ablation}.safetensors"
     out_path = out or os.path.join(RECIPE_DIR if ablation == "none" else work, name)
-    shipped = ablation == "none" and not out  # only then is recipe.json's training record updated
     recipe = read_recipe()
     done_before = 0
     if init_from:

@@ -175,7 +175,7 @@ def train_cmt(model: CMTModel, tok, train_ds, cfg: CMTConfig, steps: int, batch_
     by_kind: Dict[str, List[int]] = {}
     for i, e in enumerate(examples):
         by_kind.setdefault(e.kind, []).append(i)
-    pools = [((pool_shares or {}).get(kind, 0.0) if pool_shares else len(idx), idx) for kind, idx in sorted(by_kind.items())]
+    pools = [(pool_shares.get(kind, 0.0) if pool_shares else len(idx), idx) for kind, idx in sorted(by_kind.items())]
     pools = [p for p in pools if p[0] > 0]
     params = model.trainable_parameters()
     log(f"cmt: {len(examples):,} training questions over {len(train_ds.documents):,} documents; "
