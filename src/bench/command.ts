@@ -29,6 +29,9 @@ interface BenchCliOpts {
   refineFactor?: number;
   efSweep?: number[];
   files?: number;
+  embedderDatasets?: string[];
+  embedderRepeats?: number;
+  embedderDocs?: number;
   gguf?: string;
   decodeThreads?: number;
   decodePrompts?: number[];
@@ -39,7 +42,7 @@ interface BenchCliOpts {
 export function benchCommand(ctx: MeasureContext): Command {
   return new Command('bench')
     .description('speed, memory and scale: compression vs the machine peak, answer latency, retrieval at 1K-1M, 10K-file memorize')
-    .option('--sections <list>', 'sections to run (compress, answer, retrieval, memorize, decode; default: all)', strings)
+    .option('--sections <list>', 'sections to run (compress, answer, retrieval, memorize, embedder, decode; default: all)', strings)
     .option('--quick', 'small sizes (smoke run)')
     .option('--out <dir>', 'where the reports go (default: docs/results)')
     .option('--tag <name>', 'report file name prefix')
@@ -61,6 +64,9 @@ export function benchCommand(ctx: MeasureContext): Command {
     .option('--refine-factor <n>', 'retrieval: exact re-rank factor', number)
     .option('--ef-sweep <list>', 'retrieval: also measure the index with these HNSW ef values', numbers)
     .option('--files <n>', 'files in the synthetic memorize repository', number)
+    .option('--embedder-datasets <list>', 'embedder: datasets memorized with and without the sentence embedder (default workspace-test,squad-notre-dame-test)', strings)
+    .option('--embedder-repeats <n>', 'embedder: ABBA rounds (default 2)', number)
+    .option('--embedder-docs <n>', 'embedder: documents per dataset (default all)', number)
     .option('--gguf <path>', 'the GGUF for the llama.cpp decode comparison')
     .option('--decode-threads <n>', 'decode threads', number)
     .option('--decode-prompts <list>', 'prompt lengths (tokens)', numbers)
@@ -108,6 +114,9 @@ async function bench(ctx: MeasureContext, o: BenchCliOpts): Promise<void> {
     efSweep: o.efSweep,
     vectorIndex: annOptions(o),
     memorizeFiles: o.files,
+    embedderDatasets: o.embedderDatasets,
+    embedderRepeats: o.embedderRepeats,
+    embedderDocs: o.embedderDocs,
     gguf: o.gguf,
     decodeThreads: o.decodeThreads,
     decodePrompts: o.decodePrompts,
@@ -116,6 +125,9 @@ async function bench(ctx: MeasureContext, o: BenchCliOpts): Promise<void> {
     device: ctx.device(),
     command: ctx.commandLine(),
   });
+  if (r.embedder?.rows.length) {
+    for (const x of r.embedder.rows) process.stdout.write(`embedder cost ${x.dataset}: with ${(x.withMs / 1000).toFixed(2)} s, without ${(x.withoutMs / 1000).toFixed(2)} s -> +${x.addedPct} % per token (budget ${r.embedder.budgetPct} %)\n`);
+  }
   if (r.decode) process.stdout.write(decodeConsoleTable(r.decode));
   process.stdout.write(`wrote ${r.files.join(', ')} in ${(r.wallMs / 1000).toFixed(1)} s\n`);
 }

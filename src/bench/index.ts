@@ -29,11 +29,12 @@ import { barChart, lineChart, mdTable } from '../measure/svg';
 import { benchDecode, DecodeBench } from './llamacpp';
 import { measurePeakGflops, PeakResult } from './matmul';
 import { benchRetrieval, RetrievalBench } from './retrieval';
+import { benchEmbedderCost, EmbedderCostBench, embedderCostMarkdown } from './embedderCost';
 import { writeSyntheticRepo } from './synth';
 import type { VectorIndexOptions } from '../core/bank';
 
-export type BenchSection = 'compress' | 'answer' | 'retrieval' | 'memorize' | 'decode';
-export const SECTIONS: BenchSection[] = ['compress', 'answer', 'retrieval', 'memorize', 'decode'];
+export type BenchSection = 'compress' | 'answer' | 'retrieval' | 'memorize' | 'embedder' | 'decode';
+export const SECTIONS: BenchSection[] = ['compress', 'answer', 'retrieval', 'memorize', 'embedder', 'decode'];
 
 export interface BenchOptions {
   pack: string;
@@ -67,6 +68,12 @@ export interface BenchOptions {
   /** Retrieval: also measure the ANN index with these HNSW ef values. */
   efSweep?: number[];
   memorizeFiles?: number;
+  /** embedder section: datasets memorized with and without the embedder (default workspace-test, squad-notre-dame-test). */
+  embedderDatasets?: string[];
+  /** embedder section: ABBA rounds (default 2). */
+  embedderRepeats?: number;
+  /** embedder section: documents per dataset (default all). */
+  embedderDocs?: number;
   /** decode section: GGUF for llama.cpp (default: pack.json baseModel.source.file under <repo>/.venv site-packages). */
   gguf?: string;
   /** decode section: threads of both engines (default 2). */
@@ -140,6 +147,7 @@ export interface BenchReport {
   answer?: { docs: number; answerTokens: number; rows: AnswerBenchRow[] };
   retrieval?: RetrievalBench;
   memorize?: MemorizeBench;
+  embedder?: EmbedderCostBench;
   decode?: DecodeBench;
   files: string[];
   wallMs: number;
@@ -157,6 +165,8 @@ const QUICK: Partial<BenchOptions> = {
   realWant: 1500,
   realBudgetS: 60,
   memorizeFiles: 40,
+  embedderRepeats: 1,
+  embedderDocs: 24,
   decodeTokens: 16,
   decodeRepeats: 2,
 };
@@ -415,6 +425,16 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     );
   }
   if (sections.has('memorize')) rep.memorize = await benchMemorize(pack, o, log);
+  if (sections.has('embedder')) {
+    rep.embedder = await benchEmbedderCost(pack, {
+      datasets: o.embedderDatasets ?? ['workspace-test', 'squad-notre-dame-test'],
+      repeats: o.embedderRepeats ?? 2,
+      maxDocs: o.embedderDocs,
+      device: o.device,
+      repoRoot,
+      log,
+    });
+  }
   if (sections.has('decode')) {
     rep.decode = await benchDecode(pack, { gguf: o.gguf, threads: o.decodeThreads, promptTokens: o.decodePrompts, newTokens: o.decodeTokens, repeats: o.decodeRepeats, repoRoot, log });
   }
@@ -459,6 +479,7 @@ export function benchMarkdown(r: BenchReport): string {
       ),
     );
   }
+  if (r.embedder) out.push(embedderCostMarkdown(r.embedder));
   if (r.decode) {
     const d = r.decode;
     out.push(`## Decode speed: ONNX Runtime (engine decode path) vs llama.cpp on the same base model\n`);

@@ -71,6 +71,8 @@ test('cmt bench --quick on the tiny pack: structure and sane values', async () =
     assert.equal(mz.memorized + mz.skipped + mz.failed, 40);
     assert.ok(mz.chunks >= mz.memorized && mz.engineMaxRssMiB > 10 && mz.bankBytes > 0);
     assert.ok(mz.callerEventLoopLagMs.p99 >= 0);
+    assert.match(r.embedder!.skipped ?? '', /no sentence embedder/, 'the tiny pack has no embedder: the section says so instead of timing nothing');
+    assert.match(benchMarkdown(r), /Sentence embedder cost[\s\S]*Not measured/);
     const dc = r.decode!;
     assert.ok(dc.rows.length >= 1 && dc.rows.every((x) => x.engine === 'onnxruntime' || dc.llamacpp.available));
     for (const f of r.files) assert.ok(fs.existsSync(path.join(out, path.basename(f))), f);
@@ -165,4 +167,31 @@ test('decode section: ORT and llama.cpp side by side on a GGUF', { skip: !benchG
   assert.match(d.llamacpp.sha256!, /^[0-9a-f]{64}$/);
   assert.equal(d.threads, 1);
   assert.match(benchMarkdown(r), /Speed ratio ORT \/ llama\.cpp/);
+});
+
+test('cmt bench --sections embedder on a pack with the embedder: with and without it, ABBA, per dataset', async (t) => {
+  const packDir = path.join(REPO, 'packs', 'default');
+  const pj = path.join(packDir, 'pack.json');
+  if (!fs.existsSync(pj) || !JSON.parse(fs.readFileSync(pj, 'utf8')).embedder) {
+    t.skip('no built pack with an embedder (bash scripts/setup.sh builds packs/default)');
+    return;
+  }
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cmt-benchtest-'));
+  try {
+    const r = await runBench({ pack: packDir, sections: ['embedder'], embedderRepeats: 1, embedderDocs: 12, embedderDatasets: ['workspace-test'], outDir: out, repoRoot: REPO, log: () => undefined, command: 'test' });
+    const e = r.embedder!;
+    assert.equal(e.skipped, undefined);
+    assert.equal(e.embedder!.maxTokens, JSON.parse(fs.readFileSync(pj, 'utf8')).embedder.maxTokens);
+    assert.equal(e.rows.length, 1);
+    const row = e.rows[0];
+    assert.equal(row.documents, 12);
+    assert.deepEqual(row.runs.map((x) => x.embedder), [true, false, false, true]);
+    assert.ok(row.chunks >= 12 && row.sourceTokens > 0);
+    assert.ok(row.withMs > 0 && row.withoutMs > 0 && row.embedderMs > 0 && row.embedderMs < row.withMs);
+    assert.ok(Number.isFinite(row.addedPct) && row.embedderShareOfRestPct > 0);
+    assert.equal(r.compress, undefined, 'only the requested section ran');
+    assert.match(benchMarkdown(r), /\| workspace-test \| 12 \|/);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
 });

@@ -41,8 +41,11 @@ FILES_SHA256 = {
     "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
 }
 MODEL_NAME = "all-MiniLM-L6-v2"
-# sentence-transformers' max_seq_length for this model (sentence_bert_config.json); [CLS] and [SEP] included.
-MAX_TOKENS = 256
+# WordPiece tokens the embedder reads per chunk ([CLS] and [SEP] included): the path and the chunk's
+# first lines. sentence-transformers' own limit is 256, but at 256 the embedder added ~71 % to
+# memorize time (issue #11's budget is 30 %); 32 keeps every retrieval target once the fusion is refit
+# (docs/RESULTS.md "Shorter embedder input"). Changing it means refitting training/cmt/retrieval.json.
+MAX_TOKENS = 32
 EMBEDDER_DIR = "embedder"
 
 
