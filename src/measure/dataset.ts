@@ -80,6 +80,9 @@ export const BUILTIN_DATASETS: Record<string, string> = {
   'squad-notre-dame-test': 'test/fixtures/squad/notre-dame-test.json',
   'workspace-dev': 'test/fixtures/workspace-qa-dev.json',
   'workspace-test': 'test/fixtures/workspace-qa-test.json',
+  // Held-out sentence facts (answer = a phrase: what a service does, why it moved, what to do when it is down)
+  'workspace-sentences-dev': 'test/fixtures/workspace-sentences-dev.json',
+  'workspace-sentences-test': 'test/fixtures/workspace-sentences-test.json',
   // 1,000 train-split documents (no questions): filler for the retention curve at ≥ 1,000 documents
   'workspace-filler': 'test/fixtures/workspace-filler.json',
 };

@@ -58,6 +58,8 @@ def main(argv=None):
     t.add_argument("--out", default=None, help="write the weights here instead (packs/recipe and recipe.json are left alone)")
     t.add_argument("--recon", type=float, default=0.0,
                    help="share of batches that ask the LM to write the document out from its memory alone (autoencoding)")
+    t.add_argument("--sentences", type=float, default=0.0,
+                   help="share of training documents that also state a sentence fact (the answer is a phrase: what a service does, why, what to do when it is down)")
     t.add_argument("--fresh", action="store_true", help="start from scratch instead of resuming")
     t.add_argument("--with-chunk", type=float, default=0.0,
                    help="share of training questions with their document's text in the prompt (the memory+chunk answer mode)")
@@ -81,7 +83,8 @@ def main(argv=None):
         plan = recipe.TrainPlan(steps=args.steps, batch=args.batch, lr=args.lr, time_budget_s=args.time_budget)
         try:
             recipe.train(args.gguf, plan, ablation=args.ablation, fresh=args.fresh, with_chunk=args.with_chunk,
-                         gold_in_topk=args.gold_in_topk, init_from=args.init_from, recon=args.recon, out=args.out)
+                         gold_in_topk=args.gold_in_topk, init_from=args.init_from, recon=args.recon, out=args.out,
+                         sentences=args.sentences)
         except ValueError as e:
             print(f"train-recipe: {e}", file=sys.stderr)
             return 2

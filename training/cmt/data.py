@@ -339,6 +339,78 @@ FACT_KINDS: List[_Kind] = [
           _pool_gen("memory"), quoted=True),
 ]
 _KIND_BY_NAME = {k.name: k for k in FACT_KINDS}
+
+# --------------------------------------------------------------------------------------------
+# sentence facts: answers that are a phrase, not a value ("What does X do?" -> "resizes uploaded
+# images for the gallery"). Opt-in (workspace_qa(..., sentences=p)), so the value-only datasets
+# (and the committed dev/test fixtures) stay exactly as they were. A phrase's split is its object
+# noun's: held-out phrases name things the training data never does.
+# --------------------------------------------------------------------------------------------
+
+_S_VERBS = ["resizes", "validates", "indexes", "archives", "exports", "deduplicates", "encrypts",
+            "aggregates", "compresses", "syncs", "routes", "batches", "signs", "renders", "anonymizes"]
+_S_OBJECTS = _partition([
+    "uploaded images", "invoice PDFs", "audit events", "customer emails", "payment webhooks",
+    "search queries", "shipping labels", "sensor readings", "chat transcripts", "billing records",
+    "log bundles", "user avatars", "price quotes", "support tickets", "video thumbnails",
+    "order receipts", "map tiles", "push notifications", "survey responses", "tax forms",
+    "product photos", "login attempts", "delivery routes", "loyalty points", "contract drafts",
+    "crash reports", "weather feeds", "warehouse scans", "gift cards", "refund requests",
+    "podcast episodes", "school timetables", "parking permits", "recipe cards", "flight manifests",
+    "meter readings", "lab results", "event tickets", "rental agreements", "newsletter drafts"],
+    "sentence-objects")
+_S_TAILS = ["for the gallery", "for the reporting team", "every night", "for the mobile app",
+            "before they reach storage", "for the finance dashboard", "before partners see them",
+            "for the weekly digest", "once an hour", "for the public API"]
+_S_PROBLEMS = ["kept timing out under load", "filled the shared disk", "slowed down the nightly batch",
+               "caused memory spikes at peak", "saturated the network link", "blocked the deploy queue",
+               "starved the other tenants"]
+_S_ACTIONS = ["restart the", "drain the", "flush the", "roll back the", "scale up the", "fail over the"]
+_S_INFRA = _partition([
+    "worker pool", "ingest queue", "cache cluster", "primary database", "edge proxy", "cron runner",
+    "batch scheduler", "search index", "session store", "upload bucket", "metrics agent", "mail relay",
+    "thumbnail workers", "webhook dispatcher", "feature store", "rate limiter", "job broker",
+    "blob mirror", "dns resolver", "license server", "print spooler", "geo cache", "pdf renderer",
+    "token vault", "backup agent", "stream router", "export workers", "ledger writer", "audit sink",
+    "image proxy"], "sentence-infra")
+
+
+def _purpose_gen(rng, split, ent):
+    return "%s %s %s" % (rng.choice(_S_VERBS), rng.choice(_S_OBJECTS[split]), rng.choice(_S_TAILS))
+
+
+def _reason_gen(rng, split, ent):
+    return "the %s %s" % (rng.choice(_S_OBJECTS[split]), rng.choice(_S_PROBLEMS))
+
+
+def _action_gen(rng, split, ent):
+    return "%s %s and %s %s" % (rng.choice(_S_ACTIONS), rng.choice(_S_INFRA[split]),
+                                rng.choice(["check", "watch", "verify"]),
+                                rng.choice(["the error rate", "the queue depth", "the health endpoint",
+                                            "the dashboard", "the latency graph"]))
+
+
+SENTENCE_KINDS: List[_Kind] = [
+    _Kind("purpose", "description",
+          ["{E} {v}.", "The {E} service {v}.", "In short, {E} {v}."],
+          ["What does {E} do?", "What is {E} for?", "What is the job of the {E} service?",
+           "What does the {E} service do?"],
+          ["What is the purpose of {E}?", "Can you describe what {E} does?"],
+          _purpose_gen, quoted=True),
+    _Kind("reason", "moved_to_own_cluster_because",
+          ["{E} was moved to its own cluster because {v}.", "We gave {E} its own cluster because {v}."],
+          ["Why was {E} moved to its own cluster?", "Why did {E} get its own cluster?",
+           "What was the reason {E} was moved to its own cluster?", "Why does {E} run on its own cluster?"],
+          ["What made us move {E} onto a separate cluster?", "Why is {E} isolated on its own cluster?"],
+          _reason_gen, quoted=True),
+    _Kind("action", "on_outage",
+          ["If {E} stops responding, {v}.", "When {E} is down, {v}."],
+          ["What should on-call do if {E} stops responding?", "What do I do when {E} is down?",
+           "What is the first step when {E} stops responding?", "How do I handle an outage of {E}?"],
+          ["If {E} goes down, what should I do?", "What's the procedure when {E} is unresponsive?"],
+          _action_gen, quoted=True),
+]
+_SENTENCE_KIND_NAMES = {k.name for k in SENTENCE_KINDS}
 _VERSION_KIND = _KIND_BY_NAME["version"]
 
 # --------------------------------------------------------------------------------------------
@@ -543,8 +615,14 @@ _RENDERER_WEIGHTS = [3, 2, 1, 1, 2, 2, 1, 2, 1, 2, 1, 1]
 # --------------------------------------------------------------------------------------------
 
 
-def workspace_qa(split: str, n_docs: int, seed: int = 0) -> Dataset:
-    """Deterministic synthetic workspace QA for (split, n_docs, seed)."""
+def workspace_qa(split: str, n_docs: int, seed: int = 0, sentences: float = 0.0,
+                 only_sentence_questions: bool = False) -> Dataset:
+    """Deterministic synthetic workspace QA for (split, n_docs, seed).
+
+    sentences: the share of documents that also state one sentence fact (SENTENCE_KINDS: the answer
+    is a phrase); 0 gives exactly the value-only dataset. only_sentence_questions keeps only the
+    questions about those facts (the workspace-sentences-* eval fixtures).
+    """
     if split not in _SPLIT_SEED:
         raise ValueError("split must be one of %s" % (SPLITS,))
     rng = random.Random(_SPLIT_SEED[split] * 7919 + seed)
@@ -572,6 +650,12 @@ def workspace_qa(split: str, n_docs: int, seed: int = 0) -> Dataset:
                 v = k.gen(rng, split, ent)
             seen.add(v)
             facts.append((k, v))
+        if sentences > 0:
+            # Its own stream, so that sentences=0 leaves the value-only datasets untouched.
+            srng = random.Random("sentences|%s|%d|%d" % (split, seed, i))
+            if srng.random() < sentences:
+                sk = srng.choice(SENTENCE_KINDS)
+                facts.insert(srng.randint(0, len(facts)), (sk, sk.gen(srng, split, ent)))
         path, text = render(rng, ent, facts)
         while len(text) > MAX_DOC_CHARS and len(facts) > 2:  # rare: drop a non-version fact
             j = max(i for i, f in enumerate(facts) if f[0] is not _VERSION_KIND)
@@ -585,6 +669,8 @@ def workspace_qa(split: str, n_docs: int, seed: int = 0) -> Dataset:
                 qs = [rng.choice(k.held_q), rng.choice(k.train_q)]
             else:
                 qs = rng.sample(k.train_q, QUESTIONS_PER_FACT)
+            if only_sentence_questions and k.name not in _SENTENCE_KIND_NAMES:
+                continue
             for q in qs:
                 qas.append(QA(did, q.format(E=ent), answers))
     return Dataset(docs, qas)

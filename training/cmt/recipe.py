@@ -172,7 +172,7 @@ def round_to_fp16(model) -> None:
 def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: str = "none",
           work: str = os.path.join(REPO, "training", "work", "smollm2"), fresh: bool = False,
           with_chunk: float = 0.0, gold_in_topk: bool = False, init_from: Optional[str] = None,
-          recon: float = 0.0, out: Optional[str] = None) -> Dict:
+          recon: float = 0.0, out: Optional[str] = None, sentences: float = 0.0) -> Dict:
     import torch
 
     from .data import workspace_qa
@@ -200,7 +200,7 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
         n = load_cmt_weights(model, out_path)
         done_before = int(recipe.get("training", {}).get("steps", 0)) if shipped else 0
         print(f"resumed {n} tensors from {out_path} ({done_before} steps done before)", flush=True)
-    train_ds = workspace_qa("train", plan.train_docs, seed=plan.seed + done_before)
+    train_ds = workspace_qa("train", plan.train_docs, seed=plan.seed + done_before, sentences=sentences)
     examples = make_examples(tok, train_ds, model.cfg, QUESTION_TEMPLATE, add_bos=False, answer_prefix=ANSWER_PREFIX,
                              context_template=CONTEXT_TEMPLATE, with_chunk=with_chunk, seed=plan.seed + done_before)
     doc_of, shares = [qa.doc_id for qa in train_ds.questions], None
@@ -223,7 +223,7 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
         recipe = read_recipe()  # re-read: it may have been edited while this run trained
         runs = recipe.get("training", {}).get("runs", [])
         runs.append({"date": time.strftime("%Y-%m-%d %H:%M"), "steps": result["steps_done"], "wall_s": result["wall_s"],
-                     "batch": plan.batch, "lr": plan.lr, "withChunk": with_chunk, "goldInTopK": gold_in_topk, "recon": recon, "device": str(next(model.parameters()).device),
+                     "batch": plan.batch, "lr": plan.lr, "withChunk": with_chunk, "goldInTopK": gold_in_topk, "recon": recon, "sentences": sentences, "device": str(next(model.parameters()).device),
                      "threads": torch.get_num_threads(), "curve": result["curve"]})
         recipe["training"] = {"steps": done_before + result["steps_done"], "runs": runs,
                               "wallTimeSeconds": round(sum(r["wall_s"] for r in runs)),
@@ -231,7 +231,8 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
                               "command": "PYTHONPATH=training .venv/bin/python -m cmt train-recipe"
                                          + (f" --with-chunk {with_chunk:g}" if with_chunk else "")
                                          + (" --gold-in-topk" if gold_in_topk else "")
-                                         + (f" --recon {recon:g}" if recon else "")}
+                                         + (f" --recon {recon:g}" if recon else "")
+                                         + (f" --sentences {sentences:g}" if sentences else "")}
         recipe["cmt"] = model.cfg.to_dict()
         write_recipe(recipe)
     with open(os.path.join(work, f"train-{ablation}.json"), "w") as f:

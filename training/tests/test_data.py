@@ -160,6 +160,59 @@ class WorkspaceQATest(unittest.TestCase):
         self.assertEqual(len({d.id for d in ds.documents}), 20000)
 
 
+class SentenceFactsTest(unittest.TestCase):
+    """Opt-in sentence facts (answers that are phrases) and the workspace-sentences-* fixtures."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.train = D.workspace_qa("train", 1500, seed=0, sentences=0.6)
+        cls.held = {s: D.workspace_qa(s, 400, seed=0, sentences=1.0, only_sentence_questions=True) for s in ("dev", "test")}
+
+    def test_off_by_default_leaves_value_datasets_unchanged(self):
+        for split in ("dev", "test"):
+            fx = os.path.join(REPO, "test", "fixtures", "workspace-qa-%s.json" % split)
+            with open(fx, encoding="utf-8") as f:
+                want = json.load(f)
+            got = D.to_squad_json(D.workspace_qa(split, 300, seed=0), want["version"], want["source"])
+            self.assertEqual(got, want, "the committed %s fixture must still be what the generator makes" % split)
+        self.assertEqual(D.workspace_qa("train", 200, seed=1, sentences=0.0), D.workspace_qa("train", 200, seed=1))
+
+    def test_fixtures_are_what_the_generator_makes(self):
+        for split in ("dev", "test"):
+            fx = os.path.join(REPO, "test", "fixtures", "workspace-sentences-%s.json" % split)
+            with open(fx, encoding="utf-8") as f:
+                want = json.load(f)
+            ds = D.workspace_qa(split, 100, seed=0, sentences=1.0, only_sentence_questions=True)
+            self.assertEqual(D.to_squad_json(ds, want["version"], want["source"]), want)
+
+    def test_sentence_answers_are_phrases_found_verbatim(self):
+        docs = {d.id: d for d in self.train.documents}
+        sentence_qs = [q for q in self.train.questions if len(q.answers[0].split()) >= 4]
+        share = len({q.doc_id for q in sentence_qs}) / len(self.train.documents)
+        self.assertTrue(0.5 < share < 0.7, share)  # about `sentences` of the documents
+        for q in sentence_qs:
+            self.assertIn(q.answers[0], docs[q.doc_id].text)
+        for ds in self.held.values():
+            hdocs = {d.id: d for d in ds.documents}
+            self.assertEqual(len(ds.documents), 400)
+            self.assertEqual(len(ds.questions), 800)  # every document: one sentence fact, two questions
+            for q in ds.questions:
+                self.assertGreaterEqual(len(q.answers[0].split()), 4, q)
+                self.assertIn(q.answers[0], hdocs[q.doc_id].text)
+
+    def test_held_out_phrases_never_seen_in_training(self):
+        train_answers = {q.answers[0] for q in self.train.questions}
+        train_text = " ".join(d.text for d in self.train.documents)
+        for split, ds in self.held.items():
+            for q in ds.questions:
+                self.assertNotIn(q.answers[0], train_answers)
+            # the object noun of each held-out phrase is from the split's own partition
+            objs = set(D._S_OBJECTS[split]) | set(D._S_INFRA[split])
+            hits = [o for o in objs if o in train_text]
+            self.assertEqual(hits, [], "held-out %s nouns appear in training documents" % split)
+            self.assertTrue(all(any(o in q.answers[0] for o in objs) for q in ds.questions))
+
+
 class SquadTest(unittest.TestCase):
     @unittest.skipUnless(os.path.exists(SQUAD), "SQuAD sample not available")
     def test_load_squad(self):
