@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { MeasureContext, number, numbers, strings } from '../measure/options';
 import type { Variant } from './harness';
+import { BUILTIN_DATASETS } from '../measure/dataset';
 
 interface EvalCliOpts {
   dataset?: string[];
@@ -42,7 +43,7 @@ interface EvalCliOpts {
 export function evalCommand(ctx: MeasureContext): Command {
   return new Command('eval')
     .description('streaming-QA quality: closed-book, RAG, CMT and its ablations (EM, F1, recall, latency, curves)')
-    .option('--dataset <names>', 'workspace-test,squad-notre-dame or a SQuAD-format FILE.json (comma-separated)', strings)
+    .option('--dataset <names>', `built-in (${Object.keys(BUILTIN_DATASETS).join(', ')}) or a SQuAD-format FILE.json; comma-separated (default workspace-test,squad-notre-dame)`, strings)
     .option('--quick', 'a few documents and questions (smoke run)')
     .option('--out <dir>', 'where the reports go (default: docs/results)')
     .option('--tag <name>', 'report file name prefix')
