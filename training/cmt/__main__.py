@@ -49,6 +49,8 @@ def main(argv=None):
     t = sub.add_parser("train-recipe"); t.add_argument("--gguf", default=None)
     t.add_argument("--steps", type=int, default=400); t.add_argument("--batch", type=int, default=8)
     t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--train-docs", type=int, default=4000,
+                   help="training documents (a small number turns the run into a capacity check: can the memory fit them?)")
     t.add_argument("--time-budget", type=float, default=20 * 60, help="seconds (default: %(default)s)")
     t.add_argument("--ablation", choices=["none", "no_self_matching", "no_top_k", "alpha0"], default="none",
                    help="train an ablation (weights go to the work directory, never to packs/recipe)")
@@ -80,7 +82,8 @@ def main(argv=None):
         return 0
     if args.cmd == "train-recipe":
         from . import recipe
-        plan = recipe.TrainPlan(steps=args.steps, batch=args.batch, lr=args.lr, time_budget_s=args.time_budget)
+        plan = recipe.TrainPlan(steps=args.steps, batch=args.batch, lr=args.lr, time_budget_s=args.time_budget,
+                                train_docs=args.train_docs)
         try:
             recipe.train(args.gguf, plan, ablation=args.ablation, fresh=args.fresh, with_chunk=args.with_chunk,
                          gold_in_topk=args.gold_in_topk, init_from=args.init_from, recon=args.recon, out=args.out,
