@@ -125,8 +125,8 @@ async function bench(ctx: MeasureContext, o: BenchCliOpts): Promise<void> {
     device: ctx.device(),
     command: ctx.commandLine(),
   });
-  if (r.embedder?.rows.length) {
-    for (const x of r.embedder.rows) process.stdout.write(`embedder cost ${x.dataset}: with ${(x.withMs / 1000).toFixed(2)} s, without ${(x.withoutMs / 1000).toFixed(2)} s -> +${x.addedPct} % per token (budget ${r.embedder.budgetPct} %)\n`);
+  for (const x of r.embedder?.rows ?? []) {
+    process.stdout.write(`embedder cost ${x.dataset}: with ${(x.withMs / 1000).toFixed(2)} s, without ${(x.withoutMs / 1000).toFixed(2)} s -> +${x.addedPct} % per token (budget ${r.embedder!.budgetPct} %)\n`);
   }
   if (r.decode) process.stdout.write(decodeConsoleTable(r.decode));
   process.stdout.write(`wrote ${r.files.join(', ')} in ${(r.wallMs / 1000).toFixed(1)} s\n`);

@@ -10,7 +10,7 @@ import type { Pack } from '../core/pack';
 import type { Device } from '../core/types';
 import { EvalDocument, loadDataset } from '../measure/dataset';
 import { percentile, round } from '../measure/metrics';
-import { ScratchBank } from '../measure/scratchBank';
+import { memorizeFresh } from '../measure/scratchBank';
 import { mdTable } from '../measure/svg';
 
 export const EMBEDDER_COST_BUDGET_PCT = 30;
@@ -54,31 +54,22 @@ export interface EmbedderCostOptions {
   log: (m: string) => void;
 }
 
-async function memorizeOnce(pack: Pack, docs: EvalDocument[], embedder: boolean, device: Device): Promise<{ ms: number; chunks: number; embedderMs: number }> {
-  const bank = await ScratchBank.open(pack.dir, device);
-  try {
-    if (!embedder) bank.engine.embedder = null;
-    const e0 = bank.engine.embedder?.totalMs ?? 0;
-    const s = await bank.add(docs);
-    if (s.failed) throw new Error(`${s.failed} of ${docs.length} documents failed to memorize`);
-    return { ms: s.wallMs, chunks: s.chunks, embedderMs: (bank.engine.embedder?.totalMs ?? 0) - e0 };
-  } finally {
-    await bank.close();
-  }
-}
-
 export async function benchEmbedderCost(pack: Pack, o: EmbedderCostOptions): Promise<EmbedderCostBench> {
   const spec = pack.manifest.embedder;
   const out: EmbedderCostBench = { repeats: o.repeats, budgetPct: EMBEDDER_COST_BUDGET_PCT, rows: [] };
   if (!spec) return { ...out, skipped: 'the pack has no sentence embedder' };
   out.embedder = { name: spec.name, maxTokens: spec.maxTokens };
-  const device = o.device ?? 'cpu';
+  const memorize = async (docs: EvalDocument[], embedder: boolean) => {
+    const m = await memorizeFresh(pack.dir, docs, { device: o.device ?? 'cpu', embedder });
+    if (m.failed) throw new Error(`${m.failed} of ${docs.length} documents failed to memorize`);
+    return m;
+  };
   for (const name of o.datasets) {
     const ds = loadDataset(name, o.repoRoot);
     const docs = ds.documents.slice(0, o.maxDocs ?? ds.documents.length);
     const sourceTokens = docs.reduce((n, d) => n + pack.tokenizer.encode(d.text).length, 0);
     // Warm-up (sessions, page cache), not timed.
-    await memorizeOnce(pack, docs.slice(0, 8), true, device);
+    await memorize(docs.slice(0, 8), true);
     const runs: EmbedderCostRow['runs'] = [];
     const withMs: number[] = [];
     const withoutMs: number[] = [];
@@ -86,10 +77,10 @@ export async function benchEmbedderCost(pack: Pack, o: EmbedderCostOptions): Pro
     let chunks = 0;
     for (let r = 0; r < o.repeats; r++) {
       for (const embedder of [true, false, false, true]) {
-        const m = await memorizeOnce(pack, docs, embedder, device);
+        const m = await memorize(docs, embedder);
         chunks = m.chunks;
-        runs.push({ embedder, ms: round(m.ms, 0) });
-        (embedder ? withMs : withoutMs).push(m.ms);
+        runs.push({ embedder, ms: round(m.wallMs, 0) });
+        (embedder ? withMs : withoutMs).push(m.wallMs);
         if (embedder) embMs.push(m.embedderMs);
       }
     }

@@ -17,6 +17,7 @@ import type { Device, MemoryRecord } from '../core/types';
 import { loadDataset, questionsOf } from '../measure/dataset';
 import { StreamingBank } from './harness';
 import { machineInfo, MachineInfo } from '../measure/machine';
+import { memorizeFresh } from '../measure/scratchBank';
 import { round } from '../measure/metrics';
 import { mdTable } from '../measure/svg';
 
@@ -241,14 +242,7 @@ export async function runRetrievalEval(o: RetrievalEvalOptions): Promise<Retriev
       await bank.close();
     }
     if (o.measureEmbedderCost && run.embedderMs > 0) {
-      const b2 = await StreamingBank.open(pack.dir, device);
-      try {
-        b2.engine.embedder = null; // same pack, embedder off: memorize as a pack without one
-        const mem2 = await b2.add(docs);
-        run.memorizeNoEmbedderMs = round(mem2.wallMs, 0);
-      } finally {
-        await b2.close();
-      }
+      run.memorizeNoEmbedderMs = round((await memorizeFresh(pack.dir, docs, { device, embedder: false })).wallMs, 0);
     }
     for (const r of RETRIEVERS) if (qls.some((q) => q.lists[r])) run.retrievers[r] = scoresOf(qls.map((q) => goldRank(q.lists[r] ?? [], q.gold)));
     run.retrievers.rrf = scoresOf(qls.map((q) => fusedRank(q, { ...DEFAULT_FUSION, emb: 0 }, C)));

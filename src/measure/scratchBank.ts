@@ -87,3 +87,25 @@ export class ScratchBank {
     return this.engine.decoder.buildContextPrompt(question, chunks.map((c) => c.text), budget);
   }
 }
+
+/**
+ * Memorizes `docs` into a fresh scratch bank, then removes it: the memorize stats plus the time spent
+ * in the sentence embedder. `embedder: false` memorizes with the same pack's embedder switched off,
+ * as a pack without one does (the with/without comparison of `cmt eval --embedder-cost` and
+ * `cmt bench --sections embedder`).
+ */
+export async function memorizeFresh(
+  packDir: string,
+  docs: EvalDocument[],
+  o: { device?: Device; embedder: boolean },
+): Promise<MemorizeStats & { embedderMs: number }> {
+  const bank = await ScratchBank.open(packDir, o.device);
+  try {
+    if (!o.embedder) bank.engine.embedder = null;
+    const e0 = bank.engine.embedder?.totalMs ?? 0;
+    const s = await bank.add(docs);
+    return { ...s, embedderMs: (bank.engine.embedder?.totalMs ?? 0) - e0 };
+  } finally {
+    await bank.close();
+  }
+}
