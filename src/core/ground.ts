@@ -242,12 +242,12 @@ function aboutQuestion(lines: readonly Line[], k: number, qStems: ReadonlySet<st
 }
 
 /** The question-related line holding the most of `evidence` (ties: fewer tokens, then earlier citation). */
-function bestLine(lines: readonly Line[], evidence: readonly string[], qTerms: ReadonlySet<string>): { line: Line; hits: number } | null {
+function bestLine(lines: readonly Line[], evidence: readonly string[], qTerms: ReadonlySet<string>, anyLine = false): { line: Line; hits: number } | null {
   let best: { line: Line; hits: number } | null = null;
   const qStems = new Set([...qTerms].map(stem));
   const specific = new Map([...new Set(lines.map((l) => l.citation))].map((c) => [c, specificTerms(lines, c, qStems)]));
   for (const [k, l] of lines.entries()) {
-    if (!aboutQuestion(lines, k, qStems, specific)) continue;
+    if (!anyLine && !aboutQuestion(lines, k, qStems, specific)) continue;
     const hits = evidence.filter((t) => l.tokens.has(t)).length;
     if (hits === 0) continue;
     if (!best || hits > best.hits || (hits === best.hits && l.tokens.size < best.line.tokens.size)) best = { line: l, hits };
@@ -305,6 +305,7 @@ export const GROUNDING_MESSAGES: Record<GroundingReason, string> = {
   'empty-answer': 'Not sure: the model gave no checkable answer.',
   'repeats-question': 'Not sure: the answer only repeats the question.',
   'not-in-source': 'Not sure: this answer does not appear in the cited files — it may be a guess.',
+  'off-question': 'Not sure: these words are in your files, but not on a line about your question. Check the lines below.',
   'memory-independent': 'Not sure: the model gives this answer just as readily without your files, so it may be a guess.',
   'low-confidence': 'Not sure: the words are in your files, but the model was unsure this is the answer. Check the lines below.',
 };
@@ -337,8 +338,15 @@ export function groundAnswer(input: GroundInput): Grounding {
   const chunks = anchoredChunks(input.sources, lines, qTerms);
   const best = bestLine(lines.filter((l) => chunks.has(l.citation)), t.evidence, qTerms);
   const coverage = best ? best.hits / t.evidence.length : 0;
-  const inSource = !!best && coverage >= FOUND_MIN_COVERAGE && [...t.salient].every((s) => best.line.tokens.has(s));
-  if (!inSource) return notSure('not-in-source', coverage);
+  const holds = (b: { line: Line; hits: number } | null): b is { line: Line; hits: number } =>
+    !!b && b.hits / t.evidence.length >= FOUND_MIN_COVERAGE && [...t.salient].every((s) => b.line.tokens.has(s));
+  const inSource = holds(best);
+  if (!inSource) {
+    // The words may still be on some cited line that is not about the question: say that, and show it.
+    const elsewhere = bestLine(lines.filter((l) => chunks.has(l.citation)), t.evidence, qTerms, true);
+    if (holds(elsewhere)) return notSure('off-question', elsewhere.hits / t.evidence.length, elsewhere.line);
+    return notSure('not-in-source', coverage);
+  }
   const floor = input.minConfidence;
   if (typeof floor === 'number' && typeof input.confidence === 'number' && input.confidence < floor) return notSure('low-confidence', coverage, best.line);
   if (gain !== null && gain <= MIN_MEMORY_GAIN) return notSure('memory-independent', coverage, best.line);

@@ -153,7 +153,11 @@ test('the line must be about the question: a bare number elsewhere in the chunks
   // "3" is on line 4 (maxRetries = 3), but nothing there (or just above) is about regions or tivuix
   const g = ask('In what region can I find the tivuix deployment?', '3');
   assert.equal(g.verdict, 'not-sure');
-  assert.equal(g.reason, 'not-in-source');
+  // ...and the user is told so, with that line shown first, rather than "does not appear in the cited files"
+  assert.equal(g.reason, 'off-question');
+  assert.match(g.message, /not on a line about your question/);
+  assert.match(g.quotes[0].text, /maxRetries/);
+  assert.equal(g.coverage, 1);
   // the same number asked about retries is found there
   assert.equal(ask('How many retries?', '3').verdict, 'found');
   // the question's words may sit on a parent line just above (YAML nesting): "database:" -> "name: tirguri_prod"
