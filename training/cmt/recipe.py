@@ -159,6 +159,84 @@ def build_model(base, cmt_overrides: Optional[Dict] = None):
     return CMTModel(base, CMTConfig(**{**CMT, **(cmt_overrides or {})}))
 
 
+def parse_overrides(pairs: List[str]) -> Dict:
+    """KEY=VALUE pairs (CMTConfig fields) -> typed overrides of the recipe's CMT config."""
+    from .cmt_config import CMTConfig
+
+    fields = CMTConfig.__dataclass_fields__
+    out: Dict = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in fields:
+            raise ValueError(f"--set {pair!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(fields))}")
+        out[key] = fields[key].type(value) if isinstance(fields[key].type, type) else type(CMT.get(key, 0.0))(value)
+    return out
+
+
+def dev_loss(weights: str, overrides: Optional[Dict] = None, n_docs: int = 200, batch: int = 8,
+             gguf: Optional[str] = None, seed: int = 0) -> Dict:
+    """Teacher-forced answer NLL (nats/token) on the workspace *dev* split, memory-only prompt, with
+    the same forward pass as training (the batch's documents are the bank, the gold memory forced
+    into the top K, memory-aware logits), next to the closed-book NLL of the same answers. A
+    continuous measure: it separates CMT configurations long before any of them gets an answer
+    exactly right from the memory alone."""
+    import torch
+
+    from .data import workspace_qa
+    from .decode import pad_batch, packed_answer_loss, predicting_positions
+    from .train import make_examples
+
+    torch.manual_seed(seed)
+    base, imported = load_base(find_gguf(gguf))
+    tok = tokenizer_of(imported, os.path.join(REPO, "training", "work", "smollm2"))
+    model = build_model(base, overrides)
+    load_cmt_weights(model, weights)
+    round_to_fp16(model)
+    model.eval()
+    ds = workspace_qa("dev", n_docs, seed=seed)
+    examples = make_examples(tok, ds, model.cfg, QUESTION_TEMPLATE, add_bos=False, answer_prefix=ANSWER_PREFIX)
+    first = {}
+    for e, qa in zip(examples, ds.questions):
+        first.setdefault(qa.doc_id, e)  # one question per document: a batch's documents stay distinct
+    picked = list(first.values())
+    sums = {"memory_nll": 0.0, "closed_book_nll": 0.0, "recall@1": 0.0}
+    n = 0
+    t0 = time.time()
+    with torch.no_grad():
+        for s in range(0, len(picked) - batch + 1, batch):
+            chunk = picked[s: s + batch]
+            _, stats = model.loss(chunk, tok.pad_id, model.cfg.top_k, force_gold=True)
+            ids, mask = pad_batch([e.prompt + e.answer for e in chunk], tok.pad_id)
+            target = torch.zeros_like(mask)
+            for i, e in enumerate(chunk):
+                target[i, len(e.prompt): len(e.prompt) + len(e.answer)] = 1
+            logits, _ = model.base(input_ids=ids, attention_mask=mask, logits_at=predicting_positions(target))
+            sums["memory_nll"] += stats["answer_nll"]
+            sums["closed_book_nll"] += packed_answer_loss(logits, ids, target).item()
+            sums["recall@1"] += stats["recall@1"]
+            n += 1
+    # Speed, as torch on this CPU sees it (the engine runs the same graph in onnxruntime): one
+    # full-length document through the compressor, and ψ+π for one question.
+    doc = (picked[0].doc * (model.cfg.max_doc_tokens // max(1, len(picked[0].doc)) + 1))[: model.cfg.max_doc_tokens]
+    times = {"compress_ms": [], "aggregate_ms": []}
+    with torch.no_grad():
+        for _ in range(7):
+            t1 = time.perf_counter()
+            mem, _ = model.compress([doc], tok.pad_id)
+            t2 = time.perf_counter()
+            model.aggregator(mem, mem.unsqueeze(1).expand(1, model.cfg.top_k, *mem.shape[1:]),
+                             torch.ones((1, model.cfg.top_k), dtype=torch.long))
+            t3 = time.perf_counter()
+            times["compress_ms"].append(1000 * (t2 - t1))
+            times["aggregate_ms"].append(1000 * (t3 - t2))
+    out = {k: round(v / max(1, n), 4) for k, v in sums.items()}
+    out.update({k: round(sorted(v)[len(v) // 2], 1) for k, v in times.items()})
+    out["prefix_tokens"] = model.aggregator.prefix_tokens
+    out.update({"questions": n * batch, "batch": batch, "config": model.cfg.to_dict(), "weights": weights,
+                "wall_s": round(time.time() - t0, 1)})
+    return out
+
+
 def round_to_fp16(model) -> None:
     """What is stored is fp16: make the in-memory model exactly that before exporting or evaluating."""
     import torch
@@ -172,13 +250,16 @@ def round_to_fp16(model) -> None:
 def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: str = "none",
           work: str = os.path.join(REPO, "training", "work", "smollm2"), fresh: bool = False,
           with_chunk: float = 0.0, gold_in_topk: bool = False, init_from: Optional[str] = None,
-          recon: float = 0.0, out: Optional[str] = None, sentences: float = 0.0) -> Dict:
+          recon: float = 0.0, out: Optional[str] = None, sentences: float = 0.0,
+          overrides: Optional[Dict] = None) -> Dict:
     import torch
 
     from .data import workspace_qa
     from .train import make_examples, make_recon_examples, train_cmt
 
     shipped = ablation == "none" and not out  # only then is recipe.json's training record updated
+    if overrides and not out:
+        raise ValueError("--set changes the CMT modules' shapes: give --out (the shipped weights keep recipe.json's config)")
     if init_from and shipped:
         # recipe.json counts the shipped weights' steps across runs; weights from elsewhere would break that count.
         raise ValueError("--init-from starts a separate line of weights: give --out (or an --ablation) too")
@@ -187,8 +268,8 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
     t0 = time.time()
     base, imported = load_base(find_gguf(gguf))
     tok = tokenizer_of(imported, work)
-    overrides = {"sm_weight": 0.0} if ablation == "no_self_matching" else {"alpha": 0.0} if ablation == "alpha0" else {}
-    model = build_model(base, overrides)
+    ablated = {"sm_weight": 0.0} if ablation == "no_self_matching" else {"alpha": 0.0} if ablation == "alpha0" else {}
+    model = build_model(base, {**(overrides or {}), **ablated})
     name = CMT_WEIGHTS if ablation == "none" else f"cmt-{ablation}.safetensors"
     out_path = out or os.path.join(RECIPE_DIR if ablation == "none" else work, name)
     recipe = read_recipe()
@@ -235,7 +316,7 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
                                          + (f" --sentences {sentences:g}" if sentences else "")}
         recipe["cmt"] = model.cfg.to_dict()
         write_recipe(recipe)
-    with open(os.path.join(work, f"train-{ablation}.json"), "w") as f:
+    with open(os.path.join(os.path.dirname(out_path), f"train-{ablation}.json") if out else os.path.join(work, f"train-{ablation}.json"), "w") as f:
         json.dump({**result, "config": model.cfg.to_dict(), "total_s": round(time.time() - t0, 1)}, f, indent=1)
     print(f"trained {result['steps_done']} steps in {result['wall_s']} s -> {out_path} "
           f"({os.path.getsize(out_path) / 1e6:.1f} MB)", flush=True)

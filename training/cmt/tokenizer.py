@@ -350,5 +350,10 @@ class HFTokenizer:
     def encode(self, text: str) -> List[int]:
         return self._tok.encode(text, add_special_tokens=False).ids
 
+    def encode_with_offsets(self, text: str):
+        """(ids, [(start, end) character span of each token])."""
+        enc = self._tok.encode(text, add_special_tokens=False)
+        return enc.ids, list(enc.offsets)
+
     def decode(self, ids: Iterable[int], skip_special_tokens: bool = True) -> str:
         return self._tok.decode(list(ids), skip_special_tokens=skip_special_tokens)

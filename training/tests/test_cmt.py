@@ -249,3 +249,53 @@ class BatchesAndSelection(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ConfigOverrides(unittest.TestCase):
+    def test_typed_values_and_clear_errors(self):
+        from cmt.recipe import parse_overrides
+
+        got = parse_overrides(["memory_slots=16", "alpha=0.25", "compressor_layers=8"])
+        self.assertEqual(got, {"memory_slots": 16, "alpha": 0.25, "compressor_layers": 8})
+        self.assertIsInstance(got["memory_slots"], int)
+        self.assertEqual(parse_overrides([]), {})
+        with self.assertRaisesRegex(ValueError, "KEY=VALUE"):
+            parse_overrides(["memory_slots"])
+        with self.assertRaisesRegex(ValueError, "memory_slots"):
+            parse_overrides(["slots=4"])
+
+    def test_shape_changes_never_overwrite_the_shipped_weights(self):
+        from cmt import recipe
+
+        with self.assertRaisesRegex(ValueError, "--out"):
+            recipe.train(overrides={"memory_slots": 16})
+
+
+class KvOracle(unittest.TestCase):
+    """The oracle's cache plumbing: a document encoded after a head (with the head's cache as past)
+    must be exactly the cache of head + document encoded at once, and answering from that cache must
+    give what answering from the whole prompt gives."""
+
+    def test_split_encoding_equals_one_pass_and_answers_match(self):
+        from cmt.kv_oracle import _answer, _encode, _select
+
+        torch.manual_seed(0)
+        base = LlamaForCausalLM(BASE).eval()
+        head, doc, tail = [1, 7, 8, 9], [11, 12, 13, 14, 15], [20, 21]
+        whole = _encode(base, head + doc, 0)
+        split = _encode(base, doc, len(head), past=_encode(base, head, 0))
+        for (k1, v1), (k2, v2) in zip(whole, split):
+            self.assertTrue(torch.allclose(k1, k2, atol=1e-5))
+            self.assertTrue(torch.allclose(v1, v2, atol=1e-5))
+
+        class Tok:
+            def decode(self, ids):
+                return " ".join(map(str, ids))
+
+        from_cache = _answer(base, Tok(), tail, split, len(head) + len(doc), stop_ids=[], max_new=5)
+        from_prompt = _answer(base, Tok(), head + doc + tail, None, 0, stop_ids=[], max_new=5)
+        self.assertEqual(from_cache, from_prompt)
+        self.assertEqual(len(from_cache.split()), 5)
+        picked = _select(split, [0, 2, 4])
+        self.assertEqual(picked[0][0].shape[2], 3)
+        self.assertTrue(torch.equal(picked[1][1][:, :, 1], split[1][1][:, :, 2]))
