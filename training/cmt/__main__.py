@@ -71,7 +71,9 @@ def main(argv=None):
     t = sub.add_parser("dev-loss", help="memory-only answer NLL on the workspace dev split (compares CMT configs)")
     t.add_argument("--weights", required=True); t.add_argument("--gguf", default=None)
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="the config the weights were trained with")
-    t.add_argument("--docs", type=int, default=200, help="dev documents, one question each (default: %(default)s)")
+    t.add_argument("--docs", type=int, default=200, help="documents: one question each from 100 on, else all their questions (default: %(default)s)")
+    t.add_argument("--split", choices=["dev", "train"], default="dev",
+                   help="train = the documents `train-recipe --train-docs N` trained on (a memorisation check)")
     t = sub.add_parser("kv-oracle", help="the frozen base answering from the document's exact KV cache (an upper bound for the memory prefix)")
     t.add_argument("--dataset", default=os.path.join("test", "fixtures", "workspace-qa-test.json"), help="SQuAD-format JSON (default: %(default)s)")
     t.add_argument("--questions", type=int, default=40); t.add_argument("--gguf", default=None)
@@ -101,7 +103,7 @@ def main(argv=None):
     if args.cmd == "dev-loss":
         from . import recipe
         try:
-            print(json.dumps(recipe.dev_loss(args.weights, recipe.parse_overrides(args.set), n_docs=args.docs, gguf=args.gguf)))
+            print(json.dumps(recipe.dev_loss(args.weights, recipe.parse_overrides(args.set), n_docs=args.docs, gguf=args.gguf, split=args.split)))
         except ValueError as e:
             print(f"dev-loss: {e}", file=sys.stderr)
             return 2

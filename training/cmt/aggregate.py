@@ -30,7 +30,7 @@ class CrossAttentionBlock(nn.Module):
         self.ln_mlp = nn.LayerNorm(dim)
         self.mlp = nn.Sequential(nn.Linear(dim, mlp_ratio * dim), nn.GELU(), nn.Linear(mlp_ratio * dim, dim))
 
-    def forward(self, x, mem, bias):
+    def forward(self, x, mem, bias, residual: bool = True):
         b, n, d = x.shape
         s = mem.shape[1]
         hd = self.head_dim
@@ -38,7 +38,7 @@ class CrossAttentionBlock(nn.Module):
         k, v = self.kv(self.ln_kv(mem)).view(b, s, 2, self.heads, hd).permute(2, 0, 3, 1, 4)
         att = (q @ k.transpose(-1, -2)) * (hd ** -0.5) + bias
         y = (att.softmax(-1) @ v).transpose(1, 2).reshape(b, n, d)
-        x = x + self.out(y)
+        x = x + self.out(y) if residual else self.out(y)
         return x + self.mlp(self.ln_mlp(x))
 
 
@@ -47,6 +47,7 @@ class Aggregator(nn.Module):
         super().__init__()
         self.k = cfg.memory_slots
         self.r = cfg.prefix_per_slot
+        self.query_residual = cfg.query_residual
         self.num_layers, self.num_kv_heads, self.head_dim = num_layers, num_kv_heads, head_dim
         # ψ
         self.null_memory = nn.Parameter(torch.zeros(1, 1, memory_dim))  # always visible: attention never has an empty set
@@ -67,8 +68,8 @@ class Aggregator(nn.Module):
         visible = torch.cat([torch.ones_like(memory_mask[:, :1]), memory_mask.repeat_interleave(k, dim=1)], dim=1)
         bias = (1.0 - visible.to(question_memory.dtype)).mul(NEG).view(b, 1, 1, -1)
         x = question_memory
-        for block in self.blocks:
-            x = block(x, mem, bias)
+        for i, block in enumerate(self.blocks):
+            x = block(x, mem, bias, residual=self.query_residual or i > 0)
         return self.ln_out(x)
 
     def pi(self, aggregated) -> List[Tuple[torch.Tensor, torch.Tensor]]:

@@ -13,6 +13,10 @@ class CMTConfig:
     aggregator_mlp_ratio: int = 2
     slot_hidden: int = 128           # hidden width of the per-slot MLPs of Θ
     prefix_per_slot: int = 1         # π: prefix tokens per memory slot and layer (P = k * prefix_per_slot)
+    # ψ's first block adds its cross-attention output to the question's memory (a pre-LN residual).
+    # That path lets ψ+π answer from the question alone, so the document memory can be ignored:
+    # False starts ψ from the attention output only (M* is then made of the selected memories).
+    query_residual: bool = True
     max_doc_tokens: int = 192
     max_question_tokens: int = 64
     max_selected: int = 8            # largest K seen in training

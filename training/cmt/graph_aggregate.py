@@ -61,7 +61,8 @@ class _G:
         return self.op("Mul", [self.op("Mul", [x, self.op("Add", [e, self.const(1.0)])]), self.const(0.5)])
 
 
-def _block(g: _G, x: str, mem: str, bias: str, t: Dict[str, np.ndarray], p: str, heads: int, dim: int) -> str:
+def _block(g: _G, x: str, mem: str, bias: str, t: Dict[str, np.ndarray], p: str, heads: int, dim: int,
+           residual: bool = True) -> str:
     hd = dim // heads
     q = g.linear(g.layer_norm(x, t, p + ".ln_q"), t[p + ".q.weight"], t[p + ".q.bias"], p + ".q")
     q = g.op("Transpose", [g.op("Reshape", [q, g.const([0, -1, heads, hd], dtype=np.int64)])], perm=[0, 2, 1, 3])
@@ -73,7 +74,8 @@ def _block(g: _G, x: str, mem: str, bias: str, t: Dict[str, np.ndarray], p: str,
     att = g.op("Add", [g.op("Mul", [att, g.const(hd ** -0.5)]), bias])
     y = g.op("MatMul", [g.op("Softmax", [att], axis=-1), v])
     y = g.op("Reshape", [g.op("Transpose", [y], perm=[0, 2, 1, 3]), g.const([0, -1, dim], dtype=np.int64)])
-    x = g.op("Add", [x, g.linear(y, t[p + ".out.weight"], t[p + ".out.bias"], p + ".out")])
+    out = g.linear(y, t[p + ".out.weight"], t[p + ".out.bias"], p + ".out")
+    x = g.op("Add", [x, out]) if residual else out
     h = g.linear(g.layer_norm(x, t, p + ".ln_mlp"), t[p + ".mlp.0.weight"], t[p + ".mlp.0.bias"], p + ".mlp.0")
     h = g.linear(g.gelu(h), t[p + ".mlp.2.weight"], t[p + ".mlp.2.bias"], p + ".mlp.2")
     return g.op("Add", [x, h])
@@ -101,7 +103,7 @@ def build_aggregator(cfg: CMTConfig, tensors: Dict[str, np.ndarray], memory_dim:
     bias = g.op("Unsqueeze", [bias, g.const([1, 2], dtype=np.int64)])
     x = "question_memory"
     for i in range(cfg.aggregator_layers):
-        x = _block(g, x, mem, bias, t, f"blocks.{i}", cfg.aggregator_heads, d)
+        x = _block(g, x, mem, bias, t, f"blocks.{i}", cfg.aggregator_heads, d, residual=cfg.query_residual or i > 0)
     x = g.layer_norm(x, t, "ln_out")
     # π: every slot becomes r prefix tokens in every layer, for keys and values.
     p = g.linear(x, t["align.weight"], t["align.bias"], "align")

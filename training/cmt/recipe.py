@@ -169,17 +169,25 @@ def parse_overrides(pairs: List[str]) -> Dict:
         key, sep, value = pair.partition("=")
         if not sep or key not in fields:
             raise ValueError(f"--set {pair!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(fields))}")
-        out[key] = fields[key].type(value) if isinstance(fields[key].type, type) else type(CMT.get(key, 0.0))(value)
+        kind = fields[key].type if isinstance(fields[key].type, type) else type(CMT.get(key, 0.0))
+        if kind is bool:
+            if value.lower() not in ("0", "1", "true", "false"):
+                raise ValueError(f"--set {pair!r}: {key} takes 0/1/true/false")
+            out[key] = value.lower() in ("1", "true")
+        else:
+            out[key] = kind(value)
     return out
 
 
 def dev_loss(weights: str, overrides: Optional[Dict] = None, n_docs: int = 200, batch: int = 8,
-             gguf: Optional[str] = None, seed: int = 0) -> Dict:
+             gguf: Optional[str] = None, seed: int = 0, split: str = "dev") -> Dict:
     """Teacher-forced answer NLL (nats/token) on the workspace *dev* split, memory-only prompt, with
     the same forward pass as training (the batch's documents are the bank, the gold memory forced
     into the top K, memory-aware logits), next to the closed-book NLL of the same answers. A
     continuous measure: it separates CMT configurations long before any of them gets an answer
-    exactly right from the memory alone."""
+    exactly right from the memory alone. content_gain = the NLL with another document's memory as
+    the only one selected minus the NLL with the question's own (K = 1 both): what the memory says
+    about *this* document, not only the answer's form (≈ 0 when the prefix only teaches the format)."""
     import torch
 
     from .data import workspace_qa
@@ -193,19 +201,34 @@ def dev_loss(weights: str, overrides: Optional[Dict] = None, n_docs: int = 200, 
     load_cmt_weights(model, weights)
     round_to_fp16(model)
     model.eval()
-    ds = workspace_qa("dev", n_docs, seed=seed)
+    ds = workspace_qa(split, n_docs, seed=seed)  # split "train" with seed 0 = what `train-recipe --train-docs N` trained on
     examples = make_examples(tok, ds, model.cfg, QUESTION_TEMPLATE, add_bos=False, answer_prefix=ANSWER_PREFIX)
-    first = {}
+    by_doc: Dict[str, list] = {}
     for e, qa in zip(examples, ds.questions):
-        first.setdefault(qa.doc_id, e)  # one question per document: a batch's documents stay distinct
-    picked = list(first.values())
-    sums = {"memory_nll": 0.0, "closed_book_nll": 0.0, "recall@1": 0.0}
+        by_doc.setdefault(qa.doc_id, []).append(e)
+    # Round r holds every document's r-th question, so a batch's documents stay distinct; a round's
+    # remainder smaller than a batch is left out. With many documents, round 0 alone is enough.
+    picked = []
+    rounds = 1 if n_docs >= 100 else max(len(v) for v in by_doc.values())
+    for r in range(rounds):
+        row = [v[r] for v in by_doc.values() if len(v) > r]
+        picked += row[: len(row) - len(row) % batch]
+    sums = {"memory_nll": 0.0, "own_memory_nll_k1": 0.0, "wrong_memory_nll_k1": 0.0, "closed_book_nll": 0.0, "recall@1": 0.0}
     n = 0
     t0 = time.time()
     with torch.no_grad():
         for s in range(0, len(picked) - batch + 1, batch):
             chunk = picked[s: s + batch]
             _, stats = model.loss(chunk, tok.pad_id, model.cfg.top_k, force_gold=True)
+            # The same questions, each given the next question's document as "its own": whatever the
+            # memory does for the answer beyond its format shows up as the gap to memory_nll.
+            # With K = 1 (only the forced memory): with K > 1 the question's true document, still in
+            # the batch as another question's, could be among the memories picked besides it.
+            swapped = [dataclasses.replace(e, doc=chunk[(i + 1) % len(chunk)].doc) for i, e in enumerate(chunk)]
+            _, own = model.loss(chunk, tok.pad_id, 1, force_gold=True)
+            _, wrong = model.loss(swapped, tok.pad_id, 1, force_gold=True)
+            sums["own_memory_nll_k1"] += own["answer_nll"]
+            sums["wrong_memory_nll_k1"] += wrong["answer_nll"]
             ids, mask = pad_batch([e.prompt + e.answer for e in chunk], tok.pad_id)
             target = torch.zeros_like(mask)
             for i, e in enumerate(chunk):
@@ -230,6 +253,7 @@ def dev_loss(weights: str, overrides: Optional[Dict] = None, n_docs: int = 200, 
             times["compress_ms"].append(1000 * (t2 - t1))
             times["aggregate_ms"].append(1000 * (t3 - t2))
     out = {k: round(v / max(1, n), 4) for k, v in sums.items()}
+    out["content_gain"] = round(out["wrong_memory_nll_k1"] - out["own_memory_nll_k1"], 4)
     out.update({k: round(sorted(v)[len(v) // 2], 1) for k, v in times.items()})
     out["prefix_tokens"] = model.aggregator.prefix_tokens
     out.update({"questions": n * batch, "batch": batch, "config": model.cfg.to_dict(), "weights": weights,

@@ -259,6 +259,10 @@ class ConfigOverrides(unittest.TestCase):
         self.assertEqual(got, {"memory_slots": 16, "alpha": 0.25, "compressor_layers": 8})
         self.assertIsInstance(got["memory_slots"], int)
         self.assertEqual(parse_overrides([]), {})
+        self.assertEqual(parse_overrides(["query_residual=0"]), {"query_residual": False})
+        self.assertEqual(parse_overrides(["query_residual=true"]), {"query_residual": True})
+        with self.assertRaisesRegex(ValueError, "0/1"):
+            parse_overrides(["query_residual=maybe"])
         with self.assertRaisesRegex(ValueError, "KEY=VALUE"):
             parse_overrides(["memory_slots"])
         with self.assertRaisesRegex(ValueError, "memory_slots"):

@@ -46,6 +46,24 @@ class AggregatorGraph(unittest.TestCase):
     def test_matches_torch_with_two_prefix_tokens_per_slot(self):
         self.check(CMTConfig(memory_slots=2, aggregator_layers=1, aggregator_heads=2, aggregator_mlp_ratio=2, prefix_per_slot=2))
 
+    def test_matches_torch_without_the_query_residual(self):
+        self.check(CMTConfig(memory_slots=4, aggregator_layers=2, aggregator_heads=4, aggregator_mlp_ratio=2,
+                             prefix_per_slot=1, query_residual=False))
+
+    def test_without_the_query_residual_the_question_only_chooses(self):
+        """query_residual=False: with nothing to choose from (every memory masked, only the null
+        memory visible), the prefix no longer depends on the question at all; with the residual it does."""
+        for residual, same in ((False, True), (True, False)):
+            cfg = CMTConfig(memory_slots=2, aggregator_layers=1, aggregator_heads=2, prefix_per_slot=1, query_residual=residual)
+            torch.manual_seed(2)
+            agg = Aggregator(cfg, 16, 2, 1, 8).eval()
+            mems = torch.randn(1, 2, 2, 16)
+            mask = torch.zeros(1, 2, dtype=torch.long)
+            with torch.no_grad():
+                a = agg(torch.randn(1, 2, 16), mems, mask)[1][0]
+                b = agg(torch.randn(1, 2, 16), mems, mask)[1][0]
+            self.assertEqual(torch.allclose(a, b, atol=1e-6), same, f"query_residual={residual}")
+
     def test_masked_memories_do_not_matter(self):
         cfg = CMTConfig(memory_slots=2, aggregator_layers=1, aggregator_heads=2, prefix_per_slot=1)
         torch.manual_seed(1)
