@@ -22,6 +22,12 @@ class CMTConfig:
     max_selected: int = 8            # largest K seen in training
     top_k: int = 4                   # K
     alpha: float = 0.5               # memory-aware objective (1+α)·l(y|M*,q) − α·l(y|q)
+    # What the objective contrasts with in training: "no_memory" (the paper's l(y|q)) or
+    # "other_memory" (l(y|M*_other,q): the prefix built from another document's memory, with
+    # gradient). A trained prefix is also a soft prompt: against no memory it can win by format and
+    # by answers learnt from the question alone; against another document's memory only what
+    # differs between documents, their content, helps. Decoding always uses no_memory.
+    alpha_negative: str = "no_memory"
     sm_weight: float = 1.0           # weight of L_sm in the total loss
     sm_lambda: float = 1.0           # λ inside L_sm (memory separation term); at 0.1 the keys collapsed (L_sm = -1 + 0.1·ln(B-1))
     bp_dropout: float = 0.0          # fraction of documents compressed without gradient (MAC's backprop dropout); 0 = off

@@ -104,7 +104,12 @@ class CMTModel(nn.Module):
         attn = torch.cat([torch.ones((b, p), dtype=torch.long, device=dev), tmask], dim=1)
         at = predicting_positions(target)
         logits_mem, _ = self.base(input_ids=ids, attention_mask=attn, position_ids=pos, past_key_values=prefix, logits_at=at)
-        if cfg.alpha != 0:
+        if cfg.alpha != 0 and cfg.alpha_negative == "other_memory" and b > 1:
+            # The next question's gold document stands in for this one's (alone, K = 1).
+            other = torch.roll(gold, 1).unsqueeze(1)
+            prefix_other = self.aggregator(qmem, mem[other], torch.ones(other.shape, dtype=torch.long, device=dev))
+            logits_plain, _ = self.base(input_ids=ids, attention_mask=attn, position_ids=pos, past_key_values=prefix_other, logits_at=at)
+        elif cfg.alpha != 0:
             with torch.no_grad():
                 logits_plain, _ = self.base(input_ids=ids, attention_mask=tmask, position_ids=pos, logits_at=at)
         else:

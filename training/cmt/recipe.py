@@ -197,7 +197,7 @@ def dev_loss(weights: str, overrides: Optional[Dict] = None, n_docs: int = 200, 
     torch.manual_seed(seed)
     base, imported = load_base(find_gguf(gguf))
     tok = tokenizer_of(imported, os.path.join(REPO, "training", "work", "smollm2"))
-    model = build_model(base, overrides)
+    model = build_model(base, {**(overrides or {}), "alpha_negative": "no_memory"})  # scored as the product decodes
     load_cmt_weights(model, weights)
     round_to_fp16(model)
     model.eval()

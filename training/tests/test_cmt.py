@@ -303,3 +303,21 @@ class KvOracle(unittest.TestCase):
         picked = _select(split, [0, 2, 4])
         self.assertEqual(picked[0][0].shape[2], 3)
         self.assertTrue(torch.equal(picked[1][1][:, :, 1], split[1][1][:, :, 2]))
+
+
+class OtherMemoryContrast(unittest.TestCase):
+    def test_contrast_with_another_documents_memory_runs_and_differs(self):
+        import dataclasses
+
+        rng = random.Random(0)
+        batch = examples(4, rng)
+        losses = {}
+        for negative in ("no_memory", "other_memory"):
+            model = tiny_model(seed=3)
+            model.cfg = dataclasses.replace(CFG, alpha_negative=negative)
+            loss, stats = model.loss(batch, pad_id=0, top_k=2, force_gold=True)
+            loss.backward()
+            self.assertTrue(math.isfinite(loss.item()))
+            self.assertIsNotNone(model.aggregator.align.weight.grad)
+            losses[negative] = loss.item()
+        self.assertNotAlmostEqual(losses["no_memory"], losses["other_memory"], places=4)
