@@ -31,7 +31,7 @@ for name in base-k8-l4-r1 k16 layers8 r2; do
     # shellcheck disable=SC2086
     cmt dev-loss --weights "$out/$name/cmt.safetensors" ${configs[$name]} --split train --docs "$TRAIN_DOCS" >"$out/$name/train-docs.json"
   fi
-  echo "$name: $(cat "$out/$name/dev.json" | head -c 120) train $(grep -o 'trained [0-9]* steps in [0-9.]* s' "$out/$name/train.log")"
+  echo "$name: $(head -c 120 "$out/$name/dev.json") train $(grep -o 'trained [0-9]* steps in [0-9.]* s' "$out/$name/train.log")"
 done
 [ -n "${TRAIN_DOCS:-}" ] && exit 0
 for k in 1 8; do

@@ -336,14 +336,15 @@ export function groundAnswer(input: GroundInput): Grounding {
 
   const qTerms = new Set(tokenize(input.question).filter((x) => !STOPWORDS.has(x)));
   const chunks = anchoredChunks(input.sources, lines, qTerms);
-  const best = bestLine(lines.filter((l) => chunks.has(l.citation)), t.evidence, qTerms);
+  const anchored = lines.filter((l) => chunks.has(l.citation));
+  const best = bestLine(anchored, t.evidence, qTerms);
   const coverage = best ? best.hits / t.evidence.length : 0;
   const holds = (b: { line: Line; hits: number } | null): b is { line: Line; hits: number } =>
     !!b && b.hits / t.evidence.length >= FOUND_MIN_COVERAGE && [...t.salient].every((s) => b.line.tokens.has(s));
   const inSource = holds(best);
   if (!inSource) {
     // The words may still be on some cited line that is not about the question: say that, and show it.
-    const elsewhere = bestLine(lines.filter((l) => chunks.has(l.citation)), t.evidence, qTerms, true);
+    const elsewhere = bestLine(anchored, t.evidence, qTerms, true);
     if (holds(elsewhere)) return notSure('off-question', elsewhere.hits / t.evidence.length, elsewhere.line);
     return notSure('not-in-source', coverage);
   }

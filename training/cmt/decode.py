@@ -82,30 +82,34 @@ def _step(base, ids, past, past_len, pos):
 
 @torch.no_grad()
 def generate(base, tok, prompt: List[int], prefix: Prefix = None, alpha: float = 0.0,
-             max_new_tokens: int = 16, stop_strings: Sequence[str] = STOP_STRINGS) -> str:
-    """Greedy decoding of one prompt; `prefix` is the per-layer memory prefix (None = closed book)."""
+             max_new_tokens: int = 16, stop_strings: Sequence[str] = STOP_STRINGS,
+             start_pos: int = 0, stop_ids: Sequence[int] = ()) -> str:
+    """Greedy decoding of one prompt; `prefix` is the per-layer memory prefix (None = closed book).
+    `start_pos`: the prompt's first RoPE position (0 for a memory prefix, which has no positions;
+    the cache's length when `prefix` is a real KV cache the prompt continues). Stops at eos, at any
+    of `stop_ids` and at any of `stop_strings`."""
     ids = torch.tensor([prompt], dtype=torch.long)
     p = 0 if prefix is None else prefix[0][0].shape[2]
-    logits, past = _step(base, ids, prefix, p, 0)
+    logits, past = _step(base, ids, prefix, p, start_pos)
     use_contrast = prefix is not None and alpha != 0
     if use_contrast:
         logits0, past0 = _step(base, ids, None, 0, 0)
     out: List[int] = []
-    pos = len(prompt)
+    n = len(prompt)  # tokens after the prefix so far
     for _ in range(max_new_tokens):
         scores = memory_aware_logits(logits, logits0, alpha) if use_contrast else logits
         nxt = int(scores.argmax(-1))
-        if nxt == tok.eos_id:
+        if nxt == tok.eos_id or nxt in stop_ids:
             break
         out.append(nxt)
         text = tok.decode(out)
         if any(s in text for s in stop_strings):
             break
         step = torch.tensor([[nxt]], dtype=torch.long)
-        logits, past = _step(base, step, past, p + pos, pos)
+        logits, past = _step(base, step, past, p + n, start_pos + n)
         if use_contrast:
-            logits0, past0 = _step(base, step, past0, pos, pos)
-        pos += 1
+            logits0, past0 = _step(base, step, past0, n, n)
+        n += 1
     text = tok.decode(out)
     for s in stop_strings:
         text = text.split(s)[0]

@@ -18,6 +18,7 @@ from typing import Dict, List
 
 import torch
 
+from .decode import generate
 from .evaluate import exact_match, f1_score
 
 VARIANTS = ("closed_book", "exact_kv_before_prompt", "exact_kv_in_turn_standalone", "exact_kv_in_context",
@@ -50,22 +51,6 @@ def _encode(base, ids: List[int], start: int, past=None):
     return cache
 
 
-@torch.no_grad()
-def _answer(base, tok, prompt: List[int], cache, start: int, stop_ids, max_new: int = 16) -> str:
-    past, past_len, pos, ids, out = cache, 0 if cache is None else cache[0][0].shape[2], start, prompt, []
-    for _ in range(max_new):
-        t = len(ids)
-        logits, past = base(input_ids=torch.tensor([ids]), position_ids=torch.arange(pos, pos + t).unsqueeze(0),
-                            attention_mask=torch.ones(1, past_len + t, dtype=torch.long), past_key_values=past)
-        past_len, pos = past_len + t, pos + t
-        nxt = int(logits[0, -1].argmax())
-        if nxt in stop_ids:
-            break
-        out.append(nxt)
-        ids = [nxt]
-    return tok.decode(out).strip()
-
-
 def run(squad_path: str, n: int = 40, gguf=None, log=print) -> Dict:
     from .recipe import CONTEXT_TEMPLATE, QUESTION_TEMPLATE, STOP_TOKEN_IDS, find_gguf, load_base, tokenizer_of, REPO
     import os
@@ -77,6 +62,9 @@ def run(squad_path: str, n: int = 40, gguf=None, log=print) -> Dict:
     examples = []
     t0 = time.time()
     items = _questions(squad_path, n)
+    def answer(prompt, cache, start):
+        return generate(base, tok, prompt, cache, max_new_tokens=16, stop_strings=[], start_pos=start, stop_ids=STOP_TOKEN_IDS)
+
     for context, question, golds, start in items:
         doc, spans = tok.encode_with_offsets(context)
         line_start = context.rfind("\n", 0, start) + 1
@@ -93,12 +81,11 @@ def run(squad_path: str, n: int = 40, gguf=None, log=print) -> Dict:
         joined = [(torch.cat([hk, k], 2), torch.cat([hv, v], 2)) for (hk, hv), (k, v) in zip(head_kv, alone_in_turn)]
         question_prompt = tok.encode(QUESTION_TEMPLATE.format(question=question))
         preds = {
-            "closed_book": _answer(base, tok, tail, head_kv, h, STOP_TOKEN_IDS),
-            "exact_kv_before_prompt": _answer(base, tok, question_prompt, alone_before, 0, STOP_TOKEN_IDS),
-            "exact_kv_in_turn_standalone": _answer(base, tok, tail, joined, h + d, STOP_TOKEN_IDS),
-            "exact_kv_in_context": _answer(base, tok, tail, in_context, h + d, STOP_TOKEN_IDS),
-            "answer_line_kv_in_context": _answer(base, tok, tail, _select(in_context, list(range(h)) + [h + i for i in line]),
-                                                 h + d, STOP_TOKEN_IDS),
+            "closed_book": answer(tail, head_kv, h),
+            "exact_kv_before_prompt": answer(question_prompt, alone_before, 0),
+            "exact_kv_in_turn_standalone": answer(tail, joined, h + d),
+            "exact_kv_in_context": answer(tail, in_context, h + d),
+            "answer_line_kv_in_context": answer(tail, _select(in_context, list(range(h)) + [h + i for i in line]), h + d),
         }
         for v, p in preds.items():
             totals[v][0] += exact_match(p, golds)

@@ -29,6 +29,15 @@ class Example:
         return "recon" if self.recon else "chunk" if self.chunked else "memory"
 
 
+def answer_batch(batch: Sequence[Example], pad_id: int):
+    """prompt + answer of each example, right-padded: (ids, attention mask, answer-token mask)."""
+    ids, mask = pad_batch([e.prompt + e.answer for e in batch], pad_id)
+    target = torch.zeros_like(mask)
+    for i, e in enumerate(batch):
+        target[i, len(e.prompt): len(e.prompt) + len(e.answer)] = 1
+    return ids, mask, target
+
+
 def base_fingerprint(base: nn.Module) -> str:
     h = hashlib.sha256()
     for name, t in sorted(base.state_dict().items()):
@@ -92,12 +101,7 @@ class CMTModel(nn.Module):
         idx = select_top_k(scores.detach(), top_k, force=gold if force_gold else None)
         selected = mem[idx]  # [B,K,k,d]
         prefix = self.aggregator(qmem, selected, torch.ones(idx.shape, dtype=torch.long, device=dev))
-        seqs = [e.prompt + e.answer for e in batch]
-        ids, tmask = pad_batch(seqs, pad_id)
-        target = torch.zeros_like(tmask)
-        for i, e in enumerate(batch):
-            target[i, len(e.prompt): len(e.prompt) + len(e.answer)] = 1
-        ids, tmask, target = ids.to(dev), tmask.to(dev), target.to(dev)
+        ids, tmask, target = (x.to(dev) for x in answer_batch(batch, pad_id))
         p = prefix[0][0].shape[2]
         t = ids.shape[1]
         pos = torch.arange(t, device=dev).unsqueeze(0).expand(b, t)

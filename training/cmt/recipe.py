@@ -169,7 +169,7 @@ def parse_overrides(pairs: List[str]) -> Dict:
         key, sep, value = pair.partition("=")
         if not sep or key not in fields:
             raise ValueError(f"--set {pair!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(fields))}")
-        kind = fields[key].type if isinstance(fields[key].type, type) else type(CMT.get(key, 0.0))
+        kind = fields[key].type
         if kind is bool:
             if value.lower() not in ("0", "1", "true", "false"):
                 raise ValueError(f"--set {pair!r}: {key} takes 0/1/true/false")
@@ -191,7 +191,8 @@ def dev_loss(weights: str, overrides: Optional[Dict] = None, n_docs: int = 200, 
     import torch
 
     from .data import workspace_qa
-    from .decode import pad_batch, packed_answer_loss, predicting_positions
+    from .decode import packed_answer_loss, predicting_positions
+    from .model import answer_batch
     from .train import make_examples
 
     torch.manual_seed(seed)
@@ -229,10 +230,7 @@ def dev_loss(weights: str, overrides: Optional[Dict] = None, n_docs: int = 200, 
             _, wrong = model.loss(swapped, tok.pad_id, 1, force_gold=True)
             sums["own_memory_nll_k1"] += own["answer_nll"]
             sums["wrong_memory_nll_k1"] += wrong["answer_nll"]
-            ids, mask = pad_batch([e.prompt + e.answer for e in chunk], tok.pad_id)
-            target = torch.zeros_like(mask)
-            for i, e in enumerate(chunk):
-                target[i, len(e.prompt): len(e.prompt) + len(e.answer)] = 1
+            ids, mask, target = answer_batch(chunk, tok.pad_id)
             logits, _ = model.base(input_ids=ids, attention_mask=mask, logits_at=predicting_positions(target))
             sums["memory_nll"] += stats["answer_nll"]
             sums["closed_book_nll"] += packed_answer_loss(logits, ids, target).item()
@@ -340,7 +338,8 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
                                          + (f" --sentences {sentences:g}" if sentences else "")}
         recipe["cmt"] = model.cfg.to_dict()
         write_recipe(recipe)
-    with open(os.path.join(os.path.dirname(out_path), f"train-{ablation}.json") if out else os.path.join(work, f"train-{ablation}.json"), "w") as f:
+    report_dir = os.path.dirname(out_path) if out else work  # an experiment's report sits beside its weights
+    with open(os.path.join(report_dir, f"train-{ablation}.json"), "w") as f:
         json.dump({**result, "config": model.cfg.to_dict(), "total_s": round(time.time() - t0, 1)}, f, indent=1)
     print(f"trained {result['steps_done']} steps in {result['wall_s']} s -> {out_path} "
           f"({os.path.getsize(out_path) / 1e6:.1f} MB)", flush=True)

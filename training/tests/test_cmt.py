@@ -281,7 +281,8 @@ class KvOracle(unittest.TestCase):
     give what answering from the whole prompt gives."""
 
     def test_split_encoding_equals_one_pass_and_answers_match(self):
-        from cmt.kv_oracle import _answer, _encode, _select
+        from cmt.decode import generate
+        from cmt.kv_oracle import _encode, _select
 
         torch.manual_seed(0)
         base = LlamaForCausalLM(BASE).eval()
@@ -293,11 +294,13 @@ class KvOracle(unittest.TestCase):
             self.assertTrue(torch.allclose(v1, v2, atol=1e-5))
 
         class Tok:
+            eos_id = -1
+
             def decode(self, ids):
                 return " ".join(map(str, ids))
 
-        from_cache = _answer(base, Tok(), tail, split, len(head) + len(doc), stop_ids=[], max_new=5)
-        from_prompt = _answer(base, Tok(), head + doc + tail, None, 0, stop_ids=[], max_new=5)
+        from_cache = generate(base, Tok(), tail, split, max_new_tokens=5, stop_strings=[], start_pos=len(head) + len(doc))
+        from_prompt = generate(base, Tok(), head + doc + tail, None, max_new_tokens=5, stop_strings=[])
         self.assertEqual(from_cache, from_prompt)
         self.assertEqual(len(from_cache.split()), 5)
         picked = _select(split, [0, 2, 4])
