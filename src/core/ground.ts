@@ -15,7 +15,13 @@
 //     "14" would be "found" on any line of any chunk that happens to hold a 14; and, when several
 //     chunks are cited, the line's chunk must mention the question's most distinctive word (its
 //     content word found in the fewest cited chunks, but not in all): "the memory cap for malnoix"
-//     is not found on "memory_limit: 7488Mi" of another service's config;
+//     is not found on "memory_limit: 7488Mi" of another service's config. Two refinements: an answer
+//     that is a line's whole value (3+ evidence words, most of the line's content past its key: a
+//     `description: "…"`, a runbook step) counts on that line in a chunk that mentions the question's
+//     subject, since a phrase that long copied whole is no coincidence; and a question that names
+//     something no cited chunk mentions ("the payroll service") while naming nothing of the quoted
+//     chunk's own (its path, its first lines' values, a name of the question) is about something
+//     else: "3" on billing's `replicas: 3` is no answer about payroll (reason other-subject);
 //  2. the model's own confidence (when the pack has a floor for the answer mode): the mean
 //     log-probability of the generated answer tokens is at least the floor fitted on the dev splits
 //     (pack.json defaults.minAnswerConfidence, `cmt eval --fit-grounding`). A small model that copies
@@ -241,13 +247,35 @@ function aboutQuestion(lines: readonly Line[], k: number, qStems: ReadonlySet<st
   return false;
 }
 
+/** Evidence words an answer needs to count as a line's whole value (a description, a runbook step). */
+export const VALUE_MIN_WORDS = 3;
+/** Share of a line's value tokens (its key aside) the answer must hold to be that value. */
+export const VALUE_MIN_SHARE = 0.6;
+
+/**
+ * Whether the answer is the line's value: VALUE_MIN_WORDS or more evidence words, all its evidence on the line,
+ * making up VALUE_MIN_SHARE of its content ("What does glantuio do?" -> `description: "anonymizes map
+ * tiles before partners see them"`). A phrase that long copied whole is no coincidence, even when the
+ * line shares no word with the question; a few words of a long sentence are not the sentence's value.
+ */
+function isLineValue(l: Line, evidence: readonly string[]): boolean {
+  // Words, not number pieces: a date ("2026-04-09") is three tokens but no phrase.
+  const words = evidence.filter((t) => /\p{L}/u.test(t) && !/\p{N}/u.test(t));
+  if (words.length < VALUE_MIN_WORDS || !evidence.every((t) => l.tokens.has(t))) return false;
+  const value = tokenize(l.text.replace(/^\s*[-*#/]*\s*["']?[\w.-]+["']?\s*[:=]/, ' ')).filter((t) => !STOPWORDS.has(t));
+  return value.length > 0 && value.filter((t) => evidence.includes(t)).length >= VALUE_MIN_SHARE * value.length;
+}
+
 /** The question-related line holding the most of `evidence` (ties: fewer tokens, then earlier citation). */
 function bestLine(lines: readonly Line[], evidence: readonly string[], qTerms: ReadonlySet<string>, anyLine = false): { line: Line; hits: number } | null {
   let best: { line: Line; hits: number } | null = null;
   const qStems = new Set([...qTerms].map(stem));
   const specific = new Map([...new Set(lines.map((l) => l.citation))].map((c) => [c, specificTerms(lines, c, qStems)]));
+  // A line's value counts only in a chunk that mentions what the question is about.
+  const subjects = [...qTerms].filter((t) => !PHRASING.has(t));
+  const aboutChunk = new Set(lines.filter((l) => subjects.some((t) => l.tokens.has(t))).map((l) => l.citation));
   for (const [k, l] of lines.entries()) {
-    if (!anyLine && !aboutQuestion(lines, k, qStems, specific)) continue;
+    if (!anyLine && !aboutQuestion(lines, k, qStems, specific) && !(aboutChunk.has(l.citation) && isLineValue(l, evidence))) continue;
     const hits = evidence.filter((t) => l.tokens.has(t)).length;
     if (hits === 0) continue;
     if (!best || hits > best.hits || (hits === best.hits && l.tokens.size < best.line.tokens.size)) best = { line: l, hits };
@@ -278,6 +306,74 @@ function anchoredChunks(sources: readonly GroundSource[], lines: readonly Line[]
   return new Set([...all].filter((i) => anchors.some((t) => words[i].has(t))));
 }
 
+/**
+ * Question-phrasing words that may be missing from a file that does answer the question ("how MANY
+ * replicas does billing RUN?" over `replicas: 3`). Any other question word missing from every cited
+ * chunk may name what the question is about.
+ */
+const PHRASING = new Set(
+  (
+    'many much number amount count total kind type sort value values name names named called call mean means ' +
+    'meaning happen happens happened run runs running ran use uses used using set get gets got make makes made ' +
+    'give gives go goes went tell say says said find found show shows need needs want get know let keep keeps ' +
+    'currently current now today ever still much often long big large small one thing things way ways something ' +
+    'anything please exactly actually really main ' +
+    // words of questions about code and configuration that name no subject
+    'constant constants variable variables function functions method methods class classes module modules ' +
+    'file files field fields key keys setting settings option options parameter parameters argument arguments ' +
+    'flag flags property properties attribute config configuration configured default defaults hold holds held ' +
+    'store stores stored return returns returned define defines defined contain contains declared assigned ' +
+    'code line lines project repo repository'
+  ).split(' '),
+);
+
+/** Words of a path that say nothing about its subject (extensions, usual folder and file names). */
+const GENERIC_PATH_WORDS = new Set(
+  'txt md markdown json yaml yml toml ini cfg conf env example py ts tsx js jsx go rs java rb sh sql html css lock src lib app apps docs doc notes note config configs settings index main readme test tests'.split(' '),
+);
+
+/** Whether `word` (lower-case) occurs in `tokens`, up to a crude stem or a prefix of 4+ letters ("host" ~ "hostname"). */
+function mentions(tokens: Iterable<string>, word: string): boolean {
+  const s = stem(word);
+  for (const t of tokens) {
+    if (t === word || stem(t) === s) return true;
+    if (Math.min(t.length, word.length) >= 4 && (t.startsWith(word) || word.startsWith(t))) return true;
+  }
+  return false;
+}
+
+/** The names in a question: numbers, code identifiers and capitalised words after the first (lower-cased). */
+function questionNames(question: string): Set<string> {
+  const out = new Set<string>();
+  (prep(question).match(TOKEN_RE) ?? []).forEach((raw, i) => {
+    const t = raw.toLowerCase();
+    if (STOPWORDS.has(t)) return;
+    if (/\p{N}/u.test(raw) || raw.includes('_') || /\p{Ll}\p{Lu}/u.test(raw) || (i > 0 && /^\p{Lu}/u.test(raw))) out.add(t);
+  });
+  return out;
+}
+
+/**
+ * Whether the question may be about something the cited chunks are not: one of its words (not a
+ * phrasing word) is in none of them, and it names nothing of the quoted chunk's own (a word of its
+ * path, of its first two lines, or a name of the question found in it). "How many replicas does the
+ * payroll service run?" over `svc/billing.yaml` (`replicas: 3`) is about payroll, not billing.
+ */
+function otherSubject(sources: readonly GroundSource[], lines: readonly Line[], quoted: Line, qTerms: ReadonlySet<string>, question: string): boolean {
+  const pathWords = (s: GroundSource) => lineTokens(s.path.replace(/[/._-]+/g, ' '));
+  const cited = [...sources.map(pathWords), ...lines.map((l) => l.tokens)].flatMap((x) => [...x]);
+  const unexplained = [...qTerms].filter((t) => !PHRASING.has(t) && !mentions(cited, t));
+  if (unexplained.length === 0) return false;
+  const own = lines.filter((l) => l.citation === quoted.citation);
+  const subject: string[] = [...pathWords(sources[quoted.citation])];
+  // A config's first lines name it by value ("service: billing"); their keys are generic ("service").
+  for (const l of own.slice(0, 2)) for (const t of lineTokens(l.text.replace(/^\s*["']?[\w.-]+["']?\s*[:=]/, ' '))) subject.push(t);
+  const named = subject.filter((t) => !GENERIC_PATH_WORDS.has(t) && !STOPWORDS.has(t) && !PHRASING.has(t));
+  if ([...qTerms].some((t) => mentions(named, t))) return false;
+  const ownTokens = own.flatMap((l) => [...l.tokens]);
+  return ![...questionNames(question)].some((n) => mentions(ownTokens, n));
+}
+
 /** The lines most related to the question and the answer, best first. */
 function relevantLines(lines: readonly Line[], question: string, t: AnswerTerms, first?: Line): Line[] {
   const qTerms = tokenize(question).filter((x) => !STOPWORDS.has(x));
@@ -306,6 +402,7 @@ export const GROUNDING_MESSAGES: Record<GroundingReason, string> = {
   'repeats-question': 'Not sure: the answer only repeats the question.',
   'not-in-source': 'Not sure: this answer does not appear in the cited files — it may be a guess.',
   'off-question': 'Not sure: these words are in your files, but not on a line about your question. Check the lines below.',
+  'other-subject': 'Not sure: your question names something that none of the cited files mention, so this answer may be about something else. Check the lines below.',
   'memory-independent': 'Not sure: the model gives this answer just as readily without your files, so it may be a guess.',
   'low-confidence': 'Not sure: the words are in your files, but the model was unsure this is the answer. Check the lines below.',
 };
@@ -348,6 +445,7 @@ export function groundAnswer(input: GroundInput): Grounding {
     if (holds(elsewhere)) return notSure('off-question', elsewhere.hits / t.evidence.length, elsewhere.line);
     return notSure('not-in-source', coverage);
   }
+  if (otherSubject(input.sources, lines, best.line, qTerms, input.question)) return notSure('other-subject', coverage, best.line);
   const floor = input.minConfidence;
   if (typeof floor === 'number' && typeof input.confidence === 'number' && input.confidence < floor) return notSure('low-confidence', coverage, best.line);
   if (gain !== null && gain <= MIN_MEMORY_GAIN) return notSure('memory-independent', coverage, best.line);

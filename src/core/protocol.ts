@@ -136,7 +136,7 @@ export interface GroundingQuote {
 }
 
 /** Why an answer got its verdict (src/core/ground.ts). */
-export type GroundingReason = 'in-source' | 'no-sources' | 'empty-answer' | 'repeats-question' | 'not-in-source' | 'off-question' | 'memory-independent' | 'low-confidence';
+export type GroundingReason = 'in-source' | 'no-sources' | 'empty-answer' | 'repeats-question' | 'not-in-source' | 'off-question' | 'other-subject' | 'memory-independent' | 'low-confidence';
 
 /**
  * Whether an answer is backed by the user's files. 'found': its content is on a cited line and the

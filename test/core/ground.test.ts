@@ -230,3 +230,48 @@ test('not sure: a value from the right file but another fact\'s line (the name i
   assert.equal(groundAnswer({ question: "What's sinlu scaled to, in replicas?", answer: '13', sources: [notes] }).verdict, 'found', 'replicas = replica(s), stemmed');
   assert.equal(groundAnswer({ question: "What's sinlu scaled to, in replicas?", answer: '16100', sources: [notes] }).verdict, 'not-sure');
 });
+
+test('a question about something the cited files never mention is not "found" on a look-alike line', () => {
+  const billing: GroundSource = { path: 'svc/billing.yaml', startLine: 1, text: 'service: billing\nowner: Marta Oyelaran\nreplicas: 3\nport: 7311\n' };
+  const notes: GroundSource = { path: 'NOTES.md', startLine: 1, text: '# Ops notes\n\nThe ledger service was moved to its own cluster.\nRetries for ledger are capped at 5.\n' };
+  // there is no payroll service: "3" is billing's replica count
+  const g = ask('How many replicas does the payroll service run?', '3', [billing, notes]);
+  assert.equal(g.verdict, 'not-sure');
+  assert.equal(g.reason, 'other-subject');
+  assert.match(g.message, /names something that none of the cited files mention/);
+  assert.match(g.quotes[0].text, /replicas: 3/); // the line it would have quoted is shown, to check
+  assert.equal(ask('How many replicas does the Payroll service run?', '3', [billing, notes]).reason, 'other-subject');
+  // the same question about billing is found: by its path, or by the value of its first lines
+  assert.equal(ask('How many replicas does the billing service run?', '3', [billing, notes]).verdict, 'found');
+  const rootConfig: GroundSource = { ...billing, path: 'config.yaml' };
+  assert.equal(ask('How many replicas does billing run in production?', '3', [rootConfig]).verdict, 'found');
+  assert.equal(ask('How many replicas does payroll run in production?', '3', [rootConfig]).verdict, 'not-sure');
+  // a question that names no subject cannot be about another one
+  assert.equal(ask('How many replicas?', '3', [billing, notes]).verdict, 'found');
+  // a name of the question found in the quoted chunk ties them, whatever the path says
+  const person: GroundSource = { path: 'misc/team.md', startLine: 1, text: 'intro\nstuff\nMarta Oyelaran joined in 2021.\n' };
+  assert.equal(ask('When did Marta Oyelaran join the payments org?', '2021', [person]).verdict, 'found');
+  assert.equal(ask('When did Ivo Brandt join the payments org?', '2021', [person]).verdict, 'not-sure');
+});
+
+test('an answer that is a line\'s whole value is found even when the line shares no word with the question', () => {
+  const cfg: GroundSource = {
+    path: 'config/glantuio.yaml',
+    startLine: 1,
+    text: '# glantuio configuration\nservice: glantuio\nlog_level: info\nmemory_limit: 8128Mi\ncompression: gzip\nretry_backoff: exponential\ndescription: "anonymizes map tiles before partners see them"\nenvironment: staging\n',
+  };
+  const g = ask('What does the glantuio service do?', 'anonymizes map tiles before partners see them', [cfg]);
+  assert.equal(g.verdict, 'found');
+  assert.equal(g.quotes[0].line, 7);
+  // too short to be more than a coincidence: a bare value still needs a line about the question
+  assert.equal(ask('What does the glantuio service do?', 'gzip', [cfg]).verdict, 'not-sure');
+  // nor is a date, though it is three tokens: "karo standup, 2026-04-09" is no answer about replicas
+  const notes: GroundSource = { path: 'notes/karo.md', startLine: 1, text: '# karo sync, 2026-04-09\n\nNotes:\n- karo has a memory limit of 1600Mi.\n- The karo database is called gillaar-main.\n- We keep 35 replicas of karo running.\n- karo is rate limited to 11620 requests per minute.\n' };
+  assert.equal(ask("What's karo scaled to, in replicas?", '2026-04-09', [notes]).verdict, 'not-sure');
+  assert.equal(ask("What's karo scaled to, in replicas?", '35', [notes]).verdict, 'found');
+  // a few words of a long sentence are not that sentence's value
+  const prose: GroundSource = { path: 'notes/glantuio.md', startLine: 1, text: 'glantuio notes\n\nIt runs in eu-west-1.\nIt is owned by the maps team.\nIts cache is warm.\nOn Mondays the team at the north office reviews map tiles before partners see them in the portal, then files a report.\n' };
+  assert.equal(ask('What does the glantuio service do?', 'map tiles before partners', [prose]).verdict, 'not-sure');
+  // and only in a chunk that mentions what the question is about
+  assert.equal(ask('What does the payroll service do?', 'anonymizes map tiles before partners see them', [cfg]).verdict, 'not-sure');
+});
