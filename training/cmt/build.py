@@ -45,7 +45,7 @@ def _split_cmt(state: Dict, prefix: str) -> Dict:
 
 
 def build(gguf_path: str, out_dir: str = DEFAULT_OUT, precision: Optional[str] = None, log=print,
-          weights: Optional[str] = None) -> Dict:
+          weights: Optional[str] = None, overrides: Optional[dict] = None) -> Dict:
     _require_modules()
     import numpy as np
     from safetensors.numpy import load_file
@@ -71,7 +71,8 @@ def build(gguf_path: str, out_dir: str = DEFAULT_OUT, precision: Optional[str] =
     except GgufError as e:
         raise BuildError(str(e)) from e
     log(f"read {os.path.basename(gguf_path)} in {time.time() - t0:.1f} s")
-    cfg = CMTConfig.from_dict(spec["cmt"])
+    # overrides: the config an experiment's weights were trained with (train-recipe --set)
+    cfg = CMTConfig.from_dict({**spec["cmt"], **(overrides or {})})
     state = {k: v.astype(np.float32) for k, v in load_file(weights).items()}
     bc = base.config
 
@@ -145,11 +146,15 @@ def main(argv=None) -> int:
     p.add_argument("--precision", choices=["fp32", "int8", "int4"], default=None,
                    help="decoder weights (default: the recipe's decoderPrecision)")
     p.add_argument("--weights", default=None, help="CMT weights to build with (default: packs/recipe/cmt.safetensors), e.g. an ablation's")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="the CMT config the --weights were trained with (train-recipe --set), e.g. query_residual=0")
     args = p.parse_args(argv)
     try:
-        from .recipe import find_gguf
-        build(find_gguf(args.gguf), args.out, args.precision, weights=args.weights)
-    except (BuildError, FileNotFoundError) as e:
+        from .recipe import find_gguf, parse_overrides
+        if args.set and not args.weights:
+            raise BuildError("--set describes an experiment's weights: give --weights too (packs/recipe's weights keep recipe.json's config)")
+        build(find_gguf(args.gguf), args.out, args.precision, weights=args.weights, overrides=parse_overrides(args.set))
+    except (BuildError, FileNotFoundError, ValueError) as e:
         print(f"build-pack: {e}", file=sys.stderr)
         return 2
     return 0

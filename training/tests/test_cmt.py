@@ -1,6 +1,7 @@
 """CMT pieces: shapes, the memory-aware logits, the self-matching loss against hand-computed
 values, top-K selection, and that CMT training never changes the base LM."""
 import math
+import os
 import random
 import unittest
 
@@ -273,6 +274,19 @@ class ConfigOverrides(unittest.TestCase):
 
         with self.assertRaisesRegex(ValueError, "--out"):
             recipe.train(overrides={"memory_slots": 16})
+
+    def test_build_pack_set_needs_the_experiments_weights(self):
+        import contextlib
+        import io
+        import tempfile
+
+        from cmt import build
+
+        err = io.StringIO()
+        with tempfile.TemporaryDirectory() as d, contextlib.redirect_stderr(err):
+            self.assertEqual(build.main(["--set", "query_residual=0", "--out", os.path.join(d, "pack")]), 2)
+            self.assertFalse(os.path.exists(os.path.join(d, "pack")))
+        self.assertIn("--weights", err.getvalue())
 
 
 class KvOracle(unittest.TestCase):
