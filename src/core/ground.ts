@@ -315,8 +315,8 @@ const PHRASING = new Set(
   (
     'many much number amount count total kind type sort value values name names named called call mean means ' +
     'meaning happen happens happened run runs running ran use uses used using set get gets got make makes made ' +
-    'give gives go goes went tell say says said find found show shows need needs want get know let keep keeps ' +
-    'currently current now today ever still much often long big large small one thing things way ways something ' +
+    'give gives go goes went tell say says said find found show shows need needs want know let keep keeps ' +
+    'currently current now today ever still often long big large small one thing things way ways something ' +
     'anything please exactly actually really main ' +
     // words of questions about code and configuration that name no subject
     'constant constants variable variables function functions method methods class classes module modules ' +
