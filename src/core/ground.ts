@@ -258,11 +258,16 @@ export const VALUE_MIN_SHARE = 0.6;
  * tiles before partners see them"`). A phrase that long copied whole is no coincidence, even when the
  * line shares no word with the question; a few words of a long sentence are not the sentence's value.
  */
+/** A line without its leading key ("description: …", `"name": …`, "- owner: …", "Timeout = …"). */
+function valueText(line: string): string {
+  return line.replace(/^\s*[-*#/]*\s*["']?[\w.-]+["']?\s*[:=]/, ' ');
+}
+
 function isLineValue(l: Line, evidence: readonly string[]): boolean {
   // Words, not number pieces: a date ("2026-04-09") is three tokens but no phrase.
   const words = evidence.filter((t) => /\p{L}/u.test(t) && !/\p{N}/u.test(t));
   if (words.length < VALUE_MIN_WORDS || !evidence.every((t) => l.tokens.has(t))) return false;
-  const value = tokenize(l.text.replace(/^\s*[-*#/]*\s*["']?[\w.-]+["']?\s*[:=]/, ' ')).filter((t) => !STOPWORDS.has(t));
+  const value = tokenize(valueText(l.text)).filter((t) => !STOPWORDS.has(t));
   return value.length > 0 && value.filter((t) => evidence.includes(t)).length >= VALUE_MIN_SHARE * value.length;
 }
 
@@ -272,7 +277,7 @@ function bestLine(lines: readonly Line[], evidence: readonly string[], qTerms: R
   const qStems = new Set([...qTerms].map(stem));
   const specific = new Map([...new Set(lines.map((l) => l.citation))].map((c) => [c, specificTerms(lines, c, qStems)]));
   // A line's value counts only in a chunk that mentions what the question is about.
-  const subjects = [...qTerms].filter((t) => !PHRASING.has(t));
+  const subjects = anyLine ? [] : [...qTerms].filter((t) => !PHRASING.has(t));
   const aboutChunk = new Set(lines.filter((l) => subjects.some((t) => l.tokens.has(t))).map((l) => l.citation));
   for (const [k, l] of lines.entries()) {
     if (!anyLine && !aboutQuestion(lines, k, qStems, specific) && !(aboutChunk.has(l.citation) && isLineValue(l, evidence))) continue;
@@ -283,22 +288,29 @@ function bestLine(lines: readonly Line[], evidence: readonly string[], qTerms: R
   return best;
 }
 
+/** The words of a path ("svc/billing.yaml" -> svc, billing, yaml; camelCase segments also by parts). */
+function pathWords(path: string): Set<string> {
+  return lineTokens(path.replace(/[/._-]+/g, ' '));
+}
+
+/** Each cited chunk's words: those of its path and of its lines (index = citation). */
+function chunkWords(sources: readonly GroundSource[], lines: readonly Line[]): Set<string>[] {
+  const words = sources.map((s) => pathWords(s.path));
+  for (const l of lines) for (const t of l.tokens) words[l.citation].add(t);
+  return words;
+}
+
 /**
  * The cited chunks an answer may be quoted from: those that mention the question's most distinctive
  * content word (found in the fewest chunks, but not in every one); all chunks when no word separates them.
  */
-function anchoredChunks(sources: readonly GroundSource[], lines: readonly Line[], qTerms: ReadonlySet<string>): Set<number> {
-  const all = new Set(sources.map((_, i) => i));
-  const words = sources.map((s, i) => {
-    const w = new Set(tokenize(s.path.replace(/[/._-]+/g, ' ')));
-    for (const l of lines) if (l.citation === i) for (const t of l.tokens) w.add(t);
-    return w;
-  });
-  let rarest = sources.length;
+function anchoredChunks(words: readonly Set<string>[], qTerms: ReadonlySet<string>): Set<number> {
+  const all = new Set(words.map((_, i) => i));
+  let rarest = words.length;
   let anchors: string[] = [];
   for (const t of qTerms) {
     const df = words.filter((w) => w.has(t)).length;
-    if (df === 0 || df === sources.length) continue;
+    if (df === 0 || df === words.length) continue;
     if (df < rarest) [rarest, anchors] = [df, [t]];
     else if (df === rarest) anchors.push(t);
   }
@@ -359,15 +371,14 @@ function questionNames(question: string): Set<string> {
  * path, of its first two lines, or a name of the question found in it). "How many replicas does the
  * payroll service run?" over `svc/billing.yaml` (`replicas: 3`) is about payroll, not billing.
  */
-function otherSubject(sources: readonly GroundSource[], lines: readonly Line[], quoted: Line, qTerms: ReadonlySet<string>, question: string): boolean {
-  const pathWords = (s: GroundSource) => lineTokens(s.path.replace(/[/._-]+/g, ' '));
-  const cited = [...sources.map(pathWords), ...lines.map((l) => l.tokens)].flatMap((x) => [...x]);
+function otherSubject(sources: readonly GroundSource[], words: readonly Set<string>[], lines: readonly Line[], quoted: Line, qTerms: ReadonlySet<string>, question: string): boolean {
+  const cited = words.flatMap((w) => [...w]);
   const unexplained = [...qTerms].filter((t) => !PHRASING.has(t) && !mentions(cited, t));
   if (unexplained.length === 0) return false;
   const own = lines.filter((l) => l.citation === quoted.citation);
-  const subject: string[] = [...pathWords(sources[quoted.citation])];
+  const subject: string[] = [...pathWords(sources[quoted.citation].path)];
   // A config's first lines name it by value ("service: billing"); their keys are generic ("service").
-  for (const l of own.slice(0, 2)) for (const t of lineTokens(l.text.replace(/^\s*["']?[\w.-]+["']?\s*[:=]/, ' '))) subject.push(t);
+  for (const l of own.slice(0, 2)) for (const t of lineTokens(valueText(l.text))) subject.push(t);
   const named = subject.filter((t) => !GENERIC_PATH_WORDS.has(t) && !STOPWORDS.has(t) && !PHRASING.has(t));
   if ([...qTerms].some((t) => mentions(named, t))) return false;
   const ownTokens = own.flatMap((l) => [...l.tokens]);
@@ -432,7 +443,8 @@ export function groundAnswer(input: GroundInput): Grounding {
   if (t.evidence.length === 0) return notSure('repeats-question');
 
   const qTerms = new Set(tokenize(input.question).filter((x) => !STOPWORDS.has(x)));
-  const chunks = anchoredChunks(input.sources, lines, qTerms);
+  const words = chunkWords(input.sources, lines);
+  const chunks = anchoredChunks(words, qTerms);
   const anchored = lines.filter((l) => chunks.has(l.citation));
   const best = bestLine(anchored, t.evidence, qTerms);
   const coverage = best ? best.hits / t.evidence.length : 0;
@@ -445,7 +457,7 @@ export function groundAnswer(input: GroundInput): Grounding {
     if (holds(elsewhere)) return notSure('off-question', elsewhere.hits / t.evidence.length, elsewhere.line);
     return notSure('not-in-source', coverage);
   }
-  if (otherSubject(input.sources, lines, best.line, qTerms, input.question)) return notSure('other-subject', coverage, best.line);
+  if (otherSubject(input.sources, words, lines, best.line, qTerms, input.question)) return notSure('other-subject', coverage, best.line);
   const floor = input.minConfidence;
   if (typeof floor === 'number' && typeof input.confidence === 'number' && input.confidence < floor) return notSure('low-confidence', coverage, best.line);
   if (gain !== null && gain <= MIN_MEMORY_GAIN) return notSure('memory-independent', coverage, best.line);
