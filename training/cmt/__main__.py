@@ -68,6 +68,8 @@ def main(argv=None):
                    help="share of training questions with their document's text in the prompt (the memory+chunk answer mode)")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a CMT config field (memory_slots, compressor_layers, prefix_per_slot, ...); needs --out")
+    t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                   help="where to train (default: the GPU when torch sees one, else the CPU)")
     t = sub.add_parser("dev-loss", help="memory-only answer NLL on the workspace dev split (compares CMT configs)")
     t.add_argument("--weights", required=True); t.add_argument("--gguf", default=None)
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="the config the weights were trained with")
@@ -111,7 +113,7 @@ def main(argv=None):
     if args.cmd == "train-recipe":
         from . import recipe
         plan = recipe.TrainPlan(steps=args.steps, batch=args.batch, lr=args.lr, time_budget_s=args.time_budget,
-                                train_docs=args.train_docs)
+                                train_docs=args.train_docs, device=args.device)
         try:
             recipe.train(args.gguf, plan, ablation=args.ablation, fresh=args.fresh, with_chunk=args.with_chunk,
                          gold_in_topk=args.gold_in_topk, init_from=args.init_from, recon=args.recon, out=args.out,

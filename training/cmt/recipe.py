@@ -65,6 +65,7 @@ class TrainPlan:
     time_budget_s: float = 20 * 60
     save_every: int = 25
     seed: int = 0
+    device: str = "auto"  # auto: the GPU when torch sees one, else the CPU
 
 
 def find_gguf(explicit: Optional[str] = None) -> str:
@@ -150,6 +151,16 @@ def load_cmt_weights(model, path: str) -> int:
         for k, v in state.items():
             params[k].copy_(torch.from_numpy(v.astype(np.float32)))
     return len(state)
+
+
+def resolve_device(name: str = "auto"):
+    import torch
+
+    if name not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"--device {name}: expected auto, cpu or cuda")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: torch sees no GPU here (use --device cpu or auto)")
+    return torch.device("cuda" if name == "cuda" or (name == "auto" and torch.cuda.is_available()) else "cpu")
 
 
 def build_model(base, cmt_overrides: Optional[Dict] = None):
@@ -288,10 +299,12 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
     torch.manual_seed(plan.seed)
     random.seed(plan.seed)
     t0 = time.time()
+    device = resolve_device(plan.device)
     base, imported = load_base(find_gguf(gguf))
     tok = tokenizer_of(imported, work)
     ablated = {"sm_weight": 0.0} if ablation == "no_self_matching" else {"alpha": 0.0} if ablation == "alpha0" else {}
-    model = build_model(base, {**(overrides or {}), **ablated})
+    # The base is held outside the CMT modules' parameters (it is frozen), so it moves on its own.
+    model = build_model(base.to(device), {**(overrides or {}), **ablated}).to(device)
     name = CMT_WEIGHTS if ablation == "none" else f"cmt-{ablation}.safetensors"
     out_path = out or os.path.join(RECIPE_DIR if ablation == "none" else work, name)
     recipe = read_recipe()

@@ -269,6 +269,19 @@ class ConfigOverrides(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "memory_slots"):
             parse_overrides(["slots=4"])
 
+    def test_training_device(self):
+        import torch
+
+        from cmt.recipe import resolve_device
+
+        self.assertEqual(resolve_device("cpu").type, "cpu")
+        self.assertEqual(resolve_device("auto").type, "cuda" if torch.cuda.is_available() else "cpu")
+        with self.assertRaisesRegex(ValueError, "auto, cpu or cuda"):
+            resolve_device("tpu")
+        if not torch.cuda.is_available():
+            with self.assertRaisesRegex(ValueError, "sees no GPU"):
+                resolve_device("cuda")
+
     def test_shape_changes_never_overwrite_the_shipped_weights(self):
         from cmt import recipe
 
