@@ -22,7 +22,7 @@ for name in none no_self_matching no_top_k alpha0; do
     cmt train-recipe --fresh --ablation "$name" --steps "$steps" --batch 8 --lr 1e-3 --with-chunk 1 --sentences 0.6 \
       --gold-in-topk --time-budget 100000 --out "$dir/cmt.safetensors" >"$dir/train.log" 2>&1
   fi
-  cmt build-pack --weights "$dir/cmt.safetensors" --out "$dir/pack" >"$dir/build.log" 2>&1
+  PYTHONPATH=training .venv/bin/python -m cmt build-pack --weights "$dir/cmt.safetensors" --out "$dir/pack" >"$dir/build.log" 2>&1
   node bin/cmt.js eval --pack "$dir/pack" --dataset workspace-dev,squad-notre-dame-dev,workspace-sentences-dev \
     --max-questions "$questions" --max-new-tokens 24 --variants cmt_plus_chunk --no-curves \
     --out "$dir" --tag "ablation-$name" >"$dir/eval.log" 2>&1
