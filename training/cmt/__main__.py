@@ -70,6 +70,7 @@ def main(argv=None):
                    help="override a CMT config field (memory_slots, compressor_layers, prefix_per_slot, ...); needs --out")
     t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                    help="where to train (default: the GPU when torch sees one, else the CPU)")
+    t.add_argument("--seed", type=int, default=0, help="initial weights, data order and batches (default: %(default)s)")
     t = sub.add_parser("dev-loss", help="memory-only answer NLL on the workspace dev split (compares CMT configs)")
     t.add_argument("--weights", required=True); t.add_argument("--gguf", default=None)
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="the config the weights were trained with")
@@ -113,7 +114,7 @@ def main(argv=None):
     if args.cmd == "train-recipe":
         from . import recipe
         plan = recipe.TrainPlan(steps=args.steps, batch=args.batch, lr=args.lr, time_budget_s=args.time_budget,
-                                train_docs=args.train_docs, device=args.device)
+                                train_docs=args.train_docs, device=args.device, seed=args.seed)
         try:
             recipe.train(args.gguf, plan, ablation=args.ablation, fresh=args.fresh, with_chunk=args.with_chunk,
                          gold_in_topk=args.gold_in_topk, init_from=args.init_from, recon=args.recon, out=args.out,
