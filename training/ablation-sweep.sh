@@ -13,7 +13,8 @@ steps=${2:-100}
 questions=${3:-60}
 cd "$(dirname "$0")/.."
 mkdir -p "$out"
-cmt() { PYTHONPATH=training .venv/bin/python -m cmt --threads "${THREADS:-2}" "$@"; }
+py_cmt() { PYTHONPATH=training .venv/bin/python -m cmt "$@"; }
+cmt() { py_cmt --threads "${THREADS:-2}" "$@"; }  # build-pack has its own parser: no --threads
 for name in none no_self_matching no_top_k alpha0; do
   dir="$out/$name"
   [ -f "$dir/ablation-$name.json" ] && continue
@@ -22,7 +23,7 @@ for name in none no_self_matching no_top_k alpha0; do
     cmt train-recipe --fresh --ablation "$name" --steps "$steps" --batch 8 --lr 1e-3 --with-chunk 1 --sentences 0.6 \
       --gold-in-topk --time-budget 100000 --out "$dir/cmt.safetensors" >"$dir/train.log" 2>&1
   fi
-  PYTHONPATH=training .venv/bin/python -m cmt build-pack --weights "$dir/cmt.safetensors" --out "$dir/pack" >"$dir/build.log" 2>&1
+  py_cmt build-pack --weights "$dir/cmt.safetensors" --out "$dir/pack" >"$dir/build.log" 2>&1
   node bin/cmt.js eval --pack "$dir/pack" --dataset workspace-dev,squad-notre-dame-dev,workspace-sentences-dev \
     --max-questions "$questions" --max-new-tokens 24 --variants cmt_plus_chunk --no-curves \
     --out "$dir" --tag "ablation-$name" >"$dir/eval.log" 2>&1

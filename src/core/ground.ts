@@ -252,17 +252,17 @@ export const VALUE_MIN_WORDS = 3;
 /** Share of a line's value tokens (its key aside) the answer must hold to be that value. */
 export const VALUE_MIN_SHARE = 0.6;
 
+/** A line without its leading key ("description: …", `"name": …`, "- owner: …", "Timeout = …"). */
+function valueText(line: string): string {
+  return line.replace(/^\s*[-*#/]*\s*["']?[\w.-]+["']?\s*[:=]/, ' ');
+}
+
 /**
  * Whether the answer is the line's value: VALUE_MIN_WORDS or more evidence words, all its evidence on the line,
  * making up VALUE_MIN_SHARE of its content ("What does glantuio do?" -> `description: "anonymizes map
  * tiles before partners see them"`). A phrase that long copied whole is no coincidence, even when the
  * line shares no word with the question; a few words of a long sentence are not the sentence's value.
  */
-/** A line without its leading key ("description: …", `"name": …`, "- owner: …", "Timeout = …"). */
-function valueText(line: string): string {
-  return line.replace(/^\s*[-*#/]*\s*["']?[\w.-]+["']?\s*[:=]/, ' ');
-}
-
 function isLineValue(l: Line, evidence: readonly string[]): boolean {
   // Words, not number pieces: a date ("2026-04-09") is three tokens but no phrase.
   const words = evidence.filter((t) => /\p{L}/u.test(t) && !/\p{N}/u.test(t));

@@ -160,7 +160,9 @@ def resolve_device(name: str = "auto"):
         raise ValueError(f"--device {name}: expected auto, cpu or cuda")
     if name == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda: torch sees no GPU here (use --device cpu or auto)")
-    return torch.device("cuda" if name == "cuda" or (name == "auto" and torch.cuda.is_available()) else "cpu")
+    from .train import pick_device
+
+    return pick_device() if name == "auto" else torch.device(name)
 
 
 def build_model(base, cmt_overrides: Optional[Dict] = None):
