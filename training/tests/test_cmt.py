@@ -302,6 +302,34 @@ class ConfigOverrides(unittest.TestCase):
         self.assertIn("--weights", err.getvalue())
 
 
+class CommittedWeightsFile(unittest.TestCase):
+    """packs/recipe keeps the CMT weights gzip-compressed: the same tensors either way, reproducibly."""
+
+    def test_gzip_round_trip_is_exact_and_reproducible(self):
+        import tempfile
+
+        import numpy as np
+        import torch
+
+        from cmt.recipe import CMT_WEIGHTS, read_cmt_state, save_cmt
+
+        self.assertTrue(CMT_WEIGHTS.endswith(".gz"))
+        torch.manual_seed(0)
+        model = torch.nn.Linear(7, 5)
+        with tempfile.TemporaryDirectory() as d:
+            plain, packed, again = (os.path.join(d, n) for n in ("w.safetensors", "w.safetensors.gz", "w2.safetensors.gz"))
+            for path in (plain, packed, again):
+                save_cmt(model, path)
+            a, b = read_cmt_state(plain), read_cmt_state(packed)
+            self.assertEqual(sorted(a), ["bias", "weight"])
+            for k in a:
+                self.assertEqual(a[k].dtype, np.float16)
+                np.testing.assert_array_equal(a[k], b[k])
+            with open(packed, "rb") as f, open(again, "rb") as g:
+                self.assertEqual(f.read(), g.read())
+            self.assertEqual(open(packed, "rb").read(2), b"\x1f\x8b")
+
+
 class KvOracle(unittest.TestCase):
     """The oracle's cache plumbing: a document encoded after a head (with the head's cache as past)
     must be exactly the cache of head + document encoded at once, and answering from that cache must
