@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { MeasureContext, number, numbers, strings } from '../measure/options';
 import type { Variant } from './harness';
 import { BUILTIN_DATASETS } from '../measure/dataset';
+import { REAL_DATASET_NAMES } from '../measure/realRepos';
 
 interface EvalCliOpts {
   dataset?: string[];
@@ -37,18 +38,24 @@ interface EvalCliOpts {
   embedderCost?: boolean;
   fusion?: number[];
   lists?: string;
+  fetch?: boolean;
   write: boolean;
 }
 
 export function evalCommand(ctx: MeasureContext): Command {
   return new Command('eval')
     .description('streaming-QA quality: closed-book, RAG, CMT and its ablations (EM, F1, recall, latency, curves)')
-    .option('--dataset <names>', `built-in (${Object.keys(BUILTIN_DATASETS).join(', ')}) or a SQuAD-format FILE.json; comma-separated (default workspace-test,squad-notre-dame)`, strings)
+    .option(
+      '--dataset <names>',
+      `built-in (${Object.keys(BUILTIN_DATASETS).join(', ')}), real projects memorized whole (${REAL_DATASET_NAMES.join(', ')}; benchmarks/real/) or a SQuAD-format FILE.json; comma-separated (default workspace-test,squad-notre-dame)`,
+      strings,
+    )
+    .option('--fetch', 'real-project datasets: download missing workspaces (python3 benchmarks/real/fetch.py)')
     .option('--quick', 'a few documents and questions (smoke run)')
     .option('--out <dir>', 'where the reports go (default: docs/results)')
     .option('--tag <name>', 'report file name prefix')
     .option('--max-docs <n>', 'documents per dataset', number)
-    .option('--max-questions <n>', 'questions per dataset', number)
+    .option('--max-questions <n>', 'questions per dataset (real-project datasets: spread over the projects)', number)
     .option('--variants <list>', 'variants to run (closed_book, rag_in_context, cmt, ...; default: all)', strings)
     .option('--top-k <k>', 'memories per question', number)
     .option('--alpha <a>', 'memory-aware contrast strength', number)
@@ -97,6 +104,7 @@ async function retrievalOnly(ctx: MeasureContext, o: EvalCliOpts): Promise<void>
     measureEmbedderCost: !!o.embedderCost,
     fusion: fz ? { key: fz[0], emb: fz[1], text: fz[2], rrfK: fz[3] ?? 60, textGate: fz[4] ?? 0 } : undefined,
     listsOut: o.lists,
+    real: { fetch: !!o.fetch },
     outDir: o.out,
     tag: o.tag,
     write: o.write,
@@ -107,7 +115,19 @@ async function retrievalOnly(ctx: MeasureContext, o: EvalCliOpts): Promise<void>
   process.stdout.write(`fusion: key ${f.key} emb ${f.emb} text ${f.text} k ${f.rrfK} gate ${f.textGate ?? 0}\n`);
   for (const run of r.runs) {
     process.stdout.write(`${run.dataset}: ${run.documents} docs, ${run.chunks} chunks, ${run.questions} questions; memorize ${(run.memorizeMs / 1000).toFixed(1)} s (embedder ${(run.embedderMs / 1000).toFixed(1)} s${run.memorizeNoEmbedderMs ? `; without embedder ${(run.memorizeNoEmbedderMs / 1000).toFixed(1)} s` : ''})\n`);
-    for (const [k, x] of Object.entries(run.retrievers)) process.stdout.write(`  ${k.padEnd(7)} recall@1 ${x!.recall1}  recall@5 ${x!.recall5}  MRR ${x!.mrr}\n`);
+    const lines = run.real?.lines;
+    for (const [k, x] of Object.entries(run.retrievers)) {
+      const l = lines?.[k as keyof typeof lines];
+      process.stdout.write(`  ${k.padEnd(7)} ${run.real ? 'file ' : ''}recall@1 ${x!.recall1}  recall@5 ${x!.recall5}  MRR ${x!.mrr}${l ? `  line hit@1 ${l.hit1}  hit@5 ${l.hit5}` : ''}\n`);
+    }
+    if (run.real) {
+      for (const p of run.real.projects) {
+        const f = p.retrievers.fusion;
+        process.stdout.write(`  ${p.project}: ${p.memorize.files} files, ${p.memorize.chunks} chunks, memorize ${(p.memorize.wallMs / 1000).toFixed(1)} s (${p.memorize.secondsPerMB} s/MB); ${p.questions} questions, fusion file recall@1 ${f?.recall1} @5 ${f?.recall5}, line hit@5 ${p.lines.fusion?.hit5}\n`);
+      }
+      for (const [k, x] of Object.entries(run.real.byKind)) process.stdout.write(`  kind ${k}: ${x.questions} questions, fusion file recall@1 ${x.fileRecall1} @5 ${x.fileRecall5}, line hit@5 ${x.lineHit5}\n`);
+      if (run.real.dataErrors.length) process.stdout.write(`  ${run.real.dataErrors.length} data errors (gold file not memorized, excluded): ${run.real.dataErrors.map((d) => `${d.project}/${d.id} ${d.file} (${d.reason})`).join('; ')}\n`);
+    }
   }
   if (r.fit) process.stdout.write(`pack.json "retrieval": ${JSON.stringify({ weights: r.fit.retrieval.weights, rrfK: r.fit.retrieval.rrfK, textGate: r.fit.retrieval.textGate })}\n`);
   if (r.files.length) process.stdout.write(`wrote ${r.files.join(', ')} in ${(r.wallMs / 1000).toFixed(1)} s\n`);
