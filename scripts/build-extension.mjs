@@ -22,7 +22,8 @@ const common = {
   keepNames: true,
   logLevel: 'warning',
   absWorkingDir: root,
-  external: ['vscode', '@lancedb/lancedb', 'onnxruntime-node', 'apache-arrow'],
+  // @vscode/tree-sitter-wasm loads its .wasm files from its own folder (shipped in the .vsix).
+  external: ['vscode', '@lancedb/lancedb', 'onnxruntime-node', 'apache-arrow', '@vscode/tree-sitter-wasm'],
 };
 
 const configs = [

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import * as lancedb from '@lancedb/lancedb';
 import { Binary, Field, FixedSizeList, Float32, Float64, Int32, Schema, Utf8 } from 'apache-arrow';
+import { chunkHeader } from './chunk';
 import { Serial } from './serial';
 import { CmtError, CompressedChunk, Logger, MemoryRecord } from './types';
 
@@ -183,6 +184,93 @@ export function codeTerms(text: string, maxChars = 200_000): string {
   return out.join(' ');
 }
 
+/** An identifier as one lower-case token: `merge_setting`, `mergeSetting`, `MERGE-SETTING` all give `mergesetting`. */
+export function compound(name: string): string {
+  return name.normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
+}
+
+/** The definition index's tokens of a chunk's defined names (each name whole, and a qualified name's parts). */
+export function defineTerms(names: string[]): string {
+  const out = new Set<string>();
+  for (const n of names) {
+    const c = compound(n);
+    if (c.length >= 2) out.add(c);
+  }
+  return [...out].join(' ');
+}
+
+/**
+ * The tokens of a question that may name a definition: each word whole (`Session.send` gives
+ * `sessionsend`, `session` and `send`) and every run of 2-3 adjacent words joined, so "the default
+ * timeout" reaches `DEFAULT_TIMEOUT` and "merge setting" reaches `merge_setting`.
+ */
+export function questionDefTerms(question: string): string {
+  const words = [...question.normalize('NFKC').matchAll(/[\p{L}\p{N}_.$-]+/gu)].map((m) => m[0].replace(/^[.$-]+|[.$-]+$/g, '')).filter(Boolean);
+  const out = new Set<string>();
+  const plain: string[] = [];
+  for (const w of words) {
+    out.add(compound(w));
+    for (const part of w.split(/[.]/)) if (part) out.add(compound(part));
+    plain.push(compound(w));
+  }
+  for (let i = 0; i < plain.length; i++) {
+    if (i + 1 < plain.length) out.add(plain[i] + plain[i + 1]);
+    if (i + 2 < plain.length) out.add(plain[i] + plain[i + 1] + plain[i + 2]);
+  }
+  return [...out].filter((t) => t.length >= 2 && !DEF_STOP.has(t)).slice(0, 96).join(' ');
+}
+
+/** Question words that never name a definition worth finding. */
+const DEF_STOP = new Set(
+  'a an the is are was were be been do does did what which who whom whose where when why how of in on at to for from by with without and or not no it its this that these those there here i you we they my your our their can could should would will shall may might must if then than as into about default value set use used using name named called file files'.split(' '),
+);
+
+/**
+ * The files a question names, best first: the whole file name ("pyproject.toml", "tox.ini") scores
+ * 3, its stem as a word ("in the Makefile", "sessions.py", "the README") 2, and each folder or
+ * extension named ("the tests folder", "the .pyi stub", "workflows") 1; a file needs 2 or more.
+ */
+export function pathMentions(question: string, paths: string[]): Array<{ path: string; score: number }> {
+  const q = question.normalize('NFKC');
+  const tokens = q.split(/[^\p{L}\p{N}_.-]+/u).map((w) => w.replace(/^[.-]+|[.-]+$/g, '')).filter(Boolean);
+  const lower = tokens.map((w) => w.toLowerCase());
+  const words = new Set(lower);
+  const bare = new Set(lower.flatMap((w) => w.split(/[.]/)).filter(Boolean));
+  const exts = new Set([...q.toLowerCase().matchAll(/(?:^|\s)\.([a-z0-9]{1,8})\b/g)].map((m) => m[1]));
+  // A stem alone names a file when it is a well-known file name ("the README") or a file word is next to it ("the sessions module").
+  const cued = new Set<string>();
+  lower.forEach((w, i) => {
+    if (FILE_WORDS.has(lower[i + 1] ?? '') || FILE_WORDS.has(lower[i - 1] ?? '')) cued.add(w);
+  });
+  const out: Array<{ path: string; score: number }> = [];
+  for (const p of paths) {
+    const parts = p.toLowerCase().split('/');
+    const base = parts[parts.length - 1];
+    const dot = base.lastIndexOf('.');
+    const stem = dot > 0 ? base.slice(0, dot) : base;
+    const ext = dot > 0 ? base.slice(dot + 1) : '';
+    let score = 0;
+    if (words.has(base)) score += 3;
+    else if (stem.length >= 2 && (bare.has(stem) || words.has(stem)) && (KNOWN_FILES.has(stem) || cued.has(stem))) score += 2;
+    for (const dir of parts.slice(0, -1)) {
+      const d = dir.replace(/^\./, '');
+      if (d.length >= 3 && (words.has(dir) || bare.has(d) || bare.has(d.replace(/s$/, '')))) score += 1;
+    }
+    if (ext && exts.has(ext)) score += 1;
+    if (score >= 2) out.push({ path: p, score });
+  }
+  return out.sort((a, b) => b.score - a.score || a.path.length - b.path.length || (a.path < b.path ? -1 : 1));
+}
+
+/** Words that make the word beside them a file's name. */
+const FILE_WORDS = new Set(['file', 'files', 'module', 'modules', 'script', 'stub', 'header', 'page', 'workflow', 'config', 'configuration', 'manifest', 'template', 'stylesheet']);
+
+/** File stems a question names without a file word. */
+const KNOWN_FILES = new Set([
+  'readme', 'changelog', 'changes', 'history', 'news', 'contributing', 'license', 'licence', 'copying', 'authors', 'notice', 'security',
+  'makefile', 'dockerfile', 'pyproject', 'setup', 'tox', 'noxfile', 'manifest', 'package', 'cargo', 'tsconfig', 'gemfile', 'justfile', 'conftest', 'requirements',
+]);
+
 /** The stable id of a chunk; `dup` > 0 disambiguates long-line splits sharing a line range. */
 export function memoryId(p: string, startLine: number, endLine: number, dup = 0): string {
   return dup > 0 ? `${p}#${startLine}-${endLine}:${dup}` : `${p}#${startLine}-${endLine}`;
@@ -252,6 +340,9 @@ export class MemoryBank {
   readonly embedDim: number;
   /** The table has the code-aware `terms` column (full-text search runs on it, else on `text`). */
   readonly hasTerms: boolean;
+  /** The table has the `symbol` and `defines` columns (the definition index; banks written before them have neither). */
+  readonly hasDefines: boolean;
+  private hasDefFts = false;
   private files: Map<string, FileState> | null = null; // lazily loaded cache of per-file state
   private closed = false;
   private readonly writes = new Serial(); // serialises writes on this bank object
@@ -278,11 +369,12 @@ export class MemoryBank {
     readonly tableName: string,
     table: lancedb.Table | null,
     readonly readOnly: boolean,
-    cols: { embedDim: number; hasTerms: boolean } = { embedDim: 0, hasTerms: false },
+    cols: { embedDim: number; hasTerms: boolean; hasDefines?: boolean } = { embedDim: 0, hasTerms: false },
   ) {
     this.table = table;
     this.embedDim = cols.embedDim;
     this.hasTerms = cols.hasTerms;
+    this.hasDefines = !!cols.hasDefines;
   }
 
   /** Column of the full-text index. */
@@ -306,6 +398,8 @@ export class MemoryBank {
         new Field('memory', new Binary(), false),
         new Field('text', new Utf8(), false),
         new Field('terms', new Utf8(), true),
+        new Field('symbol', new Utf8(), true),
+        new Field('defines', new Utf8(), true),
         ...(e > 0 ? [new Field('emb', new FixedSizeList(e, new Field('item', new Float32(), true)), true)] : []),
       ],
       new Map([
@@ -353,13 +447,17 @@ export class MemoryBank {
       throw new CmtError('BANK_UNAVAILABLE', `cannot open table ${name} in ${uri}: ${(e as Error).message}`);
     }
     // CMT_PLAIN_FTS=1: index the raw text as before (A/B of the code-aware terms).
-    let cols = { embedDim: meta.embedDim ?? 0, hasTerms: process.env.CMT_PLAIN_FTS !== '1' };
+    let cols = { embedDim: meta.embedDim ?? 0, hasTerms: process.env.CMT_PLAIN_FTS !== '1', hasDefines: true };
     if (table) {
       // Tables made before the embedder / terms columns existed keep working without them.
       const schema = await table.schema();
       const emb = schema.fields.find((f) => f.name === 'emb');
       const width = emb ? ((emb.type as { listSize?: number }).listSize ?? 0) : 0;
-      cols = { embedDim: width === (meta.embedDim ?? 0) ? width : 0, hasTerms: process.env.CMT_PLAIN_FTS !== '1' && schema.fields.some((f) => f.name === 'terms') };
+      cols = {
+        embedDim: width === (meta.embedDim ?? 0) ? width : 0,
+        hasTerms: process.env.CMT_PLAIN_FTS !== '1' && schema.fields.some((f) => f.name === 'terms'),
+        hasDefines: schema.fields.some((f) => f.name === 'defines'),
+      };
       if ((meta.embedDim ?? 0) > 0 && cols.embedDim === 0) {
         opts.log?.(`memory bank table ${name} has no ${meta.embedDim}-wide embedder column: sentence-embedder retrieval is off for it (memorize the files again into a new, empty bank to turn it on)`);
       }
@@ -482,7 +580,8 @@ export class MemoryBank {
       const e = this.embedDim;
       if (e > 0 && c.emb && c.emb.length !== e) throw new CmtError('BANK_PACK_MISMATCH', `embedding has ${c.emb.length} floats, bank expects ${e}`);
       return {
-        ...(this.hasTerms ? { terms: codeTerms(process.env.CMT_FTS_NOPATH === "1" ? c.text : `${p}\n${c.text}`) } : {}),
+        ...(this.hasTerms ? { terms: codeTerms(`${chunkHeader({ path: p, symbol: c.symbol })}\n${c.text}`) } : {}),
+        ...(this.hasDefines ? { symbol: c.symbol ?? null, defines: c.defines?.length ? defineTerms(c.defines) : null } : {}),
         ...(e > 0 ? { emb: c.emb ? Array.from(c.emb) : new Array<number>(e).fill(0) } : {}),
         id: memoryId(p, c.startLine, c.endLine, dup),
         path: p,
@@ -614,6 +713,7 @@ export class MemoryBank {
       key: toFloat32(r.key),
       memory: bytesToFloats(r.memory as Uint8Array),
       ...(r.emb ? { emb: toFloat32(r.emb) } : {}),
+      ...(typeof r.symbol === 'string' && r.symbol ? { symbol: r.symbol } : {}),
     };
   }
 
@@ -651,18 +751,28 @@ export class MemoryBank {
     this.assertOpen();
     if (!this.table || this.readOnly) return;
     if (!this.ftsDirty && !force) return;
-    if (!this.hasFts) {
+    if (!this.hasFts || (this.hasDefines && !this.hasDefFts)) {
       const idx = await this.table.listIndices();
-      this.hasFts = idx.some((i) => i.columns.includes(this.textColumn) && i.indexType === 'FTS');
+      const has = (col: string) => idx.some((i) => i.columns.includes(col) && i.indexType === 'FTS');
+      this.hasFts = has(this.textColumn);
+      this.hasDefFts = this.hasDefines && has('defines');
     }
-    if (!this.hasFts || force) {
+    if (!this.hasFts || force || (this.hasDefines && !this.hasDefFts)) {
       if ((await this.table.countRows()) === 0) return;
-      // `terms` is pre-split (codeTerms); the index lower-cases and stems (English) on top.
-      const config = this.hasTerms
-        ? lancedb.Index.fts({ withPosition: false, baseTokenizer: 'whitespace', lowercase: true, stem: process.env.CMT_FTS_STEM !== '0', language: 'English', removeStopWords: process.env.CMT_FTS_STOP !== '0', asciiFolding: true, maxTokenLength: 64 })
-        : lancedb.Index.fts({ withPosition: false });
-      await this.table.createIndex(this.textColumn, { config, replace: true });
-      this.hasFts = true;
+      if (!this.hasFts || force) {
+        // `terms` is pre-split (codeTerms); the index lower-cases and stems (English) on top.
+        const config = this.hasTerms
+          ? lancedb.Index.fts({ withPosition: false, baseTokenizer: 'whitespace', lowercase: true, stem: process.env.CMT_FTS_STEM !== '0', language: 'English', removeStopWords: process.env.CMT_FTS_STOP !== '0', asciiFolding: true, maxTokenLength: 64 })
+          : lancedb.Index.fts({ withPosition: false });
+        await this.table.createIndex(this.textColumn, { config, replace: true });
+        this.hasFts = true;
+      }
+      if (this.hasDefines && (!this.hasDefFts || force)) {
+        // `defines` holds whole identifiers (defineTerms): matched as written, no stemming, no stop words.
+        const config = lancedb.Index.fts({ withPosition: false, baseTokenizer: 'whitespace', lowercase: true, stem: false, removeStopWords: false, asciiFolding: true, maxTokenLength: 128 });
+        await this.table.createIndex('defines', { config, replace: true });
+        this.hasDefFts = true;
+      }
     } else {
       // Fold new rows into the existing indexes (unindexed rows are still searched, just slower).
       // Not while an ANN index is being built: compaction would rewrite the fragments it indexes.
@@ -673,11 +783,8 @@ export class MemoryBank {
     this.ftsDirty = false;
   }
 
-  /** BM25 full-text search over chunk text; the query is sanitised (punctuation can't break it). */
-  async textSearch(query: string, limit: number): Promise<TextHit[]> {
-    this.assertOpen();
-    const q = sanitizeFtsQuery(this.hasTerms ? codeTerms(query) : query);
-    if (!this.table || !q || limit <= 0) return [];
+  /** Refreshes the full-text indexes before a search; a failure is logged, never thrown (see textSearch). */
+  private async freshIndexesForSearch(): Promise<void> {
     try {
       await this.refreshTextIndex();
     } catch (e) {
@@ -686,6 +793,54 @@ export class MemoryBank {
       // and without one the caller falls back to vector search. ftsDirty stays set: retried next time.
       this.log(`full-text index not refreshed: ${(e as Error).message}`);
     }
+  }
+
+  /**
+   * The definition index: chunks that define a name the question mentions (questionDefTerms),
+   * BM25 over the defined names. [] for banks written before the index existed.
+   */
+  async defSearch(query: string, limit: number): Promise<TextHit[]> {
+    this.assertOpen();
+    const q = questionDefTerms(query);
+    if (!this.table || !this.hasDefines || !q || limit <= 0) return [];
+    await this.freshIndexesForSearch();
+    if (!this.hasDefFts) {
+      const idx = await this.table.listIndices();
+      this.hasDefFts = idx.some((i) => i.columns.includes('defines') && i.indexType === 'FTS');
+      if (!this.hasDefFts) return [];
+    }
+    const rows = await this.table.query().fullTextSearch(new lancedb.MatchQuery(q, 'defines')).limit(limit).toArray();
+    return rows.map((r) => ({ record: this.toRecord(r), score: Number(r._score) }));
+  }
+
+  /**
+   * Files the question names (pathMentions), best first, and in each the chunks BM25 ranks for the
+   * question (a named file with no matching term still gives its first chunk).
+   */
+  async pathSearch(query: string, limit: number): Promise<TextHit[]> {
+    this.assertOpen();
+    if (!this.table || limit <= 0) return [];
+    const files = pathMentions(query, [...(await this.fileCache()).keys()]).slice(0, 3);
+    if (files.length === 0) return [];
+    await this.freshIndexesForSearch();
+    const q = sanitizeFtsQuery(this.hasTerms ? codeTerms(query) : query);
+    const out: TextHit[] = [];
+    for (const f of files) {
+      const where = `path = ${sqlString(f.path)}`;
+      let rows = this.hasFts && q ? await this.table.query().fullTextSearch(new lancedb.MatchQuery(q, this.textColumn)).where(where).limit(limit).toArray() : [];
+      if (rows.length === 0) rows = (await this.table.query().where(where).limit(64).toArray()).sort((a, b) => Number(a.start_line) - Number(b.start_line)).slice(0, 1);
+      for (const r of rows) out.push({ record: this.toRecord(r), score: f.score * 1000 + Number(r._score ?? 0) });
+      if (out.length >= limit) break;
+    }
+    return out.slice(0, limit);
+  }
+
+  /** BM25 full-text search over chunk text; the query is sanitised (punctuation can't break it). */
+  async textSearch(query: string, limit: number): Promise<TextHit[]> {
+    this.assertOpen();
+    const q = sanitizeFtsQuery(this.hasTerms ? codeTerms(query) : query);
+    if (!this.table || !q || limit <= 0) return [];
+    await this.freshIndexesForSearch();
     if (!this.hasFts) {
       const idx = await this.table.listIndices();
       this.hasFts = idx.some((i) => i.columns.includes(this.textColumn) && i.indexType === 'FTS');

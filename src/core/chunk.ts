@@ -2,6 +2,7 @@
 // 1-based line ranges for citations. Invariant (except for a single over-long line split by
 // characters): chunk.text === lines.slice(startLine - 1, endLine).join('\n'), where `lines`
 // is the file split on \r\n, \n or \r.
+import { Definition, flatten } from './syntax';
 import type { Chunk } from './types';
 
 export type ChunkKind = 'code' | 'markdown' | 'text';
@@ -98,6 +99,29 @@ const splitLinesEach: Splitter = (lines, r) => {
   return out;
 };
 
+/** The definitions inside `r` that are not inside another one inside `r` (descending into a definition that covers `r`). */
+function frontier(defs: Definition[], r: Range): Definition[] {
+  const out: Definition[] = [];
+  for (const d of defs) {
+    if (d.end < r.start || d.start > r.end) continue;
+    if (d.start <= r.start && d.end >= r.end && !(d.start === r.start && d.end === r.end && d.children.length === 0)) return frontier(d.children, r);
+    if (d.start >= r.start && d.end <= r.end) out.push(d);
+  }
+  return out;
+}
+
+/** Source with a syntax tree: new piece at each definition's first line and after its last (one nesting level a call). */
+function splitDefinitions(defs: Definition[]): Splitter {
+  return (lines, r) => {
+    const cuts = new Set<number>();
+    for (const d of frontier(defs, r)) {
+      cuts.add(d.start);
+      cuts.add(d.end + 1);
+    }
+    return splitAt(lines, r, (i) => cuts.has(i));
+  };
+}
+
 const STRATEGIES: Record<ChunkKind, Splitter[]> = {
   code: [splitTopLevel, splitParagraphs(false), splitLinesEach],
   markdown: [splitHeadings, splitParagraphs(true), splitLinesEach],
@@ -115,6 +139,7 @@ export function chunkFile(
   countTokens: (s: string) => number,
   maxTokens: number,
   kind: ChunkKind = chunkKind(relPath),
+  defs?: Definition[] | null,
 ): Chunk[] {
   if (!(maxTokens >= 1)) throw new RangeError(`maxTokens must be >= 1 (got ${maxTokens})`);
   const path = relPath.replace(/\\/g, '/');
@@ -124,7 +149,8 @@ export function chunkFile(
   pushTrimmed(lines, { start: 0, end: lines.length - 1 }, all);
   if (all.length === 0) return [];
 
-  const strategies = STRATEGIES[kind];
+  // With a syntax tree: split at definitions first (three levels: class, method, nested), then as before.
+  const strategies = defs && defs.length > 0 ? [splitDefinitions(defs), splitDefinitions(defs), splitDefinitions(defs), ...STRATEGIES[kind]] : STRATEGIES[kind];
   const textOf = (r: Range) => lines.slice(r.start, r.end + 1).join('\n');
   const chunks: Chunk[] = [];
   const emit = (r: Range, t = textOf(r)) =>
@@ -195,7 +221,31 @@ export function chunkFile(
   };
 
   process(all[0], 0);
-  return chunks;
+  return defs && defs.length > 0 ? annotate(chunks, defs) : chunks;
+}
+
+/**
+ * Each chunk's enclosing symbol (the innermost definition holding all of it, else the ones it
+ * starts) and the names it defines (plain and qualified), for the chunk header and the definition index.
+ */
+export function annotate(chunks: Chunk[], defs: Definition[]): Chunk[] {
+  const all = flatten(defs);
+  return chunks.map((c) => {
+    const s = c.startLine - 1;
+    const e = c.endLine - 1;
+    let inner: Definition | undefined;
+    for (const d of all) if (d.start <= s && d.end >= e && (!inner || d.end - d.start <= inner.end - inner.start)) inner = d;
+    const starts = all.filter((d) => d.start >= s && d.start <= e);
+    const top = starts.filter((d) => !starts.some((o) => o !== d && o.start <= d.start && o.end >= d.end && o.end - o.start > d.end - d.start));
+    const symbol = inner ? inner.qualified : top.length > 0 ? top.slice(0, 3).map((d) => d.qualified).join(', ') : undefined;
+    const defines = [...new Set(starts.flatMap((d) => (d.qualified !== d.name ? [d.name, d.qualified] : [d.name])))];
+    return { ...c, ...(symbol ? { symbol } : {}), ...(defines.length ? { defines } : {}) };
+  });
+}
+
+/** What the retrievers read before a chunk's text: its path and, where known, its enclosing symbol. */
+export function chunkHeader(c: Pick<Chunk, 'path' | 'symbol'>): string {
+  return c.symbol ? `${c.path} ${c.symbol}` : c.path;
 }
 
 function isHighSurrogate(c: number): boolean {

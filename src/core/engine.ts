@@ -16,7 +16,8 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Aggregator } from './aggregate';
 import { MemoryBank } from './bank';
-import { chunkFile } from './chunk';
+import { chunkFile, chunkHeader } from './chunk';
+import { definitionsOf } from './syntax';
 import { Compressor } from './compress';
 import { Decoder } from './decode';
 import { classifyFile, DEFAULT_MAX_FILE_SIZE, isForceIncluded, isGitignored, SkipReason, skipReasonText, walkWorkspace, WalkedFile } from './files';
@@ -344,7 +345,7 @@ export class Engine {
       }
       let chunks: Chunk[];
       try {
-        chunks = chunkFile(rel, c.text, this.docTokens, this.pack.manifest.cmt.maxDocTokens);
+        chunks = chunkFile(rel, c.text, this.docTokens, this.pack.manifest.cmt.maxDocTokens, undefined, await definitionsOf(rel, c.text));
       } catch (e) {
         run.failed.push({ path: rel, reason: `could not chunk: ${errMsg(e)}` });
         run.kept.add(rel);
@@ -448,7 +449,7 @@ export class Engine {
       all.map((c) => c.text),
       { kind: 'document', batchSize, signal },
     );
-    const embs = this.embedder && this.bank.embedDim > 0 ? await this.embedder.embed(all.map((c) => embedTextOf(c.path, c.text)), { batchSize, signal }) : null;
+    const embs = this.embedder && this.bank.embedDim > 0 ? await this.embedder.embed(all.map((c) => embedTextOf(chunkHeader(c), c.text)), { batchSize, signal }) : null;
     const out: CompressedChunk[][] = [];
     let i = 0;
     for (const f of batch) {
@@ -634,7 +635,17 @@ export class Engine {
 }
 
 function stripExtra(c: CompressedChunk): CompressedChunk {
-  return { path: c.path, startLine: c.startLine, endLine: c.endLine, text: c.text, memory: c.memory, key: c.key, ...(c.emb ? { emb: c.emb } : {}) };
+  return {
+    path: c.path,
+    startLine: c.startLine,
+    endLine: c.endLine,
+    text: c.text,
+    memory: c.memory,
+    key: c.key,
+    ...(c.emb ? { emb: c.emb } : {}),
+    ...(c.symbol ? { symbol: c.symbol } : {}),
+    ...(c.defines ? { defines: c.defines } : {}),
+  };
 }
 
 /** Workspace-relative, forward slashes, no leading './' or trailing '/'. */

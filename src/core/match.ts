@@ -11,13 +11,17 @@
 import type { MemoryBank } from './bank';
 import type { MatchedMemory, MemoryRecord } from './types';
 
-export type Retriever = 'key' | 'emb' | 'text';
-export const RETRIEVERS: readonly Retriever[] = ['key', 'emb', 'text'];
+export type Retriever = 'key' | 'emb' | 'text' | 'def' | 'path';
+export const RETRIEVERS: readonly Retriever[] = ['key', 'emb', 'text', 'def', 'path'];
 
 export interface FusionWeights {
   key: number;
   emb: number;
   text: number;
+  /** The definition index (bank.defSearch): chunks defining a name the question mentions. 0 or absent: off. */
+  def?: number;
+  /** The files the question names (bank.pathSearch). 0 or absent: off. */
+  path?: number;
   /** RRF constant. */
   rrfK: number;
   /** BM25 confidence gate: top BM25 score / best score of another file ≥ textGate keeps BM25's top hit first (0 or absent: off). */
@@ -25,7 +29,7 @@ export interface FusionWeights {
 }
 
 export const RRF_K = 60;
-export const DEFAULT_FUSION: FusionWeights = { key: 1, emb: 1, text: 1, rrfK: RRF_K, textGate: 0 };
+export const DEFAULT_FUSION: FusionWeights = { key: 1, emb: 1, text: 1, def: 0, path: 0, rrfK: RRF_K, textGate: 0 };
 
 export interface MatchOptions {
   topK: number;
@@ -47,9 +51,10 @@ export interface MatchQuery {
 }
 
 /** The part of MemoryBank that match() uses (so tests can fake it). */
-export type MatchSource = Pick<MemoryBank, 'vectorSearch' | 'textSearch'> & Partial<Pick<MemoryBank, 'embedSearch'>>;
+export type MatchSource = Pick<MemoryBank, 'vectorSearch' | 'textSearch'> & Partial<Pick<MemoryBank, 'embedSearch' | 'defSearch' | 'pathSearch'>>;
 
-const RANK_FIELD: Record<Retriever, 'vectorRank' | 'embedRank' | 'textRank'> = { key: 'vectorRank', emb: 'embedRank', text: 'textRank' };
+type RankField = 'vectorRank' | 'embedRank' | 'textRank' | 'defRank' | 'pathRank';
+const RANK_FIELD: Record<Retriever, RankField> = { key: 'vectorRank', emb: 'embedRank', text: 'textRank', def: 'defRank', path: 'pathRank' };
 
 export interface RankedList {
   retriever: Retriever;
@@ -79,8 +84,8 @@ export function fuseRanked(lists: RankedList[], topK: number, k = RRF_K): Matche
     }
   }
   const heaviest = [...lists].sort((a, b) => b.weight - a.weight)[0];
-  const hw = heaviest ? RANK_FIELD[heaviest.retriever] : 'vectorRank';
-  const best = (m: MatchedMemory) => Math.min(m.vectorRank ?? Infinity, m.textRank ?? Infinity, m.embedRank ?? Infinity);
+  const hw: RankField = heaviest ? RANK_FIELD[heaviest.retriever] : 'vectorRank';
+  const best = (m: MatchedMemory) => Math.min(m.vectorRank ?? Infinity, m.textRank ?? Infinity, m.embedRank ?? Infinity, m.defRank ?? Infinity, m.pathRank ?? Infinity);
   return [...byId.values()]
     .sort(
       (a, b) =>
@@ -136,7 +141,7 @@ export function fusionOf(retrieval: unknown): FusionWeights {
   const w = r.weights ?? {};
   const num = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : d);
   const gate = (r as { textGate?: unknown }).textGate ?? (w as { textGate?: unknown }).textGate;
-  return { key: num(w.key, 1), emb: num(w.emb, 1), text: num(w.text, 1), rrfK: num(r.rrfK ?? w.rrfK, RRF_K) || RRF_K, textGate: num(gate, 0) };
+  return { key: num(w.key, 1), emb: num(w.emb, 1), text: num(w.text, 1), def: num(w.def, 0), path: num(w.path, 0), rrfK: num(r.rrfK ?? w.rrfK, RRF_K) || RRF_K, textGate: num(gate, 0) };
 }
 
 /** Top-K memories for a question (see fuseRanked). Without hybrid, scores are the key cosine similarity. */
@@ -159,17 +164,23 @@ export async function match(bank: MatchSource, q: MatchQuery, opts: MatchOptions
   const w = { ...DEFAULT_FUSION, ...stripUndef(opts.weights ?? {}) };
   const useEmb = w.emb > 0 && !!q.emb && !!bank.embedSearch;
   const useText = w.text > 0 && q.text.trim() !== '';
+  const useDef = (w.def ?? 0) > 0 && q.text.trim() !== '' && !!bank.defSearch;
+  const usePath = (w.path ?? 0) > 0 && q.text.trim() !== '' && !!bank.pathSearch;
   // All weights 0 (or nothing else available): the key search alone.
-  const useKey = w.key > 0 || (!useEmb && !useText);
-  const [vec, emb, txt] = await Promise.all([
+  const useKey = w.key > 0 || (!useEmb && !useText && !useDef && !usePath);
+  const [vec, emb, txt, def, pth] = await Promise.all([
     useKey ? bank.vectorSearch(q.key, candidates) : Promise.resolve([]),
     useEmb ? bank.embedSearch!(q.emb!, candidates) : Promise.resolve([]),
     useText ? bank.textSearch(q.text, candidates) : Promise.resolve([]),
+    useDef ? bank.defSearch!(q.text, candidates) : Promise.resolve([]),
+    usePath ? bank.pathSearch!(q.text, candidates) : Promise.resolve([]),
   ]);
   const lists: RankedList[] = [];
   if (useKey) lists.push({ retriever: 'key', records: vec.map((h) => h.record), weight: w.key > 0 ? w.key : 1 });
   if (useEmb) lists.push({ retriever: 'emb', records: emb.map((h) => h.record), weight: w.emb });
   if (useText) lists.push({ retriever: 'text', records: txt.map((h) => h.record), weight: w.text });
+  if (useDef) lists.push({ retriever: 'def', records: def.map((h) => h.record), weight: w.def! });
+  if (usePath) lists.push({ retriever: 'path', records: pth.map((h) => h.record), weight: w.path! });
   return fuseGated(lists, topK, { rrfK: opts.rrfK ?? w.rrfK ?? RRF_K, textGate: w.textGate }, useText ? txt : undefined);
 }
 

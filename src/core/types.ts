@@ -7,6 +7,10 @@ export interface Chunk {
   startLine: number;
   endLine: number;
   text: string;
+  /** The enclosing definition or section (`Session.send`, `Installation > From PyPI`), when the file was parsed (syntax.ts). */
+  symbol?: string;
+  /** Names the chunk defines (functions, classes, constants, config keys, headings), plain and qualified. */
+  defines?: string[];
 }
 
 /** A chunk after compression: k memory slots (k*d floats, row-major) and its L2-normalised key (d floats). */
@@ -31,6 +35,8 @@ export interface MatchedMemory {
   vectorRank?: number; // 1-based rank in vector search, if found there
   textRank?: number; // 1-based rank in full-text search, if found there
   embedRank?: number; // 1-based rank in sentence-embedder search, if found there
+  defRank?: number; // 1-based rank in the definition index, if found there
+  pathRank?: number; // 1-based rank among the chunks of the files the question names, if found there
 }
 
 export interface Citation {

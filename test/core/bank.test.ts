@@ -265,3 +265,25 @@ test('measure: upsert 1,000 rows (100 files x 10), search latency', async () => 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('definition index and path search: the defining chunk ahead of a call site; a named file reaches its chunks; symbols round-trip', async () => {
+  const dir = tmp();
+  const bank = await MemoryBank.open(dir, META);
+  try {
+    const def = { ...chunk('src/pkg/sessions.py', 10, 20, 'def merge_setting(a, b):\n    return a'), symbol: 'merge_setting', defines: ['merge_setting'] };
+    const use = chunk('tests/test_sessions.py', 1, 5, 'merge_setting(1, 2)  # merge_setting merge_setting');
+    const toml = { ...chunk('pyproject.toml', 1, 3, '[project]\nrequires-python = ">=3.8"'), symbol: 'project', defines: ['project', 'requires-python', 'project.requires-python'] };
+    await bank.upsertFile('src/pkg/sessions.py', 'h1', 1, [def]);
+    await bank.upsertFile('tests/test_sessions.py', 'h2', 1, [use]);
+    await bank.upsertFile('pyproject.toml', 'h3', 1, [toml]);
+    const defs = await bank.defSearch('What does merge_setting return?', 5);
+    assert.deepEqual(defs.map((h) => h.record.path), ['src/pkg/sessions.py']);
+    assert.equal(defs[0].record.symbol, 'merge_setting');
+    assert.equal((await bank.defSearch('what is requires python', 5))[0].record.path, 'pyproject.toml');
+    const paths = await bank.pathSearch('Which Python does pyproject.toml require?', 5);
+    assert.equal(paths[0].record.path, 'pyproject.toml');
+    assert.deepEqual(await bank.pathSearch('What does Flask do?', 5), []);
+  } finally {
+    await bank.close();
+  }
+});

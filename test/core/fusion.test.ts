@@ -27,9 +27,9 @@ test('fuseRanked: weights decide, a weight-0 list is ignored, ranks recorded per
 });
 
 test('fusionOf: pack retrieval section with defaults', () => {
-  assert.deepEqual(fusionOf(undefined), { key: 1, emb: 1, text: 1, rrfK: RRF_K, textGate: 0 });
-  assert.deepEqual(fusionOf({ weights: { key: 0.25, emb: 2, text: 1 }, rrfK: 5 }), { key: 0.25, emb: 2, text: 1, rrfK: 5, textGate: 0 });
-  assert.deepEqual(fusionOf({ weights: { key: -1, emb: 'x' } }), { key: 1, emb: 1, text: 1, rrfK: RRF_K, textGate: 0 });
+  assert.deepEqual(fusionOf(undefined), { key: 1, emb: 1, text: 1, def: 0, path: 0, rrfK: RRF_K, textGate: 0 });
+  assert.deepEqual(fusionOf({ weights: { key: 0.25, emb: 2, text: 1 }, rrfK: 5 }), { key: 0.25, emb: 2, text: 1, def: 0, path: 0, rrfK: 5, textGate: 0 });
+  assert.deepEqual(fusionOf({ weights: { key: -1, emb: 'x', def: 0.5, path: -3 } }), { key: 1, emb: 1, text: 1, def: 0.5, path: 0, rrfK: RRF_K, textGate: 0 });
   assert.equal(fusionOf({ weights: { key: 0, emb: 0.75, text: 1 }, rrfK: 2, textGate: 1.15 }).textGate, 1.15);
   assert.equal(fusionOf({ textGate: -2 }).textGate, 0);
 });
