@@ -164,12 +164,13 @@ async function fullEval(ctx: MeasureContext, o: EvalCliOpts): Promise<void> {
     retentionSteps: o.retentionSteps,
     curveQuestions: o.curveQuestions,
     noiseFractions: o.noise,
+    real: { fetch: !!o.fetch },
     device: ctx.device(),
     command: ctx.commandLine(),
   });
   for (const run of r.runs) {
     process.stdout.write(`${run.dataset}: ${run.documents} docs, ${run.questions} questions\n`);
-    for (const [v, x] of Object.entries(run.variants)) process.stdout.write(`  ${v.padEnd(22)} EM ${x!.em}  prefixEM ${x!.prefixEm}  F1 ${x!.f1}  p50 ${x!.latencyMs.p50} ms\n`);
+    for (const [v, x] of Object.entries(run.variants)) process.stdout.write(`  ${v.padEnd(22)} EM ${x!.em}  prefixEM ${x!.prefixEm}  F1 ${x!.f1}  right ${x!.right}  p50 ${x!.latencyMs.p50} ms\n`);
     process.stdout.write(`  recall@1/5 vector ${run.retrieval.vector.recall1}/${run.retrieval.vector.recall5} text ${run.retrieval.text.recall1}/${run.retrieval.text.recall5} hybrid ${run.retrieval.hybrid.recall1}/${run.retrieval.hybrid.recall5}\n`);
   }
   if (r.groundingFit) {

@@ -1,12 +1,16 @@
 // `cmt eval`: streaming-QA evaluation (MAC/CMT protocol) of a pack on SQuAD-format datasets, with
 // the baselines and ablations side by side on one base model and one bank, plus the knowledge
 // retention and noise-robustness curves. Writes JSON + markdown + SVG (see docs/RESULTS.md).
+// Real-project datasets (real-dev, real:express, …; src/measure/realRepos.ts): each project is
+// memorized whole into a fresh bank and its questions answered over it; a question's gold document
+// is its gold FILE. No curves on them.
 
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { loadPack, PackManifest } from '../core/pack';
 import type { Device } from '../core/types';
-import { BUILTIN_DATASETS, EvalDataset, EvalDocument, loadDataset, questionsOf } from '../measure/dataset';
+import { BUILTIN_DATASETS, EvalDataset, EvalDocument, EvalQuestion, loadDataset, questionsOf } from '../measure/dataset';
+import { checkGold, DataError, isRealSpec, loadRealDataset, memorizeWorkspace, ProjectMemorize, RealSource, sampleRealQuestions } from '../measure/realRepos';
 import { FloorFit, fitFloors } from './calibrate';
 import { AnswerSettings, QuestionOutcome, StreamingBank, Variant, VARIANT_LABELS, VARIANTS } from './harness';
 import { machineInfo, MachineInfo } from '../measure/machine';
@@ -67,6 +71,8 @@ export interface EvalOptions {
   log?: (msg: string) => void;
   /** Write files (default true). */
   write?: boolean;
+  /** Real-project datasets: where the projects, workspaces and questions are; `fetch` missing workspaces. */
+  real?: RealSource;
 }
 
 export interface VariantSummary {
@@ -75,6 +81,8 @@ export interface VariantSummary {
   em: number;
   prefixEm: number;
   f1: number;
+  /** "Right": an accepted answer contained whole (normalised) or F1 ≥ CORRECT_F1 (metrics.ts isCorrect), %. */
+  right: number;
   latencyMs: { p50: number; p95: number };
   promptTokens: { mean: number; max: number };
   /** Grounding (src/core/ground.ts), % — "correct" = SQuAD F1 ≥ CORRECT_F1 (metrics.ts). */
@@ -101,6 +109,24 @@ export interface DatasetRun {
   retrieval: Record<'vector' | 'text' | 'hybrid', { recall1: number; recall5: number }>;
   examples: Array<Pick<QuestionOutcome, 'question' | 'answers' | 'preds' | 'grounding'>>;
   wallMs: number;
+  /** Real-project datasets: per-project memorize summaries, per-kind scores and the data errors. */
+  real?: RealAnswerRun;
+}
+
+/** Per question kind on a real-project dataset. */
+export interface KindAnswers {
+  questions: number;
+  /** The fused top chunk (the first citation) is of the gold file, %. */
+  topChunkFile: number;
+  variants: Partial<Record<Variant, { f1: number; right: number }>>;
+}
+
+export interface RealAnswerRun {
+  projects: Array<{ project: string; questions: number; dataErrors: number; memorize: ProjectMemorize }>;
+  byKind: Record<string, KindAnswers>;
+  /** Questions whose gold file was not memorized: excluded from every score. */
+  dataErrors: DataError[];
+  withoutQuestions: string[];
 }
 
 export interface CurvePoint {
@@ -164,6 +190,7 @@ function summarize(outs: QuestionOutcome[], variants: readonly Variant[]): Datas
       em: pct(xs.reduce((a, o) => a + o.scores[v]!.em, 0), xs.length),
       prefixEm: pct(xs.reduce((a, o) => a + o.scores[v]!.prefixEm, 0), xs.length),
       f1: pct(xs.reduce((a, o) => a + o.scores[v]!.f1, 0), xs.length),
+      right: pct(xs.filter((o) => isCorrect(o.scores[v]!)).length, xs.length),
       latencyMs: { p50: round(percentile(lat, 50), 1), p95: round(percentile(lat, 95), 1) },
       promptTokens: { mean: round(pt.reduce((a, b) => a + b, 0) / Math.max(1, pt.length), 1), max: pt.length ? Math.max(...pt) : 0 },
       grounding: groundingOf(xs, v),
@@ -200,11 +227,12 @@ async function answerAll(
   s: AnswerSettings,
   log: (m: string) => void,
   what: string,
+  goldOf: (qa: EvalQuestion) => string = (qa) => bank.pathOf(qa.docId) ?? '',
 ): Promise<QuestionOutcome[]> {
   const outs: QuestionOutcome[] = [];
   let last = Date.now();
   for (const [i, qa] of qs.entries()) {
-    const gold = bank.pathOf(qa.docId) ?? '';
+    const gold = goldOf(qa);
     outs.push(await bank.answer(qa, gold, variants, s));
     if (Date.now() - last > 15000) {
       last = Date.now();
@@ -250,8 +278,10 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
     const maxConfidentWrong = o.fitMaxConfidentWrong ?? 3;
     report.groundingFit = { maxConfidentWrong, fits: fitFloors(ctx.outcomes, ctx.variants, maxConfidentWrong) };
   }
-  // 2. Curves.
-  if (o.curves !== false) Object.assign(report, await evalCurves(ctx, o.curveDataset ?? specs[0]));
+  // 2. Curves (on a SQuAD-format dataset: real projects have none).
+  const curveSpec = o.curveDataset ?? specs.find((x) => !isRealSpec(x));
+  if (o.curves !== false && curveSpec && !isRealSpec(curveSpec)) Object.assign(report, await evalCurves(ctx, curveSpec));
+  else if (o.curves !== false) ctx.log('[eval] no retention/noise curves: they need a SQuAD-format dataset (--curve-dataset)');
   report.wallMs = Date.now() - t0;
   if (o.write !== false) await writeEval(report, outDir, tag);
   return report;
@@ -286,6 +316,7 @@ function answerSettingsOf(m: PackManifest, o: EvalOptions): AnswerSettings {
 
 /** One dataset: all its documents into a fresh bank, then every question with every variant. */
 async function evalDataset(ctx: EvalContext, spec: string): Promise<EvalReport['runs'][number]> {
+  if (isRealSpec(spec)) return evalRealDataset(ctx, spec);
   const { o, repoRoot, settings, variants, log } = ctx;
   const tr = Date.now();
   const ds = loadDataset(spec, repoRoot);
@@ -313,6 +344,58 @@ async function evalDataset(ctx: EvalContext, spec: string): Promise<EvalReport['
   } finally {
     await bank.close();
   }
+}
+
+/** A real-project dataset: each project memorized whole into a fresh bank, then its questions (gold document = gold file). */
+async function evalRealDataset(ctx: EvalContext, spec: string): Promise<DatasetRun> {
+  const { o, repoRoot, settings, variants, log } = ctx;
+  const tr = Date.now();
+  const ds = loadRealDataset(spec, repoRoot, { ...o.real, log: o.real?.log ?? log });
+  const sample = sampleRealQuestions(ds.projects, o.maxQuestions ?? Infinity);
+  const real: RealAnswerRun = { projects: [], byKind: {}, dataErrors: [], withoutQuestions: ds.withoutQuestions };
+  const outs: QuestionOutcome[] = [];
+  const kinds: string[] = [];
+  for (const p of ds.projects) {
+    const bank = await StreamingBank.open(ctx.packDir, ctx.device);
+    try {
+      const mem = await memorizeWorkspace(bank.engine, p.workspace, p.name);
+      const { ok, errors } = checkGold(p, sample.get(p.name) ?? [], mem);
+      real.dataErrors.push(...errors);
+      const m = mem.summary;
+      log(`[eval] ${spec} ${p.name}: ${m.files} files -> ${m.chunks} memories in ${(m.wallMs / 1000).toFixed(1)} s; ${ok.length} questions x ${variants.length} variants${errors.length ? `, ${errors.length} data errors (gold file not memorized)` : ''}`);
+      const byId = new Map(ok.map((q) => [q.id, q]));
+      const qs: EvalQuestion[] = ok.map((q) => ({ docId: q.id, question: q.question, answers: q.answers }));
+      outs.push(...(await answerAll(bank, qs, variants, settings, log, `${spec} ${p.name}`, (qa) => byId.get(qa.docId)!.file)));
+      kinds.push(...ok.map((q) => q.kind));
+      real.projects.push({ project: p.name, questions: ok.length, dataErrors: errors.length, memorize: m });
+    } finally {
+      await bank.close();
+    }
+  }
+  ctx.outcomes[ds.name] = outs;
+  for (const k of [...new Set(kinds)].sort()) {
+    const xs = outs.filter((_, i) => kinds[i] === k);
+    const sv = summarize(xs, variants);
+    real.byKind[k] = {
+      questions: xs.length,
+      topChunkFile: pct(xs.filter((x) => x.rank.hybrid === 1).length, xs.length),
+      variants: Object.fromEntries(Object.entries(sv).map(([v, x]) => [v, { f1: x!.f1, right: x!.right }])),
+    };
+  }
+  const sum = (f: (x: ProjectMemorize) => number) => real.projects.reduce((a, x) => a + f(x.memorize), 0);
+  return {
+    dataset: ds.name,
+    source: ds.source,
+    documents: sum((x) => x.files),
+    questions: outs.length,
+    memorize: { memorized: sum((x) => x.files), skipped: sum((x) => Object.values(x.skipped).reduce((a, b) => a + b, 0)), failed: sum((x) => x.failed), chunks: sum((x) => x.chunks), wallMs: round(sum((x) => x.wallMs), 0) },
+    settings,
+    variants: summarize(outs, variants),
+    retrieval: retrievalOf(outs),
+    examples: outs.slice(0, o.examples ?? 8).map((x) => ({ question: x.question, answers: x.answers, preds: x.preds, grounding: x.grounding })),
+    wallMs: Date.now() - tr,
+    real,
+  };
 }
 
 /** The retention and noise curves on one dataset (filler documents from the other built-in one). */
@@ -394,6 +477,10 @@ export function evalMarkdown(r: EvalReport): string {
   out.push(`# CMT eval — pack \`${r.pack.name}\` (${r.pack.packId})\n`);
   out.push(`Command: \`${r.command}\`  \nDate: ${r.date}  \nMachine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.gpu}; node ${r.machine.node}, onnxruntime-node ${r.machine.onnxruntime}\n`);
   for (const run of r.runs) {
+    if (run.real) {
+      out.push(...realAnswersMarkdown(run, run.real));
+      continue;
+    }
     const s = run.settings;
     out.push(`## ${run.dataset}: ${run.documents} documents streamed (${run.memorize.chunks} memories), ${run.questions} questions\n`);
     out.push(`K=${s.topK}, α=${s.alpha}, max ${s.maxNewTokens} new tokens, beams ${s.numBeams}, no-top-K K=${s.bigK}, RAG prompt ≤ ${s.ragMaxTokens} tokens. Memorize: ${(run.memorize.wallMs / 1000).toFixed(1)} s (${run.memorize.skipped} skipped, ${run.memorize.failed} failed).\n`);
@@ -447,6 +534,54 @@ export function evalMarkdown(r: EvalReport): string {
     out.push('');
   }
   return out.join('\n');
+}
+
+/** A real-project run: memorize per project, answers (with "right"), per kind, the top chunk's file, data errors. */
+function realAnswersMarkdown(run: DatasetRun, real: RealAnswerRun): string[] {
+  const out: string[] = [];
+  const s = run.settings;
+  const errs = real.dataErrors.length;
+  out.push(`## ${run.dataset}: ${real.projects.length} projects memorized whole (${run.documents} files, ${run.memorize.chunks} memories), ${run.questions} questions\n`);
+  out.push(
+    `Each project is memorized as a user would (its tree, its .gitignore, the default exclusions) into a fresh bank; a question's gold document is its gold file. ` +
+      `K=${s.topK}, α=${s.alpha}, max ${s.maxNewTokens} new tokens, beams ${s.numBeams}. ` +
+      (errs ? `${errs} question(s) whose gold file was not memorized are data errors, excluded from every score (listed below).` : 'No data errors (every gold file was memorized).') +
+      (real.withoutQuestions.length ? ` Left out (no question file yet): ${real.withoutQuestions.join(', ')}.` : '') +
+      '\n',
+  );
+  out.push(
+    mdTable(
+      ['project', 'files memorized', 'skipped (by reason)', 'chunks', 'memorize s', 'source MB', 's per MB', 'questions', 'data errors'],
+      real.projects.map((p) => {
+        const m = p.memorize;
+        const sk = Object.entries(m.skipped).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ') || '—';
+        return [p.project, m.files, sk, m.chunks, round(m.wallMs / 1000, 1), round(m.sourceBytes / 1e6, 3), m.secondsPerMB, p.questions, p.dataErrors];
+      }),
+    ),
+  );
+  out.push(`\nAnswers (%; right = an accepted answer contained whole, normalised, or F1 ≥ ${CORRECT_F1}):\n`);
+  out.push(
+    mdTable(
+      ['variant', 'EM', 'F1', 'right', 'found in source', 'confident-wrong', 'latency p50 ms', 'prompt tokens (mean)'],
+      Object.entries(run.variants).map(([v, x]) => [`${v} — ${x!.label}`, x!.em, x!.f1, x!.right, x!.grounding.found, x!.grounding.confidentWrong, x!.latencyMs.p50, x!.promptTokens.mean]),
+    ),
+  );
+  const vs = Object.keys(run.variants) as Variant[];
+  out.push('\nPer question kind: right (%) per variant, and the fused top chunk (the first citation) of the gold file:\n');
+  out.push(
+    mdTable(
+      ['kind', 'questions', 'top chunk of the gold file', ...vs.map((v) => `${v} right`)],
+      Object.entries(real.byKind).map(([k, x]) => [k, x.questions, x.topChunkFile, ...vs.map((v) => x.variants[v]?.right ?? '—')]),
+    ),
+  );
+  out.push('\nGold-file retrieval, chunk level (% of questions; recall@1 = the top chunk is of the gold file):\n');
+  out.push(mdTable(['retriever', 'recall@1', 'recall@5'], (['vector', 'text', 'hybrid'] as const).map((k) => [k === 'hybrid' ? 'fused (pack weights, as cited)' : k, run.retrieval[k].recall1, run.retrieval[k].recall5])));
+  if (errs) {
+    out.push(`\nData errors: ${errs} question(s) whose gold file was not memorized (excluded):\n`);
+    out.push(mdTable(['project', 'question', 'gold file', 'why'], real.dataErrors.map((d) => [d.project, d.id, `\`${d.file}\``, d.reason])));
+  }
+  out.push('');
+  return out;
 }
 
 export async function writeEval(r: EvalReport, outDir: string, tag: string): Promise<void> {
