@@ -226,6 +226,12 @@ class Project:
             return False
         if rel.startswith("examples/") and rel not in question:
             question = question.rstrip("?") + f" (in the example `{rel}`)?"
+        # metadata repeated across files (the version in pyproject.toml and __init__.py, the license,
+        # the description): the question's file is not the only one that answers it
+        if rule in ("py_constant", "toml_setting", "ini_setting", "json_setting", "yaml_setting", "package_field", "py_class_attr") \
+                and re.search(r"version|licen[cs]e|description|summary|author|url|homepage|name\b", question, re.I) \
+                and not self.text_unique(rel, answers[0]):
+            return False
         lines = self.lines(rel)
         hi = hi or lo
         win = locate(lines, answers[0], lo, hi)
@@ -365,7 +371,7 @@ def py_rules(p: Project, rel: str, tree: ast.Module) -> None:
         return [
             f"What is `{name}` set to in `{where}`?",
             f"Where is `{name}` defined in {p.disp} and what is its value?",
-            f"What's the value of `{where}.{name}`?",
+            f"What's the value of `{where}.{name}`?" if not where.endswith(".py") else f"What's the value of `{name}` in {p.disp}'s `{where}`?",
             f"In {p.disp}, what value does the constant `{name}` in `{where}` have?",
         ]
 
@@ -400,7 +406,8 @@ def py_function(p: Project, rel: str, node, cls: str | None, mod: str) -> None:
     key = f"cls:{cls}.{name}" if cls else f"top:{name}"
     if not p.unique_def(key) or (cls and not p.unique_def(f"top:{cls}")):
         return
-    subject = f"{cls}.{name}" if cls else f"{mod}.{name}"
+    # `Class.method`, `package.module.function`, or `function` in `path/script.py` outside a package
+    subject = f"`{cls}.{name}`" if cls else (f"`{name}` in `{mod}`" if mod.endswith(".py") else f"`{mod}.{name}`")
     # default arguments
     a = node.args
     pos = a.posonlyargs + a.args
@@ -419,10 +426,10 @@ def py_function(p: Project, rel: str, node, cls: str | None, mod: str) -> None:
                 ]
             else:
                 qs = [
-                    f"What's the default `{arg.arg}` in `{subject}`?",
-                    f"What does the `{arg.arg}` parameter of `{subject}` default to?",
-                    f"If I call `{subject}` without `{arg.arg}`, what value is used?",
-                    f"In {p.disp}, what is the default value of `{arg.arg}` for `{subject}`?",
+                    f"What's the default `{arg.arg}` in {subject}?",
+                    f"What does the `{arg.arg}` parameter of {subject} default to?",
+                    f"If I call {subject} without `{arg.arg}`, what value is used?",
+                    f"In {p.disp}, what is the default value of `{arg.arg}` for {subject}?",
                 ]
             p.add("py_default_arg", "code", rel, p.rng.choice(qs), variants(ans, list_like=list_like, unit=unit_for(arg.arg)), default.lineno, default.end_lineno)
     # docstring first sentence
@@ -431,10 +438,10 @@ def py_function(p: Project, rel: str, node, cls: str | None, mod: str) -> None:
         s = first_sentence(doc)
         if good_sentence(s) and p.text_unique(rel, s):
             qs = [
-                f"What does `{subject}` do?",
-                f"What is `{subject}` for in {p.disp}?",
-                f"Briefly, what's the purpose of `{subject}`?",
-                f"In {p.disp}, what does the docstring of `{subject}` say it does?",
+                f"What does {subject} do?",
+                f"What is {subject} for in {p.disp}?",
+                f"Briefly, what's the purpose of {subject}?",
+                f"In {p.disp}, what does the docstring of {subject} say it does?",
             ]
             d = node.body[0]
             p.add("doc_first_sentence", "code", rel, p.rng.choice(qs), variants(s), d.lineno, d.end_lineno)
@@ -469,7 +476,7 @@ def py_class(p: Project, rel: str, node: ast.ClassDef, mod: str) -> None:
             qs = [
                 f"What is the `{cls}` class in `{mod}`?",
                 f"What does {p.disp}'s `{cls}` class represent?",
-                f"Describe `{mod}.{cls}` in one sentence.",
+                f"Describe `{mod}.{cls}` in one sentence." if not mod.endswith(".py") else f"Describe the `{cls}` class of `{mod}` in one sentence.",
             ]
             d = node.body[0]
             p.add("doc_first_sentence", "code", rel, p.rng.choice(qs), variants(s), d.lineno, d.end_lineno)
@@ -1048,7 +1055,7 @@ def yaml_rules(p: Project, rel: str) -> None:
         for i, raw in enumerate(lines):
             m = re.match(r"^\s*(?:-\s+)?uses:\s*['\"]?([\w.\-]+/[\w.\-/]+)@([\w.\-]+)['\"]?\s*$", raw)
             if m and sum(1 for l in lines if f"{m.group(1)}@" in l) == 1:
-                qs = [f"Which version of `{m.group(1)}` does {p.disp}'s `{wf}` workflow use?", f"What ref is `{m.group(1)}` pinned to in `{rel}`?"]
+                qs = [f"Which version of `{m.group(1)}` does {p.disp}'s `{wf}` workflow use?", f"What ref is `{m.group(1)}` pinned to in {p.disp}'s `{rel}`?"]
                 p.add("ci_action_version", "config", rel, p.rng.choice(qs), [m.group(2)], i + 1)
     if rel.endswith(".pre-commit-config.yaml"):
         repo = None
@@ -1087,7 +1094,7 @@ def md_sections(lines: list[str], rst: bool) -> list[tuple[str, int, int]]:
 
 
 def md_clean(s: str) -> str:
-    return s.strip("`*_").strip()
+    return re.sub(r"\*+", "", s).strip("`_").strip()
 
 
 def docs_rules(p: Project, rel: str) -> None:
@@ -1133,13 +1140,21 @@ def docs_rules(p: Project, rel: str) -> None:
                 continue
             m = re.match(r"^\s*(?:\$\s+|>\s+)?((?:python3? -m )?(?:pip3?|npm|yarn|pnpm|bun|uv pip|conda|cargo|deno)\s+(?:install|add|i)\s+[^\s#].*?)\s*$", l)
             if m and (in_code or l.startswith(("    ", "\t", "$"))):
-                cmd = m.group(1)
+                cmd = re.sub(r"\s+#.*$", "", m.group(1)).strip()
                 if len(cmd) > MAX_VALUE or not p.text_unique(rel, cmd):
                     continue
                 if sum(1 for x in lines if cmd in x) > 1:
                     continue
-                pkgs = [w for w in cmd.split()[2:] if not w.startswith("-")]
-                what = " ".join(f"`{w}`" for w in pkgs[:3]) if pkgs and not all(re.match(re.escape(p.name) + r"\b", w, re.I) and "[" not in w for w in pkgs) else p.disp
+                words = cmd.split()
+                verb = next(i for i, w in enumerate(words) if w in ("install", "add", "i"))
+                pkgs = []
+                for w in words[verb + 1:]:
+                    w = w.strip("'\"")
+                    if not w.startswith("-") and w not in pkgs:
+                        pkgs.append(w)
+                what = " ".join(f"`{w}`" for w in pkgs[:3]) if pkgs and not all(re.fullmatch(re.escape(p.name) + r"([<>=~@^!].*)?", w, re.I) for w in pkgs) else p.disp
+                if any(w.startswith(".") for w in pkgs):
+                    what = f"{p.disp} from a checkout (`{' '.join(pkgs)}`)"
                 qs = [
                     f"According to {p.disp}'s `{docname}` ('{head_clean}' section), how do I install {what}?",
                     f"Which command does the '{head_clean}' section of {p.disp}'s `{docname}` give to install {what}?",
@@ -1172,7 +1187,7 @@ def docs_rules(p: Project, rel: str) -> None:
         qs = [
             f"What does the '{head_clean}' section of {p.disp}'s `{docname}` say first?",
             f"According to {p.disp}'s `{docname}`, what is the opening point of '{head_clean}'?",
-            f"How does `{docname}` open its '{head_clean}' section?",
+            f"How does {p.disp}'s `{docname}` open its '{head_clean}' section?",
             f"In {p.disp}'s docs (`{docname}`), what's the first sentence under '{head_clean}'?",
         ]
         p.add("docs_section", "docs", rel, p.rng.choice(qs), variants(sent), para[0] + 1, para[-1] + 1)
