@@ -434,7 +434,7 @@ def py_function(p: Project, rel: str, node, cls: str | None, mod: str) -> None:
             p.add("py_default_arg", "code", rel, p.rng.choice(qs), variants(ans, list_like=list_like, unit=unit_for(arg.arg)), default.lineno, default.end_lineno)
     # docstring first sentence
     doc = ast.get_docstring(node, clean=True)
-    if public and name != "__init__" and doc and node.body and isinstance(node.body[0], ast.Expr):
+    if public and name != "__init__" and doc and not rel.startswith("examples/") and node.body and isinstance(node.body[0], ast.Expr):
         s = first_sentence(doc)
         if good_sentence(s) and p.text_unique(rel, s):
             qs = [
@@ -470,7 +470,7 @@ def py_class(p: Project, rel: str, node: ast.ClassDef, mod: str) -> None:
             p.add("py_exception_base", "code", rel, p.rng.choice(qs), alts, node.lineno, node.lineno + 2)
     # class docstring
     doc = ast.get_docstring(node, clean=True)
-    if public and doc and not stub:
+    if public and doc and not stub and not rel.startswith("examples/"):
         s = first_sentence(doc)
         if good_sentence(s) and p.text_unique(rel, s):
             qs = [
@@ -822,7 +822,8 @@ def ini_rules(p: Project, rel: str) -> None:
                 env = section.split(":", 1)[1] if ":" in section else "default"
                 qs = [f"What command does tox run in {p.disp}'s `[{section}]` environment?", f"What does `tox -e {env}` execute in {p.disp}?" if env != "default" else f"Which command does {p.disp}'s tox.ini run for the test environments?"]
                 rule = "tox_commands"
-            elif base == "tox.ini" and key == "envlist":
+            elif base == "tox.ini" and key in ("envlist", "env_list"):
+                first = first.rstrip(",").strip()
                 qs = [f"Which environment is listed first in {p.disp}'s tox `envlist`?"]
                 rule = "tox_setting"
             elif base == ".editorconfig":
@@ -832,6 +833,8 @@ def ini_rules(p: Project, rel: str) -> None:
                 ]
                 rule = "editorconfig"
             else:
+                if len(val_lines) > 1:
+                    continue  # a multi-line value: its first line alone does not answer
                 qs = [
                     f"In {p.disp}'s `{rel}`, what is `{key}` under `[{section}]`?",
                     f"What does {p.disp}'s `{rel}` set `{key}` to in its `[{section}]` section?",
