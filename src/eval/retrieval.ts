@@ -553,6 +553,8 @@ const LABEL: Record<string, string> = {
   text: 'BM25 (code-aware terms)',
   emb: 'sentence embedder (MiniLM cosine)',
   key: 'CMT self-matching keys',
+  def: 'definition index (names the question mentions)',
+  path: 'files the question names',
   rrf: 'plain RRF of keys + BM25 (before)',
   fusion: 'calibrated fusion',
 };
@@ -606,7 +608,7 @@ function realMarkdown(run: RetrievalRun, real: RealRun): string[] {
       }),
     ),
   );
-  out.push('\n### Retrieval over the split (micro average over questions, %; MRR over the top candidates)\n');
+  out.push('### Retrieval over the split (micro average over questions, %; MRR over the top candidates)\n');
   const rankers = RANKERS.filter((k) => run.retrievers[k]);
   out.push(
     mdTable(
@@ -614,7 +616,7 @@ function realMarkdown(run: RetrievalRun, real: RealRun): string[] {
       rankers.map((k) => [LABEL[k] ?? k, run.retrievers[k]!.recall1, run.retrievers[k]!.recall5, run.retrievers[k]!.mrr, real.lines[k]?.hit1 ?? '—', real.lines[k]?.hit5 ?? '—']),
     ),
   );
-  out.push('\n### Per project: file recall@1 / file recall@5 / line hit@5 (%)\n');
+  out.push('### Per project: file recall@1 / file recall@5 / line hit@5 (%)\n');
   const cell = (s?: Scores, l?: LineScores) => (s ? `${s.recall1} / ${s.recall5} / ${l?.hit5 ?? '—'}` : '—');
   out.push(
     mdTable(
@@ -625,10 +627,10 @@ function realMarkdown(run: RetrievalRun, real: RealRun): string[] {
       ],
     ),
   );
-  out.push('\n### Per question kind (fusion, %)\n');
+  out.push('### Per question kind (fusion, %)\n');
   out.push(mdTable(['kind', 'questions', 'file recall@1', 'file recall@5', 'line hit@5'], Object.entries(real.byKind).map(([k, x]) => [k, x.questions, x.fileRecall1, x.fileRecall5, x.lineHit5])));
   if (errs) {
-    out.push(`\n### Data errors: ${errs} question(s) whose gold file was not memorized (excluded from the scores)\n`);
+    out.push(`### Data errors: ${errs} question(s) whose gold file was not memorized (excluded from the scores)\n`);
     out.push(mdTable(['project', 'question', 'gold file', 'why'], real.dataErrors.map((d) => [d.project, d.id, `\`${d.file}\``, d.reason])));
   }
   out.push('');
