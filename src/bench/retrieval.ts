@@ -125,7 +125,8 @@ function batchTable(schema: Schema, cols: Record<string, unknown[] | Float32Arra
       return makeData({ type: f.type, length: n, nullCount: 0, child });
     }
     if (f.type instanceof Binary) return vectorFromArray(v as Uint8Array[], new Binary()).data[0];
-    if (f.type instanceof Utf8) return vectorFromArray(v as string[], new Utf8()).data[0];
+    // Columns the bench leaves empty (symbol, defines: nullable) are all null.
+    if (f.type instanceof Utf8) return vectorFromArray((v as string[] | undefined) ?? new Array<null>(n).fill(null), new Utf8()).data[0];
     if (f.type instanceof Int32) return makeData({ type: new Int32(), length: n, data: Int32Array.from(v as number[]) });
     if (f.type instanceof Float64) return makeData({ type: new Float64(), length: n, data: Float64Array.from(v as number[]) });
     throw new Error(`bench: no builder for column ${f.name}`);

@@ -230,6 +230,8 @@ export function chunkFile(
  */
 export function annotate(chunks: Chunk[], defs: Definition[]): Chunk[] {
   const all = flatten(defs);
+  const topLevel = new Set(defs.filter((d) => d.kind !== 'heading' && d.kind !== 'key'));
+  const mod = chunks.length > 0 ? moduleName(chunks[0].path) : '';
   return chunks.map((c) => {
     const s = c.startLine - 1;
     const e = c.endLine - 1;
@@ -238,9 +240,19 @@ export function annotate(chunks: Chunk[], defs: Definition[]): Chunk[] {
     const starts = all.filter((d) => d.start >= s && d.start <= e);
     const top = starts.filter((d) => !starts.some((o) => o !== d && o.start <= d.start && o.end >= d.end && o.end - o.start > d.end - d.start));
     const symbol = inner ? inner.qualified : top.length > 0 ? top.slice(0, 3).map((d) => d.qualified).join(', ') : undefined;
-    const defines = [...new Set(starts.flatMap((d) => (d.qualified !== d.name ? [d.name, d.qualified] : [d.name])))];
+    // Top-level code definitions also by module (`msgpack.pack` for msgpack/__init__.py's `pack`).
+    const names = (d: Definition) => [d.name, ...(d.qualified !== d.name ? [d.qualified] : []), ...(mod && topLevel.has(d) ? [`${mod}.${d.name}`] : [])];
+    const defines = [...new Set(starts.flatMap(names))];
     return { ...c, ...(symbol ? { symbol } : {}), ...(defines.length ? { defines } : {}) };
   });
+}
+
+/** A source file's module name as code imports it: its stem, or its folder's name for `__init__.py`, `index.js`, `mod.rs`, `lib.rs`. */
+export function moduleName(relPath: string): string {
+  const parts = relPath.split('/');
+  const base = parts.pop() ?? '';
+  const stem = base.replace(/\.[^.]*$/, '');
+  return /^(__init__|index|mod|lib|main)$/.test(stem) ? (parts.pop() ?? '') : stem;
 }
 
 /** What the retrievers read before a chunk's text: its path and, where known, its enclosing symbol. */

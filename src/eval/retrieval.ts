@@ -17,7 +17,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Engine } from '../core/engine';
-import { DEFAULT_FUSION, fuseGated, FusionWeights, fusionOf, RankedList, Retriever, RETRIEVERS } from '../core/match';
+import { RRF_K, DEFAULT_FUSION, fuseGated, FusionWeights, fusionOf, RankedList, Retriever, RETRIEVERS } from '../core/match';
 import { loadPack } from '../core/pack';
 import type { Device, MemoryRecord } from '../core/types';
 import { loadDataset, questionsOf } from '../measure/dataset';
@@ -201,7 +201,7 @@ function rankOf(q: QLists, recs: Hit[]): number {
   return q.lines ? fileRank(recs, q.gold) : goldRank(recs, q.gold);
 }
 
-function fusedRank(q: QLists, w: FusionWeights, topN: number): number {
+export function fusedRank(q: QLists, w: FusionWeights, topN: number): number {
   return rankOf(q, fusedList(q, w, topN));
 }
 
@@ -387,6 +387,90 @@ interface Fitted {
   feasible: number;
 }
 
+/** One question reduced to arrays, for scoring thousands of candidate weights fast (fitFusion). */
+interface Prepared {
+  /** Per item (distinct chunk id): its group (file for real questions, else the item itself). */
+  group: Int32Array;
+  /** How many groups. */
+  groups: number;
+  /** The gold group's items, or none. */
+  gold: number;
+  lists: Array<{ r: Retriever; item: Int32Array; rank: Int32Array }>;
+  /** BM25's top item and its confidence ratio (textConfident's test), when there is a text list. */
+  textTop?: { item: number; ratio: number };
+}
+
+export function prepare(q: QLists, topN: number): Prepared {
+  const ids = new Map<string, number>();
+  const groups = new Map<string, number>();
+  const groupOf: number[] = [];
+  const idOf = (h: Hit) => {
+    let i = ids.get(h.id);
+    if (i === undefined) {
+      i = ids.size;
+      ids.set(h.id, i);
+      const key = q.lines ? h.path : h.path === q.gold ? `gold:${h.path}` : h.id;
+      let g = groups.get(key);
+      if (g === undefined) groups.set(key, (g = groups.size));
+      groupOf.push(g);
+    }
+    return i;
+  };
+  const lists: Prepared['lists'] = [];
+  for (const r of RETRIEVERS) {
+    const l = q.lists[r];
+    if (!l) continue;
+    const seen = new Set<number>();
+    const item: number[] = [];
+    const rank: number[] = [];
+    for (const h of l.slice(0, topN)) {
+      const i = idOf(h);
+      if (seen.has(i)) continue;
+      seen.add(i);
+      item.push(i);
+      rank.push(item.length);
+    }
+    lists.push({ r, item: Int32Array.from(item), rank: Int32Array.from(rank) });
+  }
+  let textTop: Prepared['textTop'];
+  const t = q.lists.text;
+  if (t && t.length > 0) {
+    const other = t.find((h) => h.path !== t[0].path);
+    textTop = { item: ids.get(t[0].id)!, ratio: !other || !((other.s ?? 0) > 0) ? Infinity : (t[0].s ?? 0) / (other.s ?? 1) };
+  }
+  const goldKey = q.lines ? q.gold : `gold:${q.gold}`;
+  return { group: Int32Array.from(groupOf), groups: groups.size, gold: groups.get(goldKey) ?? -1, lists, textTop };
+}
+
+/**
+ * The gold rank under weights `w`, as fusedRank computes it up to ties: 1 + the groups whose best
+ * fused item scores above the gold group's best, with the BM25 gate's move to the top.
+ */
+export function preparedRank(p: Prepared, w: FusionWeights, buf: Float64Array, best: Float64Array): number {
+  if (p.gold < 0) return 0;
+  const n = p.group.length;
+  buf.fill(0, 0, n);
+  const k = w.rrfK ?? RRF_K;
+  let any = false;
+  for (const l of p.lists) {
+    const wr = w[l.r] ?? 0;
+    if (!(wr > 0)) continue;
+    any = true;
+    for (let j = 0; j < l.item.length; j++) buf[l.item[j]] += wr / (k + l.rank[j]);
+  }
+  if (!any) return 0;
+  best.fill(-1);
+  for (let i = 0; i < n; i++) if (buf[i] > 0 && buf[i] > best[p.group[i]]) best[p.group[i]] = buf[i];
+  const g = best[p.gold];
+  if (!(g > 0)) return 0;
+  const gated = !!p.textTop && (w.textGate ?? 0) > 0 && w.text > 0 && p.textTop.ratio >= (w.textGate ?? 0) && p.lists.some((l) => l.r !== 'text' && (w[l.r] ?? 0) > 0);
+  if (gated && p.group[p.textTop!.item] === p.gold) return 1;
+  let rank = 1;
+  for (let f = 0; f < best.length; f++) if (f !== p.gold && best[f] > g) rank++;
+  if (gated && best[p.group[p.textTop!.item]] <= g) rank++;
+  return rank;
+}
+
 /**
  * Grid search of weighted-RRF weights (text fixed at 1 or 0; RRF is scale-free), k and the BM25
  * gate. Rule: among the candidates whose fusion is never below the best single retriever on any
@@ -395,21 +479,41 @@ interface Fitted {
  * retriever at chance level only breaks ties at random). No candidate at ≥ 0: the largest margin.
  */
 export function fitFusion(perDataset: QLists[][], available: Set<Retriever>, topN: number, fixed: Partial<FusionWeights> = {}): Fitted {
-  const grid = [0, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5];
-  const ks = [1, 2, 5, 10, 20, 60];
-  const gates = available.has('text') ? [0, 1.05, 1.1, 1.15, 1.2, 1.3, 1.5, 2] : [0];
+  // The CMT keys are at chance (recall@1 ~0): a short grid for them keeps the search small.
+  const keyGrid = [0, 0.25, 1];
+  const grid = [0, 0.25, 0.5, 0.75, 1, 1.5, 2];
+  const defGrid = [0, 0.5, 1, 1.5, 2];
+  const pathGrid = [0, 0.5, 1, 2];
+  const ks = [2, 5, 10, 20, 60];
+  const gates = available.has('text') ? [0, 1.05, 1.1, 1.2, 1.3, 1.5] : [0];
   const cands: FusionWeights[] = [];
   for (const text of available.has('text') ? [1, 0] : [0]) {
-    for (const key of available.has('key') ? grid : [0]) {
+    for (const key of available.has('key') ? keyGrid : [0]) {
       for (const emb of available.has('emb') ? grid : [0]) {
-        if (text === 0 && key + emb === 0) continue;
-        if (text === 0 && Math.max(key, emb) !== 1) continue; // scale-free: normalise the largest to 1
-        for (const rrfK of ks) for (const textGate of text > 0 && key + emb > 0 ? gates : [0]) cands.push({ ...fixed, key, emb, text, rrfK, textGate });
+        for (const def of available.has('def') ? defGrid : [fixed.def ?? 0]) {
+          for (const path of available.has('path') ? pathGrid : [fixed.path ?? 0]) {
+            const others = key + emb + def + path;
+            if (text === 0 && others === 0) continue;
+            if (text === 0 && Math.max(key, emb, def, path) !== 1) continue; // scale-free: normalise the largest to 1
+            for (const rrfK of ks) for (const textGate of text > 0 && others > 0 ? gates : [0]) cands.push({ ...fixed, key, emb, text, def, path, rrfK, textGate });
+          }
+        }
       }
     }
   }
-  const single = (r: Retriever): FusionWeights => ({ key: 0, emb: 0, text: 0, [r]: 1, rrfK: 60, textGate: 0 });
-  const scoreAll = (w: FusionWeights) => perDataset.map((qs) => scoresOf(qs.map((q) => fusedRank(q, w, topN))));
+  const single = (r: Retriever): FusionWeights => ({ key: 0, emb: 0, text: 0, def: 0, path: 0, [r]: 1, rrfK: 60, textGate: 0 });
+  const prepared = perDataset.map((qs) => qs.map((q) => prepare(q, topN)));
+  const most = Math.max(1, ...prepared.flat().map((p) => p.group.length));
+  const buf = new Float64Array(most);
+  const best = new Float64Array(most);
+  const scoreAll = (w: FusionWeights) =>
+    prepared.map((ps) =>
+      scoresOf(
+        ps.map((p) => {
+          return preparedRank(p, w, buf, best.subarray(0, p.groups));
+        }),
+      ),
+    );
   const singles = [...available].map((r) => scoreAll(single(r)));
   const bestSingle = perDataset.map((_, i) => ({
     recall1: Math.max(...singles.map((s) => s[i].recall1)),
@@ -510,14 +614,15 @@ export async function runRetrievalEval(o: RetrievalEvalOptions): Promise<Retriev
     if (o.listsOut) await fsp.writeFile(`${o.listsOut}.${all.length - 1}.json`, JSON.stringify({ dataset: ds.name, questions: qls }));
   }
   if (o.fit) {
-    // The grid covers key/emb/text; the other retrievers (def, path, …) keep the reported fusion's weights.
-    const fixed = Object.fromEntries(RETRIEVERS.filter((r) => !BASE.includes(r) && (fusion[r] ?? 0) > 0).map((r) => [r, fusion[r]]));
+    for (const r of RETRIEVERS) if (all.some((qs) => qs.some((q) => q.lists[r]))) available.add(r);
+    // The grid covers key/emb/text/def/path; a retriever the datasets lack keeps the reported fusion's weight.
+    const fixed = Object.fromEntries(RETRIEVERS.filter((r) => !available.has(r) && (fusion[r] ?? 0) > 0).map((r) => [r, fusion[r]]));
     const f = fitFusion(all, available, C, fixed);
     const w = f.best;
     report.fit = {
       datasets: report.runs.map((r) => r.dataset),
       retrieval: {
-        weights: { key: w.key, emb: w.emb, text: w.text, ...fixed },
+        weights: { key: w.key, emb: w.emb, text: w.text, def: w.def ?? 0, path: w.path ?? 0, ...fixed },
         rrfK: w.rrfK,
         textGate: w.textGate ?? 0,
         fittedOn: {

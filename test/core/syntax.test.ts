@@ -81,6 +81,8 @@ test('chunkFile with definitions: no chunk straddles two top-level definitions w
   assert.match(send.symbol ?? '', /Session/);
   const merge = chunks.find((c) => c.defines?.includes('merge_setting'))!;
   assert.equal(merge.startLine, 6, 'starts at the decorator');
+  assert.ok(merge.defines!.includes('sessions.merge_setting'), 'top-level definitions are also named by their module');
+  assert.ok(!send.defines!.includes('sessions.send'), 'methods are not module-level names');
   // Without definitions the chunker behaves as before (no symbol, no defines).
   assert.ok(chunkFile('src/pkg/sessions.py', PY, words, 14).every((c) => c.symbol === undefined && c.defines === undefined));
 });
