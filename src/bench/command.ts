@@ -31,6 +31,8 @@ interface BenchCliOpts {
   files?: number;
   embedderDatasets?: string[];
   embedderRepeats?: number;
+  chunkingDataset?: string;
+  chunkingRepeats?: number;
   embedderDocs?: number;
   gguf?: string;
   decodeThreads?: number;
@@ -42,7 +44,7 @@ interface BenchCliOpts {
 export function benchCommand(ctx: MeasureContext): Command {
   return new Command('bench')
     .description('speed, memory and scale: compression vs the machine peak, answer latency, retrieval at 1K-1M, 10K-file memorize')
-    .option('--sections <list>', 'sections to run (compress, answer, retrieval, memorize, embedder, decode; default: all)', strings)
+    .option('--sections <list>', 'sections to run (compress, answer, retrieval, memorize, embedder, decode, chunking; default: all but chunking)', strings)
     .option('--quick', 'small sizes (smoke run)')
     .option('--out <dir>', 'where the reports go (default: docs/results)')
     .option('--tag <name>', 'report file name prefix')
@@ -66,6 +68,8 @@ export function benchCommand(ctx: MeasureContext): Command {
     .option('--files <n>', 'files in the synthetic memorize repository', number)
     .option('--embedder-datasets <list>', 'embedder: datasets memorized with and without the sentence embedder (default workspace-test,squad-notre-dame-test)', strings)
     .option('--embedder-repeats <n>', 'embedder: ABBA rounds (default 2)', number)
+    .option('--chunking-dataset <name>', 'chunking: real projects memorized with code-aware chunking on and off (default real-dev; real:<name> for one)')
+    .option('--chunking-repeats <n>', 'chunking: ABBA rounds (default 1)', number)
     .option('--embedder-docs <n>', 'embedder: documents per dataset (default all)', number)
     .option('--gguf <path>', 'the GGUF for the llama.cpp decode comparison')
     .option('--decode-threads <n>', 'decode threads', number)
@@ -116,6 +120,8 @@ async function bench(ctx: MeasureContext, o: BenchCliOpts): Promise<void> {
     memorizeFiles: o.files,
     embedderDatasets: o.embedderDatasets,
     embedderRepeats: o.embedderRepeats,
+    chunkingDataset: o.chunkingDataset,
+    chunkingRepeats: o.chunkingRepeats,
     embedderDocs: o.embedderDocs,
     gguf: o.gguf,
     decodeThreads: o.decodeThreads,

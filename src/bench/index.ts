@@ -30,11 +30,14 @@ import { benchDecode, DecodeBench } from './llamacpp';
 import { measurePeakGflops, PeakResult } from './matmul';
 import { benchRetrieval, RetrievalBench } from './retrieval';
 import { benchEmbedderCost, EmbedderCostBench, embedderCostMarkdown } from './embedderCost';
+import { benchChunkingCost, ChunkingCostBench, chunkingCostMarkdown } from './chunking';
 import { writeSyntheticRepo } from './synth';
 import type { VectorIndexOptions } from '../core/bank';
 
-export type BenchSection = 'compress' | 'answer' | 'retrieval' | 'memorize' | 'embedder' | 'decode';
-export const SECTIONS: BenchSection[] = ['compress', 'answer', 'retrieval', 'memorize', 'embedder', 'decode'];
+export type BenchSection = 'compress' | 'answer' | 'retrieval' | 'memorize' | 'embedder' | 'decode' | 'chunking';
+/** Every section; a run without --sections runs all but `chunking` (it needs the real projects fetched: benchmarks/real/fetch.py). */
+export const SECTIONS: BenchSection[] = ['compress', 'answer', 'retrieval', 'memorize', 'embedder', 'decode', 'chunking'];
+const DEFAULT_SECTIONS = SECTIONS.filter((s) => s !== 'chunking');
 
 export interface BenchOptions {
   pack: string;
@@ -43,6 +46,9 @@ export interface BenchOptions {
   tag?: string;
   quick?: boolean;
   device?: Device;
+  /** chunking: the real projects memorized (default real-dev) and ABBA rounds (default 1). */
+  chunkingDataset?: string;
+  chunkingRepeats?: number;
   /** Documents compressed for the throughput figure (default 256). */
   compressDocs?: number;
   /** N of the N×N×N MatMul (default 1024). */
@@ -148,6 +154,7 @@ export interface BenchReport {
   retrieval?: RetrievalBench;
   memorize?: MemorizeBench;
   embedder?: EmbedderCostBench;
+  chunking?: ChunkingCostBench;
   decode?: DecodeBench;
   files: string[];
   wallMs: number;
@@ -390,7 +397,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const tag = o.tag ?? (o.quick ? 'bench-quick' : 'bench');
   const pack = await loadPack(path.resolve(o.pack), { verifyHashes: false });
   const m = pack.manifest;
-  const sections = new Set(o.sections ?? SECTIONS);
+  const sections = new Set(o.sections ?? DEFAULT_SECTIONS);
   const rep: BenchReport = {
     kind: 'cmt-bench',
     date: new Date().toISOString(),
@@ -435,6 +442,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       log,
     });
   }
+  if (sections.has('chunking')) rep.chunking = await benchChunkingCost(pack, { spec: o.chunkingDataset, repeats: o.chunkingRepeats, device: o.device, repoRoot, log });
   if (sections.has('decode')) {
     rep.decode = await benchDecode(pack, { gguf: o.gguf, threads: o.decodeThreads, promptTokens: o.decodePrompts, newTokens: o.decodeTokens, repeats: o.decodeRepeats, repoRoot, log });
   }
@@ -480,6 +488,7 @@ export function benchMarkdown(r: BenchReport): string {
     );
   }
   if (r.embedder) out.push(embedderCostMarkdown(r.embedder));
+  if (r.chunking) out.push(chunkingCostMarkdown(r.chunking));
   if (r.decode) {
     const d = r.decode;
     out.push(`## Decode speed: ONNX Runtime (engine decode path) vs llama.cpp on the same base model\n`);

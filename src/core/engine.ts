@@ -345,7 +345,8 @@ export class Engine {
       }
       let chunks: Chunk[];
       try {
-        chunks = chunkFile(rel, c.text, this.docTokens, this.pack.manifest.cmt.maxDocTokens, undefined, await definitionsOf(rel, c.text));
+        const defs = this.settings.syntaxChunks === false ? null : await definitionsOf(rel, c.text);
+        chunks = chunkFile(rel, c.text, this.docTokens, this.pack.manifest.cmt.maxDocTokens, undefined, defs);
       } catch (e) {
         run.failed.push({ path: rel, reason: `could not chunk: ${errMsg(e)}` });
         run.kept.add(rel);

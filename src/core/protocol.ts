@@ -31,6 +31,11 @@ export interface EngineSettings {
   exclude?: string[];
   /** Chunks per compressor run (default 8). */
   batchSize?: number;
+  /**
+   * Split source at its definitions (tree-sitter, syntax.ts) and index what each chunk defines
+   * (default true); false: blank-line and closing-line splits only, as before (`cmt bench --sections chunking` compares the two).
+   */
+  syntaxChunks?: boolean;
   /** Defaults for ask (overridden per request). */
   ask?: AskRequestOptions;
 }

@@ -628,7 +628,7 @@ export async function runRetrievalEval(o: RetrievalEvalOptions): Promise<Retriev
         fittedOn: {
           datasets: report.runs.map((r) => `${r.dataset} (${r.questions} questions)`),
           objective:
-            `grid over key/emb weights (text 1 or 0), RRF k and the BM25 gate; among the weights whose fusion is never below the best single retriever on any dataset (recall@1, recall@5, MRR), the highest mean MRR of the gold document (top ${C}); within half a question of it, the fewest retrievers`,
+            `grid over the key/emb/def/path weights (text 1 or 0), RRF k and the BM25 gate; among the weights whose fusion is never below the best single retriever on any dataset (recall@1, recall@5, MRR), the highest mean MRR of the gold document (top ${C}); within half a question of it, the fewest retrievers`,
           feasible: f.feasible,
           margin: round(f.margin, 4),
           mrr: round(f.mrr, 4),
