@@ -368,7 +368,10 @@ function configKeys(lines: string[], ext: string): Definition[] {
     if (!kv) continue;
     const indent = kv[1].length;
     if (yamlish) {
-      if (!indents.includes(indent)) indents.push(indent), indents.sort((a, b) => a - b);
+      if (!indents.includes(indent)) {
+        indents.push(indent);
+        indents.sort((a, b) => a - b);
+      }
       if (indents.indexOf(indent) > 2) continue;
     }
     const key: Definition = { name: kv[2], qualified: section ? `${section.qualified}.${kv[2]}` : kv[2], kind: 'key', start: i, end: i, children: [] };
