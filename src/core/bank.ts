@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import * as lancedb from '@lancedb/lancedb';
 import { Binary, Field, FixedSizeList, Float32, Float64, Int32, Schema, Utf8 } from 'apache-arrow';
 import { chunkHeader } from './chunk';
+import { defineTerms, PathIndex, questionDefTerms } from './names';
 import { Serial } from './serial';
 import { CmtError, CompressedChunk, Logger, MemoryRecord } from './types';
 
@@ -184,93 +185,6 @@ export function codeTerms(text: string, maxChars = 200_000): string {
   return out.join(' ');
 }
 
-/** An identifier as one lower-case token: `merge_setting`, `mergeSetting`, `MERGE-SETTING` all give `mergesetting`. */
-export function compound(name: string): string {
-  return name.normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
-}
-
-/** The definition index's tokens of a chunk's defined names (each name whole, and a qualified name's parts). */
-export function defineTerms(names: string[]): string {
-  const out = new Set<string>();
-  for (const n of names) {
-    const c = compound(n);
-    if (c.length >= 2) out.add(c);
-  }
-  return [...out].join(' ');
-}
-
-/**
- * The tokens of a question that may name a definition: each word whole (`Session.send` gives
- * `sessionsend`, `session` and `send`) and every run of 2-3 adjacent words joined, so "the default
- * timeout" reaches `DEFAULT_TIMEOUT` and "merge setting" reaches `merge_setting`.
- */
-export function questionDefTerms(question: string): string {
-  const words = [...question.normalize('NFKC').matchAll(/[\p{L}\p{N}_.$-]+/gu)].map((m) => m[0].replace(/^[.$-]+|[.$-]+$/g, '')).filter(Boolean);
-  const out = new Set<string>();
-  const plain: string[] = [];
-  for (const w of words) {
-    out.add(compound(w));
-    for (const part of w.split(/[.]/)) if (part) out.add(compound(part));
-    plain.push(compound(w));
-  }
-  for (let i = 0; i < plain.length; i++) {
-    if (i + 1 < plain.length) out.add(plain[i] + plain[i + 1]);
-    if (i + 2 < plain.length) out.add(plain[i] + plain[i + 1] + plain[i + 2]);
-  }
-  return [...out].filter((t) => t.length >= 2 && !DEF_STOP.has(t)).slice(0, 96).join(' ');
-}
-
-/** Question words that never name a definition worth finding. */
-const DEF_STOP = new Set(
-  'a an the is are was were be been do does did what which who whom whose where when why how of in on at to for from by with without and or not no it its this that these those there here i you we they my your our their can could should would will shall may might must if then than as into about default value set use used using name named called file files'.split(' '),
-);
-
-/**
- * The files a question names, best first: the whole file name ("pyproject.toml", "tox.ini") scores
- * 3, its stem as a word ("in the Makefile", "sessions.py", "the README") 2, and each folder or
- * extension named ("the tests folder", "the .pyi stub", "workflows") 1; a file needs 2 or more.
- */
-export function pathMentions(question: string, paths: string[]): Array<{ path: string; score: number }> {
-  const q = question.normalize('NFKC');
-  const tokens = q.split(/[^\p{L}\p{N}_.-]+/u).map((w) => w.replace(/^[.-]+|[.-]+$/g, '')).filter(Boolean);
-  const lower = tokens.map((w) => w.toLowerCase());
-  const words = new Set(lower);
-  const bare = new Set(lower.flatMap((w) => w.split(/[.]/)).filter(Boolean));
-  const exts = new Set([...q.toLowerCase().matchAll(/(?:^|\s)\.([a-z0-9]{1,8})\b/g)].map((m) => m[1]));
-  // A stem alone names a file when it is a well-known file name ("the README") or a file word is next to it ("the sessions module").
-  const cued = new Set<string>();
-  lower.forEach((w, i) => {
-    if (FILE_WORDS.has(lower[i + 1] ?? '') || FILE_WORDS.has(lower[i - 1] ?? '')) cued.add(w);
-  });
-  const out: Array<{ path: string; score: number }> = [];
-  for (const p of paths) {
-    const parts = p.toLowerCase().split('/');
-    const base = parts[parts.length - 1];
-    const dot = base.lastIndexOf('.');
-    const stem = dot > 0 ? base.slice(0, dot) : base;
-    const ext = dot > 0 ? base.slice(dot + 1) : '';
-    let score = 0;
-    if (words.has(base)) score += 3;
-    else if (stem.length >= 2 && (bare.has(stem) || words.has(stem)) && (KNOWN_FILES.has(stem) || cued.has(stem))) score += 2;
-    for (const dir of parts.slice(0, -1)) {
-      const d = dir.replace(/^\./, '');
-      if (d.length >= 3 && (words.has(dir) || bare.has(d) || bare.has(d.replace(/s$/, '')))) score += 1;
-    }
-    if (ext && exts.has(ext)) score += 1;
-    if (score >= 2) out.push({ path: p, score });
-  }
-  return out.sort((a, b) => b.score - a.score || a.path.length - b.path.length || (a.path < b.path ? -1 : 1));
-}
-
-/** Words that make the word beside them a file's name. */
-const FILE_WORDS = new Set(['file', 'files', 'module', 'modules', 'script', 'stub', 'header', 'page', 'workflow', 'config', 'configuration', 'manifest', 'template', 'stylesheet']);
-
-/** File stems a question names without a file word. */
-const KNOWN_FILES = new Set([
-  'readme', 'changelog', 'changes', 'history', 'news', 'contributing', 'license', 'licence', 'copying', 'authors', 'notice', 'security',
-  'makefile', 'dockerfile', 'pyproject', 'setup', 'tox', 'noxfile', 'manifest', 'package', 'cargo', 'tsconfig', 'gemfile', 'justfile', 'conftest', 'requirements',
-]);
-
 /** The stable id of a chunk; `dup` > 0 disambiguates long-line splits sharing a line range. */
 export function memoryId(p: string, startLine: number, endLine: number, dup = 0): string {
   return dup > 0 ? `${p}#${startLine}-${endLine}:${dup}` : `${p}#${startLine}-${endLine}`;
@@ -343,6 +257,8 @@ export class MemoryBank {
   /** The table has the `symbol` and `defines` columns (the definition index; banks written before them have neither). */
   readonly hasDefines: boolean;
   private hasDefFts = false;
+  /** The file names of the bank, indexed for pathSearch (rebuilt after a file is added, removed or renamed). */
+  private pathIndex: PathIndex | null = null;
   private files: Map<string, FileState> | null = null; // lazily loaded cache of per-file state
   private closed = false;
   private readonly writes = new Serial(); // serialises writes on this bank object
@@ -623,6 +539,7 @@ export class MemoryBank {
     const rows = this.toRows(p, contentHash, mtimeMs, chunks);
     await this.mergeFileRows(table, p, rows, !!prev);
     cache.set(p, { contentHash, mtimeMs, chunks: rows.length });
+    this.pathIndex = null;
     this.ftsDirty = true;
     await this.indexIfDue(table);
     return true;
@@ -643,6 +560,7 @@ export class MemoryBank {
       if (rows.length > 0) {
         await table.add(lancedb.makeArrowTable(rows, { schema: MemoryBank.schemaFor(this.meta) }));
         for (const it of fresh) cache.set(it.path, { contentHash: it.contentHash, mtimeMs: it.mtimeMs, chunks: it.chunks.length });
+        this.pathIndex = null;
         this.ftsDirty = true;
         await this.indexIfDue(table);
       }
@@ -675,6 +593,7 @@ export class MemoryBank {
     if (!cache.has(p)) return false;
     await table.delete(`path = ${sqlString(p)}`);
     cache.delete(p);
+    this.pathIndex = null;
     this.ftsDirty = true;
     return true;
   }
@@ -697,6 +616,7 @@ export class MemoryBank {
     cache.set(to, { ...st, chunks: moved.length });
     await table.delete(`path = ${sqlString(from)}`);
     cache.delete(from);
+    this.pathIndex = null;
     this.ftsDirty = true;
     return true;
   }
@@ -820,7 +740,8 @@ export class MemoryBank {
   async pathSearch(query: string, limit: number): Promise<TextHit[]> {
     this.assertOpen();
     if (!this.table || limit <= 0) return [];
-    const files = pathMentions(query, [...(await this.fileCache()).keys()]).slice(0, 3);
+    this.pathIndex ??= new PathIndex((await this.fileCache()).keys());
+    const files = this.pathIndex.mentions(query).slice(0, 3);
     if (files.length === 0) return [];
     await this.freshIndexesForSearch();
     const q = sanitizeFtsQuery(this.hasTerms ? codeTerms(query) : query);

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { definitionsOf, flatten } from '../../src/core/syntax';
 import { chunkFile } from '../../src/core/chunk';
-import { defineTerms, pathMentions, questionDefTerms } from '../../src/core/bank';
+import { defineTerms, pathMentions, questionDefTerms } from '../../src/core/names';
 
 const PY = [
   'import os',
