@@ -226,7 +226,26 @@ class Cli {
 // ---------------------------------------------------------------------------------------------
 // Commands
 
-async function cmdMemorize(cli: Cli, paths: string[], o: { root?: string; force?: boolean; include?: string[]; exclude?: string[]; maxFileSize?: number }): Promise<number> {
+/** Skipped files listed one by one up to this many; above it, grouped by reason with a few examples (`--list-skipped`: all). */
+const SKIPPED_LISTED = 10;
+
+/** The skipped files grouped by reason, most first: `39 × vendored dependencies: include/cargo/a/, include/cargo/b/, … (+36)`. */
+export function groupedSkips(skipped: ReadonlyArray<{ path: string; reason: string; code?: string }>, examples = 3): string[] {
+  const by = new Map<string, { reason: string; paths: string[] }>();
+  for (const s of skipped) {
+    const key = s.code ?? s.reason;
+    const g = by.get(key) ?? { reason: s.reason, paths: [] };
+    // One reason for the group: a per-file detail in brackets ("too large (2 MB > 1 MB)") is dropped when the files differ in it.
+    if (g.reason !== s.reason) g.reason = s.reason.replace(/ \([^()]*\)$/, '');
+    g.paths.push(s.path);
+    by.set(key, g);
+  }
+  return [...by.values()]
+    .sort((a, b) => b.paths.length - a.paths.length)
+    .map((g) => `  ${g.paths.length} × ${g.reason}: ${g.paths.slice(0, examples).join(', ')}${g.paths.length > examples ? `, … (+${g.paths.length - examples})` : ''}`);
+}
+
+async function cmdMemorize(cli: Cli, paths: string[], o: { root?: string; force?: boolean; include?: string[]; exclude?: string[]; maxFileSize?: number; listSkipped?: boolean }): Promise<number> {
   const root = path.resolve(o.root ?? process.cwd());
   const abs = paths.map((p) => path.resolve(p));
   const client = await cli.engine();
@@ -274,7 +293,11 @@ async function cmdMemorize(cli: Cli, paths: string[], o: { root?: string; force?
       `memorized ${summary.memorized} file(s) (${summary.chunks} chunk(s) compressed), ${summary.unchanged} unchanged, ` +
         `${summary.skipped.length} skipped, ${summary.failed.length} failed in ${(summary.elapsedMs / 1000).toFixed(1)} s`,
     );
-    for (const s of summary.skipped) w(`  skipped ${s.path}: ${s.reason}`);
+    if (o.listSkipped || summary.skipped.length <= SKIPPED_LISTED) for (const s of summary.skipped) w(`  skipped ${s.path}: ${s.reason}`);
+    else {
+      w(`skipped, by reason (--list-skipped lists every file):`);
+      for (const line of groupedSkips(summary.skipped)) w(line);
+    }
     for (const f of summary.failed) w(`  FAILED  ${f.path}: ${f.reason}`);
     if (nothing) process.stderr.write('cmt: nothing was memorized (no readable text files among the given paths)\n');
   }
@@ -445,6 +468,7 @@ export function buildProgram(run: (fn: (cli: Cli) => Promise<number>) => Promise
     .option('--include <glob>', 'force-include files matching this glob even if ignored (repeatable)', collect)
     .option('--exclude <glob>', 'skip files matching this glob (repeatable, gitignore syntax)', collect)
     .option('--max-file-size <size>', 'skip files larger than this (e.g. 1mb, 512k; default 1 MiB)', parseSize)
+    .option('--list-skipped', `list every skipped file (default: one by one up to ${SKIPPED_LISTED}, else grouped by reason)`)
     .action(async (paths: string[], o) => {
       await run((cli) => cmdMemorize(cli, paths, o));
     });

@@ -135,3 +135,23 @@ test('packs lists pack directories without starting the engine', () => {
   const p = r.json.packs.find((x: { dir: string }) => x.dir === PACK);
   assert.ok(p && p.ok && p.packId.startsWith('cmt-tiny'), r.stdout);
 });
+
+test('memorize on a large tree groups the skipped files by reason (a few examples each); --list-skipped lists every one', () => {
+  const big = path.join(tmp, 'big');
+  for (let i = 0; i < 14; i++) {
+    fs.mkdirSync(path.join(big, 'data'), { recursive: true });
+    fs.writeFileSync(path.join(big, 'data', `blob${String(i).padStart(2, '0')}.raw`), Buffer.from([0x00, 0x01, i]));
+  }
+  fs.mkdirSync(path.join(big, 'vendor', 'lib'), { recursive: true });
+  fs.writeFileSync(path.join(big, 'vendor', 'lib', 'x.py'), 'X = 1\n');
+  fs.writeFileSync(path.join(big, 'main.py'), 'PORT = 8080\n');
+  const bigBank = path.join(tmp, 'bank-big');
+  const r = cmt(['--pack', PACK, '--bank', bigBank, 'memorize', '--root', big, big]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /memorized 1 file\(s\).*15 skipped/);
+  assert.match(r.stdout, /14 × binary file: data\/blob00\.raw, data\/blob01\.raw, data\/blob02\.raw, … \(\+11\)/);
+  assert.match(r.stdout, /1 × vendored dependencies \(another project's code\): vendor\//);
+  assert.doesNotMatch(r.stdout, /skipped data\/blob05\.raw/);
+  const v = cmt(['--pack', PACK, '--bank', bigBank, 'memorize', '--force', '--list-skipped', '--root', big, big]);
+  assert.match(v.stdout, /skipped data\/blob05\.raw: binary file/);
+});
