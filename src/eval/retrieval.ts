@@ -444,7 +444,7 @@ export function prepare(q: QLists, topN: number): Prepared {
 
 /**
  * The gold rank under weights `w`, as fusedRank computes it up to ties: 1 + the groups whose best
- * fused item scores above the gold group's best, with the BM25 gate's move to the top.
+ * fused item scores at least the gold group's best, with the BM25 gate's move to the top.
  */
 export function preparedRank(p: Prepared, w: FusionWeights, buf: Float64Array, best: Float64Array): number {
   if (p.gold < 0) return 0;
@@ -465,9 +465,10 @@ export function preparedRank(p: Prepared, w: FusionWeights, buf: Float64Array, b
   if (!(g > 0)) return 0;
   const gated = !!p.textTop && (w.textGate ?? 0) > 0 && w.text > 0 && p.textTop.ratio >= (w.textGate ?? 0) && p.lists.some((l) => l.r !== 'text' && (w[l.r] ?? 0) > 0);
   if (gated && p.group[p.textTop!.item] === p.gold) return 1;
+  // A tie counts against the gold (fitting then prefers weights that separate it).
   let rank = 1;
-  for (let f = 0; f < best.length; f++) if (f !== p.gold && best[f] > g) rank++;
-  if (gated && best[p.group[p.textTop!.item]] <= g) rank++;
+  for (let f = 0; f < best.length; f++) if (f !== p.gold && best[f] >= g) rank++;
+  if (gated && best[p.group[p.textTop!.item]] < g) rank++;
   return rank;
 }
 
