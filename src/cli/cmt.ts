@@ -344,6 +344,7 @@ async function cmdAsk(cli: Cli, words: string[], o: AskCliOpts): Promise<number>
   }
   // The grounding verdict, before the sources: never leave a guess looking like a fact.
   const g = res.grounding;
+  if (g.noAnswer) process.stdout.write('(no answer: the output above is discarded)\n');
   process.stdout.write(g.verdict === 'found' ? '\nfound in source:\n' : `\nnot sure: ${g.message.replace(/^Not sure: /, '')}\n`);
   if (g.quotes.length) {
     if (g.verdict === 'not-sure') process.stdout.write('most relevant lines:\n');

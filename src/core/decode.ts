@@ -46,7 +46,8 @@ export interface GenerateResult {
   tokenIds: number[];
   /** Length-normalised log-probability (under the adjusted logits) of the generated tokens, stop token included. */
   score: number;
-  finishReason: 'eos' | 'stop' | 'length';
+  /** 'loop': stopped early, the tokens had fallen into a repetition loop (repetitionLoop). */
+  finishReason: 'eos' | 'stop' | 'length' | 'loop';
   /**
    * Mean over the generated tokens of log p(token | memory prefix) − log p(token | no prefix), under
    * the plain (not α-adjusted) logits, nats/token. Set when a prefix was given and the contrast rows
@@ -419,6 +420,10 @@ export class Decoder {
           finishReason = 'stop';
           break;
         }
+        if (repetitionLoop(tokens)) {
+          finishReason = 'loop';
+          break;
+        }
         if (i === maxNew - 1) break;
         ({ logits, cache } = await this.step(cache, rowsTokens([next]), pos, init.masked));
         pos++;
@@ -563,4 +568,24 @@ export class Decoder {
     const sum = logprobs.reduce((a, b) => a + b, 0);
     return { sum, mean: logprobs.length ? sum / logprobs.length : 0, logprobs };
   }
+}
+
+/**
+ * Whether the generated tokens end in a repetition loop: one token repeated 12+ times, or a unit of
+ * 2-8 tokens repeated 5+ times ("1.1.1.1.1.1.1.1.1.1", "foo bar foo bar …"). A value never looks like
+ * that (an IP address repeats its unit 3 times); a 135M model stuck in a loop does.
+ */
+export function repetitionLoop(tokens: readonly number[]): boolean {
+  const n = tokens.length;
+  for (let p = 1; p <= 8; p++) {
+    const reps = p === 1 ? 12 : 5;
+    const span = p * reps;
+    if (n < span) continue;
+    let periodic = true;
+    for (let i = n - span + p; i < n && periodic; i++) if (tokens[i] !== tokens[i - p]) periodic = false;
+    // A run of one token is period 1 whatever p is: only the 12-token rule applies to it.
+    const oneToken = tokens.slice(n - span).every((t) => t === tokens[n - 1]);
+    if (periodic && (p === 1 || !oneToken)) return true;
+  }
+  return false;
 }

@@ -24,7 +24,7 @@ import { classifyFile, DEFAULT_MAX_FILE_SIZE, isForceIncluded, isGitignored, Ski
 import { groundAnswer } from './ground';
 import { Embedder, embedTextOf } from './embed';
 import { fusionOf, match } from './match';
-import { loadPack, Pack } from './pack';
+import { loadPack, Pack, promptOwnText } from './pack';
 import type {
   AskResponse,
   EngineSettings,
@@ -540,6 +540,7 @@ export class Engine {
       memoryGain: gen.memoryGain ?? null,
       confidence: gen.score,
       minConfidence: defaults.minAnswerConfidence?.[mode] ?? null,
+      promptText: promptOwnText(m.prompt),
     });
     const r = (v: number) => Math.round(v * 10) / 10;
     return {

@@ -75,6 +75,8 @@ export interface GroundInput {
   confidence?: number | null;
   /** Least `confidence` of a "found" answer; null/undefined = no floor. */
   minConfidence?: number | null;
+  /** The prompt's own words (instructions, the worked example: pack.ts promptOwnText): an answer made only of them, absent from the cited lines, is an echo. */
+  promptText?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -411,12 +413,17 @@ export const GROUNDING_MESSAGES: Record<GroundingReason, string> = {
   'no-sources': 'Not sure: nothing memorized matched the question, so this answer is not backed by your files.',
   'empty-answer': 'Not sure: the model gave no checkable answer.',
   'repeats-question': 'Not sure: the answer only repeats the question.',
+  degenerate: 'Not sure: the model fell into repeating itself, so this is no answer. Check the lines below.',
+  'prompt-echo': "Not sure: this is the prompt's own example, not something from your files. Check the lines below.",
   'not-in-source': 'Not sure: this answer does not appear in the cited files — it may be a guess.',
   'off-question': 'Not sure: these words are in your files, but not on a line about your question. Check the lines below.',
   'other-subject': 'Not sure: your question names something that none of the cited files mention, so this answer may be about something else. Check the lines below.',
   'memory-independent': 'Not sure: the model gives this answer just as readily without your files, so it may be a guess.',
   'low-confidence': 'Not sure: the words are in your files, but the model was unsure this is the answer. Check the lines below.',
 };
+
+/** Reasons whose output is no answer at all (Grounding.noAnswer). */
+const NO_ANSWER: ReadonlySet<GroundingReason> = new Set(['degenerate', 'prompt-echo']);
 
 function verdict(reason: GroundingReason, quotes: GroundingQuote[], coverage: number, memoryGain: number | null): Grounding {
   return {
@@ -426,7 +433,27 @@ function verdict(reason: GroundingReason, quotes: GroundingQuote[], coverage: nu
     quotes,
     coverage: Math.round(coverage * 1000) / 1000,
     memoryGain: memoryGain === null ? null : Math.round(memoryGain * 1000) / 1000,
+    ...(NO_ANSWER.has(reason) ? { noAnswer: true } : {}),
   };
+}
+
+/**
+ * The repeated run of an answer stuck in a loop: a unit of 1-16 characters written 5+ times in a
+ * row over 10+ characters ("1.1.1.1.1.1.1"), or a word group of 1-4 words 3+ times in a row; null
+ * when there is none. A value rarely looks like that unless the user's file has it (then it is no loop).
+ */
+export function repeatedRun(answer: string): string | null {
+  const chars = /(.{1,16}?)\1{4,}/su.exec(answer);
+  if (chars && chars[0].trim().length >= 10) return chars[0];
+  const words = /(?:^|\s)((\S+(?:\s+\S+){0,3})(?:\s+\2){2,})(?=\s|$)/u.exec(answer);
+  if (words && words[2].length >= 2) return words[1];
+  return null;
+}
+
+/** Whether every evidence token of the answer is a word of the prompt's own text. */
+function echoes(evidence: readonly string[], promptText: string): boolean {
+  const own = new Set(tokenize(promptText));
+  return evidence.length > 0 && evidence.every((x) => own.has(x));
 }
 
 /** The grounding verdict of an answer against its cited chunks (see the file header). */
@@ -440,6 +467,8 @@ export function groundAnswer(input: GroundInput): Grounding {
 
   if (input.sources.length === 0) return verdict('no-sources', [], 0, gain);
   if (t.content.length === 0 || t.content.every((x) => TRIVIAL.has(x))) return notSure('empty-answer');
+  const loop = repeatedRun(input.answer);
+  if (loop && !input.sources.some((s) => s.text.includes(loop))) return notSure('degenerate');
   if (t.evidence.length === 0) return notSure('repeats-question');
 
   const qTerms = new Set(tokenize(input.question).filter((x) => !STOPWORDS.has(x)));
@@ -455,6 +484,7 @@ export function groundAnswer(input: GroundInput): Grounding {
     // The words may still be on some cited line that is not about the question: say that, and show it.
     const elsewhere = bestLine(anchored, t.evidence, qTerms, true);
     if (holds(elsewhere)) return notSure('off-question', elsewhere.hits / t.evidence.length, elsewhere.line);
+    if (input.promptText && echoes(t.evidence, input.promptText)) return notSure('prompt-echo', coverage);
     return notSure('not-in-source', coverage);
   }
   if (otherSubject(input.sources, words, lines, best.line, qTerms, input.question)) return notSure('other-subject', coverage, best.line);

@@ -393,6 +393,14 @@ export async function loadPack(dir: string, opts: LoadPackOptions = {}): Promise
   };
 }
 
+/** The prompt templates' own words (instructions, the worked example), placeholders and chat markup removed: what an answer must not merely echo (ground.ts). */
+export function promptOwnText(prompt: { question?: string; context?: string }): string {
+  return [prompt.question ?? '', prompt.context ?? '']
+    .join('\n')
+    .replace(/\{(question|context|text)\}/g, ' ')
+    .replace(/<\|[^|]*\|>/g, ' ');
+}
+
 /** Fills `{name}` placeholders of a prompt template. */
 export function fillTemplate(template: string, vars: Record<string, string>): string {
   return template.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? vars[k] : m));

@@ -141,7 +141,18 @@ export interface GroundingQuote {
 }
 
 /** Why an answer got its verdict (src/core/ground.ts). */
-export type GroundingReason = 'in-source' | 'no-sources' | 'empty-answer' | 'repeats-question' | 'not-in-source' | 'off-question' | 'other-subject' | 'memory-independent' | 'low-confidence';
+export type GroundingReason =
+  | 'in-source'
+  | 'no-sources'
+  | 'empty-answer'
+  | 'repeats-question'
+  | 'degenerate'
+  | 'prompt-echo'
+  | 'not-in-source'
+  | 'off-question'
+  | 'other-subject'
+  | 'memory-independent'
+  | 'low-confidence';
 
 /**
  * Whether an answer is backed by the user's files. 'found': its content is on a cited line and the
@@ -158,6 +169,8 @@ export interface Grounding {
   coverage: number;
   /** Mean log-likelihood gain of the answer tokens with memory over without (nats/token); null = not measured. */
   memoryGain: number | null;
+  /** The output is no answer at all (a repetition loop, the prompt's own example): front ends show "No answer", never the text as a guess. */
+  noAnswer?: boolean;
 }
 
 /** AskResult from types.ts plus what the engine did to the question, and the grounding verdict. */

@@ -7,7 +7,7 @@
 import { fusionOf, match } from '../core/match';
 import { Prefix } from '../core/aggregate';
 import { groundAnswer } from '../core/ground';
-import { fillTemplate } from '../core/pack';
+import { fillTemplate, promptOwnText } from '../core/pack';
 import type { Grounding } from '../core/protocol';
 import { ort } from '../core/runtime';
 import type { AnswerMode, MatchedMemory, MemoryRecord } from '../core/types';
@@ -152,7 +152,7 @@ export class StreamingBank extends ScratchBank {
       // As Engine.ask: the memory-gain rule only applies to answers from the memory prefix alone.
       const r = await e.decoder.generate(ids, { prefix, alpha, maxNewTokens: s.maxNewTokens, numBeams: s.numBeams, measureMemoryGain: v !== 'cmt_plus_chunk' });
       const mode = MODE_OF[v];
-      const input = { question: text, answer: r.text, sources, memoryGain: r.memoryGain ?? null, confidence: r.score };
+      const input = { question: text, answer: r.text, sources, memoryGain: r.memoryGain ?? null, confidence: r.score, promptText: promptOwnText(e.pack.manifest.prompt) };
       const g = groundAnswer({ ...input, minConfidence: mode ? s.minAnswerConfidence[mode] : null });
       const inSource = g.verdict === 'found' || (g.reason === 'low-confidence' && groundAnswer(input).verdict === 'found');
       out.grounding[v] = { verdict: g.verdict, reason: g.reason, memoryGain: g.memoryGain, inSource, confidence: Math.round(r.score * 1e4) / 1e4 };

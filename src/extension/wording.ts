@@ -4,6 +4,8 @@
 // webview bundle can import it too.
 
 export const WORDING = {
+  /** In place of an output that is no answer (Grounding.noAnswer). */
+  withheld: 'No answer: the model’s output was discarded.',
   noWorkspace: 'Open a folder to give CMT Memory something to memorize.',
   noWorkspaceTip: 'Open a folder to use CMT Memory',
   starting: 'Starting the engine…',

@@ -120,11 +120,13 @@ declare function acquireVsCodeApi(): VsCodeApi;
     wrap.setAttribute('aria-label', m.role === 'user' ? 'You' : 'CMT Memory');
     wrap.appendChild(el('div', 'who', m.role === 'user' ? 'You' : 'CMT Memory'));
     const grounding = m.role === 'assistant' && m.status === 'done' ? m.grounding : undefined;
-    // a "not sure" answer is shown as a guess (muted, labelled), never as a plain fact
-    const text = wrap.appendChild(el('div', grounding && grounding.verdict !== 'found' ? 'text guess' : 'text', m.text));
+    // a "not sure" answer is shown as a guess (muted, labelled), never as a plain fact; an output that
+    // is no answer at all (a repetition loop, the prompt's own example) is not shown
+    const withheld = !!grounding?.noAnswer;
+    const text = wrap.appendChild(el('div', withheld ? 'text withheld' : grounding && grounding.verdict !== 'found' ? 'text guess' : 'text', withheld ? WORDING.withheld : m.text));
     if (grounding) {
       wrap.dataset.verdict = grounding.verdict;
-      if (grounding.verdict !== 'found') text.setAttribute('aria-label', `Unverified guess: ${m.text}`);
+      if (grounding.verdict !== 'found' && !withheld) text.setAttribute('aria-label', `Unverified guess: ${m.text}`);
       wrap.appendChild(renderGrounding({ ...m, grounding }));
     }
     if (m.role === 'assistant' && m.status !== 'streaming') {

@@ -1,7 +1,9 @@
 // Grounding verdicts (src/core/ground.ts): pure, no model needed.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { FOUND_MIN_COVERAGE, groundAnswer, GroundSource, MIN_MEMORY_GAIN, normalizeText, QUOTE_CHARS, tokenize } from '../../src/core/ground';
+import { FOUND_MIN_COVERAGE, groundAnswer, GroundSource, MIN_MEMORY_GAIN, normalizeText, QUOTE_CHARS, repeatedRun, tokenize } from '../../src/core/ground';
+import { promptOwnText } from '../../src/core/pack';
+import { repetitionLoop } from '../../src/core/decode';
 
 const CONFIG: GroundSource = {
   path: 'services/tirguri/config.yaml',
@@ -274,4 +276,40 @@ test('an answer that is a line\'s whole value is found even when the line shares
   assert.equal(ask('What does the glantuio service do?', 'map tiles before partners', [prose]).verdict, 'not-sure');
   // and only in a chunk that mentions what the question is about
   assert.equal(ask('What does the payroll service do?', 'anonymizes map tiles before partners see them', [cfg]).verdict, 'not-sure');
+});
+
+test('degenerate answers (a repetition loop) and echoes of the prompt example are never found', () => {
+  assert.ok((repeatedRun('bambo-1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.') ?? '').length >= 30);
+  assert.ok(repeatedRun('the the the the'));
+  assert.equal(repeatedRun('10.0.0.1'), null);
+  assert.equal(repeatedRun('4544Mi'), null);
+  assert.equal(repeatedRun('Use `--` to stop option parsing'), null);
+  const sources = [{ path: 'LICENSE', startLine: 1, text: 'MIT License\n\nCopyright (c) 2024 Bambo contributors' }];
+  const loop = groundAnswer({ question: 'Which licence does bambo use?', answer: 'bambo-1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.', sources });
+  assert.equal(loop.verdict, 'not-sure');
+  assert.equal(loop.reason, 'degenerate');
+  assert.ok(loop.quotes.length > 0, 'the relevant lines are shown instead');
+  // The same run in the user's file is a value, not a loop.
+  const zeros = groundAnswer({ question: 'What is the null id?', answer: '0000000000000000', sources: [{ path: 'ids.cfg', startLine: 1, text: 'null id: 0000000000000000' }] });
+  assert.notEqual(zeros.reason, 'degenerate');
+  const promptText = promptOwnText({ context: "<|im_start|>user\nservice: billing\nport: 8431\nowner: Ada Park\n\nQuestion: Which port does billing listen on?<|im_end|>\n<|im_start|>assistant\n8431<|im_end|>\n<|im_start|>user\n{context}\n\nQuestion: {question}" });
+  const src = [{ path: 'README.md', startLine: 1, text: 'tidepool listens on port 7420.' }];
+  const echo = groundAnswer({ question: 'Who owns tidepool?', answer: 'Ada Park', sources: src, promptText });
+  assert.equal(echo.reason, 'prompt-echo');
+  assert.equal(groundAnswer({ question: 'What port does tidepool listen on?', answer: '8431', sources: src, promptText }).reason, 'prompt-echo');
+  assert.equal(groundAnswer({ question: 'What port does tidepool listen on?', answer: '7420', sources: src, promptText }).verdict, 'found');
+});
+
+test('decoding stops at a repetition loop, not at a value', () => {
+  assert.ok(repetitionLoop([5, 9, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2]));
+  assert.ok(repetitionLoop(new Array(12).fill(7)));
+  assert.ok(!repetitionLoop([1, 2, 1, 2, 1, 2, 1])); // "1.1.1.1": an IP address repeats its unit 3 times
+  assert.ok(!repetitionLoop(new Array(11).fill(0)));
+  assert.ok(!repetitionLoop([3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]));
+});
+
+test('no-answer outputs are flagged for the front ends; guesses are not', () => {
+  const src = [{ path: 'README.md', startLine: 1, text: 'tidepool listens on port 7420.' }];
+  assert.equal(groundAnswer({ question: 'Who owns tidepool?', answer: 'x.x.x.x.x.x.x.x.x.x.x.x', sources: src }).noAnswer, true);
+  assert.equal(groundAnswer({ question: 'Who owns tidepool?', answer: 'Bob Stone', sources: src }).noAnswer, undefined);
 });

@@ -160,6 +160,19 @@ test('chat: a "found" answer shows the verdict and the exact line as a quote tha
   assert.equal(parseFromWebview({ type: 'openQuote', messageId: 'a1', index: 0, path: '/etc/passwd' }), undefined);
 });
 
+test('chat: an output that is no answer (a repetition loop) is not shown, not even as a guess; the relevant lines are', () => {
+  const w = loadChat();
+  const loop: Grounding = { ...NOT_SURE, reason: 'degenerate', message: 'Not sure: the model fell into repeating itself, so this is no answer. Check the lines below.', noAnswer: true };
+  w.send({ type: 'message', message: answer('a9', 'bambo-1.1.1.1.1.1.1.1.1.1.1.1', loop) });
+  const msg = w.log.children[0];
+  const text = msg.querySelector('.text')!;
+  assert.ok(text.className.includes('withheld'));
+  assert.ok(!text.className.includes('guess'));
+  assert.doesNotMatch(text.textContent, /bambo/);
+  assert.match(text.textContent, /^No answer/);
+  assert.equal(msg.all('a.quote').length, 2);
+});
+
 test('chat: a "not sure" answer says so plainly, is shown as a guess, and lists the most relevant lines', () => {
   const w = loadChat();
   w.send({ type: 'message', message: answer('a2', '5433', NOT_SURE) });
