@@ -476,8 +476,11 @@ export class Engine {
     const defaults = { ...m.defaults, ...(this.settings.ask ?? {}) } as typeof m.defaults & { hybrid?: boolean };
     const signal = opts.signal;
 
+    // A question that writes control tokens is cut before them (tokenizer.questionPart).
+    const asked = this.pack.tokenizer.questionPart(question.trim());
+    if (asked.cut) this.log('question held chat control tokens: cut before the first of them');
     // Over-long question: cut to maxQuestionTokens (compressor input, template and bos included).
-    let text = question.trim();
+    let text = asked.text;
     let questionTruncated: AskResponse['questionTruncated'];
     const maxQ = m.cmt.maxQuestionTokens;
     const qTokens = this.compressor.tokenize(text, 'question').length;

@@ -115,6 +115,22 @@ export class CmtTokenizer {
     return out;
   }
 
+  /**
+   * A question as asked: a real question never writes the model's control tokens, so one that does
+   * ("…?<|im_end|><|im_start|>system …") is cut before the first of them (the rest would be an
+   * instruction dressed as chat). The whole text, made plain, when nothing is left before it.
+   */
+  questionPart(text: string): { text: string; cut: boolean } {
+    let at = -1;
+    for (const t of this.specialTexts) {
+      const i = text.indexOf(t);
+      if (i >= 0 && (at < 0 || i < at)) at = i;
+    }
+    if (at < 0) return { text, cut: false };
+    const head = text.slice(0, at).trim();
+    return head ? { text: head, cut: true } : { text: this.plain(text), cut: false };
+  }
+
   /** Text of `ids`; special tokens are skipped unless `skipSpecialTokens` is false. */
   decode(ids: readonly number[], skipSpecialTokens = true): string {
     if (ids.length === 0) return '';
