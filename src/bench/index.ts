@@ -289,6 +289,7 @@ async function benchAnswer(pack: Pack, o: BenchOptions, repoRoot: string, log: (
         numBeams: 1,
         stopTokenIds: [],
         stopStrings: [],
+        stopOnLoop: false,
       });
       return { ms: now() - t0, promptTokens: ids.length, prefixSlots: prefix?.length ?? 0, generated: r.tokenIds.length };
     };

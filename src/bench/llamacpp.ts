@@ -245,7 +245,7 @@ export async function benchDecode(pack: Pack, o: DecodeBenchOptions): Promise<De
   const ortRun = async (ids: number[], newTokens: number): Promise<Timing> => {
     stamps = [];
     const t0 = now();
-    const r = await decoder.generate(ids, { maxNewTokens: newTokens + 1, numBeams: 1, stopTokenIds: [], stopStrings: [], alpha: 0, prefix: null });
+    const r = await decoder.generate(ids, { maxNewTokens: newTokens + 1, numBeams: 1, stopTokenIds: [], stopStrings: [], alpha: 0, prefix: null, stopOnLoop: false });
     if (r.tokenIds.length !== newTokens + 1) throw new Error(`onnxruntime generated ${r.tokenIds.length} tokens, expected ${newTokens + 1}`);
     return timingOf(t0, stamps, newTokens, 'onnxruntime');
   };

@@ -30,6 +30,8 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /** Streamed text increments; their concatenation equals the final `text`. */
   onToken?: (textDelta: string) => void;
+  /** Stop when the tokens fall into a repetition loop (repetitionLoop; default true). Speed benchmarks that time N tokens turn it off. */
+  stopOnLoop?: boolean;
   /** Use the beam-search code path even for numBeams = 1 (tests). */
   forceBeamSearch?: boolean;
   /**
@@ -420,7 +422,7 @@ export class Decoder {
           finishReason = 'stop';
           break;
         }
-        if (repetitionLoop(tokens)) {
+        if (opts.stopOnLoop !== false && repetitionLoop(tokens)) {
           finishReason = 'loop';
           break;
         }
