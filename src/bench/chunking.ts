@@ -3,14 +3,11 @@
 // project (benchmarks/real, fetched into .cache/real-repos) is memorized whole into fresh banks by
 // the real engine, alternately with `syntaxChunks` on and off, in ABBA order so that a slow drift
 // of the machine falls on both sides; the medians are compared per source MB.
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { promises as fsp } from 'node:fs';
-import { Engine } from '../core/engine';
 import type { Pack } from '../core/pack';
 import type { Device } from '../core/types';
 import { percentile, round } from '../measure/metrics';
 import { loadRealDataset, memorizeWorkspace } from '../measure/realRepos';
+import { ScratchBank } from '../measure/scratchBank';
 import { mdTable } from '../measure/svg';
 
 /** The budget: code-aware memorize time per source MB at most this many times the line-based one. */
@@ -39,13 +36,11 @@ export interface ChunkingCostBench {
 }
 
 async function memorizeOnce(packDir: string, workspace: string, device: Device, syntaxChunks: boolean) {
-  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'cmt-chunking-'));
-  const engine = await Engine.open({ packDir, bankUri: path.join(dir, 'bank'), device, verifyHashes: false, settings: { syntaxChunks } });
+  const bank = await ScratchBank.open(packDir, device, undefined, { syntaxChunks });
   try {
-    return await memorizeWorkspace(engine, workspace);
+    return await memorizeWorkspace(bank.engine, workspace);
   } finally {
-    await engine.close();
-    await fsp.rm(dir, { recursive: true, force: true });
+    await bank.close();
   }
 }
 

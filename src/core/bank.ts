@@ -185,6 +185,11 @@ export function codeTerms(text: string, maxChars = 200_000): string {
   return out.join(' ');
 }
 
+/** Whether `column` has a full-text index among a table's indexes. */
+function ftsOn(indexes: Awaited<ReturnType<lancedb.Table['listIndices']>>, column: string): boolean {
+  return indexes.some((i) => i.columns.includes(column) && i.indexType === 'FTS');
+}
+
 /** The stable id of a chunk; `dup` > 0 disambiguates long-line splits sharing a line range. */
 export function memoryId(p: string, startLine: number, endLine: number, dup = 0): string {
   return dup > 0 ? `${p}#${startLine}-${endLine}:${dup}` : `${p}#${startLine}-${endLine}`;
@@ -673,9 +678,8 @@ export class MemoryBank {
     if (!this.ftsDirty && !force) return;
     if (!this.hasFts || (this.hasDefines && !this.hasDefFts)) {
       const idx = await this.table.listIndices();
-      const has = (col: string) => idx.some((i) => i.columns.includes(col) && i.indexType === 'FTS');
-      this.hasFts = has(this.textColumn);
-      this.hasDefFts = this.hasDefines && has('defines');
+      this.hasFts = ftsOn(idx, this.textColumn);
+      this.hasDefFts = this.hasDefines && ftsOn(idx, 'defines');
     }
     if (!this.hasFts || force || (this.hasDefines && !this.hasDefFts)) {
       if ((await this.table.countRows()) === 0) return;
@@ -725,8 +729,7 @@ export class MemoryBank {
     if (!this.table || !this.hasDefines || !q || limit <= 0) return [];
     await this.freshIndexesForSearch();
     if (!this.hasDefFts) {
-      const idx = await this.table.listIndices();
-      this.hasDefFts = idx.some((i) => i.columns.includes('defines') && i.indexType === 'FTS');
+      this.hasDefFts = ftsOn(await this.table.listIndices(), 'defines');
       if (!this.hasDefFts) return [];
     }
     const rows = await this.table.query().fullTextSearch(new lancedb.MatchQuery(q, 'defines')).limit(limit).toArray();
@@ -763,8 +766,7 @@ export class MemoryBank {
     if (!this.table || !q || limit <= 0) return [];
     await this.freshIndexesForSearch();
     if (!this.hasFts) {
-      const idx = await this.table.listIndices();
-      this.hasFts = idx.some((i) => i.columns.includes(this.textColumn) && i.indexType === 'FTS');
+      this.hasFts = ftsOn(await this.table.listIndices(), this.textColumn);
       if (!this.hasFts) return []; // read-only bank that was never indexed, or empty table
     }
     const rows = await this.table.query().fullTextSearch(new lancedb.MatchQuery(q, this.textColumn)).limit(limit).toArray();

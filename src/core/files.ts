@@ -383,11 +383,13 @@ export async function classifyFile(absPath: string, opts: ClassifyOptions = {}):
     } catch (e) {
       return { ok: false, reason: 'unreadable', detail: (e as Error).message };
     }
+    let forced = false; // force-included: the machine-written check below does not apply
     if (opts.root) {
       const absRoot = path.resolve(opts.root);
       const rel = toPosix(path.relative(absRoot, path.resolve(absPath)));
       if (rel.startsWith('../') || rel === '..' || path.isAbsolute(rel)) return { ok: false, reason: 'symlink-outside', detail: 'outside the workspace root' };
       const rules = new PathRules(opts);
+      forced = rules.forced(rel);
       const reason = rules.blocked(rel);
       if (reason) return { ok: false, reason };
       if (lst.isSymbolicLink()) {
@@ -425,7 +427,6 @@ export async function classifyFile(absPath: string, opts: ClassifyOptions = {}):
       return { ok: false, reason: 'invalid-utf8' };
     }
     if (text.trim().length === 0) return { ok: false, reason: 'empty' };
-    const forced = !!opts.root && new PathRules(opts).forced(toPosix(path.relative(path.resolve(opts.root), path.resolve(absPath))));
     if (!forced && opts.useDefaultExcludes !== false) {
       const machine = machineWritten(absPath, text);
       if (machine) return { ok: false, reason: machine };

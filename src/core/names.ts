@@ -27,9 +27,10 @@ export function questionDefTerms(question: string): string {
   const out = new Set<string>();
   const plain: string[] = [];
   for (const w of words) {
-    out.add(compound(w));
+    const whole = compound(w);
+    out.add(whole);
+    plain.push(whole);
     for (const part of w.split(/[.]/)) if (part) out.add(compound(part));
-    plain.push(compound(w));
   }
   for (let i = 0; i < plain.length; i++) {
     if (i + 1 < plain.length) out.add(plain[i] + plain[i + 1]);

@@ -145,6 +145,9 @@ interface Found {
   body: TsNode | null;
 }
 
+/** A JS/TS value that makes its binding a function (`const f = () => …`, `x.y = function …`, a class expression). */
+const holdsFunction = (v: TsNode | null | undefined) => !!v && /function|arrow_function|class/.test(v.type);
+
 /** Whether node `n` is a definition in `lang`, and its name. */
 function definitionOf(n: TsNode, lang: Lang, inClass: boolean): Found | null {
   const field = (f: string) => n.childForFieldName(f);
@@ -205,9 +208,7 @@ function definitionOf(n: TsNode, lang: Lang, inClass: boolean): Found | null {
           const d = n.namedChildren.find((c) => c?.type === 'variable_declarator');
           const name = d?.childForFieldName('name');
           if (!name || name.type !== 'identifier') return null;
-          const v = d?.childForFieldName('value');
-          const fn = v && /function|arrow_function|class/.test(v.type);
-          return { name: name.text, kind: fn ? 'function' : 'constant', body: null };
+          return { name: name.text, kind: holdsFunction(d?.childForFieldName('value')) ? 'function' : 'constant', body: null };
         }
         case 'expression_statement': {
           // `exports.x = …`, `app.listen = function listen() {…}`, `module.exports = …`
@@ -218,9 +219,8 @@ function definitionOf(n: TsNode, lang: Lang, inClass: boolean): Found | null {
           const prop = nameText(left.childForFieldName('property'));
           const obj = nameText(left.childForFieldName('object'));
           if (!prop || prop === 'exports') return null;
-          const v = a.childForFieldName('right');
-          const fn = v && /function|arrow_function|class/.test(v.type);
-          return { name: obj && obj !== 'exports' && obj !== 'module.exports' ? `${obj}.${prop}` : prop, kind: fn ? 'function' : 'constant', body: null };
+          const kind = holdsFunction(a.childForFieldName('right')) ? 'function' : 'constant';
+          return { name: obj && obj !== 'exports' && obj !== 'module.exports' ? `${obj}.${prop}` : prop, kind, body: null };
         }
       }
       return null;

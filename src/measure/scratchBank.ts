@@ -5,6 +5,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Engine } from '../core/engine';
+import type { EngineSettings } from '../core/protocol';
 import type { Device, MemoryRecord } from '../core/types';
 import type { EvalDocument } from './dataset';
 
@@ -34,11 +35,12 @@ export class ScratchBank {
     packDir: string,
     device: Device = 'cpu',
     batchSize = 8,
+    settings: EngineSettings = {},
   ): Promise<T> {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'cmt-eval-'));
     const workspace = path.join(dir, 'ws');
     await fsp.mkdir(workspace, { recursive: true });
-    const engine = await Engine.open({ packDir, bankUri: path.join(dir, 'bank'), device, verifyHashes: false, settings: { batchSize }, log: (m) => void process.stderr.write(`[cmt] ${m}\n`) });
+    const engine = await Engine.open({ packDir, bankUri: path.join(dir, 'bank'), device, verifyHashes: false, settings: { ...settings, batchSize }, log: (m) => void process.stderr.write(`[cmt] ${m}\n`) });
     return new this(engine, dir, workspace);
   }
 
