@@ -786,6 +786,14 @@ export class MemoryBank {
     return ids.map((id) => byId.get(id)).filter((r): r is MemoryRecord => !!r);
   }
 
+  /** Every record of one file, in line order. */
+  async recordsOf(filePath: string): Promise<MemoryRecord[]> {
+    this.assertOpen();
+    if (!this.table) return [];
+    const rows = await this.table.query().where(`path = ${sqlString(filePath)}`).toArray();
+    return rows.map((r) => this.toRecord(r)).sort((a, b) => a.startLine - b.startLine);
+  }
+
   async countRows(): Promise<number> {
     this.assertOpen();
     return this.table ? this.table.countRows() : 0;

@@ -39,6 +39,7 @@ interface EvalCliOpts {
   fusion?: number[];
   lists?: string;
   fetch?: boolean;
+  dumpContexts?: string;
   write: boolean;
 }
 
@@ -56,7 +57,7 @@ export function evalCommand(ctx: MeasureContext): Command {
     .option('--tag <name>', 'report file name prefix')
     .option('--max-docs <n>', 'documents per dataset', number)
     .option('--max-questions <n>', 'questions per dataset (real-project datasets: spread over the projects)', number)
-    .option('--variants <list>', 'variants to run (closed_book, rag_in_context, cmt, ...; default: all)', strings)
+    .option('--variants <list>', 'variants to run (closed_book, rag_in_context, cmt, ...; default: all; none: retrieval only)', strings)
     .option('--top-k <k>', 'memories per question', number)
     .option('--alpha <a>', 'memory-aware contrast strength', number)
     .option('--max-new-tokens <n>', 'answer tokens', number)
@@ -74,6 +75,7 @@ export function evalCommand(ctx: MeasureContext): Command {
     .option('--retention-steps <list>', 'bank sizes of the retention curve', numbers)
     .option('--curve-questions <n>', 'questions per curve point', number)
     .option('--noise <list>', 'noise fractions of the noise curve', numbers)
+    .option('--dump-contexts <file>', "real-project datasets: append each question's retrieved and gold chunks to FILE as JSON lines (the reader's training data; with --variants none, retrieval only)")
     .option('--retrieval-only', 'recall@1/@5 + MRR per retriever and fused (no answers)')
     .option('--candidates <n>', '--retrieval-only: candidates per retriever', number)
     .option('--fit', '--retrieval-only: fit the fusion weights on the dev split')
@@ -136,7 +138,7 @@ async function retrievalOnly(ctx: MeasureContext, o: EvalCliOpts): Promise<void>
 async function fullEval(ctx: MeasureContext, o: EvalCliOpts): Promise<void> {
   const { runEval } = await import('./index');
   const { VARIANTS } = await import('./harness');
-  const variants = o.variants as Variant[] | undefined;
+  const variants = (o.variants?.length === 1 && o.variants[0] === 'none' ? [] : o.variants) as Variant[] | undefined;
   for (const v of [...(variants ?? []), ...((o.curveVariants ?? []) as Variant[])]) if (!VARIANTS.includes(v)) throw new Error(`unknown variant ${v}; one of ${VARIANTS.join(', ')}`);
   const r = await runEval({
     pack: ctx.pack(),
@@ -153,6 +155,7 @@ async function fullEval(ctx: MeasureContext, o: EvalCliOpts): Promise<void> {
     numBeams: o.beams,
     bigK: o.bigK,
     examples: o.examples,
+    dumpContexts: o.dumpContexts,
     fitGrounding: !!o.fitGrounding,
     fitMaxConfidentWrong: o.fitMaxConfidentWrong,
     confidenceFloors: o.confidenceFloors,

@@ -23,6 +23,9 @@ export const VARIANTS = [
   'rag_top1',
   'cmt',
   'cmt_plus_chunk',
+  'cmt_plus_top2',
+  'cmt_plus_chunk_other_memory',
+  'cmt_plus_chunk_no_memory',
   'cmt_no_self_matching',
   'cmt_no_topk',
   'cmt_alpha0',
@@ -36,6 +39,9 @@ export const VARIANT_LABELS: Record<Variant, string> = {
   rag_top1: 'RAG with the top chunk only (no memory)',
   cmt: 'CMT full (hybrid top-K, α)',
   cmt_plus_chunk: 'CMT memory prefix + the top chunk\'s raw text in the prompt',
+  cmt_plus_top2: 'CMT memory prefix + the top two chunks\' raw text in the prompt',
+  cmt_plus_chunk_other_memory: 'as memory + chunk, but the prefix built from other documents\' memories (the K farthest from the question)',
+  cmt_plus_chunk_no_memory: 'as memory + chunk, but the trained modules fed only the question (no memories: ψ sees its null memory alone)',
   cmt_no_self_matching: 'CMT w/o self-matching (full-text search only)',
   cmt_no_topk: 'CMT w/o top-K (K = maxSelected×4, vector order)',
   cmt_alpha0: 'CMT, α = 0',
@@ -49,6 +55,9 @@ export const MODE_OF: Partial<Record<Variant, AnswerMode>> = {
   rag_top1: 'top-chunk',
   cmt: 'memory',
   cmt_plus_chunk: 'memory+chunk',
+  cmt_plus_top2: 'memory+chunk',
+  cmt_plus_chunk_other_memory: 'memory+chunk',
+  cmt_plus_chunk_no_memory: 'memory+chunk',
 };
 
 export interface AnswerSettings {
@@ -62,6 +71,16 @@ export interface AnswerSettings {
   ragMaxTokens: number;
   /** The pack's confidence floors of the grounding verdict, per answer mode (as Engine.ask applies them). */
   minAnswerConfidence: Partial<Record<AnswerMode, number>>;
+  /** Keep this many of the fused retrieval's best chunks in each outcome (the reader's training data). */
+  keepChunks?: number;
+}
+
+/** A retrieved chunk as the reader sees it. */
+export interface ChunkText {
+  path: string;
+  startLine: number;
+  endLine: number;
+  text: string;
 }
 
 export interface QuestionOutcome {
@@ -76,6 +95,8 @@ export interface QuestionOutcome {
   grounding: Partial<Record<Variant, Pick<Grounding, 'verdict' | 'reason' | 'memoryGain'> & GroundingEvidence>>;
   latencyMs: Partial<Record<Variant, number>>;
   promptTokens: Partial<Record<Variant, number>>;
+  /** AnswerSettings.keepChunks: the fused retrieval's best chunks. */
+  chunks?: ChunkText[];
 }
 
 /** What a confidence floor is fitted on: the verdict without any floor, and the answer's confidence. */
@@ -90,20 +111,24 @@ const now = () => performance.now();
 
 /** The scratch bank of measure/scratchBank.ts, plus the eval's question answering with every variant. */
 export class StreamingBank extends ScratchBank {
-  /** Aggregates any number of memories (the engine's Aggregator caps at maxSelected; the graph's K axis is dynamic). */
+  /**
+   * Aggregates any number of memories (the engine's Aggregator caps at maxSelected; the graph's K
+   * axis is dynamic). No memories: one zero memory with memory_mask 0, so ψ attends to its null
+   * memory alone and the prefix comes from the question only.
+   */
   private async aggregateAny(qmem: Float32Array, mems: Float32Array[]): Promise<Prefix | null> {
     const ag = this.engine.aggregator;
-    if (mems.length <= this.engine.pack.manifest.cmt.maxSelected) return ag.aggregate(qmem, mems);
+    if (mems.length > 0 && mems.length <= this.engine.pack.manifest.cmt.maxSelected) return ag.aggregate(qmem, mems);
     const m = this.engine.pack.manifest;
     const k = m.cmt.memorySlots;
     const d = m.cmt.memoryDim;
-    const K = mems.length;
+    const K = Math.max(1, mems.length);
     const all = new Float32Array(K * k * d);
     mems.forEach((x, i) => all.set(x, i * k * d));
     const out = await ag.session.run({
       question_memory: new ort.Tensor('float32', qmem, [1, k, d]),
       memories: new ort.Tensor('float32', all, [1, K, k, d]),
-      memory_mask: new ort.Tensor('int64', new BigInt64Array(K).fill(1n), [1, K]),
+      memory_mask: new ort.Tensor('int64', new BigInt64Array(K).fill(mems.length ? 1n : 0n), [1, K]),
     });
     const tensors: Record<string, ort.Tensor> = {};
     let P = 0;
@@ -145,12 +170,13 @@ export class StreamingBank extends ScratchBank {
     const rank = { vector: rankOf(vecRecs), text: rankOf(txtRecs), hybrid: rankOf(fused5.map((x) => x.record)) };
 
     const out: QuestionOutcome = { question: qa.question, answers: qa.answers, goldPath, rank, preds: {}, scores: {}, grounding: {}, latencyMs: {}, promptTokens: {} };
+    if (s.keepChunks) out.chunks = fused5.slice(0, s.keepChunks).map((x) => chunkText(x.record));
     const prompt = e.decoder.buildPrompt(text);
     // sources: the chunks the variant answered from (its citations), as Engine.ask grounds them.
     const gen = async (v: Variant, ids: number[], prefix: Prefix | null, alpha: number, extraMs: number, sources: MemoryRecord[] = []) => {
       const t = now();
       // As Engine.ask: the memory-gain rule only applies to answers from the memory prefix alone.
-      const r = await e.decoder.generate(ids, { prefix, alpha, maxNewTokens: s.maxNewTokens, numBeams: s.numBeams, measureMemoryGain: v !== 'cmt_plus_chunk' });
+      const r = await e.decoder.generate(ids, { prefix, alpha, maxNewTokens: s.maxNewTokens, numBeams: s.numBeams, measureMemoryGain: !v.startsWith('cmt_plus_') });
       const mode = MODE_OF[v];
       const input = { question: text, answer: r.text, sources, memoryGain: r.memoryGain ?? null, confidence: r.score, promptText: promptOwnText(e.pack.manifest.prompt) };
       const g = groundAnswer({ ...input, minConfidence: mode ? s.minAnswerConfidence[mode] : null });
@@ -176,7 +202,7 @@ export class StreamingBank extends ScratchBank {
 
     if (want.has('closed_book')) await gen('closed_book', prompt, null, 0, 0);
     let full: { matched: MatchedMemory[]; ms: number } | null = null;
-    if (want.has('cmt') || want.has('cmt_alpha0') || want.has('rag_in_context') || want.has('rag_top1') || want.has('cmt_plus_chunk')) full = await viaMatch(true);
+    if (variants.some((v) => v !== 'closed_book' && !v.startsWith('cmt_no_'))) full = await viaMatch(true);
     if (want.has('rag_in_context') && full) {
       // RAG retrieves with the same hybrid top-K, which needs the compressed question key.
       const ids = this.ragPrompt(text, full.matched.map((x) => x.record), s.ragMaxTokens);
@@ -187,13 +213,25 @@ export class StreamingBank extends ScratchBank {
       await gen('rag_top1', this.ragPrompt(text, top, s.ragMaxTokens), null, 0, tq + full.ms, top);
     }
     if (want.has('cmt') && full) await cmtWith('cmt', full.matched.map((x) => x.record), s.alpha, full.ms);
-    if (want.has('cmt_plus_chunk') && full) {
+    // Memory + chunk, and what the memory contributes to it: the same prompt with the retrieved
+    // memories, with other documents' memories, and with the question alone.
+    const withChunks = async (v: Variant, chunks: number, memories: () => Promise<Float32Array[]>) => {
+      if (!want.has(v) || !full) return;
       const recs = full.matched.map((x) => x.record);
       const t = now();
-      const prefix = await this.aggregateAny(q.memory, recs.map((r) => r.memory));
-      const ids = this.ragPrompt(text, recs.slice(0, 1), s.ragMaxTokens);
-      await gen('cmt_plus_chunk', ids, prefix, s.alpha, tq + full.ms + (now() - t), recs);
-    }
+      const prefix = await this.aggregateAny(q.memory, await memories());
+      const ids = this.ragPrompt(text, recs.slice(0, chunks), s.ragMaxTokens);
+      await gen(v, ids, prefix, s.alpha, tq + full.ms + (now() - t), recs);
+    };
+    const retrieved = async () => full!.matched.map((x) => x.record.memory);
+    await withChunks('cmt_plus_chunk', 1, retrieved);
+    await withChunks('cmt_plus_top2', 2, retrieved);
+    await withChunks('cmt_plus_chunk_other_memory', 1, async () => {
+      const mine = new Set(full!.matched.map((x) => x.record.id));
+      const far = await e.bank.vectorSearch(q.key.map((x) => -x), s.topK + mine.size);
+      return far.filter((h) => !mine.has(h.record.id)).slice(0, Math.max(1, full!.matched.length)).map((h) => h.record.memory);
+    });
+    await withChunks('cmt_plus_chunk_no_memory', 1, async () => []);
     if (want.has('cmt_alpha0') && full) await cmtWith('cmt_alpha0', full.matched.map((x) => x.record), 0, full.ms);
     if (want.has('cmt_no_hybrid')) {
       const r = await viaMatch(false);
@@ -209,4 +247,8 @@ export class StreamingBank extends ScratchBank {
     }
     return out;
   }
+}
+
+export function chunkText(r: MemoryRecord): ChunkText {
+  return { path: r.path, startLine: r.startLine, endLine: r.endLine, text: r.text };
 }

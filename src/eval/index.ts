@@ -10,9 +10,9 @@ import * as path from 'node:path';
 import { loadPack, PackManifest } from '../core/pack';
 import type { Device } from '../core/types';
 import { BUILTIN_DATASETS, EvalDataset, EvalDocument, EvalQuestion, loadDataset, questionsOf } from '../measure/dataset';
-import { checkGold, DataError, isRealSpec, loadRealDataset, memorizeWorkspace, ProjectMemorize, RealSource, sampleRealQuestions } from '../measure/realRepos';
+import { checkGold, DataError, isRealSpec, loadRealDataset, memorizeWorkspace, ProjectMemorize, RealQuestion, RealSource, sampleRealQuestions } from '../measure/realRepos';
 import { FloorFit, fitFloors } from './calibrate';
-import { AnswerSettings, QuestionOutcome, StreamingBank, Variant, VARIANT_LABELS, VARIANTS } from './harness';
+import { AnswerSettings, chunkText, QuestionOutcome, StreamingBank, Variant, VARIANT_LABELS, VARIANTS } from './harness';
 import { machineInfo, MachineInfo } from '../measure/machine';
 import { CORRECT_F1, isCorrect, percentile, round } from '../measure/metrics';
 import { barChart, lineChart, mdTable } from '../measure/svg';
@@ -49,6 +49,12 @@ export interface EvalOptions {
   fitMaxConfidentWrong?: number;
   /** Per-question examples kept in the JSON report (default 8). */
   examples?: number;
+  /**
+   * Real-project datasets: write one JSON line per question to this file: the question, its
+   * answers, kind and gold location, the fused retrieval's best three chunks and the chunks of the
+   * gold file that hold the gold lines (the reader's training data: training/cmt/real.py).
+   */
+  dumpContexts?: string;
   /** Retention / noise curves (default true). */
   curves?: boolean;
   /** Documents streamed after the curve dataset's own (default: the other built-in dataset). */
@@ -346,6 +352,18 @@ async function evalDataset(ctx: EvalContext, spec: string): Promise<EvalReport['
   }
 }
 
+/** Appends the reader's training lines of one project (EvalOptions.dumpContexts). */
+async function dumpContexts(file: string, bank: StreamingBank, project: string, qs: RealQuestion[], outs: QuestionOutcome[]): Promise<void> {
+  const lines: string[] = [];
+  for (const [i, q] of qs.entries()) {
+    const [from, to] = q.lines;
+    const gold = (await bank.engine.bank.recordsOf(q.file)).filter((r) => r.startLine <= to && r.endLine >= from).map(chunkText);
+    lines.push(JSON.stringify({ project, id: q.id, kind: q.kind, question: q.question, answers: q.answers, file: q.file, lines: q.lines, top: outs[i].chunks ?? [], gold }));
+  }
+  await fsp.mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  await fsp.appendFile(file, lines.map((l) => l + '\n').join(''));
+}
+
 /** A real-project dataset: each project memorized whole into a fresh bank, then its questions (gold document = gold file). */
 async function evalRealDataset(ctx: EvalContext, spec: string): Promise<DatasetRun> {
   const { o, repoRoot, settings, variants, log } = ctx;
@@ -365,7 +383,10 @@ async function evalRealDataset(ctx: EvalContext, spec: string): Promise<DatasetR
       log(`[eval] ${spec} ${p.name}: ${m.files} files -> ${m.chunks} memories in ${(m.wallMs / 1000).toFixed(1)} s; ${ok.length} questions x ${variants.length} variants${errors.length ? `, ${errors.length} data errors (gold file not memorized)` : ''}`);
       const byId = new Map(ok.map((q) => [q.id, q]));
       const qs: EvalQuestion[] = ok.map((q) => ({ docId: q.id, question: q.question, answers: q.answers }));
-      outs.push(...(await answerAll(bank, qs, variants, settings, log, `${spec} ${p.name}`, (qa) => byId.get(qa.docId)!.file)));
+      const s = o.dumpContexts ? { ...settings, keepChunks: 3 } : settings;
+      const got = await answerAll(bank, qs, variants, s, log, `${spec} ${p.name}`, (qa) => byId.get(qa.docId)!.file);
+      if (o.dumpContexts) await dumpContexts(o.dumpContexts, bank, p.name, ok, got);
+      outs.push(...got);
       kinds.push(...ok.map((q) => q.kind));
       real.projects.push({ project: p.name, questions: ok.length, dataErrors: errors.length, memorize: m });
     } finally {
