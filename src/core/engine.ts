@@ -506,7 +506,7 @@ export class Engine {
       ? await this.aggregator.aggregate(q.memory, matched.map((x) => x.record.memory), { signal })
       : null;
     const tAgg = performance.now();
-    const rawText = mode === 'memory+chunk' || mode === 'top-chunk' ? matched.slice(0, 1) : mode === 'rag' ? matched : [];
+    const rawText = mode === 'memory+chunk' || mode === 'top-chunk' ? matched.slice(0, defaults.contextChunks) : mode === 'rag' ? matched : [];
     const maxNew = opts.maxNewTokens ?? defaults.maxNewTokens;
     const promptIds = rawText.length
       ? this.decoder.buildContextPrompt(text, rawText.map((x) => x.record.text), m.baseModel.maxPositions - maxNew - (prefix?.length ?? 0))

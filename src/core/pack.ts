@@ -68,6 +68,8 @@ export interface PackDefaults {
    * dev splits by `cmt eval --fit-grounding`; a mode without an entry has no such floor.
    */
   minAnswerConfidence: Partial<Record<AnswerMode, number>>;
+  /** How many of the best chunks' raw text go into the prompt in the memory+chunk and top-chunk modes (1 or 2). */
+  contextChunks: number;
 }
 
 export interface PackTraining {
@@ -230,6 +232,12 @@ function resolveInPack(dir: string, rel: string): string {
   return path.join(dir, rel);
 }
 
+function contextChunksOf(v: unknown, where: string): number {
+  if (v === undefined) return 1;
+  if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 4) fail('PACK_CORRUPT', `${where}: defaults.contextChunks must be an integer from 1 to 4`);
+  return v as number;
+}
+
 function confidenceFloors(v: unknown, where: string): PackDefaults['minAnswerConfidence'] {
   if (v === undefined) return {};
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('PACK_CORRUPT', `${where}: defaults.minAnswerConfidence must be an object`);
@@ -317,6 +325,7 @@ export function validateManifest(m: unknown, where = 'pack.json'): PackManifest 
     numBeams: defaults.numBeams ?? 1,
     answerMode: defaults.answerMode !== undefined && (ANSWER_MODES as readonly string[]).includes(defaults.answerMode) ? defaults.answerMode : 'memory',
     minAnswerConfidence: confidenceFloors(defaults.minAnswerConfidence, where),
+    contextChunks: contextChunksOf(defaults.contextChunks, where),
   };
   const prompt = o.prompt as Record<string, unknown>;
   if (prompt.context !== undefined && (typeof prompt.context !== 'string' || !prompt.context.includes('{context}'))) {

@@ -112,6 +112,21 @@ test('defaults.minAnswerConfidence: per answer mode, validated, {} when absent',
     assert.deepEqual((await loadPack(d, { verifyHashes: false })).manifest.defaults.minAnswerConfidence, {});
   }));
 
+test('defaults.contextChunks: 1 when absent, an integer from 1 to 4, else PACK_CORRUPT naming it', async () =>
+  withPackCopy(async (d) => {
+    const p = path.join(d, 'pack.json');
+    const orig = JSON.parse(fs.readFileSync(p, 'utf8'));
+    const withChunks = (v: unknown) => JSON.stringify({ ...orig, defaults: { ...orig.defaults, contextChunks: v } });
+    fs.writeFileSync(p, JSON.stringify({ ...orig, defaults: { ...orig.defaults, contextChunks: undefined } }));
+    assert.equal((await loadPack(d, { verifyHashes: false })).manifest.defaults.contextChunks, 1);
+    fs.writeFileSync(p, withChunks(2));
+    assert.equal((await loadPack(d, { verifyHashes: false })).manifest.defaults.contextChunks, 2);
+    for (const bad of [0, 5, 1.5, '2']) {
+      fs.writeFileSync(p, withChunks(bad));
+      await rejectsWith(loadPack(d, { verifyHashes: false }), 'PACK_CORRUPT', 'contextChunks');
+    }
+  }));
+
 test('retrieval section: weights, rrfK and textGate validated (PACK_CORRUPT naming the field), kept as written', async () =>
   withPackCopy(async (d) => {
     const p = path.join(d, 'pack.json');
