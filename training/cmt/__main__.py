@@ -66,6 +66,11 @@ def main(argv=None):
     t.add_argument("--fresh", action="store_true", help="start from scratch instead of resuming")
     t.add_argument("--with-chunk", type=float, default=0.0,
                    help="share of training questions with their document's text in the prompt (the memory+chunk answer mode)")
+    t.add_argument("--real", default=None, metavar="FILE.jsonl",
+                   help="real-project questions with their chunks (cmt eval --dataset real-train --variants none --dump-contexts FILE)")
+    t.add_argument("--real-share", type=float, default=0.5, help="--real: share of the batches drawn from it (default: %(default)s)")
+    t.add_argument("--two-chunks", type=float, default=0.0,
+                   help="--real: share of its questions shown the top two chunks (labelled) instead of one")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a CMT config field (memory_slots, compressor_layers, prefix_per_slot, ...); needs --out")
     t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
@@ -118,7 +123,8 @@ def main(argv=None):
         try:
             recipe.train(args.gguf, plan, ablation=args.ablation, fresh=args.fresh, with_chunk=args.with_chunk,
                          gold_in_topk=args.gold_in_topk, init_from=args.init_from, recon=args.recon, out=args.out,
-                         sentences=args.sentences, overrides=recipe.parse_overrides(args.set))
+                         sentences=args.sentences, overrides=recipe.parse_overrides(args.set),
+                         real=args.real, real_share=args.real_share, two_chunks=args.two_chunks)
         except ValueError as e:
             print(f"train-recipe: {e}", file=sys.stderr)
             return 2

@@ -44,14 +44,16 @@ def prompt_ids(tok, question: str, template: str = QUESTION_TEMPLATE, add_bos: b
     return ([tok.bos_id] if add_bos else []) + ids
 
 
-def context_prompt_ids(tok, question: str, context: str, template: str, add_bos: bool = True) -> List[int]:
-    """A prompt with raw text in it, tokenized in three pieces exactly as the engine's
-    Decoder.buildContextPrompt does (head, the text + a newline, tail), so that training sees the
-    engine's token boundaries."""
+def context_prompt_ids(tok, question: str, context, template: str, add_bos: bool = True) -> List[int]:
+    """A prompt with raw text in it, tokenized in pieces exactly as the engine's
+    Decoder.buildContextPrompt does (head, the text + a newline, tail; or head, each labelled block
+    of several texts on its own, tail: real.labelled), so that training sees the engine's token
+    boundaries. `context`: one text, or the list of blocks."""
     at = template.index("{context}")
     head = tok.encode(template[:at].format(question=question))
     tail = tok.encode(template[at + len("{context}"):].format(question=question))
-    return ([tok.bos_id] if add_bos else []) + head + tok.encode(context + "\n") + tail
+    blocks = [context + "\n"] if isinstance(context, str) else list(context)
+    return ([tok.bos_id] if add_bos else []) + head + [i for b in blocks for i in tok.encode(b)] + tail
 
 
 def answer_ids(tok, answer: str, answer_prefix: str = " ") -> List[int]:

@@ -23,10 +23,11 @@ class Example:
     answer: List[int]     # answer tokens + eos
     chunked: bool = False  # the prompt holds the document's text (memory+chunk mode)
     recon: bool = False    # the answer is the document itself (reconstruction from memory)
+    real: bool = False     # a real project's question and chunk (real.py), not the synthetic generator's
 
     @property
     def kind(self) -> str:
-        return "recon" if self.recon else "chunk" if self.chunked else "memory"
+        return "recon" if self.recon else "real" if self.real else "chunk" if self.chunked else "memory"
 
 
 def answer_batch(batch: Sequence[Example], pad_id: int):

@@ -39,13 +39,9 @@ MODEL_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 SYSTEM = "Answer the question about the user's files briefly: give the exact value, name or phrase."
 CHAT = "<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
 QUESTION_TEMPLATE = CHAT.format(system=SYSTEM, user="{question}")
-# One worked example before the user's turn: a 135M chat model otherwise answers in sentences
-# (cmt eval, workspace-dev + squad-notre-dame-dev, top chunk in the prompt: EM 0 -> 8.3 / 0 -> 0,
-# F1 19.9 -> 21.4 / 16.3 -> 17.4).
-_SHOT = ("<|im_start|>user\nservice: billing\nport: 8431\nowner: Ada Park\n\nQuestion: Which port does billing listen on?"
-         "<|im_end|>\n<|im_start|>assistant\n8431<|im_end|>\n")
-CONTEXT_TEMPLATE = (CHAT.format(system=SYSTEM, user="{context}\n\nQuestion: {question}")
-                    .replace("<|im_start|>user\n", _SHOT + "<|im_start|>user\n", 1))
+# The user's files and the question, no worked example: an example's values leaked into answers on real
+# projects ("8431" for unrelated ports); the trained modules give the bare-value form instead.
+CONTEXT_TEMPLATE = CHAT.format(system=SYSTEM, user="{context}\n\nQuestion: {question}")
 STOP_STRINGS: List[str] = []          # the answer ends at <|im_end|> (eos) or <|endoftext|>
 STOP_TOKEN_IDS = [2, 0]               # <|im_end|>, <|endoftext|>
 ANSWER_PREFIX = ""                    # the assistant header already ends the prompt
@@ -301,7 +297,8 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
           work: str = os.path.join(REPO, "training", "work", "smollm2"), fresh: bool = False,
           with_chunk: float = 0.0, gold_in_topk: bool = False, init_from: Optional[str] = None,
           recon: float = 0.0, out: Optional[str] = None, sentences: float = 0.0,
-          overrides: Optional[Dict] = None) -> Dict:
+          overrides: Optional[Dict] = None, real: Optional[str] = None, real_share: float = 0.5,
+          two_chunks: float = 0.0) -> Dict:
     import torch
 
     from .data import workspace_qa
@@ -341,6 +338,14 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
         examples += make_recon_examples(tok, train_ds, model.cfg, QUESTION_TEMPLATE, add_bos=False, answer_prefix=ANSWER_PREFIX)
         doc_of += [d.id for d in train_ds.documents]
         shares = {"recon": recon, "chunk": (1 - recon) * with_chunk, "memory": (1 - recon) * (1 - with_chunk)}
+    if real:
+        from .real import real_examples
+
+        real_ex, real_docs = real_examples(tok, real, model.cfg, CONTEXT_TEMPLATE, two_chunks=two_chunks, seed=plan.seed)
+        examples += real_ex
+        doc_of += real_docs
+        base = shares or {"chunk": with_chunk, "memory": 1 - with_chunk}
+        shares = {**{k: v * (1 - real_share) for k, v in base.items()}, "real": real_share}
     os.makedirs(os.path.dirname(out_path), exist_ok=True)
 
     def save(step: int) -> None:
@@ -356,16 +361,18 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
         recipe = read_recipe()  # re-read: it may have been edited while this run trained
         runs = recipe.get("training", {}).get("runs", [])
         runs.append({"date": time.strftime("%Y-%m-%d %H:%M"), "steps": result["steps_done"], "wall_s": result["wall_s"],
-                     "batch": plan.batch, "lr": plan.lr, "withChunk": with_chunk, "goldInTopK": gold_in_topk, "recon": recon, "sentences": sentences, "device": str(next(model.parameters()).device),
+                     "batch": plan.batch, "lr": plan.lr, "withChunk": with_chunk, "real": real, "realShare": real_share if real else 0, "twoChunks": two_chunks, "goldInTopK": gold_in_topk, "recon": recon, "sentences": sentences, "device": str(next(model.parameters()).device),
                      "threads": torch.get_num_threads(), "curve": result["curve"]})
         recipe["training"] = {"steps": done_before + result["steps_done"], "runs": runs,
                               "wallTimeSeconds": round(sum(r["wall_s"] for r in runs)),
-                              "data": f"synthetic workspace QA, train split (training/cmt/data.py), {plan.train_docs} documents per run",
+                              "data": f"synthetic workspace QA, train split (training/cmt/data.py), {plan.train_docs} documents per run"
+                                      + (", plus the real-train split's questions with their retrieved chunks (training/cmt/real.py)" if real else ""),
                               "command": "PYTHONPATH=training .venv/bin/python -m cmt train-recipe"
                                          + (f" --with-chunk {with_chunk:g}" if with_chunk else "")
                                          + (" --gold-in-topk" if gold_in_topk else "")
                                          + (f" --recon {recon:g}" if recon else "")
-                                         + (f" --sentences {sentences:g}" if sentences else "")}
+                                         + (f" --sentences {sentences:g}" if sentences else "")
+                                         + (f" --real {os.path.relpath(real, REPO)} --real-share {real_share:g} --two-chunks {two_chunks:g}" if real else "")}
         recipe["cmt"] = model.cfg.to_dict()
         write_recipe(recipe)
     report_dir = os.path.dirname(out_path) if out else work  # an experiment's report sits beside its weights
