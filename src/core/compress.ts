@@ -35,6 +35,8 @@ export interface TokenizedInput {
 }
 
 export class Compressor {
+  /** Milliseconds spent in compress() since creation (the compressor's share of memorize time). */
+  totalMs = 0;
   private idsBuf = new BigInt64Array(0);
   private maskBuf = new BigInt64Array(0);
 
@@ -74,6 +76,15 @@ export class Compressor {
   }
 
   async compress(inputs: Array<string | TokenizedInput>, opts: CompressOptions = {}): Promise<CompressResult[]> {
+    const t0 = performance.now();
+    try {
+      return await this.compressAll(inputs, opts);
+    } finally {
+      this.totalMs += performance.now() - t0;
+    }
+  }
+
+  private async compressAll(inputs: Array<string | TokenizedInput>, opts: CompressOptions): Promise<CompressResult[]> {
     const kind = opts.kind ?? 'document';
     const budget = this.budget(kind);
     const seqs = inputs.map((x) => (typeof x === 'string' ? this.tokenize(x, kind) : this.withBos(x.ids)));

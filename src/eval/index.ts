@@ -572,11 +572,12 @@ function realAnswersMarkdown(run: DatasetRun, real: RealAnswerRun): string[] {
   );
   out.push(
     mdTable(
-      ['project', 'files memorized', 'skipped (by reason)', 'chunks', 'memorize s', 'source MB', 's per MB', 'questions', 'data errors'],
+      ['project', 'files memorized', 'skipped (by reason)', 'chunks', 'memorize s', 'of it: compressor s', 'embedder s', 'source MB', 's per MB', 'questions', 'data errors'],
       real.projects.map((p) => {
         const m = p.memorize;
         const sk = Object.entries(m.skipped).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ') || '—';
-        return [p.project, m.files, sk, m.chunks, round(m.wallMs / 1000, 1), round(m.sourceBytes / 1e6, 3), m.secondsPerMB, p.questions, p.dataErrors];
+        const share = (ms: number) => `${round(ms / 1000, 1)} (${pct(ms, m.wallMs)}%)`;
+        return [p.project, m.files, sk, m.chunks, round(m.wallMs / 1000, 1), share(m.compressorMs), share(m.embedderMs), round(m.sourceBytes / 1e6, 3), m.secondsPerMB, p.questions, p.dataErrors];
       }),
     ),
   );

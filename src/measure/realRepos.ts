@@ -207,6 +207,9 @@ export interface ProjectMemorize {
   sourceBytes: number;
   /** Memorize seconds per MB (10^6 bytes) of memorized source. */
   secondsPerMB: number;
+  /** Of wallMs: in the CMT compressor (memories and keys) and in the sentence embedder. */
+  compressorMs: number;
+  embedderMs: number;
 }
 
 export interface MemorizedWorkspace {
@@ -220,7 +223,11 @@ export interface MemorizedWorkspace {
 /** Memorizes a whole workspace as a user would (its tree, .gitignore, default exclusions) into the engine's bank. */
 export async function memorizeWorkspace(engine: Engine, workspace: string, project = path.basename(workspace)): Promise<MemorizedWorkspace> {
   const t0 = performance.now();
+  const c0 = engine.compressor.totalMs;
+  const e0 = engine.embedder?.totalMs ?? 0;
   const s = await engine.memorize(['.'], { root: workspace });
+  const compressorMs = engine.compressor.totalMs - c0;
+  const embedderMs = (engine.embedder?.totalMs ?? 0) - e0;
   await engine.bank.refreshTextIndex();
   const wallMs = performance.now() - t0;
   const memorized = new Set((await engine.bank.listFiles()).map((f) => f.path));
@@ -239,6 +246,8 @@ export async function memorizeWorkspace(engine: Engine, workspace: string, proje
       wallMs: Math.round(wallMs),
       sourceBytes,
       secondsPerMB: mb > 0 ? Math.round((wallMs / 1000 / mb) * 100) / 100 : 0,
+      compressorMs: Math.round(compressorMs),
+      embedderMs: Math.round(embedderMs),
     },
     memorized,
     skipped: s.skipped,

@@ -80,7 +80,7 @@ test('gold files not memorized are data errors, with the reason', () => {
   const p: RealProject = { name: 'p', split: 'dev', workspace: '/nonexistent', questionFiles: [], questions: [] };
   const q = (id: string, file: string): RealQuestion => ({ id, project: 'p', question: 'q', answers: ['a'], file, lines: [1, 1], kind: 'code' });
   const m: MemorizedWorkspace = {
-    summary: { project: 'p', files: 1, skipped: {}, failed: 0, chunks: 1, wallMs: 1, sourceBytes: 1, secondsPerMB: 1 },
+    summary: { project: 'p', files: 1, skipped: {}, failed: 0, chunks: 1, wallMs: 1, sourceBytes: 1, secondsPerMB: 1, compressorMs: 0, embedderMs: 0 },
     memorized: new Set(['src/a.py']),
     skipped: [
       { path: 'notes.md', reason: 'ignored by .gitignore', code: 'gitignored' },
@@ -303,6 +303,8 @@ test('smoke: real:express with packs/default, fusion file recall@5 >= 50, every 
     assert.deepEqual(run.real!.dataErrors, [], 'every gold file was memorized');
     assert.equal(run.questions, questions.length);
     assert.ok(run.retrievers.fusion!.recall5 >= 50, `fusion file recall@5 ${run.retrievers.fusion!.recall5}`);
+    const m = run.real!.projects[0].memorize;
+    assert.ok(m.compressorMs > 0 && m.compressorMs + m.embedderMs <= m.wallMs, `compressor ${m.compressorMs} ms + embedder ${m.embedderMs} ms within memorize ${m.wallMs} ms`);
     process.stderr.write(`# smoke real:express: ${run.questions} questions, fusion file recall@1 ${run.retrievers.fusion!.recall1} @5 ${run.retrievers.fusion!.recall5}, line hit@5 ${run.real!.lines.fusion!.hit5}; ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
