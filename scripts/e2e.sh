@@ -49,6 +49,13 @@ const w=["alpha","bravo","cobalt","delta","ember","fjord","garnet","harbor","ind
 for(let i=0;i<n;i++){const d=path.join(ws,"gen","m"+String(i%40).padStart(2,"0"));fs.mkdirSync(d,{recursive:true});
  const a=w[i%10],b=w[(i*7)%10];
  fs.writeFileSync(path.join(d,`svc-${i}.md`),`# service ${a}-${i}\n\n- ${a}-${i} listens on port ${3000+i}.\n- It is owned by team ${b}.\n- Its database is ${b}-db-${i%17}.\n`);}' "$WS" "$N"
+# A real public project for the real-repository question: express from its pinned npm tarball
+# (benchmarks/real/fetch.py checks the sha256; the unit tests fetch it already).
+if [ -d .cache/real-repos/ws/express ] || python3 benchmarks/real/fetch.py express >/dev/null; then
+  cp -r .cache/real-repos/ws/express "$WS/express"
+else
+  echo "e2e: could not fetch express (benchmarks/real/fetch.py): the real-repository step will fail" >&2
+fi
 lap "workspace: $(find "$WS" -type f | wc -l) files"
 
 mkdir -p "$RUN/user/User" artifacts/e2e
