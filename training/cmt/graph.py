@@ -16,9 +16,21 @@ Precisions of the linear layers:
   * ``int4f`` MatMulNBits, 4 bits, float zero point = -min/scale per block: min/max of a
               dequantized Q4_1 block are exactly its q=0 and q=15 values, so this is a (near)
               lossless repack of Q4_1 -- but ORT's CPU kernel has no fast path for float zero points.
+  * ``q4_1``  GGUF Q4_1's own form, w = q*d + m per block (q 0..15, d and m float16), on the fast
+              path: MatMulNBits 4 bits WITHOUT zero points computes sum x*(q-8)*d, and the missing
+              sum x*(m+8d) is one small fp32 MatMul of the activations' block sums
+              [.., K/32] @ (m+8d)^T [K/32, N]. Lossless for a dequantized Q4_1 tensor (exactly the
+              GGUF's weights), 0.625 bytes a weight on disk (d and m stored as float16, cast once).
 The tied lm_head is quantized too (``lm_head_precision``, default int8 for the quantized
-precisions: reading a 49152x576 fp32 matrix per token dominates decode time otherwise); the
-token embedding stays an fp32 Gather.  Quantization is deterministic numpy round-to-nearest.
+precisions: reading a 49152x576 fp32 matrix per token dominates decode time otherwise). The token
+embedding is an fp32 Gather, except with ``q4_1`` (``embed_precision`` int8): int8 blocks with a
+float16 scale (GGUF Q8_0's own form, lossless for it) read by com.microsoft GatherBlockQuantized,
+and the tied lm_head's MatMulNBits reads the SAME bytes and scales (one copy of the table).
+Quantization is deterministic numpy round-to-nearest.
+
+Graphs that hold the same base tensors (decoder.onnx and compressor.onnx share the embedding and
+the first layers) can be written with ``save_models`` so those tensors are stored once, in an ONNX
+external data file next to them.
 """
 from __future__ import annotations
 
@@ -34,7 +46,7 @@ from .config import BaseConfig
 
 OPSET = 17
 MS_DOMAIN = "com.microsoft"
-PRECISIONS = ("fp32", "int8", "int4", "int4f")
+PRECISIONS = ("fp32", "int8", "int4", "int4f", "q4_1")
 F32_MIN = float(np.finfo(np.float32).min)
 
 
@@ -121,6 +133,71 @@ def dequantize_blockwise(packed: np.ndarray, scales: np.ndarray, zero_points: Op
     return w.reshape(N, nb * block_size)[:, :K].astype(np.float32)
 
 
+def _f16_scale_up(x: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    """float16 of x, moved one float16 step up wherever it fell below ``floor`` (so scale*qmax covers the block)."""
+    h = x.astype(np.float16)
+    low = h.astype(np.float32) < floor
+    if low.any():
+        h = np.where(low, np.nextafter(h, np.float16(np.inf)), h).astype(np.float16)
+    return h
+
+
+def quantize_int8_f16(w: np.ndarray, block_size: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 blocks with a float16 scale (GGUF Q8_0's form: lossless for a dequantized Q8_0
+    tensor). Returns (B uint8 [N, n_blocks, block_size] = q + 128, MatMulNBits' 8-bit layout and
+    default zero point; scales float16 [N * n_blocks]). Dequantized: (B - 128) * scale."""
+    w = np.asarray(w, dtype=np.float32)
+    N, K = w.shape
+    if K % block_size:
+        raise ValueError(f"K={K} is not a multiple of the block size {block_size}")
+    blk = w.reshape(N, K // block_size, block_size)
+    amax = np.abs(blk).max(axis=2)
+    s16 = _f16_scale_up(amax / np.float32(127.0), amax / np.float32(127.0))
+    s = s16.astype(np.float32)
+    q = np.rint(blk / np.where(s > 0, s, 1)[:, :, None])
+    q = np.clip(np.where(s[:, :, None] > 0, q, 0), -127, 127).astype(np.int16) + 128
+    return np.ascontiguousarray(q.astype(np.uint8)), np.ascontiguousarray(s16.reshape(-1))
+
+
+def quantize_q4_min(w: np.ndarray, block_size: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """4-bit blocks of the form w = q*d + m (q 0..15, d and m float16 per block): GGUF Q4_1's own
+    form, so a dequantized Q4_1 tensor comes back exactly (its blocks hold q=0 at the minimum and
+    q=15 at the maximum). Returns (B uint8 [N, n_blocks, block_size/2] in MatMulNBits' 4-bit layout,
+    d float16 [N * n_blocks], m float16 [N, n_blocks])."""
+    w = np.asarray(w, dtype=np.float32)
+    N, K = w.shape
+    if K % block_size or block_size % 2:
+        raise ValueError(f"K={K} is not a multiple of the block size {block_size}")
+    blk = w.reshape(N, K // block_size, block_size)
+    lo = blk.min(axis=2)
+    hi = blk.max(axis=2)
+    m16 = lo.astype(np.float16)
+    m = m16.astype(np.float32)
+    d16 = _f16_scale_up((hi - m) / np.float32(15.0), (hi - m) / np.float32(15.0))
+    d = d16.astype(np.float32)
+    q = np.rint((blk - m[:, :, None]) / np.where(d > 0, d, 1)[:, :, None])
+    q = np.clip(np.where(d[:, :, None] > 0, q, 0), 0, 15).astype(np.uint8)
+    packed = (q[:, :, 0::2] | (q[:, :, 1::2] << 4)).astype(np.uint8)
+    return np.ascontiguousarray(packed), np.ascontiguousarray(d16.reshape(-1)), np.ascontiguousarray(m16)
+
+
+def dequantize_q4_min(packed: np.ndarray, d16: np.ndarray, m16: np.ndarray, block_size: int) -> np.ndarray:
+    """Inverse of ``quantize_q4_min``: [N, K] float32."""
+    N, nb = packed.shape[0], packed.shape[1]
+    q = np.empty((N, nb, block_size), np.float32)
+    q[:, :, 0::2] = packed & 0x0F
+    q[:, :, 1::2] = packed >> 4
+    w = q * d16.astype(np.float32).reshape(N, nb)[:, :, None] + m16.astype(np.float32)[:, :, None]
+    return w.reshape(N, nb * block_size)
+
+
+def lossless_f16(arr: np.ndarray) -> bool:
+    """True when every value of ``arr`` is a float16 value (e.g. weights trained and saved in fp16)."""
+    a = np.asarray(arr, dtype=np.float32)
+    with np.errstate(over="ignore"):
+        return bool(np.array_equal(a.astype(np.float16).astype(np.float32), a))
+
+
 # ----------------------------------------------------------------------------- graph helper
 
 class _Graph:
@@ -159,6 +236,17 @@ class _Graph:
             self._consts[key] = self.init(self.name("const"), a)
         return self._consts[key]
 
+    def f16(self, name: str, arr16: np.ndarray) -> str:
+        """A float16 initializer read as float32 (a Cast that onnxruntime folds once at load)."""
+        return self.op("Cast", [self.init(name, np.asarray(arr16, np.float16))], to=TensorProto.FLOAT)
+
+    def weight(self, name: str, arr: np.ndarray, min_size: int = 1024) -> str:
+        """A float32 weight, stored as float16 when that loses nothing (trained weights saved in fp16)."""
+        a = np.asarray(arr, dtype=np.float32)
+        if a.size >= min_size and lossless_f16(a):
+            return self.f16(name + "_f16", a.astype(np.float16))
+        return self.init(name, a)
+
     # -- layers ---------------------------------------------------------------------------------
 
     def linear(self, x: str, w: np.ndarray, name: str, precision: Optional[str] = None) -> str:
@@ -168,6 +256,8 @@ class _Graph:
         if precision == "fp32":
             wt = self.init(f"{name}.weight_t", np.ascontiguousarray(w.T.astype(np.float32)))
             return self.op("MatMul", [x, wt])
+        if precision == "q4_1":
+            return self.linear_q4_min(x, w, name)
         bits = 8 if precision == "int8" else 4
         packed, scales, zp = quantize_blockwise(w, bits, self.block_size, float_zero_point=(precision == "int4f"))
         ins = [x, self.init(f"{name}.qweight", packed), self.init(f"{name}.scales", scales)]
@@ -175,6 +265,50 @@ class _Graph:
             ins.append(self.init(f"{name}.zero_points", zp))
         return self.op("MatMulNBits", ins, domain=MS_DOMAIN, K=K, N=N, bits=bits, block_size=self.block_size,
                        accuracy_level=self.accuracy_level)
+
+    def linear_q4_min(self, x: str, w: np.ndarray, name: str) -> str:
+        """x [B, T, K] @ w^T with w stored as ``quantize_q4_min`` blocks (q*d + m). MatMulNBits without
+        zero points reads (q - 8)*d; the rest, x . (m + 8d) per block, is blocksum(x) @ (m + 8d)^T."""
+        N, K = w.shape
+        bs = self.block_size
+        nb = K // bs
+        packed, d16, m16 = quantize_q4_min(w, bs)
+        scales = self.f16(f"{name}.scales_f16", d16)
+        y = self.op("MatMulNBits", [x, self.init(f"{name}.qweight", packed), scales], domain=MS_DOMAIN, K=K, N=N,
+                    bits=4, block_size=bs, accuracy_level=self.accuracy_level)
+        offset = self.op("Add", [self.f16(f"{name}.mins_f16", m16),
+                                 self.op("Mul", [self.op("Reshape", [scales, self.const([N, nb])]), self.const(8.0, np.float32)])])
+        offset_t = self.op("Transpose", [offset], perm=[1, 0])  # [nb, N]
+        sums = self.op("ReduceSum", [self.op("Reshape", [x, self.const([0, 0, nb, bs])]), self.const([-1])], keepdims=0)
+        return self.op("Add", [y, self.op("MatMul", [sums, offset_t])])
+
+    def embedding(self, ids: str, w: np.ndarray, name: str, precision: str) -> str:
+        """Token embedding rows of ``w`` [V, H] for ``ids`` [B, T] -> [B, T, H]. ``fp32``: a Gather of the
+        table. ``int8``: ``quantize_int8_f16`` blocks read by GatherBlockQuantized; a tied lm_head in int8
+        (``linear_tied_int8``) reads the same initializers."""
+        if precision == "fp32":
+            return self.op("Gather", [self.init(name, w.astype(np.float32)), ids], axis=0)
+        if precision != "int8":
+            raise ValueError(f"embedding precision must be fp32 or int8, got {precision!r}")
+        qw, scales = self._int8_table(w, name)
+        V, nb = w.shape[0], w.shape[1] // self.block_size
+        rows = self.op("GatherBlockQuantized", [qw, ids, self.op("Reshape", [scales, self.const([V, nb, 1])])],
+                       domain=MS_DOMAIN, gather_axis=0, quantize_axis=2, block_size=self.block_size, bits=8)
+        return self.op("Reshape", [rows, self.const([0, 0, w.shape[1]])])
+
+    def linear_tied_int8(self, x: str, w: np.ndarray, name: str) -> str:
+        """x @ w^T with the int8 table ``embedding(..., "int8")`` stored (same initializers, one copy)."""
+        qw, scales = self._int8_table(w, name)
+        V, H = w.shape
+        return self.op("MatMulNBits", [x, qw, scales], domain=MS_DOMAIN, K=H, N=V, bits=8, block_size=self.block_size,
+                       accuracy_level=self.accuracy_level)
+
+    def _int8_table(self, w: np.ndarray, name: str) -> Tuple[str, str]:
+        key = ("int8_table", name)
+        if key not in self._consts:
+            packed, s16 = quantize_int8_f16(w, self.block_size)
+            self._consts[key] = (self.init(f"{name}.qweight", packed), self.f16(f"{name}.scales_f16", s16))
+        return self._consts[key]
 
     def rms_norm(self, x: str, w: np.ndarray, eps: float, name: str) -> str:
         # Pow -> ReduceMean -> Add -> Sqrt -> Div -> Mul: the pattern ORT fuses into SimplifiedLayerNormalization.
@@ -229,16 +363,15 @@ def _layer(g: _Graph, cfg: BaseConfig, tensors: Dict[str, np.ndarray], li: int, 
            bias: str, past: Optional[Tuple[str, str]], present: Optional[Tuple[str, str]],
            lora: Optional[Dict[str, Tuple[np.ndarray, np.ndarray, float]]] = None) -> str:
     """One DecoderLayer.  h [B,T,H]; returns new h.  With ``lora`` (compressor) q/k/v/o get
-    y += ((x A^T) B^T) * scale and are not fused."""
+    y += ((x A^T) B^T) * scale on top of the base projections."""
     p = f"model.layers.{li}."
     H, Hq, Hkv, D, nrep = cfg.hidden_size, cfg.num_attention_heads, cfg.num_key_value_heads, cfg.hd, cfg.n_rep
     x = g.rms_norm(h, tensors[p + "input_layernorm.weight"], cfg.rms_norm_eps, p + "input_layernorm")
     wq, wk, wv = (tensors[p + f"self_attn.{n}_proj.weight"] for n in ("q", "k", "v"))
-    if lora is None:
-        qkv = g.linear(x, np.concatenate([wq, wk, wv], axis=0), p + "self_attn.qkv_proj")
-        q, k, v = g.op("Split", [qkv, g.const([Hq * D, Hkv * D, Hkv * D])], n_out=3, axis=-1)
-    else:
-        q, k, v = (g.linear(x, w, p + f"self_attn.{n}_proj") for n, w in (("q", wq), ("k", wk), ("v", wv)))
+    # q, k and v in one fused matmul (the decoder and the compressor then hold the same base tensors)
+    qkv = g.linear(x, np.concatenate([wq, wk, wv], axis=0), p + "self_attn.qkv_proj")
+    q, k, v = g.op("Split", [qkv, g.const([Hq * D, Hkv * D, Hkv * D])], n_out=3, axis=-1)
+    if lora is not None:
         q, k, v = (_add_lora(g, x, y, lora[n], p + f"self_attn.{n}_proj") for n, y in (("q", q), ("k", k), ("v", v)))
     if cfg.attention_bias:
         q = g.op("Add", [q, g.init(p + "self_attn.q_proj.bias", tensors[p + "self_attn.q_proj.bias"].astype(np.float32))])
@@ -278,8 +411,8 @@ def _layer(g: _Graph, cfg: BaseConfig, tensors: Dict[str, np.ndarray], li: int, 
 
 def _add_lora(g: _Graph, x: str, y: str, ab: Tuple[np.ndarray, np.ndarray, float], name: str) -> str:
     a, b, scale = ab
-    xa = g.op("MatMul", [x, g.init(f"{name}.lora_a_t", np.ascontiguousarray(a.T.astype(np.float32)))])
-    xab = g.op("MatMul", [xa, g.init(f"{name}.lora_b_t", np.ascontiguousarray(b.T.astype(np.float32)))])
+    xa = g.op("MatMul", [x, g.weight(f"{name}.lora_a_t", np.ascontiguousarray(a.T.astype(np.float32)))])
+    xab = g.op("MatMul", [xa, g.weight(f"{name}.lora_b_t", np.ascontiguousarray(b.T.astype(np.float32)))])
     return g.op("Add", [y, g.op("Mul", [xab, g.const(scale, np.float32)])])
 
 
@@ -314,12 +447,19 @@ def _check_tensors(cfg: BaseConfig, tensors: Dict[str, np.ndarray], layers: int)
 
 # ----------------------------------------------------------------------------- decoder
 
+def default_embed_precision(precision: str) -> str:
+    """The token embedding's storage for a layer precision: int8 (shared with the tied lm_head) for q4_1."""
+    return "int8" if precision == "q4_1" else "fp32"
+
+
 def build_decoder(cfg: BaseConfig, tensors: Dict[str, np.ndarray], precision: str = "int4", block_size: int = 32,
                   lm_head_precision: Optional[str] = None, accuracy_level: int = 4,
-                  fused_rope: bool = False) -> onnx.ModelProto:
+                  fused_rope: bool = False, embed_precision: Optional[str] = None) -> onnx.ModelProto:
     """decoder.onnx (docs/model-pack.md) from HF-named float32 numpy weights.
 
     ``lm_head_precision`` defaults to fp32 for fp32 graphs and int8 otherwise.
+    ``embed_precision`` (fp32 | int8; default ``default_embed_precision(precision)``): with int8 and a
+    tied int8 lm_head both read one int8 table.
     ``accuracy_level`` is MatMulNBits' (4 = int8 activations, the fast CPU path; 0 = fp32).
     ``fused_rope`` uses com.microsoft RotaryEmbedding with cos/sin tables of
     max_position_embeddings rows (positions must stay below it) instead of primitive ops.
@@ -338,7 +478,9 @@ def build_decoder(cfg: BaseConfig, tensors: Dict[str, np.ndarray], precision: st
             outputs.append(helper.make_tensor_value_info(f"present.{i}.{kv}", TensorProto.FLOAT,
                                                          ["batch_size", Hkv, "total_sequence_length", D]))
     emb_w = tensors["model.embed_tokens.weight"].astype(np.float32)
-    h = g.op("Gather", [g.init("model.embed_tokens.weight", emb_w), "input_ids"], axis=0)
+    embed_precision = embed_precision or default_embed_precision(precision)
+    h = g.embedding("input_ids", emb_w, "model.embed_tokens" if embed_precision == "int8" else "model.embed_tokens.weight",
+                    embed_precision)
     T = g.op("Gather", [g.op("Shape", ["input_ids"]), g.const(1)], axis=0)
     S = g.op("Gather", [g.op("Shape", ["attention_mask"]), g.const(1)], axis=0)
     bias = _attn_bias(g, "attention_mask", T, S)
@@ -350,7 +492,11 @@ def build_decoder(cfg: BaseConfig, tensors: Dict[str, np.ndarray], precision: st
     head = emb_w if cfg.tie_word_embeddings else tensors["lm_head.weight"]
     if lm_head_precision is None:
         lm_head_precision = "fp32" if precision == "fp32" else "int8"
-    g.op("Identity", [g.linear(h, head.astype(np.float32), "lm_head", lm_head_precision)], out=["logits"])
+    if cfg.tie_word_embeddings and embed_precision == "int8" and lm_head_precision == "int8":
+        logits = g.linear_tied_int8(h, emb_w, "model.embed_tokens")
+    else:
+        logits = g.linear(h, head.astype(np.float32), "lm_head", lm_head_precision)
+    g.op("Identity", [logits], out=["logits"])
     return _model(g, inputs, outputs, "cmt_decoder")
 
 
@@ -358,11 +504,15 @@ def build_decoder(cfg: BaseConfig, tensors: Dict[str, np.ndarray], precision: st
 
 def build_compressor(cfg: BaseConfig, tensors: Dict[str, np.ndarray], cmt_cfg: CMTConfig,
                      cmt_tensors: Dict[str, np.ndarray], precision: str = "fp32", block_size: int = 32,
-                     accuracy_level: int = 4) -> onnx.ModelProto:
+                     accuracy_level: int = 4, embed_precision: Optional[str] = None) -> onnx.ModelProto:
     """compressor.onnx (docs/model-pack.md), mirroring ``Compressor.forward``.
 
     ``cmt_tensors``: the Compressor's trainable state_dict entries (memory_tokens, slot_w1/b1/w2/b2,
-    layers.{i}.self_attn.{q,k,v,o}_proj.lora_a / lora_b) as float32 numpy.
+    layers.{i}.self_attn.{q,k,v,o}_proj.lora_a / lora_b) as float32 numpy; stored as float16 where
+    that is lossless (the recipe's weights are fp16). The base tensors (embedding, layers) get the
+    decoder's names and, at the same precision, the same bytes: ``save_models`` stores them once.
+    ``accuracy_level`` is MatMulNBits' (0 = fp32 activations: the graph then computes exactly the
+    stored weights, as PyTorch does with the dequantized ones).
     """
     nl = cmt_cfg.compressor_layers
     _check_tensors(cfg, tensors, nl)
@@ -376,10 +526,11 @@ def build_compressor(cfg: BaseConfig, tensors: Dict[str, np.ndarray], cmt_cfg: C
               helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch_size", "sequence_length"])]
     outputs = [helper.make_tensor_value_info("memory", TensorProto.FLOAT, ["batch_size", kslots, H]),
                helper.make_tensor_value_info("key", TensorProto.FLOAT, ["batch_size", H])]
-    x = g.op("Gather", [g.init("embed_tokens.weight", tensors["model.embed_tokens.weight"].astype(np.float32)), "input_ids"],
-             axis=0)
+    embed_precision = embed_precision or default_embed_precision(precision)
+    x = g.embedding("input_ids", tensors["model.embed_tokens.weight"].astype(np.float32),
+                    "model.embed_tokens" if embed_precision == "int8" else "model.embed_tokens.weight", embed_precision)
     B = g.op("Gather", [g.op("Shape", ["input_ids"]), g.const([0])], axis=0)  # [1]
-    mem = g.op("Expand", [g.init("memory_tokens", mem_tok[None]), g.op("Concat", [B, g.const([kslots, H])], axis=0)])
+    mem = g.op("Expand", [g.weight("memory_tokens", mem_tok[None]), g.op("Concat", [B, g.const([kslots, H])], axis=0)])
     h = g.op("Concat", [x, mem], axis=1)
     ones = g.op("Expand", [g.const(np.ones((1, kslots), np.int64)), g.op("Concat", [B, g.const([kslots])], axis=0)])
     mask = g.op("Concat", ["attention_mask", ones], axis=1)  # [B, T+k]
@@ -396,14 +547,14 @@ def build_compressor(cfg: BaseConfig, tensors: Dict[str, np.ndarray], cmt_cfg: C
     slots = g.op("Slice", [h, g.const([-kslots]), g.const([np.iinfo(np.int64).max]), g.const([1])])
     slots = g.rms_norm(slots, tensors["model.norm.weight"], cfg.rms_norm_eps, "norm")  # [B,k,H]
     st = g.op("Transpose", [slots], perm=[1, 0, 2])  # [k,B,H]
-    z = g.op("MatMul", [st, g.init("slot_w1", np.asarray(cmt_tensors["slot_w1"], np.float32))])  # [k,B,F]
-    z = g.op("Add", [g.op("Transpose", [z], perm=[1, 0, 2]), g.init("slot_b1", np.asarray(cmt_tensors["slot_b1"], np.float32))])
+    z = g.op("MatMul", [st, g.weight("slot_w1", np.asarray(cmt_tensors["slot_w1"], np.float32))])  # [k,B,F]
+    z = g.op("Add", [g.op("Transpose", [z], perm=[1, 0, 2]), g.weight("slot_b1", np.asarray(cmt_tensors["slot_b1"], np.float32))])
     # exact GELU: x * 0.5 * (1 + erf(x / sqrt(2)))
     erf = g.op("Erf", [g.op("Mul", [z, g.const(1.0 / math.sqrt(2.0), np.float32)])])
     z = g.op("Mul", [g.op("Mul", [z, g.const(0.5, np.float32)]), g.op("Add", [erf, g.const(1.0, np.float32)])])
-    y = g.op("MatMul", [g.op("Transpose", [z], perm=[1, 0, 2]), g.init("slot_w2", np.asarray(cmt_tensors["slot_w2"], np.float32))])
+    y = g.op("MatMul", [g.op("Transpose", [z], perm=[1, 0, 2]), g.weight("slot_w2", np.asarray(cmt_tensors["slot_w2"], np.float32))])
     y = g.op("Transpose", [y], perm=[1, 0, 2])  # [B,k,H]
-    memory = g.op("Add", [g.op("Add", [slots, y]), g.init("slot_b2", np.asarray(cmt_tensors["slot_b2"], np.float32))],
+    memory = g.op("Add", [g.op("Add", [slots, y]), g.weight("slot_b2", np.asarray(cmt_tensors["slot_b2"], np.float32))],
                   out=["memory"])
     mean = g.op("ReduceMean", [memory], axes=[1], keepdims=0)
     norm = g.op("Max", [g.op("ReduceL2", [mean], axes=[-1], keepdims=1), g.const(1e-6, np.float32)])
@@ -419,3 +570,54 @@ def save_model(model: onnx.ModelProto, path: str) -> None:
                         location=os.path.basename(path) + ".data")
     else:
         onnx.save_model(model, path)
+
+
+def save_models(models: Dict[str, onnx.ModelProto], shared_path: str, min_bytes: int = 1 << 16,
+                align: int = 4096) -> Dict[str, int]:
+    """Write several graphs (path -> model) storing once every large initializer that more than one
+    of them holds (same name, same bytes): those go to ``shared_path``, an ONNX external data file in
+    the same folder that each graph references by (location, offset, length); the rest stays inline.
+    onnxruntime reads only the ranges a graph names. Nothing shared: no file is written.
+    Returns the bytes written per file (``shared_path`` included when written)."""
+    import hashlib
+    import os
+
+    def key(t: onnx.TensorProto):
+        return (t.name, hashlib.sha256(t.raw_data).hexdigest()) if t.HasField("raw_data") and len(t.raw_data) >= min_bytes else None
+
+    seen: Dict[Tuple[str, str], int] = {}
+    for m in models.values():
+        for k in {key(t) for t in m.graph.initializer} - {None}:
+            seen[k] = seen.get(k, 0) + 1
+    shared = {k for k, n in seen.items() if n > 1}
+    sizes: Dict[str, int] = {}
+    loc: Dict[Tuple[str, str], Tuple[int, int]] = {}
+    if shared:
+        folder = {os.path.dirname(os.path.abspath(p)) for p in models}
+        if folder != {os.path.dirname(os.path.abspath(shared_path))}:
+            raise ValueError("save_models: the graphs and the shared data file must be in one folder")
+        with open(shared_path, "wb") as f:
+            for m in models.values():
+                for t in m.graph.initializer:
+                    k = key(t)
+                    if k in shared and k not in loc:
+                        pad = (-f.tell()) % align
+                        f.write(b"\0" * pad)
+                        loc[k] = (f.tell(), len(t.raw_data))
+                        f.write(t.raw_data)
+            sizes[shared_path] = f.tell()
+    for path, m in models.items():
+        m = onnx.ModelProto.FromString(m.SerializeToString()) if shared else m  # the caller's models stay whole
+        for t in m.graph.initializer:
+            k = key(t)
+            if k in shared:
+                off, n = loc[k]
+                t.ClearField("raw_data")
+                t.data_location = onnx.TensorProto.EXTERNAL
+                del t.external_data[:]
+                for name, value in (("location", os.path.basename(shared_path)), ("offset", str(off)), ("length", str(n))):
+                    e = t.external_data.add()
+                    e.key, e.value = name, value
+        save_model(m, path)
+        sizes[path] = os.path.getsize(path)
+    return sizes

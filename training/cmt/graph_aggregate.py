@@ -3,7 +3,8 @@
 Mirrors ``cmt.aggregate.Aggregator.forward`` op for op (pre-LayerNorm cross-attention blocks with
 an always-visible null memory, exact-erf GELU MLP, final LayerNorm, then one linear map to every
 layer's key/value prefix). Contract: aggregator.onnx in docs/model-pack.md. ``tensors`` are the
-Aggregator module's state_dict names (blocks.0.ln_q.weight, ..., align.weight), float32.
+Aggregator module's state_dict names (blocks.0.ln_q.weight, ..., align.weight), float32; weights
+whose values are all float16 values (the recipe's are) are stored as float16, losslessly.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from .cmt_config import CMTConfig
+from .graph import lossless_f16
 
 OPSET = 17
 NEG = -1e9  # as aggregate.NEG
@@ -38,7 +40,14 @@ class _G:
         return n
 
     def weight(self, arr: np.ndarray, name: str) -> str:
-        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(arr, dtype=np.float32), name))
+        """A float32 weight; stored as float16 (read through a Cast that onnxruntime folds at load) when
+        that loses nothing: the recipe's trained weights are saved in fp16, so the graph still computes
+        exactly what PyTorch computes with them, at half the size."""
+        a = np.ascontiguousarray(arr, dtype=np.float32)
+        if a.size >= 1024 and lossless_f16(a):
+            self.inits.append(numpy_helper.from_array(a.astype(np.float16), name + "_f16"))
+            return self.op("Cast", [name + "_f16"], hint=name, to=TensorProto.FLOAT)
+        self.inits.append(numpy_helper.from_array(a, name))
         return name
 
     def op(self, op_type: str, inputs, hint: str = None, n_out: int = 1, **attrs):

@@ -6,6 +6,7 @@ import dataclasses
 import unittest
 
 import numpy as np
+import onnx
 import torch
 
 try:
@@ -17,7 +18,8 @@ from cmt.base import LlamaForCausalLM
 from cmt.cmt_config import CMTConfig
 from cmt.compress import Compressor
 from cmt.config import BaseConfig
-from cmt.graph import build_compressor, build_decoder, dequantize_blockwise, quantize_blockwise
+from cmt.graph import (build_compressor, build_decoder, dequantize_blockwise, dequantize_q4_min, quantize_blockwise,
+                       quantize_int8_f16, quantize_q4_min, save_models)
 
 CFG = BaseConfig(vocab_size=600, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256, rope_theta=10000.0)
@@ -183,7 +185,121 @@ class DecoderGraphTest(unittest.TestCase):
                 self.assertGreaterEqual(agree, 0.8, f"{prec}: top-1 agreement {agree}")
 
 
+    def test_q4_1_graph_computes_its_stored_weights(self):
+        # q4_1: every layer as q*d + m blocks (MatMulNBits without zero points + the block-sum offset
+        # MatMul), the embedding and the tied lm_head as ONE int8 table read by GatherBlockQuantized
+        # and MatMulNBits. With fp32 activations it computes exactly those weights.
+        real = self.mask.astype(bool)
+        ref = run_decoder(session(build_decoder(CFG, q4_1_weights(self.tensors), "fp32")), self.ids, self.mask, self.pos,
+                          empty_past(2))[0]
+        fp32 = run_decoder(self.fp32, self.ids, self.mask, self.pos, empty_past(2))[0]
+        self.assertGreater(float(np.abs(ref - fp32).max()), 100 * TOL, "quantization changed nothing?")
+        proto = build_decoder(CFG, self.tensors, "q4_1", accuracy_level=0)
+        tables = [i for i in proto.graph.initializer if i.name.startswith("model.embed_tokens")]
+        self.assertEqual(sorted(i.name for i in tables), ["model.embed_tokens.qweight", "model.embed_tokens.scales_f16"])
+        users = [n.op_type for n in proto.graph.node if "model.embed_tokens.qweight" in n.input]
+        self.assertEqual(sorted(users), ["GatherBlockQuantized", "MatMulNBits"])  # one copy, two readers
+        got, pres = run_decoder(session(proto), self.ids, self.mask, self.pos, empty_past(2))
+        self.assertClose(got, ref, what="q4_1 accuracy_level=0")
+        self.assertEqual(pres[0][0].shape, (2, CFG.num_key_value_heads, 7, CFG.hd))
+        fast = session(build_decoder(CFG, self.tensors, "q4_1"))  # int8 activations
+        got = run_decoder(fast, self.ids, self.mask, self.pos, empty_past(2))[0]
+        rel = np.abs(got - ref)[real].max() / np.abs(ref[real]).max()
+        self.assertLessEqual(rel, 0.1, f"q4_1: relative max diff {rel}")
+        self.assertGreaterEqual((got.argmax(-1) == ref.argmax(-1))[real].mean(), 0.8)
+
+    def test_save_models_stores_the_shared_base_tensors_once(self):
+        import os
+        import tempfile
+        comp = build_compressor(CFG, self.tensors, CMT, random_cmt_tensors(), "q4_1", accuracy_level=0)
+        dec = build_decoder(CFG, self.tensors, "q4_1")
+        want = run_decoder(session(dec), self.ids, self.mask, self.pos, empty_past(2))[0]
+        want_m = session(comp).run(["memory"], {"input_ids": self.ids, "attention_mask": self.mask})[0]
+        with tempfile.TemporaryDirectory() as d:
+            sizes = save_models({os.path.join(d, "decoder.onnx"): dec, os.path.join(d, "compressor.onnx"): comp},
+                                os.path.join(d, "base.onnx.data"), min_bytes=1024)
+            self.assertEqual(sorted(os.listdir(d)), ["base.onnx.data", "compressor.onnx", "decoder.onnx"])
+            shared = [i.name for i in dec.graph.initializer if i.name.startswith(("model.embed_tokens", "model.layers.0."))
+                      and len(i.raw_data) >= 1024]
+            self.assertIn("model.embed_tokens.qweight", shared)
+            self.assertIn("model.layers.0.self_attn.qkv_proj.qweight", shared)
+            self.assertGreaterEqual(sizes[os.path.join(d, "base.onnx.data")], sum(
+                len(i.raw_data) for i in dec.graph.initializer if i.name in shared))
+            self.assertLess(sizes[os.path.join(d, "compressor.onnx")], comp.ByteSize() / 2)
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = 2
+            got = run_decoder(ort.InferenceSession(os.path.join(d, "decoder.onnx"), so, providers=["CPUExecutionProvider"]),
+                              self.ids, self.mask, self.pos, empty_past(2))[0]
+            got_m = ort.InferenceSession(os.path.join(d, "compressor.onnx"), so, providers=["CPUExecutionProvider"]).run(
+                ["memory"], {"input_ids": self.ids, "attention_mask": self.mask})[0]
+        self.assertClose(got, want, tol=0.0, what="decoder from files")
+        self.assertClose(got_m, want_m, tol=0.0, what="compressor from files")
+
+
+def q4_1_weights(tensors):
+    """The weights a q4_1 graph stores, dequantized: layers as q*d+m blocks, the embedding as int8 blocks."""
+    dq = {}
+    for k, v in tensors.items():
+        if v.ndim == 2 and k != "model.embed_tokens.weight":
+            dq[k] = dequantize_q4_min(*quantize_q4_min(v, 32), 32)
+        else:
+            dq[k] = v
+    emb = tensors["model.embed_tokens.weight"]
+    packed, s16 = quantize_int8_f16(emb, 32)
+    dq["model.embed_tokens.weight"] = dequantize_blockwise(packed, s16.astype(np.float32), None, 8, 32, emb.shape[1])
+    return dq
+
+
+def random_cmt_tensors(seed=4, fp16=False):
+    """Trainable compressor weights (LoRA, memory tokens, slot MLP) of a Compressor(tiny_base(), CMT)."""
+    base = tiny_base(3)
+    torch.manual_seed(seed)
+    comp = Compressor(base, CMT)
+    with torch.no_grad():
+        for _, p in comp.named_parameters():
+            if p.requires_grad:
+                p.normal_(0.0, 0.2)
+                if fp16:
+                    p.copy_(p.half().float())
+    return {k: v.detach().numpy().astype(np.float32) for k, v in comp.named_parameters() if v.requires_grad}
+
+
 class QuantizeTest(unittest.TestCase):
+    def test_q4_1_blocks_repack_losslessly_on_the_fast_path(self):
+        # quantize_q4_min keeps GGUF Q4_1's form (q*d + m, d and m float16): exact, with no float zero point
+        rng = np.random.default_rng(1)
+        d = rng.uniform(0.01, 0.1, size=(4, 2, 1)).astype(np.float16)
+        m = rng.uniform(-0.5, 0.0, size=(4, 2, 1)).astype(np.float16)
+        q = rng.integers(0, 16, size=(4, 2, 32)).astype(np.float32)
+        q[:, :, 0], q[:, :, 1] = 0, 15  # ggml's Q4_1 always uses both ends
+        w = (d.astype(np.float32) * q + m.astype(np.float32)).reshape(4, 64)
+        packed, d16, m16 = quantize_q4_min(w, 32)
+        self.assertEqual(packed.shape, (4, 2, 16))
+        self.assertTrue(np.array_equal(d16, d.reshape(-1)) and np.array_equal(m16, m.reshape(4, 2)))
+        self.assertTrue(np.array_equal(dequantize_q4_min(packed, d16, m16, 32), w))
+
+    def test_q4_min_error_bounded_by_half_step(self):
+        w = np.random.default_rng(0).normal(size=(5, 96)).astype(np.float32)
+        packed, d16, m16 = quantize_q4_min(w, 32)
+        back = dequantize_q4_min(packed, d16, m16, 32)
+        step = np.repeat(d16.astype(np.float32).reshape(5, 3), 32, axis=1)
+        self.assertTrue(np.all(np.abs(back - w) <= 0.5 * step + 1e-3 * np.abs(w).max()))
+        self.assertGreater(float(np.abs(back - w).max()), 0.0)
+
+    def test_q8_0_blocks_repack_losslessly_with_float16_scales(self):
+        rng = np.random.default_rng(2)
+        d = rng.uniform(0.001, 0.01, size=(3, 2, 1)).astype(np.float16)
+        q = rng.integers(-127, 128, size=(3, 2, 32)).astype(np.float32)
+        q[:, :, 0] = -127
+        w = (d.astype(np.float32) * q).reshape(3, 64)
+        packed, s16 = quantize_int8_f16(w, 32)
+        self.assertTrue(np.array_equal(s16, d.reshape(-1)))
+        self.assertTrue(np.array_equal(dequantize_blockwise(packed, s16.astype(np.float32), None, 8, 32, 64), w))
+        w = rng.normal(size=(3, 64)).astype(np.float32)  # any weights: within half a step, never clipped
+        packed, s16 = quantize_int8_f16(w, 32)
+        back = dequantize_blockwise(packed, s16.astype(np.float32), None, 8, 32, 64)
+        self.assertTrue(np.all(np.abs(back - w) <= 0.5 * np.repeat(s16.astype(np.float32).reshape(3, 2), 32, axis=1) + 1e-7))
+
     def test_roundtrip_error_bounded_by_half_step(self):
         rng = np.random.default_rng(0)
         w = rng.normal(size=(5, 96)).astype(np.float32)
@@ -249,6 +365,35 @@ class CompressorGraphTest(unittest.TestCase):
         # padding does not leak: the padded row equals the same text unpadded
         m1, k1 = sess.run(["memory", "key"], {"input_ids": ids[:1, :6], "attention_mask": mask[:1, :6]})
         self.assertLessEqual(float(np.abs(m1[0] - got_m[0]).max()), TOL)
+
+    def test_q4_1_compressor_matches_torch_on_its_stored_weights(self):
+        # The q4_1 compressor with fp32 activations (accuracy_level 0, what build-pack writes) computes
+        # exactly the q4_1 weights; trainable weights that are fp16 values are stored as fp16, losslessly.
+        base = tiny_base(3)
+        tensors = np_tensors(base)
+        with torch.no_grad():
+            for k, v in q4_1_weights(tensors).items():
+                base.state_dict()[k].copy_(torch.from_numpy(v))
+        trainable = random_cmt_tensors(fp16=True)
+        torch.manual_seed(4)
+        comp = Compressor(base, CMT)
+        with torch.no_grad():
+            for k, p in comp.named_parameters():
+                if p.requires_grad:
+                    p.copy_(torch.from_numpy(trainable[k]))
+        comp.eval()
+        proto = build_compressor(CFG, tensors, CMT, trainable, "q4_1", accuracy_level=0)
+        f16 = {i.name for i in proto.graph.initializer if i.data_type == onnx.TensorProto.FLOAT16}
+        self.assertTrue({"slot_w1_f16", "slot_w2_f16"} <= f16, f16)  # (tensors under 1,024 values stay fp32)
+        rng = np.random.default_rng(5)
+        ids = rng.integers(3, CFG.vocab_size, size=(2, 9)).astype(np.int64)
+        mask = np.ones((2, 9), np.int64)
+        mask[0, 6:] = 0
+        with torch.no_grad():
+            ref_m, ref_k = comp(torch.from_numpy(ids), torch.from_numpy(mask))
+        got_m, got_k = session(proto).run(["memory", "key"], {"input_ids": ids, "attention_mask": mask})
+        self.assertLessEqual(float(np.abs(got_m - ref_m.numpy()).max()), TOL)
+        self.assertLessEqual(float(np.abs(got_k - ref_k.numpy()).max()), TOL)
 
 
 if __name__ == "__main__":

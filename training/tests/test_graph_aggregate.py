@@ -2,6 +2,7 @@
 import unittest
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import torch
 
@@ -39,6 +40,29 @@ class AggregatorGraph(unittest.TestCase):
                         float(np.abs(got[f"prefix.{i}.value"] - v.numpy()).max()))
         self.assertLess(worst, 1e-4)
         return worst
+
+    def test_fp16_weights_are_stored_as_fp16_and_still_match(self):
+        # the recipe's weights are saved in fp16: the graph stores them as fp16 (half the bytes) and
+        # computes exactly what PyTorch computes with them upcast to fp32
+        cfg = CMTConfig(memory_slots=4, aggregator_layers=2, aggregator_heads=4, aggregator_mlp_ratio=2, prefix_per_slot=1)
+        torch.manual_seed(0)
+        agg = Aggregator(cfg, 32, 3, 2, 8).eval()
+        with torch.no_grad():
+            for p in agg.parameters():
+                p.add_(torch.randn_like(p) * 0.1)
+                p.copy_(p.half().float())
+        state = {k: v.numpy() for k, v in agg.state_dict().items()}
+        model = build_aggregator(cfg, state, 32, 3, 2, 8)
+        f16 = [i for i in model.graph.initializer if i.data_type == onnx.TensorProto.FLOAT16]
+        self.assertIn("align.weight_t_f16", [i.name for i in f16])
+        qm, mems = torch.randn(2, 4, 32), torch.randn(2, 3, 4, 32)
+        mask = torch.tensor([[1, 1, 1], [1, 0, 0]])
+        with torch.no_grad():
+            want = agg(qm, mems, mask)
+        got = _run(model, {"question_memory": qm.numpy(), "memories": mems.numpy(), "memory_mask": mask.numpy()})
+        for i, (k, v) in enumerate(want):
+            self.assertLess(float(np.abs(got[f"prefix.{i}.key"] - k.numpy()).max()), 1e-4)
+            self.assertLess(float(np.abs(got[f"prefix.{i}.value"] - v.numpy()).max()), 1e-4)
 
     def test_matches_torch(self):
         self.check(CMTConfig(memory_slots=4, aggregator_layers=2, aggregator_heads=4, aggregator_mlp_ratio=2, prefix_per_slot=1))
