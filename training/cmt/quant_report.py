@@ -1,6 +1,13 @@
 """Measure the decoder.onnx precisions on a real GGUF base model and recommend one.
 
     PYTHONPATH=training .venv/bin/python -m cmt.quant_report --gguf PATH [--text FILE ...]
+    PYTHONPATH=training .venv/bin/python -m cmt.quant_report agree PACK_A PACK_B [--gguf PATH] [--questions 60]
+
+``agree``: answer top-1 token agreement between two packs' decoders on a fixed prompt set (the
+first questions of the vendored squad-notre-dame-dev and workspace-dev fixtures, each with its gold
+document in the pack's "context" prompt, as the memory+chunk / top-chunk modes show it): each
+decoder answers greedily; the other is fed that answer and must put its top-1 on every answer token
+(stop token included). With --gguf, both are also scored against the fp32 graph of the GGUF itself.
 
 Prints one JSON object: the fp32 graph vs torch base.py (same tensors) max abs logit diff;
 for each precision, top-1 agreement with fp32 and perplexity on held-out text (default: the
@@ -70,7 +77,119 @@ def speed(sess, cfg, prompt_len: int = 100, steps: int = 32) -> Dict[str, float]
             "decode_ms_p10_p90": [round(1e3 * float(np.percentile(ts, 10)), 2), round(1e3 * float(np.percentile(ts, 90)), 2)]}
 
 
+AGREE_DATASETS = ("test/fixtures/squad/notre-dame-dev.json", "test/fixtures/workspace-qa-dev.json")
+
+
+def agree_prompts(tok, template: str, per_dataset: int, max_context_tokens: int = 256) -> List[np.ndarray]:
+    """The fixed prompt set: the first ``per_dataset`` questions of each AGREE_DATASETS file, one per
+    document first (round-robin), each with its document (cut to max_context_tokens) as {context}."""
+    repo = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    out = []
+    for rel in AGREE_DATASETS:
+        with open(os.path.join(repo, rel), encoding="utf-8") as f:
+            data = json.load(f)["data"]
+        paras = [(p["context"], p["qas"]) for art in data for p in art["paragraphs"]]
+        picked, r = [], 0
+        while len(picked) < per_dataset and any(r < len(q) for _, q in paras):
+            for ctx, qas in paras:
+                if r < len(qas) and len(picked) < per_dataset:
+                    picked.append((ctx, qas[r]["question"]))
+            r += 1
+        for ctx, q in picked:
+            ids = tok.encode(ctx, add_special_tokens=False).ids[:max_context_tokens]
+            ctx = tok.decode(ids)
+            text = template.replace("{context}", ctx).replace("{question}", q)
+            out.append(np.array(tok.encode(text, add_special_tokens=False).ids, np.int64))
+    return out
+
+
+def greedy(sess, cfg, prompt: np.ndarray, max_new: int, stop: set) -> List[int]:
+    names = [o.name for o in sess.get_outputs()]
+    out = sess.run(names, _feeds(cfg, prompt[None]))
+    past, S, ans = out[1:], len(prompt), []
+    for _ in range(max_new):
+        t = int(out[0][0, -1].argmax())
+        ans.append(t)
+        if t in stop:
+            break
+        out = sess.run(names, _feeds(cfg, np.array([[t]], np.int64), S, past, S))
+        past, S = out[1:], S + 1
+    return ans
+
+
+def forced_top1(sess, cfg, prompt: np.ndarray, answer: List[int]) -> np.ndarray:
+    """The decoder's top-1 at every answer position when fed prompt + answer (teacher forcing)."""
+    ids = np.concatenate([prompt, np.array(answer[:-1], np.int64)])
+    logits = sess.run(["logits"], _feeds(cfg, ids[None]))[0][0]
+    return logits[len(prompt) - 1:].argmax(-1)
+
+
+def agree_main(argv: List[str]) -> dict:
+    ap = argparse.ArgumentParser(prog="cmt.quant_report agree")
+    ap.add_argument("pack_a", help="the reference pack (e.g. packs/default)")
+    ap.add_argument("pack_b", help="the candidate pack")
+    ap.add_argument("--gguf", default=None, help="also score both against the fp32 graph of this GGUF")
+    ap.add_argument("--questions", type=int, default=30, help="questions per dataset (default: %(default)s)")
+    ap.add_argument("--max-new", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    from tokenizers import Tokenizer
+
+    from .config import BaseConfig
+    with open(os.path.join(args.pack_a, "pack.json")) as f:
+        man = json.load(f)
+    bm = man["baseModel"]
+    cfg = BaseConfig(vocab_size=bm["vocabSize"], hidden_size=bm["hiddenSize"], intermediate_size=bm["intermediateSize"],
+                     num_hidden_layers=bm["numLayers"], num_attention_heads=bm["numHeads"],
+                     num_key_value_heads=bm["numKvHeads"], head_dim=bm["headDim"],
+                     max_position_embeddings=bm["maxPositions"])
+    tok = Tokenizer.from_file(os.path.join(args.pack_a, "tokenizer.json"))
+    prompts = agree_prompts(tok, man["prompt"]["context"], args.questions)
+    stop = set(man["prompt"].get("stopTokens", [man["specialTokens"]["eos"]]))
+    sessions = {"a": _session(os.path.join(args.pack_a, man["graphs"]["decoder"]), args.threads),
+                "b": _session(os.path.join(args.pack_b, "decoder.onnx"), args.threads)}
+    tmp = None
+    if args.gguf:
+        import onnx
+        from .gguf_import import load_gguf
+        base = load_gguf(args.gguf)
+        tmp = tempfile.mkdtemp(prefix="cmt-agree-")
+        onnx.save_model(build_decoder(base.config, base.tensors, "fp32"), os.path.join(tmp, "decoder.onnx"))
+        del base
+        sessions["fp32"] = _session(os.path.join(tmp, "decoder.onnx"), args.threads)
+    answers = {k: [] for k in sessions}
+    t0 = time.perf_counter()
+    for i, p in enumerate(prompts):
+        for k, sess in sessions.items():
+            answers[k].append(greedy(sess, cfg, p, args.max_new, stop))
+        if (i + 1) % 10 == 0:
+            print(f"[agree] {i + 1}/{len(prompts)} prompts, {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    pairs = [("b", "a"), ("a", "b")] + ([("a", "fp32"), ("b", "fp32")] if "fp32" in sessions else [])
+    report = {"pack_a": args.pack_a, "pack_b": args.pack_b, "prompts": len(prompts), "datasets": list(AGREE_DATASETS),
+              "questions_per_dataset": args.questions, "max_new": args.max_new}
+    for who, ref in pairs:  # `who`'s top-1 on `ref`'s greedy answers
+        hit = n = same = 0
+        for i, p in enumerate(prompts):
+            ans = answers[ref][i]
+            top = forced_top1(sessions[who], cfg, p, ans)
+            hit += int((top == np.array(ans)).sum())
+            n += len(ans)
+            same += int(answers[who][i] == ans)
+        report[f"{who}_on_{ref}_answers"] = {"top1_agreement_pct": round(100.0 * hit / max(n, 1), 2), "tokens": n,
+                                             "identical_answers": f"{same}/{len(prompts)}"}
+    report["examples"] = [{"a": tok.decode(answers["a"][i]), "b": tok.decode(answers["b"][i])}
+                          for i in range(len(prompts)) if answers["a"][i] != answers["b"][i]][:10]
+    if tmp:
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    return report
+
+
 def main(argv: List[str] = None) -> dict:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["agree"]:
+        return agree_main(argv[1:])
     ap = argparse.ArgumentParser(prog="cmt.quant_report", description=__doc__.split("\n\n")[0])
     ap.add_argument("--gguf", required=True)
     ap.add_argument("--text", nargs="*", help="held-out text files (default: docs/*.md)")
