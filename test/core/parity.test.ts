@@ -50,8 +50,16 @@ function readArray(TV: string, spec: ArraySpec): ort.Tensor {
   }
 }
 
-/** Quantized outputs: cosine ≥ 0.999 to the reference, max abs diff ≤ 10 % of the reference's range, and for logits the same top-1 token wherever the reference's top two are 0.5 apart. */
-export const QUANTIZED_BOUNDS = { cosine: 0.999, relRange: 0.1, top1Margin: 0.5 };
+/**
+ * Quantized outputs: cosine ≥ 0.995 to the reference, max abs diff ≤ 10 % of the reference's range, and for logits
+ * the same top-1 token wherever the reference's top two are 0.5 apart. What a CPU can change: MatMulNBits at
+ * accuracy_level 4 quantizes the activations to int8 where the CPU has an int8 path and computes in fp32 where it
+ * has none. The shipped decoder (4-bit q4_1 layers, int8 lm_head) with int8 vs fp32 activations on these inputs:
+ * worst cosine 0.99896 (present.23.value), logits 0.99994, max diff 5.0 % of the range, same top-1 (the int8
+ * decoder before it: 0.99934). Real bugs are far outside: positions offset by the prefix give cosine 0.82, the
+ * prefix masked out 0.76, key/value swapped -0.08, with the top-1 token changed (docs/model-pack.md).
+ */
+export const QUANTIZED_BOUNDS = { cosine: 0.995, relRange: 0.1, top1Margin: 0.5 };
 
 function checkQuantized(what: string, g: Float32Array, w: Float32Array, shape: number[], logits: boolean): void {
   let dot = 0;
@@ -128,9 +136,9 @@ test(`${label}: graph outputs match the trainer's references within the manifest
         const g = got.data as Float32Array | BigInt64Array;
         const w = want.data as Float32Array | BigInt64Array;
         if (ref !== 'pytorch' && g instanceof Float32Array && w instanceof Float32Array) {
-          // A quantized graph (4-bit MatMulNBits): its kernels round differently on other x64 CPUs
-          // (AVX-512 VNNI quantizes the activations to int8), so the reference from the machine that
-          // made it holds only up to that rounding. Checked by what the rounding cannot change.
+          // A quantized graph (MatMulNBits with int8 activations where the CPU has that path): its
+          // kernels round differently on other x64 CPUs, so the reference from the machine that made
+          // it holds only up to that rounding. Checked by what the rounding cannot change.
           checkQuantized(`${label} parity case ${ci} ${c.graph}.${name}`, g, w, spec.shape, name === 'logits');
           continue;
         }
