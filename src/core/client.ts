@@ -36,6 +36,9 @@ import {
   ProgressParams,
   RenameRequest,
   RenameResult,
+  SearchParams,
+  SearchRequest,
+  SearchResult,
   ShutdownRequest,
   StatusRequest,
   StatusResult,
@@ -184,6 +187,11 @@ export class EngineClient extends EventEmitter {
     } finally {
       this.off('token', listener);
     }
+  }
+
+  /** The chunks `query` retrieves (the ask path's retrieval, no answer). */
+  search(query: string, options: Omit<SearchParams, 'query'> = {}, opts: RequestOptions = {}): Promise<SearchResult> {
+    return this.request((g, t) => g.conn.sendRequest(SearchRequest, { query, ...options }, t), opts.signal);
   }
 
   forget(p: string, opts: RequestOptions = {}): Promise<ForgetResult> {

@@ -11,6 +11,7 @@
 //   abortable, with the memory contrast measured in the same batched pass). Citations are the
 //   matched memories; ground.ts gives the answer its verdict ('found' with the quoted line, or
 //   'not-sure' with the most relevant lines) from the cited chunks' full text and that contrast.
+// search: the same retrieval as ask (retrieve()), returning the matched chunks and no answer.
 
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
@@ -34,11 +35,12 @@ import type {
   ProgressParams,
   ProviderReport,
   RenameResult,
+  SearchResult,
   StatusResult,
 } from './protocol';
 import { releaseSessions } from './runtime';
 import { Serial } from './serial';
-import { AskOptions, Chunk, Citation, CmtError, CompressedChunk, Device, Logger } from './types';
+import { AskOptions, Chunk, Citation, CmtError, CompressedChunk, Device, Logger, MatchedMemory, MAX_SEARCH_K } from './types';
 
 export interface EngineOpenOptions {
   packDir: string;
@@ -186,8 +188,10 @@ export class Engine {
     try {
       const [compressor, aggregator, decoder] = await Promise.all([
         Compressor.create(pack, device),
-        Aggregator.create(pack, device),
-        Decoder.create(pack, device),
+        // The reader (aggregator + decoder: ~280 MB resident) loads at the first question, so a
+        // process that only memorizes never holds it.
+        Aggregator.create(pack, device, { lazy: true }),
+        Decoder.create(pack, device, { lazy: true }),
       ]);
       const engine = new Engine(pack, bank, compressor, aggregator, decoder, opts.bankUri, opts.settings ?? {});
       if (opts.log) engine.log = opts.log;
@@ -468,17 +472,23 @@ export class Engine {
   // -------------------------------------------------------------------------------------------
   // ask
 
-  async ask(question: string, opts: AskOptions = {}): Promise<AskResponse> {
-    this.assertOpen();
-    const t0 = performance.now();
-    if (typeof question !== 'string' || question.trim() === '') throw new CmtError('BAD_INPUT', 'the question is empty');
+  /**
+   * The retrieval of the ask path, shared with search: the question cut before control tokens and
+   * to maxQuestionTokens, compressed (key + memory), embedded, and matched (fused top-K, match.ts).
+   * topK defaults to the pack's (or the settings') topK and is clamped to [0, maxK].
+   */
+  private async retrieve(
+    question: string,
+    opts: { topK?: number; maxK: number; hybrid?: boolean; signal?: AbortSignal; what: 'question' | 'query' },
+  ): Promise<{ text: string; questionTruncated?: AskResponse['questionTruncated']; q: Awaited<ReturnType<Compressor['compressQuestion']>>; matched: MatchedMemory[] }> {
+    if (typeof question !== 'string' || question.trim() === '') throw new CmtError('BAD_INPUT', `the ${opts.what} is empty`);
     const m = this.pack.manifest;
     const defaults = { ...m.defaults, ...(this.settings.ask ?? {}) } as typeof m.defaults & { hybrid?: boolean };
     const signal = opts.signal;
 
     // A question that writes control tokens is cut before them (tokenizer.questionPart).
     const asked = this.pack.tokenizer.questionPart(question.trim());
-    if (asked.cut) this.log('question held chat control tokens: cut before the first of them');
+    if (asked.cut) this.log(`${opts.what} held chat control tokens: cut before the first of them`);
     // Over-long question: cut to maxQuestionTokens (compressor input, template and bos included).
     let text = asked.text;
     let questionTruncated: AskResponse['questionTruncated'];
@@ -489,14 +499,43 @@ export class Engine {
       const ids = this.pack.tokenizer.encode(text).slice(0, Math.max(1, maxQ - overhead));
       text = this.pack.tokenizer.decode(ids).trim();
       questionTruncated = { tokens: qTokens, maxQuestionTokens: maxQ };
-      this.log(`question has ${qTokens} tokens; cut to maxQuestionTokens=${maxQ}`);
+      this.log(`${opts.what} has ${qTokens} tokens; cut to maxQuestionTokens=${maxQ}`);
     }
 
-    const topK = Math.max(0, Math.min(Math.floor(opts.topK ?? defaults.topK), m.cmt.maxSelected));
-    checkAbort(signal, 'ask');
+    const topK = Math.max(0, Math.min(Math.floor(opts.topK ?? defaults.topK), opts.maxK));
+    checkAbort(signal, opts.what === 'question' ? 'ask' : 'search');
     const q = await this.compressor.compressQuestion(text, signal);
     const qEmb = this.embedder && this.bank.embedDim > 0 ? await this.embedder.embedOne(text, signal) : undefined;
     const matched = await match(this.bank, { key: q.key, text, emb: qEmb }, { topK, hybrid: opts.hybrid ?? defaults.hybrid ?? true, weights: fusionOf(m.retrieval) });
+    return { text, questionTruncated, q, matched };
+  }
+
+  /** The chunks a question retrieves, without an answer: exactly the ask path's retrieval (its citations at the same k). */
+  async search(query: string, opts: { k?: number; hybrid?: boolean; signal?: AbortSignal } = {}): Promise<SearchResult> {
+    this.assertOpen();
+    const t0 = performance.now();
+    const { matched, questionTruncated } = await this.retrieve(query, { topK: opts.k, maxK: MAX_SEARCH_K, hybrid: opts.hybrid, signal: opts.signal, what: 'query' });
+    return {
+      hits: matched.map((x) => ({
+        path: x.record.path,
+        startLine: x.record.startLine,
+        endLine: x.record.endLine,
+        score: x.score,
+        text: x.record.text,
+        ...(x.record.symbol ? { symbol: x.record.symbol } : {}),
+      })),
+      matchMs: Math.round((performance.now() - t0) * 10) / 10,
+      ...(questionTruncated ? { questionTruncated } : {}),
+    };
+  }
+
+  async ask(question: string, opts: AskOptions = {}): Promise<AskResponse> {
+    this.assertOpen();
+    const t0 = performance.now();
+    const m = this.pack.manifest;
+    const defaults = { ...m.defaults, ...(this.settings.ask ?? {}) } as typeof m.defaults & { hybrid?: boolean };
+    const signal = opts.signal;
+    const { text, questionTruncated, q, matched } = await this.retrieve(question, { topK: opts.topK, maxK: m.cmt.maxSelected, hybrid: opts.hybrid, signal, what: 'question' });
     const tMatch = performance.now();
     checkAbort(signal, 'ask');
 

@@ -4,7 +4,7 @@
 // carries the CmtError code, so the receiving side can rebuild a CmtError (see toResponseError /
 // fromWireError).
 //
-// Flow: initialize -> (memorize | ask | forget | rename | status)* -> shutdown -> exit.
+// Flow: initialize -> (memorize | ask | search | forget | rename | status)* -> shutdown -> exit.
 // Long requests report through notifications tagged with the `requestId` the caller chose:
 //   memorize -> cmt/progress {requestId, done, total, path}
 //   ask      -> cmt/token    {requestId, text}   (in order; concatenation == AskResult.answer)
@@ -13,11 +13,11 @@
 
 import { NotificationType, NotificationType0, RequestType, RequestType0, ResponseError } from 'vscode-jsonrpc';
 import type { AskOptions, AskResult, Citation, CmtErrorCode, Device, ProviderReport } from './types';
-import { CmtError, isCmtErrorCode } from './types';
+import { CmtError, isCmtErrorCode, MAX_SEARCH_K } from './types';
 
 export const PROTOCOL_VERSION = 1;
 
-export { isCmtErrorCode, type CmtErrorCode, type ProviderReport };
+export { isCmtErrorCode, MAX_SEARCH_K, type CmtErrorCode, type ProviderReport };
 
 // ---------------------------------------------------------------------------------------------
 // Shared payloads
@@ -190,6 +190,38 @@ export interface TokenParams {
 }
 
 export const TokenNotification = new NotificationType<TokenParams>('cmt/token');
+
+// ---------------------------------------------------------------------------------------------
+// search: the ask path's retrieval alone (no answer), for agents (the MCP server's search_memory)
+
+export interface SearchParams {
+  query: string;
+  /** Chunks to return (default: the pack's topK, as ask; clamped to MAX_SEARCH_K). */
+  k?: number;
+  /** Fuse the other retrievers with the key search (default true, as ask). */
+  hybrid?: boolean;
+}
+
+/** One retrieved chunk: the same chunk ask would cite, with its whole text. */
+export interface SearchHit {
+  path: string; // workspace-relative, forward slashes
+  startLine: number; // 1-based, inclusive
+  endLine: number;
+  /** Fused score (higher is better), as in Citation.score. */
+  score: number;
+  text: string;
+  /** The enclosing definition or section, when the file was parsed. */
+  symbol?: string;
+}
+
+export interface SearchResult {
+  hits: SearchHit[];
+  /** Time in the engine: question compression, embedding and the fused match. */
+  matchMs: number;
+  questionTruncated?: { tokens: number; maxQuestionTokens: number };
+}
+
+export const SearchRequest = new RequestType<SearchParams, SearchResult, void>('cmt/search');
 
 // ---------------------------------------------------------------------------------------------
 // forget / rename / status / shutdown

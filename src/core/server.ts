@@ -19,6 +19,7 @@ import {
   PROTOCOL_VERSION,
   ProgressNotification,
   RenameRequest,
+  SearchRequest,
   ShutdownRequest,
   StatusRequest,
   TokenNotification,
@@ -185,6 +186,11 @@ export function main(): void {
         onToken: (text) => void conn.sendNotification(TokenNotification, { requestId: p.requestId, text }),
       }),
     ),
+  );
+
+  conn.onRequest(
+    SearchRequest,
+    handle(async (p, token) => need().search(p.query, { k: p.k, hybrid: p.hybrid, signal: toSignal(token) })),
   );
 
   conn.onRequest(

@@ -95,6 +95,9 @@ export interface AskOptions {
  */
 export type Logger = (message: string) => void;
 
+/** The most chunks one search returns (cmt/search clamps k to it; the MCP tool refuses more). */
+export const MAX_SEARCH_K = 50;
+
 export interface AskResult {
   answer: string;
   citations: Citation[];
