@@ -2,9 +2,10 @@
 //   src/core      the engine: imports no `vscode`, and nothing from the front ends (extension, cli, eval, bench)
 //   src/eval, src/bench  share src/measure, never import each other
 //   src/webview   the chat view's browser script: imports no `vscode` and no node built-ins
+//   src/mcp       the MCP server (`cmt mcp`): imports src/core only, no `vscode`, no other front end
 import tseslint from 'typescript-eslint';
 
-const frontEnds = ['extension', 'cli', 'eval', 'bench', 'measure', 'webview'];
+const frontEnds = ['extension', 'cli', 'eval', 'bench', 'measure', 'webview', 'mcp'];
 
 export default tseslint.config(
   { ignores: ['out/**', 'dist/**', 'node_modules/**', 'training/**', 'packs/**', 'artifacts/**', 'media/**', 'e2e/**', 'scripts/**', 'bin/**', '**/*.js', '**/*.mjs'] },
@@ -25,7 +26,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         paths: [{ name: 'vscode', message: 'src/core is the engine for every front end: no vscode import.' }],
-        patterns: [{ group: frontEnds.map((f) => `**/${f}/**`).concat(frontEnds.map((f) => `../${f}`)), message: 'src/core must not import a front end (extension, cli, eval, bench, measure, webview).' }],
+        patterns: [{ group: frontEnds.map((f) => `**/${f}/**`).concat(frontEnds.map((f) => `../${f}`)), message: 'src/core must not import a front end (extension, cli, eval, bench, measure, webview, mcp).' }],
       }],
     },
   },
@@ -41,6 +42,16 @@ export default tseslint.config(
   {
     files: ['src/measure/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../eval', '../eval/*', '../bench', '../bench/*', '../cli/*', '../extension/*'], message: 'src/measure is shared by eval and bench: it imports neither.' }] }] },
+  },
+  // The MCP server runs in the CLI's process and in its own bundle (dist/mcp.js): engine code only.
+  {
+    files: ['src/mcp/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'src/mcp runs outside VS Code (cmt mcp, dist/mcp.js): no vscode import.' }],
+        patterns: [{ group: ['../extension', '../extension/*', '../cli', '../cli/*', '../eval', '../eval/*', '../bench', '../bench/*', '../measure', '../measure/*', '../webview', '../webview/*'], message: 'src/mcp imports src/core only.' }],
+      }],
+    },
   },
   {
     files: ['src/webview/**/*.ts'],

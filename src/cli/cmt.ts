@@ -5,13 +5,14 @@
 // onnxruntime); a native crash (SIGILL on a CPU without AVX2, SIGSEGV, OOM kill) would otherwise kill
 // the CLI with no message. Through the client the CLI always gets a clean ENGINE_CRASHED /
 // CPU_UNSUPPORTED error with the engine's last log lines, and exits with a documented code.
-// `cmt packs` only reads pack.json files and needs no engine.
+// `cmt packs` only reads pack.json files and needs no engine. `cmt mcp` serves the same engine to an
+// agent over the Model Context Protocol (src/mcp/server.ts) until the client disconnects.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { EngineClient } from '../core/client';
-import type { AskResponse, MemorizeSummary } from '../core/protocol';
+import { EngineClient, EngineClientOptions } from '../core/client';
+import type { AskRequestOptions, AskResponse, MemorizeSummary } from '../core/protocol';
 import { rewordIssue, SkipReason } from '../core/files';
 import { ANSWER_MODES, AnswerMode, CmtError, Device, DEVICES } from '../core/types';
 import { benchCommand } from '../bench/command';
@@ -147,9 +148,10 @@ class Cli {
     return path.resolve(this.g.pack ?? DEFAULT_PACK);
   }
 
-  bankUri(): string {
+  /** --bank, else $CMT_BANK, else .cmt/bank; a relative path is resolved against `base` (default: cwd). */
+  bankUri(base = process.cwd()): string {
     const b = this.g.bank ?? process.env.CMT_BANK ?? path.join('.cmt', 'bank');
-    return /^[a-z][a-z0-9+.-]*:\/\//i.test(b) ? b : path.resolve(b);
+    return /^[a-z][a-z0-9+.-]*:\/\//i.test(b) ? b : path.resolve(base, b);
   }
 
   /** Fails fast (exit 2) with how-to-get-one when the pack directory has no pack.json. */
@@ -167,10 +169,11 @@ class Cli {
     );
   }
 
-  async engine(): Promise<EngineClient> {
+  /** The engine client (started once): `cmt mcp` keeps the default restart budget, the other commands one retry. */
+  async engine(opts: Pick<EngineClientOptions, 'maxRestarts'> & { bankBase?: string } = {}): Promise<EngineClient> {
     if (this.client) return this.client;
     this.checkPack();
-    const bank = this.bankUri();
+    const bank = this.bankUri(opts.bankBase);
     if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(bank)) {
       try {
         fs.mkdirSync(path.dirname(bank), { recursive: true });
@@ -180,7 +183,7 @@ class Cli {
     }
     const client = new EngineClient({
       init: { packDir: this.packDir(), bankUri: bank, device: this.g.device },
-      maxRestarts: 1, // a CLI run is short: one retry, then report
+      maxRestarts: opts.maxRestarts ?? 1, // a CLI run is short: one retry, then report
       onStderr: (line) => {
         this.logTail.push(line);
         if (this.logTail.length > 30) this.logTail.shift();
@@ -391,6 +394,38 @@ async function cmdStatus(cli: Cli): Promise<number> {
   return EXIT.OK;
 }
 
+interface McpCliOpts extends Omit<AskCliOpts, 'hybrid'> {
+  root?: string;
+  hybrid: boolean;
+}
+
+/**
+ * `cmt mcp`: serves the bank to an MCP client on stdin/stdout until the client disconnects (or
+ * Ctrl-C / SIGTERM). A relative --bank (and the default .cmt/bank) is resolved against --root. The
+ * engine starts in the background at once; a missing pack is reported by each tool call, not at start.
+ */
+async function cmdMcp(cli: Cli, o: McpCliOpts): Promise<number> {
+  const root = path.resolve(o.root ?? process.cwd());
+  let isDir = false;
+  try {
+    isDir = fs.statSync(root).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (!isDir) throw new CmtError('BAD_INPUT', `the workspace root ${root} is not a folder (--root)`);
+  const { serveStdio } = await import('../mcp/server');
+  const askDefaults: AskRequestOptions = { answerMode: o.answerMode, topK: o.topK, alpha: o.alpha, maxNewTokens: o.maxTokens, numBeams: o.beams, hybrid: o.hybrid };
+  const engine = () => cli.engine({ maxRestarts: 5, bankBase: root });
+  const server = await serveStdio({ root, engine, askDefaults, packDir: cli.packDir(), version: programVersion() });
+  // Warm up (pack, sessions, bank) while the client lists the tools; errors come back with the first call.
+  engine().catch(() => undefined);
+  const stop = () => void server.close();
+  cli.signal.addEventListener('abort', stop, { once: true });
+  await server.closed;
+  cli.signal.removeEventListener('abort', stop);
+  return EXIT.OK;
+}
+
 async function cmdPacks(cli: Cli, dirs: string[]): Promise<number> {
   // pack.ts loads no native module (only the pure-JS tokenizer package).
   const { listPacks } = await import('../core/pack');
@@ -438,14 +473,17 @@ function formatBytes(n: number): string {
 
 // ---------------------------------------------------------------------------------------------
 
+function programVersion(): string {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
 export function buildProgram(run: (fn: (cli: Cli) => Promise<number>) => Promise<void>): Command {
   const program = new Command();
-  let version = '0.0.0';
-  try {
-    version = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version;
-  } catch {
-    /* keep */
-  }
+  const version = programVersion();
   program
     .name('cmt')
     .description('CMT Memory: compress your files into memory vectors and ask questions about them, fully offline.')
@@ -474,22 +512,27 @@ export function buildProgram(run: (fn: (cli: Cli) => Promise<number>) => Promise
       await run((cli) => cmdMemorize(cli, paths, o));
     });
 
-  program
-    .command('ask')
-    .description('answer a question from the memorized files; streams the answer, then prints its sources')
-    .argument('<question...>', 'the question (quote it)')
-    .addOption(
-      new Option('--answer-mode <mode>', 'memory = CMT memory prefix alone; memory+chunk = prefix + the top chunk\'s text; top-chunk = the top chunk\'s text, no memory; rag = the top-K chunks\' text, no memory; closed-book (default: the pack default)')
-        .choices([...ANSWER_MODES]),
-    )
-    .option('--top-k <n>', 'memories to retrieve (default: the pack default)', intArg('--top-k', 1))
-    .option('--alpha <a>', 'memory-aware contrast strength, 0 = off (default: the pack default)', floatArg('--alpha'))
-    .option('--max-tokens <n>', 'maximum answer tokens (default: the pack default)', intArg('--max-tokens', 1))
-    .option('--beams <n>', 'beam search width, 1 = greedy (default: the pack default)', intArg('--beams', 1))
-    .option('--no-hybrid', 'vector search only (default: vectors fused with full-text search)')
-    .action(async (words: string[], o: AskCliOpts) => {
-      await run((cli) => cmdAsk(cli, words, o));
-    });
+  /** The answer options of `ask`, also taken by `mcp` (for its ask_memory tool). */
+  const askOptions = (cmd: Command): Command =>
+    cmd
+      .addOption(
+        new Option('--answer-mode <mode>', 'memory = CMT memory prefix alone; memory+chunk = prefix + the top chunk\'s text; top-chunk = the top chunk\'s text, no memory; rag = the top-K chunks\' text, no memory; closed-book (default: the pack default)')
+          .choices([...ANSWER_MODES]),
+      )
+      .option('--top-k <n>', 'memories to retrieve (default: the pack default)', intArg('--top-k', 1))
+      .option('--alpha <a>', 'memory-aware contrast strength, 0 = off (default: the pack default)', floatArg('--alpha'))
+      .option('--max-tokens <n>', 'maximum answer tokens (default: the pack default)', intArg('--max-tokens', 1))
+      .option('--beams <n>', 'beam search width, 1 = greedy (default: the pack default)', intArg('--beams', 1))
+      .option('--no-hybrid', 'vector search only (default: vectors fused with full-text search)');
+
+  askOptions(
+    program
+      .command('ask')
+      .description('answer a question from the memorized files; streams the answer, then prints its sources')
+      .argument('<question...>', 'the question (quote it)'),
+  ).action(async (words: string[], o: AskCliOpts) => {
+    await run((cli) => cmdAsk(cli, words, o));
+  });
 
   program
     .command('forget')
@@ -506,6 +549,17 @@ export function buildProgram(run: (fn: (cli: Cli) => Promise<number>) => Promise
     .action(async () => {
       await run((cli) => cmdStatus(cli));
     });
+
+  askOptions(
+    program
+      .command('mcp')
+      .description('serve the memory bank to an agent: a Model Context Protocol server on stdin/stdout (tools search_memory, ask_memory, memorize, forget, memory_status)')
+      .option('--root <dir>', 'workspace root: the only folder the tools read, and what paths are relative to (default: cwd); a relative --bank is resolved against it'),
+  ).action(async (o: McpCliOpts) => {
+    await run((cli) => cmdMcp(cli, o));
+    // The engine is shut down; leave even if the client left stdin half-open.
+    process.exit(process.exitCode ?? EXIT.OK);
+  });
 
   program
     .command('packs')

@@ -1,0 +1,497 @@
+// The MCP tools of `cmt mcp` (src/mcp/server.ts): their input and output schemas (zod, advertised as
+// JSON Schema), what each does through the engine client, and how errors reach the agent.
+//
+// Every tool goes through the same EngineClient requests as the CLI and the editor (search, ask,
+// memorize, forget, status): ask_memory is `cmt ask`'s code path. Nothing outside the workspace root
+// is read or written: paths are checked here (lexically and through symbolic links) before the
+// engine sees them, and the engine checks again (files.ts).
+//
+// Errors are MCP tool errors (isError: true) whose text starts with a code and says what to do:
+// the engine's CmtError codes (types.ts), plus two codes of this layer, NOTHING_MEMORIZED (the bank
+// has no memories yet) and BANK_BUSY (a memorize or forget is already running in this server).
+// The code is also in the result's _meta["cmtMemory/error"].
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import type { EngineClient, EngineState } from '../core/client';
+import { isInside } from '../core/paths';
+import type { AskRequestOptions, AskResponse, MemorizeSummary, SearchResult, StatusResult } from '../core/protocol';
+import { CmtError, CmtErrorCode, MAX_SEARCH_K } from '../core/types';
+
+/** What the tools need of the engine: EngineClient's own members (tests may hand a fake). */
+export type McpEngine = Pick<EngineClient, 'state' | 'search' | 'ask' | 'memorize' | 'forget' | 'status' | 'restart'>;
+
+export interface ToolContext {
+  /** The workspace root (absolute): paths in the bank and in citations are relative to it. */
+  root: string;
+  /** The engine, started on first use; throws a CmtError (PACK_MISSING, …) when it cannot start. */
+  engine(): Promise<McpEngine>;
+  /** Options for every ask (the editor passes its settings so answers match its sidebar's). */
+  askDefaults?: AskRequestOptions;
+  /** The pack folder, quoted in error sentences. */
+  packDir?: string;
+}
+
+/** Codes a tool error carries: the engine's, and two of this layer. */
+export type ToolErrorCode = CmtErrorCode | 'NOTHING_MEMORIZED' | 'BANK_BUSY';
+
+export class ToolError extends Error {
+  constructor(
+    readonly code: ToolErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What a request handler gets from the SDK (a subset of RequestHandlerExtra). */
+export interface CallExtra {
+  signal: AbortSignal;
+  /** Sends a progress notification when the caller asked for progress (it gave a progressToken). */
+  progress?: (done: number, total: number, message: string) => void;
+}
+
+export interface ToolResult {
+  [k: string]: unknown;
+  content: Array<{ type: 'text'; text: string }>;
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+  _meta?: Record<string, unknown>;
+}
+
+export interface ToolSpec<I extends z.ZodObject = z.ZodObject> {
+  name: string;
+  title: string;
+  description: string;
+  input: I;
+  output: z.ZodObject;
+  annotations: { readOnlyHint: boolean; destructiveHint?: boolean; idempotentHint?: boolean; openWorldHint: false };
+  run(args: z.infer<I>, ctx: ToolContext, extra: CallExtra, state: ServerState): Promise<ToolResult>;
+}
+
+/** What one server keeps between calls: the write that is running, if any. */
+export interface ServerState {
+  writing?: { what: string; done: number; total: number };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schemas
+
+const MAX_TEXT = 10_000;
+const MAX_PATHS = 100;
+const MAX_PATH_CHARS = 4096;
+
+const text = (what: string) =>
+  z
+    .string()
+    .max(MAX_TEXT, `${what} must be at most ${MAX_TEXT} characters`)
+    .refine((s) => s.trim() !== '', `${what} must not be empty`);
+
+const pathString = z
+  .string()
+  .min(1, 'a path must not be empty')
+  .max(MAX_PATH_CHARS, `a path must be at most ${MAX_PATH_CHARS} characters`)
+  .refine((s) => !s.includes('\0'), 'a path must not contain NUL characters');
+
+const searchInput = z
+  .object({
+    query: text('query').describe('What to look for, in plain words or names from the code (e.g. "where is the retry count configured?").'),
+    k: z
+      .number()
+      .int('k must be a whole number')
+      .min(1, 'k must be at least 1')
+      .max(MAX_SEARCH_K, `k must be at most ${MAX_SEARCH_K}`)
+      .optional()
+      .describe(`How many chunks to return (1-${MAX_SEARCH_K}; default: the model pack's top-K, the chunks ask_memory would cite).`),
+  })
+  .strict();
+
+const hit = z.object({
+  path: z.string().describe('Workspace-relative path, forward slashes'),
+  startLine: z.number().int(),
+  endLine: z.number().int(),
+  score: z.number().describe('Fused retrieval score (higher is better)'),
+  text: z.string(),
+  symbol: z.string().optional().describe('The enclosing definition or section'),
+});
+
+const searchOutput = z.object({
+  query: z.string(),
+  hits: z.array(hit),
+  matchMs: z.number(),
+});
+
+const askInput = z
+  .object({
+    question: text('question').describe('A question about the memorized files (e.g. "What port does billing listen on?").'),
+  })
+  .strict();
+
+const quote = z.object({ path: z.string(), line: z.number().int(), text: z.string(), citation: z.number().int() });
+const citation = z.object({ path: z.string(), startLine: z.number().int(), endLine: z.number().int(), score: z.number(), excerpt: z.string() });
+
+const askOutput = z.object({
+  question: z.string(),
+  answer: z.string(),
+  noAnswer: z.boolean().describe('The model produced no usable answer: read the quoted lines instead'),
+  grounding: z.object({
+    verdict: z.enum(['found', 'not-sure']),
+    reason: z.string(),
+    message: z.string(),
+    quotes: z.array(quote),
+  }),
+  citations: z.array(citation),
+});
+
+const memorizeInput = z
+  .object({
+    paths: z
+      .array(pathString)
+      .min(1, 'give at least one path')
+      .max(MAX_PATHS, `at most ${MAX_PATHS} paths per call`)
+      .describe('Files or folders inside the workspace root, relative to it (or absolute inside it). ["."] memorizes the whole root.'),
+    force: z.boolean().optional().describe('Re-compress files even when unchanged (default false).'),
+  })
+  .strict();
+
+const issue = z.object({ path: z.string(), reason: z.string(), code: z.string().optional() });
+
+const memorizeOutput = z.object({
+  memorized: z.number().int(),
+  unchanged: z.number().int(),
+  skipped: z.array(issue),
+  failed: z.array(issue),
+  chunks: z.number().int(),
+  removed: z.number().int(),
+  elapsedMs: z.number(),
+});
+
+const forgetInput = z
+  .object({
+    path: pathString.describe('A file or folder inside the workspace root (relative to it, or absolute inside it) whose memories to remove.'),
+  })
+  .strict();
+
+const forgetOutput = z.object({ path: z.string(), removed: z.number().int() });
+
+const statusInput = z.object({}).strict();
+
+const statusOutput = z.object({
+  root: z.string(),
+  packId: z.string(),
+  packName: z.string(),
+  provider: z.string(),
+  memories: z.number().int(),
+  files: z.number().int(),
+  bytesOnDisk: z.number(),
+  bankUri: z.string(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Paths
+
+function toPosix(p: string): string {
+  return p.split(path.sep).join('/');
+}
+
+/**
+ * A tool's path -> workspace-relative (forward slashes; '' = the root). Refused (BAD_INPUT) when it
+ * leaves the root: `..` escapes, absolute paths elsewhere, and symbolic links (of the path or of a
+ * folder above it) that point outside. A path that does not exist is judged by its text alone.
+ */
+export function relInsideRoot(root: string, p: string): string {
+  const abs = path.resolve(root, p);
+  if (!isInside(root, abs)) {
+    throw new ToolError('BAD_INPUT', `${JSON.stringify(p)} is outside the workspace root ${root}: only files and folders inside it can be memorized or forgotten (give a path relative to the root).`);
+  }
+  let real: string | undefined;
+  try {
+    real = fs.realpathSync(abs);
+  } catch {
+    real = undefined; // missing: nothing to follow
+  }
+  if (real !== undefined && !isInside(fs.realpathSync(root), real)) {
+    throw new ToolError('BAD_INPUT', `${JSON.stringify(p)} is a symbolic link to ${real}, outside the workspace root ${root}: it is never read.`);
+  }
+  return toPosix(path.relative(root, abs));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/** A sentence a person can act on, for each code (appended to the engine's own message). */
+function fixFor(code: ToolErrorCode, ctx: ToolContext, state: EngineState | undefined): string {
+  switch (code) {
+    case 'PACK_MISSING':
+      return 'Build the default model pack (`npm run pack:build` in the CMT Memory folder) or start the server with --pack <folder of a pack>.';
+    case 'PACK_CORRUPT':
+    case 'PACK_INCOMPATIBLE':
+      return `The model pack${ctx.packDir ? ` at ${ctx.packDir}` : ''} cannot be used: rebuild it (\`npm run pack:build\`) or start the server with another --pack.`;
+    case 'BANK_PACK_MISMATCH':
+      return 'This memory bank was made with another model pack: start the server with another --bank folder, or with the pack that made it.';
+    case 'BANK_UNAVAILABLE':
+      return 'Check that the --bank folder exists and is writable, then call the tool again.';
+    case 'ENGINE_CRASHED':
+      return state === 'crashed'
+        ? 'The memory engine keeps crashing and is stopped; it is started again on the next call (run `cmt status -v` in a terminal to see its log).'
+        : 'The memory engine stopped during the request and is restarting: call the tool again in a few seconds.';
+    case 'CPU_UNSUPPORTED':
+      return 'This machine cannot run the memory bank: use a CPU with AVX2 and FMA, or an arm64 machine.';
+    case 'DEVICE_UNAVAILABLE':
+      return 'Start the server with --device cpu.';
+    case 'CANCELLED':
+      return 'The request was cancelled; nothing was lost (call the tool again to finish it).';
+    default:
+      return '';
+  }
+}
+
+/** Any thrown value -> an MCP tool error with its code and a sentence to act on. */
+export function toolError(e: unknown, ctx: ToolContext, state?: EngineState): ToolResult {
+  const code: ToolErrorCode = e instanceof ToolError || e instanceof CmtError ? e.code : 'INTERNAL';
+  const base = e instanceof Error ? e.message : String(e);
+  const fix = fixFor(code, ctx, state);
+  const message = fix ? `${base.replace(/[.\s]*$/, '')}. ${fix}` : base;
+  return {
+    content: [{ type: 'text', text: `${code}: ${message}` }],
+    isError: true,
+    _meta: { 'cmtMemory/error': { code, message } },
+  };
+}
+
+function nothingMemorized(ctx: ToolContext): ToolError {
+  return new ToolError(
+    'NOTHING_MEMORIZED',
+    `Nothing is memorized in this bank yet. Call memorize with the files or folders to remember (["."] for the whole workspace root ${ctx.root}), then call this tool again.`,
+  );
+}
+
+function busy(state: ServerState): ToolError {
+  const w = state.writing!;
+  return new ToolError(
+    'BANK_BUSY',
+    `The bank is busy (${w.what}${w.total ? `, ${w.done}/${w.total} files done` : ''}). Call this tool again when it finishes.`,
+  );
+}
+
+/** Runs a write (memorize/forget) unless one is running already (BANK_BUSY). */
+async function exclusive<T>(state: ServerState, what: string, fn: () => Promise<T>): Promise<T> {
+  if (state.writing) throw busy(state);
+  state.writing = { what, done: 0, total: 0 };
+  try {
+    return await fn();
+  } finally {
+    state.writing = undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text forms (what the agent's model reads; the same data is in structuredContent)
+
+function lines(n: { startLine: number; endLine: number }): string {
+  return n.startLine === n.endLine ? `${n.startLine}` : `${n.startLine}-${n.endLine}`;
+}
+
+export function searchText(r: SearchResult & { query: string }): string {
+  if (r.hits.length === 0) return `No memorized chunk matches ${JSON.stringify(r.query)}.`;
+  const out = [`${r.hits.length} chunk(s) for ${JSON.stringify(r.query)}, best first:`];
+  for (const h of r.hits) {
+    out.push('', `${h.path}:${lines(h)}${h.symbol ? ` (${h.symbol})` : ''}  score ${h.score.toFixed(4)}`, '```', h.text.replace(/```/g, '`\u200b``'), '```');
+  }
+  return out.join('\n');
+}
+
+export function askText(r: AskResponse): string {
+  const g = r.grounding;
+  const out = [g.noAnswer ? 'Answer: none (the model produced no usable answer; read the lines below).' : `Answer: ${r.answer || '(empty)'}`];
+  out.push(g.verdict === 'found' ? 'Verdict: found in source.' : `Verdict: ${g.message}`);
+  if (g.quotes.length) {
+    out.push(g.verdict === 'found' ? 'The line that holds it:' : 'Most relevant lines:');
+    for (const q of g.quotes) out.push(`  ${q.path}:${q.line}  ${q.text}`);
+  }
+  if (r.citations.length) {
+    out.push('Sources:');
+    for (const c of r.citations) out.push(`  ${c.path}:${lines(c)}  score ${c.score.toFixed(4)}`);
+  }
+  return out.join('\n');
+}
+
+function memorizeText(s: MemorizeSummary): string {
+  const out = [
+    `Memorized ${s.memorized} file(s) (${s.chunks} chunk(s)), ${s.unchanged} unchanged, ${s.skipped.length} skipped, ${s.failed.length} failed` +
+      `${s.removed ? `, ${s.removed} removed (gone from a memorized folder)` : ''} in ${(s.elapsedMs / 1000).toFixed(1)} s.`,
+  ];
+  if (s.memorized + s.unchanged === 0) out.push('Nothing was memorized: no readable text file among the given paths (see the reasons below).');
+  for (const i of s.skipped.slice(0, 20)) out.push(`  skipped ${i.path}: ${i.reason}`);
+  if (s.skipped.length > 20) out.push(`  … and ${s.skipped.length - 20} more skipped (all in structuredContent.skipped)`);
+  for (const i of s.failed) out.push(`  failed ${i.path}: ${i.reason}`);
+  return out.join('\n');
+}
+
+function ok(text: string, structured: Record<string, unknown>): ToolResult {
+  return { content: [{ type: 'text', text }], structuredContent: structured };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tools
+
+/** An empty result on an empty bank is an error the agent can act on (memorize first). */
+async function assertMemories(engine: McpEngine, ctx: ToolContext, signal: AbortSignal): Promise<void> {
+  const st = await engine.status({ signal });
+  if (st.memories === 0) throw nothingMemorized(ctx);
+}
+
+export const TOOLS: ToolSpec[] = [
+  {
+    name: 'search_memory',
+    title: 'Search the memory bank',
+    description:
+      'Finds the chunks of the user\'s memorized files (code, docs, notes; local and private) that best match a query, ' +
+      'with their workspace-relative path, line range, score and full text. Use it to locate where something is ' +
+      'defined, configured or explained before reading or editing files. Fast (no model answer).',
+    input: searchInput,
+    output: searchOutput,
+    annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    async run(args, ctx, extra) {
+      const a = args as z.infer<typeof searchInput>;
+      const engine = await ctx.engine();
+      const r = await engine.search(a.query, { k: a.k, hybrid: ctx.askDefaults?.hybrid }, { signal: extra.signal });
+      if (r.hits.length === 0) await assertMemories(engine, ctx, extra.signal);
+      const out = { query: a.query, hits: r.hits, matchMs: r.matchMs };
+      return ok(searchText(out), out);
+    },
+  },
+  {
+    name: 'ask_memory',
+    title: 'Ask the memory bank',
+    description:
+      'Answers a question from the user\'s memorized files with a small local model, and says whether the answer is ' +
+      'backed by the files: verdict "found" with the line that holds it, or "not-sure" with the most relevant lines ' +
+      'to read instead. Always returns the cited chunks (path and lines). Slower than search_memory (about a second); ' +
+      'when the verdict is not-sure, trust the quoted lines, not the answer.',
+    input: askInput,
+    output: askOutput,
+    annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    async run(args, ctx, extra) {
+      const a = args as z.infer<typeof askInput>;
+      const engine = await ctx.engine();
+      const r = await engine.ask(a.question, ctx.askDefaults ?? {}, { signal: extra.signal });
+      if (r.citations.length === 0) await assertMemories(engine, ctx, extra.signal);
+      const g = r.grounding;
+      const out = {
+        question: a.question,
+        answer: r.answer,
+        noAnswer: !!g.noAnswer,
+        grounding: { verdict: g.verdict, reason: g.reason, message: g.message, quotes: g.quotes },
+        citations: r.citations,
+      };
+      return ok(askText(r), out);
+    },
+  },
+  {
+    name: 'memorize',
+    title: 'Memorize files',
+    description:
+      'Compresses files or folders inside the workspace root into the memory bank so search_memory and ask_memory ' +
+      'can find them. Folders are walked honouring .gitignore and skipping secrets (.env, keys), binaries, vendored ' +
+      'and generated files; unchanged files cost nothing. Paths are relative to the workspace root; nothing outside it is read.',
+    input: memorizeInput,
+    output: memorizeOutput,
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    async run(args, ctx, extra, state) {
+      const a = args as z.infer<typeof memorizeInput>;
+      const rels = a.paths.map((p) => relInsideRoot(ctx.root, p));
+      return exclusive(state, `memorizing ${rels.map((r) => r || '.').slice(0, 3).join(', ')}${rels.length > 3 ? ', …' : ''}`, async () => {
+        const engine = await ctx.engine();
+        const abs = rels.map((r) => path.join(ctx.root, ...r.split('/').filter(Boolean)));
+        const s = await engine.memorize(
+          { paths: abs, root: ctx.root, force: a.force },
+          {
+            signal: extra.signal,
+            onProgress: (p) => {
+              if (state.writing) Object.assign(state.writing, { done: p.done, total: p.total });
+              extra.progress?.(p.done, p.total, p.path);
+            },
+          },
+        );
+        const out = {
+          memorized: s.memorized,
+          unchanged: s.unchanged,
+          skipped: s.skipped,
+          failed: s.failed,
+          chunks: s.chunks,
+          removed: s.removed ?? 0,
+          elapsedMs: s.elapsedMs,
+        };
+        return ok(memorizeText(s), out);
+      });
+    },
+  },
+  {
+    name: 'forget',
+    title: 'Forget a file',
+    description:
+      'Removes the memories of a file, or of every file under a folder, from the memory bank (the files themselves ' +
+      'are not touched). The path is relative to the workspace root; the root itself cannot be forgotten this way.',
+    input: forgetInput,
+    output: forgetOutput,
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    async run(args, ctx, extra, state) {
+      const a = args as z.infer<typeof forgetInput>;
+      const rel = relInsideRoot(ctx.root, a.path);
+      if (rel === '') {
+        throw new ToolError('BAD_INPUT', `forget needs a file or folder inside the workspace root, not the root itself (to forget everything, delete the bank folder).`);
+      }
+      return exclusive(state, `forgetting ${rel}`, async () => {
+        const engine = await ctx.engine();
+        const r = await engine.forget(rel, { signal: extra.signal });
+        const out = { path: rel, removed: r.removed };
+        return ok(r.removed > 0 ? `Forgot ${rel}: ${r.removed} memories removed.` : `Nothing was memorized for ${rel}; nothing removed.`, out);
+      });
+    },
+  },
+  {
+    name: 'memory_status',
+    title: 'Memory bank status',
+    description: 'Says which model pack and device the memory engine runs on, how many memories (chunks) and files the bank holds, its size on disk, and the workspace root.',
+    input: statusInput,
+    output: statusOutput,
+    annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    async run(_args, ctx, extra, state) {
+      const engine = await ctx.engine();
+      const s: StatusResult = await engine.status({ signal: extra.signal });
+      const out = {
+        root: toPosix(ctx.root),
+        packId: s.packId,
+        packName: s.packName,
+        provider: s.provider,
+        memories: s.memories,
+        files: s.files,
+        bytesOnDisk: s.bytesOnDisk,
+        bankUri: s.bankUri,
+      };
+      const busyNow = state.writing ? ` Busy: ${state.writing.what}.` : '';
+      return ok(
+        `${s.memories} memories from ${s.files} file(s) (${(s.bytesOnDisk / 1048576).toFixed(1)} MiB) in ${s.bankUri}; pack ${s.packName} (${s.packId}) on ${s.provider}; workspace root ${ctx.root}.${busyNow}`,
+        out,
+      );
+    },
+  },
+];
+
+/** zod issues -> one sentence: "k: k must be at most 50; query: Required". */
+export function describeIssues(toolName: string, err: z.ZodError): string {
+  const parts = err.issues.map((i) => {
+    const where = i.path.length ? i.path.join('.') : 'arguments';
+    if (i.code === 'unrecognized_keys') return `${where}: unknown field(s) ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    return `${where}: ${i.message}`;
+  });
+  return `invalid arguments for ${toolName}: ${parts.join('; ')}`;
+}
+
+/** The tool's JSON Schema (what tools/list advertises), without the $schema key. */
+export function jsonSchemaOf(schema: z.ZodObject, io: 'input' | 'output'): { type: 'object'; [k: string]: unknown } {
+  const js = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  delete js.$schema;
+  return { ...js, type: 'object' };
+}
