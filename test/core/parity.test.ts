@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadPack } from '../../src/core/pack';
+import { LOGITS_TO_KEEP } from '../../src/core/decode';
 import { createSession, ort, releaseAllSessions } from '../../src/core/runtime';
 
 // The random-weight fixture and the shipped default pack (CMT_TEST_PACK checks another one).
@@ -127,6 +128,10 @@ test(`${label}: graph outputs match the trainer's references within the manifest
       const { session } = await createSession(pack.graphPath(c.graph), 'cpu');
       const feeds: Record<string, ort.Tensor> = {};
       for (const [name, spec] of Object.entries(c.inputs)) feeds[name] = readArray(TV, spec);
+      // The references hold every position's logits: a graph with logits_to_keep is asked for all (0).
+      if (c.graph === 'decoder' && session.inputNames.includes(LOGITS_TO_KEEP) && !feeds[LOGITS_TO_KEEP]) {
+        feeds[LOGITS_TO_KEEP] = new ort.Tensor('int64', BigInt64Array.of(0n), []);
+      }
       const out = await session.run(feeds);
       for (const [name, spec] of Object.entries(c.outputs)) {
         const want = readArray(TV, spec);
@@ -149,6 +154,25 @@ test(`${label}: graph outputs match the trainer's references within the manifest
         }
         console.log(`${label} parity case ${ci} ${c.graph}.${name} ${JSON.stringify(spec.shape)}: max abs diff ${maxDiff.toExponential(3)} vs ${ref} (tolerance ${tol})`);
         assert.ok(maxDiff <= tol, `case ${ci} (${c.graph}) ${name}: max abs diff ${maxDiff} > ${tol}`);
+      }
+      if (c.graph === 'decoder' && session.inputNames.includes(LOGITS_TO_KEEP)) {
+        // logits_to_keep = 1 (what the engine asks for while generating) gives the last row of "all",
+        // computed by the same kernels on the same inputs: equal to float rounding.
+        const last = await session.run({ ...feeds, [LOGITS_TO_KEEP]: new ort.Tensor('int64', BigInt64Array.of(1n), []) });
+        const all = out.logits;
+        const [B, T, V] = all.dims;
+        assert.deepEqual([...last.logits.dims], [B, 1, V], `case ${ci}: logits_to_keep=1 shape`);
+        let maxDiff = 0;
+        for (let b = 0; b < B; b++) {
+          for (let v = 0; v < V; v++) {
+            const d = Math.abs((last.logits.data as Float32Array)[b * V + v] - (all.data as Float32Array)[(b * T + T - 1) * V + v]);
+            maxDiff = Math.max(maxDiff, d);
+          }
+        }
+        assert.ok(maxDiff <= 1e-3, `case ${ci}: logits_to_keep=1 vs the last row of all logits: max abs diff ${maxDiff}`);
+        for (let l = 0; l < pack.manifest.baseModel.numLayers; l++) {
+          assert.deepEqual([...last[`present.${l}.key`].dims], [...out[`present.${l}.key`].dims], 'the cache still covers every position');
+        }
       }
     }
     for (const g of ['compressor', 'aggregator', 'decoder']) assert.ok(graphsSeen.has(g), `no parity case for ${g}`);

@@ -59,7 +59,7 @@ def build(gguf_path: str, out_dir: str = DEFAULT_OUT, precision: Optional[str] =
     from . import recipe as rc
     from .cmt_config import CMTConfig
     from .gguf_import import GgufError, load_gguf
-    from .graph import build_compressor, build_decoder, save_model, save_models
+    from .graph import build_compressor, build_decoder, default_embed_precision, save_model, save_models
     from .graph_aggregate import build_aggregator
     from .manifest import FORMAT_VERSION, base_model_entry, file_hashes, pack_id
 
@@ -95,7 +95,8 @@ def build(gguf_path: str, out_dir: str = DEFAULT_OUT, precision: Optional[str] =
         os.path.join(tmp, "decoder.onnx"): build_decoder(bc, base.tensors, precision),
         os.path.join(tmp, "compressor.onnx"): build_compressor(bc, base.tensors, cfg, _split_cmt(state, "compressor."),
                                                                compressor_precision,
-                                                               accuracy_level=COMPRESSOR_ACCURACY_LEVEL),
+                                                               accuracy_level=COMPRESSOR_ACCURACY_LEVEL,
+                                                               embed_precision=default_embed_precision(precision)),
     }, os.path.join(tmp, SHARED_WEIGHTS))
     save_model(build_aggregator(cfg, _split_cmt(state, "aggregator."), bc.hidden_size, bc.num_hidden_layers,
                                 bc.num_key_value_heads, bc.hd), os.path.join(tmp, "aggregator.onnx"))
