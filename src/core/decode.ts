@@ -10,7 +10,7 @@
 import { CmtError, Device } from './types';
 import { Pack, fillTemplate } from './pack';
 import { Prefix } from './aggregate';
-import { createSession, ort, ProviderReport, SessionOptions } from './runtime';
+import { createSession, CreatedSession, ort, ProviderReport, SessionOptions } from './runtime';
 import { CmtTokenizer } from './tokenizer';
 
 export interface GenerateOptions {
@@ -196,24 +196,57 @@ interface DecodePlan {
   opts: GenerateOptions;
 }
 
+/** Optional decoder input: int64 scalar, logits for the last N positions only (0 = all). */
+export const LOGITS_TO_KEEP = 'logits_to_keep';
+
+/** Makes a graph's session on first use (the engine loads the decoder at its first question). */
+export type SessionLoader = () => Promise<CreatedSession>;
+
 export class Decoder {
   readonly numLayers: number;
   readonly numKvHeads: number;
   readonly headDim: number;
   readonly vocabSize: number;
-  private readonly hasPositionIds: boolean;
-  private readonly hasUseCacheBranch: boolean;
+  private hasPositionIds = false;
+  private hasUseCacheBranch = false;
+  /** The graph computes logits only for the last `logits_to_keep` positions (0 = all). */
+  private hasLogitsToKeep = false;
+  private loaded: ort.InferenceSession | null = null;
+  private loading: Promise<ort.InferenceSession> | null = null;
+  private providerReport?: ProviderReport;
 
+  /** `session`: a session, or a loader run at the first generate/score (prompts need no session). */
   constructor(
     readonly pack: Pack,
-    readonly session: ort.InferenceSession,
-    readonly report?: ProviderReport,
+    session: ort.InferenceSession | SessionLoader,
+    report?: ProviderReport,
   ) {
     const bm = pack.manifest.baseModel;
     this.numLayers = bm.numLayers;
     this.numKvHeads = bm.numKvHeads;
     this.headDim = bm.headDim;
     this.vocabSize = bm.vocabSize;
+    this.providerReport = report;
+    if (typeof session === 'function') {
+      const load = session;
+      this.loader = async () => {
+        const c = await load();
+        this.providerReport = c.report;
+        return c.session;
+      };
+    } else {
+      this.adopt(session);
+    }
+  }
+
+  private loader: (() => Promise<ort.InferenceSession>) | null = null;
+
+  /** Which execution provider runs the decoder (undefined until a lazy decoder is loaded). */
+  get report(): ProviderReport | undefined {
+    return this.providerReport;
+  }
+
+  private adopt(session: ort.InferenceSession): ort.InferenceSession {
     const names = session.inputNames;
     for (const n of ['input_ids', 'attention_mask', 'past_key_values.0.key']) {
       if (!names.includes(n)) throw new CmtError('PACK_INCOMPATIBLE', `decoder.onnx has no input "${n}"`);
@@ -223,10 +256,26 @@ export class Decoder {
     }
     this.hasPositionIds = names.includes('position_ids');
     this.hasUseCacheBranch = names.includes('use_cache_branch');
+    this.hasLogitsToKeep = names.includes(LOGITS_TO_KEEP);
+    this.loaded = session;
+    return session;
   }
 
-  static async create(pack: Pack, device: Device = 'auto', opts?: SessionOptions): Promise<Decoder> {
-    const { session, report } = await createSession(pack.graphPath('decoder'), device, opts);
+  /** The session, loaded now if this decoder is lazy (a failed load is retried by the next call). */
+  private session(): Promise<ort.InferenceSession> {
+    if (this.loaded) return Promise.resolve(this.loaded);
+    if (!this.loading) {
+      this.loading = this.loader!().then((s) => this.adopt(s));
+      this.loading.catch(() => (this.loading = null));
+    }
+    return this.loading;
+  }
+
+  /** `lazy`: the session is made at the first generate/score, not now (a process that only memorizes never holds it). */
+  static async create(pack: Pack, device: Device = 'auto', opts?: SessionOptions & { lazy?: boolean }): Promise<Decoder> {
+    const load = () => createSession(pack.graphPath('decoder'), device, opts);
+    if (opts?.lazy) return new Decoder(pack, load);
+    const { session, report } = await load();
     return new Decoder(pack, session, report);
   }
 
@@ -315,6 +364,7 @@ export class Decoder {
     pos: number,
     maskedPrefix: number[],
   ): Promise<{ logits: Float32Array[]; cache: Cache }> {
+    const session = await this.session(); // first: a lazy decoder learns its inputs here
     const R = cache.rows;
     const T = tokens[0].length;
     const S = cache.length + T;
@@ -335,13 +385,14 @@ export class Decoder {
     };
     if (this.hasPositionIds) feeds.position_ids = new ort.Tensor('int64', posIds, [R, T]);
     if (this.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', [cache.length > 0], [1]);
-    const out = await this.session.run(feeds);
+    if (this.hasLogitsToKeep) feeds[LOGITS_TO_KEEP] = new ort.Tensor('int64', BigInt64Array.of(1n), []);
+    const out = await session.run(feeds);
     const lt = out.logits;
     if (!lt) throw new CmtError('PACK_INCOMPATIBLE', 'decoder.onnx has no "logits" output');
-    const V = lt.dims[2];
+    const [Tk, V] = [lt.dims[1], lt.dims[2]]; // Tk: T, or 1 where the graph keeps the last position only
     const ld = lt.data as Float32Array;
     const logits: Float32Array[] = [];
-    for (let r = 0; r < R; r++) logits.push(ld.subarray((r * T + T - 1) * V, (r * T + T) * V));
+    for (let r = 0; r < R; r++) logits.push(ld.subarray((r * Tk + Tk - 1) * V, (r * Tk + Tk) * V));
     const tensors: Record<string, ort.Tensor> = {};
     for (let l = 0; l < this.numLayers; l++) {
       for (const kv of ['key', 'value']) {
@@ -529,6 +580,7 @@ export class Decoder {
     tokenIds: number[],
     opts: { prefix?: Prefix | null; alpha?: number; stopTokenId?: number } = {},
   ): Promise<{ sum: number; mean: number; logprobs: number[] }> {
+    const session = await this.session();
     const prefix = opts.prefix ?? null;
     const alpha = opts.alpha ?? 0;
     const contrast = prefix !== null && alpha !== 0;
@@ -555,7 +607,8 @@ export class Decoder {
     };
     if (this.hasPositionIds) feeds.position_ids = new ort.Tensor('int64', pos, [R, T]);
     if (this.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', [init.cache.length > 0], [1]);
-    const out = await this.session.run(feeds);
+    if (this.hasLogitsToKeep) feeds[LOGITS_TO_KEEP] = new ort.Tensor('int64', BigInt64Array.of(0n), []); // every position
+    const out = await session.run(feeds);
     const V = out.logits.dims[2];
     const ld = out.logits.data as Float32Array;
     const adj = new Float32Array(V);
