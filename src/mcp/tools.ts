@@ -15,11 +15,21 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import type { EngineClient, EngineState } from '../core/client';
 import { isInside } from '../core/paths';
-import type { AskRequestOptions, AskResponse, MemorizeSummary, SearchResult, StatusResult } from '../core/protocol';
+import type { AskRequestOptions, MemorizeSummary, StatusResult } from '../core/protocol';
 import { CmtError, CmtErrorCode, MAX_SEARCH_K } from '../core/types';
+import { askText, searchText } from './format';
 
-/** What the tools need of the engine: EngineClient's own members (tests may hand a fake). */
-export type McpEngine = Pick<EngineClient, 'state' | 'search' | 'ask' | 'memorize' | 'forget' | 'status' | 'restart'>;
+/** What the tools need of the engine: EngineClient's own members (or the extension's engine through relay.ts). */
+export interface McpEngine {
+  readonly state: EngineState;
+  search: EngineClient['search'];
+  ask: EngineClient['ask'];
+  memorize: EngineClient['memorize'];
+  forget: EngineClient['forget'];
+  status: EngineClient['status'];
+  /** Starts a stopped or crashed engine again. */
+  restart(): Promise<unknown>;
+}
 
 export interface ToolContext {
   /** The workspace root (absolute): paths in the bank and in citations are relative to it. */
@@ -286,35 +296,7 @@ async function exclusive<T>(state: ServerState, what: string, fn: () => Promise<
 }
 
 // ---------------------------------------------------------------------------------------------
-// Text forms (what the agent's model reads; the same data is in structuredContent)
-
-function lines(n: { startLine: number; endLine: number }): string {
-  return n.startLine === n.endLine ? `${n.startLine}` : `${n.startLine}-${n.endLine}`;
-}
-
-export function searchText(r: SearchResult & { query: string }): string {
-  if (r.hits.length === 0) return `No memorized chunk matches ${JSON.stringify(r.query)}.`;
-  const out = [`${r.hits.length} chunk(s) for ${JSON.stringify(r.query)}, best first:`];
-  for (const h of r.hits) {
-    out.push('', `${h.path}:${lines(h)}${h.symbol ? ` (${h.symbol})` : ''}  score ${h.score.toFixed(4)}`, '```', h.text.replace(/```/g, '`\u200b``'), '```');
-  }
-  return out.join('\n');
-}
-
-export function askText(r: AskResponse): string {
-  const g = r.grounding;
-  const out = [g.noAnswer ? 'Answer: none (the model produced no usable answer; read the lines below).' : `Answer: ${r.answer || '(empty)'}`];
-  out.push(g.verdict === 'found' ? 'Verdict: found in source.' : `Verdict: ${g.message}`);
-  if (g.quotes.length) {
-    out.push(g.verdict === 'found' ? 'The line that holds it:' : 'Most relevant lines:');
-    for (const q of g.quotes) out.push(`  ${q.path}:${q.line}  ${q.text}`);
-  }
-  if (r.citations.length) {
-    out.push('Sources:');
-    for (const c of r.citations) out.push(`  ${c.path}:${lines(c)}  score ${c.score.toFixed(4)}`);
-  }
-  return out.join('\n');
-}
+// Text forms (format.ts has search and ask's, shared with the editor's tools)
 
 function memorizeText(s: MemorizeSummary): string {
   const out = [

@@ -155,7 +155,7 @@ test('an empty bank: memory_status says 0; search_memory and ask_memory say NOTH
   }
 });
 
-test('memorize the root: memorized files, the secret and the outside symlink skipped with reasons; progress notifications', async () => {
+test('memorize the root: memorized files, the secret and the outside symlink skipped with reasons', async () => {
   const seen: number[] = [];
   const r = (await within(
     120_000,
@@ -170,7 +170,10 @@ test('memorize the root: memorized files, the secret and the outside symlink ski
   assert.equal(skipped['.env'], 'secret', JSON.stringify(s.skipped));
   assert.ok(Object.keys(skipped).some((p) => p.startsWith('link-out')), `the link out of the root is reported: ${JSON.stringify(s.skipped)}`);
   assert.match(textOf(r), /^Memorized 3 file\(s\)/);
-  assert.ok(seen.length >= 1, 'progress notifications for a caller that asked for them');
+  // (progress notifications: the SDK client handles a notification a microtask after it reads it and
+  // the response at once, so progress sent just before the response can be dropped on its side; the
+  // tests below that memorize 150 and 300 files rely on progress arriving)
+  void seen;
   const st = await call(main, 'memory_status', {});
   assert.equal(st.structuredContent.files, 3);
 });
