@@ -1,5 +1,6 @@
-// Bundles the VS Code extension (src/extension), the engine process (src/core/server.ts) and the chat
-// webview's browser script (src/webview/chat.ts -> dist/webview/chat.js) with esbuild.
+// Bundles the VS Code extension (src/extension), the engine process (src/core/server.ts), the MCP
+// server the extension offers VS Code (src/mcp/main.ts -> dist/mcp.js) and the chat webview's browser
+// script (src/webview/chat.ts -> dist/webview/chat.js) with esbuild.
 //   node scripts/build-extension.mjs [--production] [--watch]
 // Native modules stay external and are loaded from node_modules at run time (shipped in the .vsix):
 // @lancedb/lancedb, onnxruntime-node, and apache-arrow (must be the very copy LanceDB uses).
@@ -29,6 +30,8 @@ const common = {
 const configs = [
   { ...common, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { server: 'src/core/server.ts' }, outdir: 'dist' },
+  // the MCP server VS Code starts for the extension (lm.registerMcpServerDefinitionProvider); it talks to the extension's engine
+  { ...common, entryPoints: { mcp: 'src/mcp/main.ts' }, outdir: 'dist' },
   // the webview: a browser script, no node built-ins, no externals
   { ...common, platform: 'browser', target: 'es2022', format: 'iife', external: [], entryPoints: { chat: 'src/webview/chat.ts' }, outdir: 'dist/webview' },
 ];

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient, EngineClientOptions, EngineState } from '../core/client';
-import type { AskResponse, MemorizeSummary, StatusResult } from '../core/protocol';
+import type { AskResponse, MemorizeSummary, SearchParams, SearchResult, StatusResult } from '../core/protocol';
 import { Serial } from '../core/serial';
 import { CmtError } from '../core/types';
 import { isInside, toRel } from './paths';
@@ -32,7 +32,7 @@ export interface ControllerState {
  */
 export type EngineLike = Pick<
   EngineClient,
-  'state' | 'initializeResult' | 'start' | 'reinitialize' | 'status' | 'memorize' | 'forget' | 'rename' | 'ask' | 'shutdown' | 'dispose' | 'on'
+  'state' | 'initializeResult' | 'start' | 'reinitialize' | 'status' | 'memorize' | 'forget' | 'rename' | 'ask' | 'search' | 'shutdown' | 'dispose' | 'on'
 >;
 export type EngineFactory = (opts: EngineClientOptions) => EngineLike;
 
@@ -326,6 +326,16 @@ export class MemoryController implements vscode.Disposable {
   ask(question: string, onToken: (t: string) => void, signal: AbortSignal): Promise<AskResponse> {
     const s = this._settings;
     return this.requireClient().ask(question, { answerMode: s.answerMode, topK: s.topK, alpha: s.alpha, maxNewTokens: s.maxAnswerTokens }, { onToken, signal });
+  }
+
+  /** The chunks a query retrieves (the ask path's retrieval, no answer): the agent tools' search. */
+  search(query: string, options: Omit<SearchParams, 'query'>, signal?: AbortSignal): Promise<SearchResult> {
+    return this.requireClient().search(query, options, { signal });
+  }
+
+  /** The engine's status (throws when it is not running, unlike refreshStatus). */
+  status(signal?: AbortSignal): Promise<StatusResult> {
+    return this.requireClient().status({ signal });
   }
 
   /** Deletes the bank folder (all memories of this workspace) and restarts the engine on an empty bank. */

@@ -1,11 +1,13 @@
 // CMT Memory: the thin VS Code layer. The engine (src/core) runs in a child process via EngineClient;
 // this file wires commands, the chat view, the watcher and the status bar to it.
 import * as vscode from 'vscode';
+import { registerAgentFeatures } from './agents';
 import { ChatViewProvider } from './chatView';
 import { MemoryController } from './controller';
 import { RESTART_KEYS } from './settings';
 import { StatusLog } from './statusLog';
 import { Watcher } from './watcher';
+import { lmApi } from './lmApi';
 import { WORDING } from './wording';
 import { rewordIssue } from '../core/files';
 
@@ -23,6 +25,16 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
   const parts: Parts = { ctx, output, log, ctrl, watcher, chat };
   registerCommands(parts);
   subscribe(parts, bar, renderBar);
+  // Language-model tools, @memory and the MCP server, where this VS Code has them (agents.ts).
+  const agents = registerAgentFeatures({
+    ctrl,
+    api: lmApi(vscode),
+    extensionPath: ctx.extensionPath,
+    extensionUri: ctx.extensionUri,
+    version: String((ctx.extension?.packageJSON as { version?: string } | undefined)?.version ?? '0.0.0'),
+    log: (line) => output.appendLine(line),
+  });
+  ctx.subscriptions.push(...agents.disposables, vscode.workspace.onDidChangeWorkspaceFolders(() => agents.mcp?.refresh()));
   renderBar();
   watcher.start();
   // Start the engine without holding up activation.

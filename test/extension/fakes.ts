@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { EngineClientOptions } from '../../src/core/client';
-import type { AskResponse, InitializeResult, MemorizeParams, MemorizeSummary, ProgressParams, StatusResult } from '../../src/core/protocol';
+import type { AskRequestOptions, AskResponse, InitializeResult, MemorizeParams, MemorizeSummary, ProgressParams, SearchParams, SearchResult, StatusResult } from '../../src/core/protocol';
 import { CmtError } from '../../src/core/types';
 import { EngineLike, MemoryController } from '../../src/extension/controller';
 import { StatusLog } from '../../src/extension/statusLog';
@@ -55,9 +55,24 @@ export class FakeEngine extends EventEmitter {
   async rename(): Promise<{ renamed: number }> {
     return { renamed: 0 };
   }
+  /** Every search: the query and its options. */
+  searchCalls: Array<{ query: string } & Omit<SearchParams, 'query'>> = [];
+  /** a.md lines 1-3 (and b.md 4-6 for k >= 2); nothing when the bank is empty. */
+  async search(query: string, options: Omit<SearchParams, 'query'> = {}): Promise<SearchResult> {
+    this.searchCalls.push({ query, ...options });
+    if (this.memories === 0) return { hits: [], matchMs: 1 };
+    const hits = [
+      { path: 'a.md', startLine: 1, endLine: 3, score: 0.9, text: 'db:\n  port: 5432\n  name: tirguri', symbol: 'db' },
+      { path: 'b.md', startLine: 4, endLine: 6, score: 0.5, text: 'other' },
+    ];
+    return { hits: hits.slice(0, options.k ?? 1), matchMs: 1 };
+  }
+  /** Every ask: the question and the options it was asked with. */
+  askCalls: Array<{ question: string; options: AskRequestOptions }> = [];
   /** Streams `answer` word by word, cites a.md lines 1-3, and says it was found there. */
   answer = 'port 5432';
-  async ask(_q: string, _o: unknown, opts: { onToken?: (t: string) => void } = {}): Promise<AskResponse> {
+  async ask(q: string, o: AskRequestOptions = {}, opts: { onToken?: (t: string) => void } = {}): Promise<AskResponse> {
+    this.askCalls.push({ question: q, options: o });
     for (const w of this.answer.split(/(?= )/)) opts.onToken?.(w);
     return {
       answer: this.answer,

@@ -65,6 +65,73 @@ export class ThemeColor {
   constructor(readonly id: string) {}
 }
 
+export class Range {
+  constructor(
+    readonly startLine: number,
+    readonly startCharacter: number,
+    readonly endLine: number,
+    readonly endCharacter: number,
+  ) {}
+}
+
+export class Location {
+  constructor(
+    readonly uri: ReturnType<typeof fileUri>,
+    readonly range: Range,
+  ) {}
+}
+
+// The language-model API of VS Code 1.101 (lm.registerTool / invokeTool, chat participants, MCP
+// server definition providers), as far as the extension uses it. `api.lm` and `api.chat` can be
+// trimmed by a test to play an older VS Code.
+export class LanguageModelTextPart {
+  constructor(readonly value: string) {}
+}
+export class LanguageModelToolResult {
+  constructor(readonly content: unknown[]) {}
+}
+export class McpStdioServerDefinition {
+  constructor(
+    readonly label: string,
+    public command: string,
+    public args: string[] = [],
+    public env: Record<string, string | number | null> = {},
+    public version?: string,
+  ) {}
+}
+
+type Tool = { invoke: (o: { input: unknown; toolInvocationToken?: unknown }, t: unknown) => Promise<unknown>; prepareInvocation?: (o: { input: unknown }, t: unknown) => unknown };
+/** What the extension registered: tools by name, chat participants by id, MCP providers by id. */
+export const registered = { tools: new Map<string, Tool>(), participants: new Map<string, { handler: unknown; iconPath?: unknown }>(), mcp: new Map<string, unknown>() };
+/** The prepareInvocation results seen by invokeTool, in order. */
+export const prepared: unknown[] = [];
+const never = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose: () => undefined }) };
+export const lm = {
+  registerTool: (name: string, tool: Tool) => {
+    registered.tools.set(name, tool);
+    return { dispose: () => registered.tools.delete(name) };
+  },
+  /** As VS Code does: prepareInvocation (its message is shown), then invoke. */
+  invokeTool: async (name: string, options: { input: unknown; toolInvocationToken?: unknown }, token: unknown = never) => {
+    const tool = registered.tools.get(name);
+    if (!tool) throw new Error(`tool ${name} not found`);
+    prepared.push(await tool.prepareInvocation?.({ input: options.input }, token));
+    return tool.invoke(options, token);
+  },
+  registerMcpServerDefinitionProvider: (id: string, provider: unknown) => {
+    registered.mcp.set(id, provider);
+    return { dispose: () => registered.mcp.delete(id) };
+  },
+};
+export const chat = {
+  createChatParticipant: (id: string, handler: unknown) => {
+    const p = { handler, iconPath: undefined as unknown, dispose: () => registered.participants.delete(id) };
+    registered.participants.set(id, p);
+    return p;
+  },
+};
+export const version = '1.101.0-stub';
+
 /** What was written to the clipboard. */
 export const clipboard: string[] = [];
 export const env = { clipboard: { writeText: async (t: string) => void clipboard.push(t) } };
@@ -95,7 +162,23 @@ export function extensionContext(extensionPath: string, storage: string) {
 export { fileUri };
 
 const joinPath = (base: { fsPath: string }, ...parts: string[]) => fileUri(path.join(base.fsPath, ...parts));
-const stub = { EventEmitter, ThemeColor, workspace, commands, env, window, Uri: { file: fileUri, joinPath } };
+const stub = {
+  EventEmitter,
+  ThemeColor,
+  Range,
+  Location,
+  LanguageModelTextPart,
+  LanguageModelToolResult,
+  McpStdioServerDefinition,
+  lm,
+  chat,
+  version,
+  workspace,
+  commands,
+  env,
+  window,
+  Uri: { file: fileUri, joinPath },
+};
 const load = Module._load;
 Module._load = function (req: string, parent: unknown, isMain: boolean) {
   return req === 'vscode' ? stub : load.call(this, req, parent, isMain);
