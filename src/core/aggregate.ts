@@ -4,7 +4,7 @@
 
 import { CmtError, Device } from './types';
 import { Pack } from './pack';
-import { createSession, ort, ProviderReport, SessionOptions } from './runtime';
+import { createSession, CreatedSession, ort, SessionOptions } from './runtime';
 
 /** A memory prefix ready to be fed to decoder.onnx as its initial KV cache. */
 export interface Prefix {
@@ -28,13 +28,29 @@ export interface AggregateOptions {
 export class Aggregator {
   constructor(
     readonly pack: Pack,
-    readonly session: ort.InferenceSession,
-    readonly report?: ProviderReport,
+    private readonly load: () => Promise<CreatedSession>,
   ) {}
 
-  static async create(pack: Pack, device: Device = 'auto', opts?: SessionOptions): Promise<Aggregator> {
-    const { session, report } = await createSession(pack.graphPath('aggregator'), device, opts);
-    return new Aggregator(pack, session, report);
+  private created: Promise<CreatedSession> | null = null;
+
+  /**
+   * The session is made at the first aggregation (a process that only memorizes never holds it).
+   * Its fp16 weights stay fp16 in memory (runtime.ts foldConstants: false).
+   */
+  static async create(pack: Pack, device: Device = 'auto', opts?: SessionOptions & { lazy?: boolean }): Promise<Aggregator> {
+    const agg = new Aggregator(pack, () => createSession(pack.graphPath('aggregator'), device, { foldConstants: false, ...opts }));
+    if (!opts?.lazy) await agg.run(null);
+    return agg;
+  }
+
+  /** Runs the graph on `feeds` (null: only loads it). A failed load is retried by the next call. */
+  async run(feeds: Record<string, ort.Tensor> | null): Promise<ort.InferenceSession.OnnxValueMapType> {
+    if (!this.created) {
+      this.created = this.load();
+      this.created.catch(() => (this.created = null));
+    }
+    const { session } = await this.created;
+    return feeds ? session.run(feeds) : {};
   }
 
   /**
@@ -62,7 +78,7 @@ export class Aggregator {
       mask[i] = 1n;
     });
     if (opts.signal?.aborted) throw new CmtError('CANCELLED', 'aggregation cancelled');
-    const out = await this.session.run({
+    const out = await this.run({
       question_memory: new ort.Tensor('float32', questionMemory, [1, k, d]),
       memories: new ort.Tensor('float32', mem, [1, K, k, d]),
       memory_mask: new ort.Tensor('int64', mask, [1, K]),

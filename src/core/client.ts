@@ -46,6 +46,7 @@ import {
   TokenParams,
 } from './protocol';
 import { CmtError } from './types';
+import { engineProcessEnv } from './processEnv';
 
 export type EngineState = 'idle' | 'starting' | 'ready' | 'restarting' | 'crashed' | 'stopped' | 'disposed';
 
@@ -390,7 +391,7 @@ export class EngineClient extends EventEmitter {
   private spawnChild(): Generation {
     const proc = spawn(this.opts.nodePath, [this.opts.serverPath], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, ...(this.opts.env ?? {}), ELECTRON_RUN_AS_NODE: '1' },
+      env: { ...engineProcessEnv(), ...(this.opts.env ?? {}), ELECTRON_RUN_AS_NODE: '1' },
       windowsHide: true,
     });
     // Writes go through a sink that drops them once the child is gone: vscode-jsonrpc turns a failed

@@ -47,7 +47,7 @@ export class Compressor {
   ) {}
 
   static async create(pack: Pack, device: Device = 'auto', opts?: SessionOptions): Promise<Compressor> {
-    const { session, report } = await createSession(pack.graphPath('compressor'), device, opts);
+    const { session, report } = await createSession(pack.graphPath('compressor'), device, { memPattern: false, ...opts });
     return new Compressor(pack, session, report);
   }
 
@@ -90,7 +90,7 @@ export class Compressor {
     const seqs = inputs.map((x) => (typeof x === 'string' ? this.tokenize(x, kind) : this.withBos(x.ids)));
     const results = new Array<CompressResult>(seqs.length);
     const order = seqs.map((_, i) => i).sort((a, b) => seqs[a].length - seqs[b].length || a - b);
-    const bs = Math.max(1, Math.floor(opts.batchSize ?? 8));
+    const bs = Math.max(1, Math.floor(opts.batchSize ?? 4));
     const k = this.memorySlots;
     const d = this.memoryDim;
     const pad = BigInt(this.pack.manifest.specialTokens.pad);

@@ -273,7 +273,7 @@ export class Decoder {
 
   /** `lazy`: the session is made at the first generate/score, not now (a process that only memorizes never holds it). */
   static async create(pack: Pack, device: Device = 'auto', opts?: SessionOptions & { lazy?: boolean }): Promise<Decoder> {
-    const load = () => createSession(pack.graphPath('decoder'), device, opts);
+    const load = () => createSession(pack.graphPath('decoder'), device, { memPattern: false, ...opts });
     if (opts?.lazy) return new Decoder(pack, load);
     const { session, report } = await load();
     return new Decoder(pack, session, report);

@@ -56,17 +56,20 @@ export class Embedder {
   /** Milliseconds spent in embed() since creation (for memorize timing). */
   totalMs = 0;
   /**
-   * Single texts (questions) run on a one-thread session of the same graph, made at the first
-   * one: a question is ~10 tokens, too small to gain from a second thread, and a multi-thread
-   * session's pool keeps spinning after each run, which on a 2-core machine slowed the embedding
-   * itself (17 vs 8.7 ms p50) and the LanceDB search right after it (35 vs 18 ms at 20K rows)
-   * while another process was busy (docs/RESULTS.md, "Retrieval at scale").
+   * Single texts (questions) run on a one-thread session, made at open: a question is ~10 tokens,
+   * too small to gain from a second thread, and a multi-thread session's pool keeps spinning after
+   * each run, which on a 2-core machine slowed the embedding itself (17 vs 8.7 ms p50) and the
+   * LanceDB search right after it (35 vs 18 ms at 20K rows) while another process was busy
+   * (docs/RESULTS.md, "Retrieval at scale"). Batches (memorize) run on a multi-thread session of
+   * the same graph made at the first batch, so a process that only answers never holds it.
+   * Both keep the graph's int8 weights unfolded (runtime.ts foldConstants).
    */
-  private single: Promise<ort.InferenceSession> | null = null;
+  private batchSession: Promise<ort.InferenceSession> | null = null;
 
   private constructor(
     readonly spec: PackEmbedder,
     readonly tokenizer: CmtTokenizer,
+    /** The one-thread session (on a GPU provider: the only one). */
     readonly session: ort.InferenceSession,
     readonly report: ProviderReport,
     private readonly graphPath: string,
@@ -86,7 +89,7 @@ export class Embedder {
 
   static async fromFiles(graphPath: string, tokenizerPath: string, spec: PackEmbedder, device: Device = 'auto'): Promise<Embedder> {
     const tokenizer = await CmtTokenizer.fromFile(tokenizerPath, { pad: spec.padId, bos: spec.clsId, eos: spec.sepId });
-    const { session, report } = await createSession(graphPath, device);
+    const { session, report } = await createSession(graphPath, device, { intraOpNumThreads: 1, foldConstants: false, memPattern: false });
     if (!session.inputNames.includes('input_ids') || !session.inputNames.includes('attention_mask')) {
       throw new CmtError('PACK_INCOMPATIBLE', `embedder graph ${graphPath} needs inputs input_ids and attention_mask (has ${session.inputNames.join(', ')})`);
     }
@@ -99,14 +102,14 @@ export class Embedder {
     return [this.spec.clsId, ...ids, this.spec.sepId];
   }
 
-  /** The one-thread session for single texts (the batch session when that one cannot be made). */
-  private singleSession(): Promise<ort.InferenceSession> {
-    if (!this.single) {
-      this.single = this.report.provider === 'cpu'
-        ? createSession(this.graphPath, this.device, { intraOpNumThreads: 1 }).then((c) => c.session).catch(() => this.session)
+  /** The multi-thread session for batches (the one-thread session where that one cannot be made or on a GPU). */
+  private batchesSession(): Promise<ort.InferenceSession> {
+    if (!this.batchSession) {
+      this.batchSession = this.report.provider === 'cpu'
+        ? createSession(this.graphPath, this.device, { foldConstants: false, memPattern: false }).then((c) => c.session).catch(() => this.session)
         : Promise.resolve(this.session);
     }
-    return this.single;
+    return this.batchSession;
   }
 
   /** One L2-normalised vector per text (batched, similar lengths together to limit padding). */
@@ -116,7 +119,7 @@ export class Embedder {
     const toks = texts.map((t) => this.tokenize(t));
     const order = toks.map((_, i) => i).sort((a, b) => toks[a].length - toks[b].length);
     const out: Float32Array[] = new Array(texts.length);
-    const session = texts.length === 1 ? await this.singleSession() : this.session;
+    const session = texts.length === 1 ? this.session : await this.batchesSession();
     for (let s = 0; s < order.length; s += bs) {
       if (opts.signal?.aborted) throw new CmtError('CANCELLED', 'embedding cancelled');
       const idx = order.slice(s, s + bs);

@@ -29,7 +29,7 @@ export interface EngineSettings {
   /** Extra glob patterns (gitignore syntax) to force-include / exclude. */
   include?: string[];
   exclude?: string[];
-  /** Chunks per compressor run (default 8). */
+  /** Chunks per compressor run (default 4: as fast as 8 on this machine, 115 MiB less resident). */
   batchSize?: number;
   /**
    * Split source at its definitions (tree-sitter, syntax.ts) and index what each chunk defines

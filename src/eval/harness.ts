@@ -125,7 +125,7 @@ export class StreamingBank extends ScratchBank {
     const K = Math.max(1, mems.length);
     const all = new Float32Array(K * k * d);
     mems.forEach((x, i) => all.set(x, i * k * d));
-    const out = await ag.session.run({
+    const out = await ag.run({
       question_memory: new ort.Tensor('float32', qmem, [1, k, d]),
       memories: new ort.Tensor('float32', all, [1, K, k, d]),
       memory_mask: new ort.Tensor('int64', new BigInt64Array(K).fill(mems.length ? 1n : 0n), [1, K]),
