@@ -7,6 +7,8 @@
 //              ANN index (from indexMin rows; recall@10 vs exact), bank bytes on disk (retrieval.ts)
 //  memorize  - a synthetic N-file repository memorized by a forked engine process: wall time,
 //              peak RSS of that process, event-loop lag p99 of the caller
+//  memory    - peak resident memory of a forked engine process: memorizing a project, answering
+//              questions, both in one process (memory.ts)
 //  decode    - decode speed of decoder.onnx through the engine's decode path (ORT, CPU) side by side
 //              with llama.cpp (node-llama-cpp) on the pack's GGUF: TTFT and tokens/s, same prompt
 //              ids and threads, ratio ORT/llama.cpp (src/bench/llamacpp.ts)
@@ -18,6 +20,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Compressor } from '../core/compress';
 import { match } from '../core/match';
 import { loadPack, Pack, PackManifest } from '../core/pack';
+import { engineProcessEnv } from '../core/processEnv';
 import { defaultThreads } from '../core/runtime';
 import type { Device } from '../core/types';
 import { loadDataset, questionsOf } from '../measure/dataset';
@@ -28,15 +31,16 @@ import { percentile, round } from '../measure/metrics';
 import { barChart, lineChart, mdTable } from '../measure/svg';
 import { benchDecode, DecodeBench } from './llamacpp';
 import { measurePeakGflops, PeakResult } from './matmul';
+import { benchMemory, MemoryBench, memoryMarkdown } from './memory';
 import { benchRetrieval, RetrievalBench } from './retrieval';
 import { benchEmbedderCost, EmbedderCostBench, embedderCostMarkdown } from './embedderCost';
 import { benchChunkingCost, ChunkingCostBench, chunkingCostMarkdown } from './chunking';
 import { writeSyntheticRepo } from './synth';
 import type { VectorIndexOptions } from '../core/bank';
 
-export type BenchSection = 'compress' | 'answer' | 'retrieval' | 'memorize' | 'embedder' | 'decode' | 'chunking';
+export type BenchSection = 'compress' | 'answer' | 'retrieval' | 'memorize' | 'memory' | 'embedder' | 'decode' | 'chunking';
 /** Every section; a run without --sections runs all but `chunking` (it needs the real projects fetched: benchmarks/real/fetch.py). */
-export const SECTIONS: BenchSection[] = ['compress', 'answer', 'retrieval', 'memorize', 'embedder', 'decode', 'chunking'];
+export const SECTIONS: BenchSection[] = ['compress', 'answer', 'retrieval', 'memorize', 'memory', 'embedder', 'decode', 'chunking'];
 const DEFAULT_SECTIONS = SECTIONS.filter((s) => s !== 'chunking');
 
 export interface BenchOptions {
@@ -153,6 +157,7 @@ export interface BenchReport {
   answer?: { docs: number; answerTokens: number; rows: AnswerBenchRow[] };
   retrieval?: RetrievalBench;
   memorize?: MemorizeBench;
+  memory?: MemoryBench;
   embedder?: EmbedderCostBench;
   chunking?: ChunkingCostBench;
   decode?: DecodeBench;
@@ -350,7 +355,7 @@ async function benchMemorize(pack: Pack, o: BenchOptions, log: (m: string) => vo
     const h = monitorEventLoopDelay({ resolution: 10 });
     h.enable();
     const result = await new Promise<Record<string, number>>((resolve, reject) => {
-      const child = fork(worker, [pack.dir, root, path.join(dir, 'bank'), o.device ?? 'cpu'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(worker, [pack.dir, root, path.join(dir, 'bank'), o.device ?? 'cpu'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: engineProcessEnv() });
       let done: Record<string, number> | null = null;
       child.on('message', (msg: { type: string; [k: string]: unknown }) => {
         if (msg.type === 'done') done = msg as unknown as Record<string, number>;
@@ -433,6 +438,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     );
   }
   if (sections.has('memorize')) rep.memorize = await benchMemorize(pack, o, log);
+  if (sections.has('memory')) rep.memory = await benchMemory(pack, { repoRoot, device: o.device, log });
   if (sections.has('embedder')) {
     rep.embedder = await benchEmbedderCost(pack, {
       datasets: o.embedderDatasets ?? ['workspace-test', 'squad-notre-dame-test'],
@@ -488,6 +494,7 @@ export function benchMarkdown(r: BenchReport): string {
       ),
     );
   }
+  if (r.memory) out.push(memoryMarkdown(r.memory));
   if (r.embedder) out.push(embedderCostMarkdown(r.embedder));
   if (r.chunking) out.push(chunkingCostMarkdown(r.chunking));
   if (r.decode) {
