@@ -54,8 +54,9 @@ def session(model_proto):
     return ort.InferenceSession(model_proto.SerializeToString(), so, providers=["CPUExecutionProvider"])
 
 
-def run_decoder(sess, ids, mask, pos, past):
-    feeds = {"input_ids": ids.astype(np.int64), "attention_mask": mask.astype(np.int64), "position_ids": pos.astype(np.int64)}
+def run_decoder(sess, ids, mask, pos, past, logits_to_keep=0):
+    feeds = {"input_ids": ids.astype(np.int64), "attention_mask": mask.astype(np.int64), "position_ids": pos.astype(np.int64),
+             "logits_to_keep": np.array(logits_to_keep, np.int64)}
     for i, (k, v) in enumerate(past):
         feeds[f"past_key_values.{i}.key"] = k.astype(np.float32)
         feeds[f"past_key_values.{i}.value"] = v.astype(np.float32)
@@ -107,9 +108,18 @@ class DecoderGraphTest(unittest.TestCase):
     def test_inputs_outputs_follow_the_contract(self):
         ins = [i.name for i in self.fp32.get_inputs()]
         outs = [o.name for o in self.fp32.get_outputs()]
-        self.assertEqual(ins[:3], ["input_ids", "attention_mask", "position_ids"])
-        self.assertEqual(ins[3:], [f"past_key_values.{i}.{kv}" for i in range(2) for kv in ("key", "value")])
+        self.assertEqual(ins[:4], ["input_ids", "attention_mask", "position_ids", "logits_to_keep"])
+        self.assertEqual(ins[4:], [f"past_key_values.{i}.{kv}" for i in range(2) for kv in ("key", "value")])
         self.assertEqual(outs, ["logits"] + [f"present.{i}.{kv}" for i in range(2) for kv in ("key", "value")])
+
+    def test_logits_to_keep_gives_the_last_rows_and_the_whole_cache(self):
+        all_l, all_p = run_decoder(self.fp32, self.ids, self.mask, self.pos, empty_past(2), 0)
+        for keep in (1, 3, 7, 50):
+            got_l, got_p = run_decoder(self.fp32, self.ids, self.mask, self.pos, empty_past(2), keep)
+            self.assertClose(got_l, all_l[:, -min(keep, 7):], tol=1e-5, what=f"logits_to_keep={keep}")
+            for (k, v), (k0, v0) in zip(got_p, all_p):
+                self.assertClose(k, k0, tol=0.0, what="present key")
+                self.assertClose(v, v0, tol=0.0, what="present value")
 
     def test_fp32_no_past_right_padding_batch2(self):
         self.compare(self.ids, self.mask, self.pos, empty_past(2))
@@ -172,12 +182,13 @@ class DecoderGraphTest(unittest.TestCase):
             with self.subTest(prec):
                 ref = self.dequantized_reference(bits, fz)
                 self.assertGreater(float(np.abs(ref - fp32).max()), 100 * TOL, "quantization changed nothing?")
-                exact = session(build_decoder(CFG, self.tensors, prec, lm_head_precision=prec, accuracy_level=0))
+                exact = session(build_decoder(CFG, self.tensors, prec, lm_head_precision=prec, accuracy_level=0,
+                                              embed_precision="fp32"))
                 got, pres = run_decoder(exact, self.ids, self.mask, self.pos, empty_past(2))
                 self.assertClose(got, ref, what=f"{prec} accuracy_level=0")
                 self.assertEqual(pres[0][0].shape, (2, CFG.num_key_value_heads, 7, CFG.hd))
                 # default: int8 activations (accuracy_level=4) -- close, same argmax almost everywhere
-                fast = session(build_decoder(CFG, self.tensors, prec, lm_head_precision=prec))
+                fast = session(build_decoder(CFG, self.tensors, prec, lm_head_precision=prec, embed_precision="fp32"))
                 got = run_decoder(fast, self.ids, self.mask, self.pos, empty_past(2))[0]
                 rel = np.abs(got - ref)[real].max() / np.abs(ref[real]).max()
                 self.assertLessEqual(rel, 0.1, f"{prec}: relative max diff {rel}")
@@ -226,6 +237,12 @@ class DecoderGraphTest(unittest.TestCase):
             self.assertGreaterEqual(sizes[os.path.join(d, "base.onnx.data")], sum(
                 len(i.raw_data) for i in dec.graph.initializer if i.name in shared))
             self.assertLess(sizes[os.path.join(d, "compressor.onnx")], comp.ByteSize() / 2)
+            # every large tensor is external (mapped by onnxruntime), each shared one stored once
+            saved = onnx.load(os.path.join(d, "decoder.onnx"), load_external_data=False)
+            self.assertEqual([i.name for i in saved.graph.initializer if len(i.raw_data) >= 1024], [])
+            big = lambda m: {(i.name, i.raw_data) for i in m.graph.initializer if len(i.raw_data) >= 1024}
+            self.assertLess(sizes[os.path.join(d, "base.onnx.data")], sum(len(r) for _, r in big(dec) | big(comp)) + 4096 * (len(big(dec) | big(comp)) + 1))
+            self.assertLess(sizes[os.path.join(d, "base.onnx.data")], sum(len(r) for _, r in big(dec)) + sum(len(r) for _, r in big(comp)))
             so = ort.SessionOptions()
             so.intra_op_num_threads = 2
             got = run_decoder(ort.InferenceSession(os.path.join(d, "decoder.onnx"), so, providers=["CPUExecutionProvider"]),
