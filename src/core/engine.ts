@@ -11,7 +11,8 @@
 //   abortable, with the memory contrast measured in the same batched pass). Citations are the
 //   matched memories; ground.ts gives the answer its verdict ('found' with the quoted line, or
 //   'not-sure' with the most relevant lines) from the cited chunks' full text and that contrast.
-// search: the same retrieval as ask (retrieve()), returning the matched chunks and no answer.
+// search: the same retrieval as ask (retrieve()), returning the matched chunks and no answer; the
+//   question is compressed only when the pack's fusion uses its key.
 
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
@@ -24,7 +25,7 @@ import { Decoder } from './decode';
 import { classifyFile, DEFAULT_MAX_FILE_SIZE, isForceIncluded, isGitignored, SkipReason, skipReasonText, walkWorkspace, WalkedFile } from './files';
 import { groundAnswer } from './ground';
 import { Embedder, embedTextOf } from './embed';
-import { fusionOf, match } from './match';
+import { fusionOf, keySearchUsed, match } from './match';
 import { loadPack, Pack, promptOwnText } from './pack';
 import type {
   AskResponse,
@@ -482,7 +483,7 @@ export class Engine {
   private async retrieve(
     question: string,
     opts: { topK?: number; maxK: number; hybrid?: boolean; signal?: AbortSignal; what: 'question' | 'query' },
-  ): Promise<{ text: string; questionTruncated?: AskResponse['questionTruncated']; q: Awaited<ReturnType<Compressor['compressQuestion']>>; matched: MatchedMemory[] }> {
+  ): Promise<{ text: string; questionTruncated?: AskResponse['questionTruncated']; q?: Awaited<ReturnType<Compressor['compressQuestion']>>; matched: MatchedMemory[] }> {
     if (typeof question !== 'string' || question.trim() === '') throw new CmtError('BAD_INPUT', `the ${opts.what} is empty`);
     const m = this.pack.manifest;
     const defaults = { ...m.defaults, ...(this.settings.ask ?? {}) } as typeof m.defaults & { hybrid?: boolean };
@@ -506,9 +507,13 @@ export class Engine {
 
     const topK = Math.max(0, Math.min(Math.floor(opts.topK ?? defaults.topK), opts.maxK));
     checkAbort(signal, opts.what === 'question' ? 'ask' : 'search');
-    const q = await this.compressor.compressQuestion(text, signal);
+    const how = { topK, hybrid: opts.hybrid ?? defaults.hybrid ?? true, weights: fusionOf(m.retrieval) };
+    // ask needs the compressed question (its memory slots feed the aggregator); a search only needs
+    // its key, and only when the pack's fusion runs the key search (the default pack's does not).
+    let q = opts.what === 'question' ? await this.compressor.compressQuestion(text, signal) : undefined;
     const qEmb = this.embedder && this.bank.embedDim > 0 ? await this.embedder.embedOne(text, signal) : undefined;
-    const matched = await match(this.bank, { key: q.key, text, emb: qEmb }, { topK, hybrid: opts.hybrid ?? defaults.hybrid ?? true, weights: fusionOf(m.retrieval) });
+    if (!q && keySearchUsed(this.bank, { text, emb: qEmb }, how)) q = await this.compressor.compressQuestion(text, signal);
+    const matched = await match(this.bank, { key: q?.key, text, emb: qEmb }, how);
     return { text, questionTruncated, q, matched };
   }
 
@@ -537,7 +542,8 @@ export class Engine {
     const m = this.pack.manifest;
     const defaults = { ...m.defaults, ...(this.settings.ask ?? {}) } as typeof m.defaults & { hybrid?: boolean };
     const signal = opts.signal;
-    const { text, questionTruncated, q, matched } = await this.retrieve(question, { topK: opts.topK, maxK: m.cmt.maxSelected, hybrid: opts.hybrid, signal, what: 'question' });
+    const { text, questionTruncated, q: compressed, matched } = await this.retrieve(question, { topK: opts.topK, maxK: m.cmt.maxSelected, hybrid: opts.hybrid, signal, what: 'question' });
+    const q = compressed!; // always compressed for a question (retrieve)
     const tMatch = performance.now();
     checkAbort(signal, 'ask');
 

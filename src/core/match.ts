@@ -44,7 +44,8 @@ export interface MatchOptions {
 }
 
 export interface MatchQuery {
-  key: Float32Array;
+  /** The question's CMT key; may be left out when keySearchUsed() says the key search does not run. */
+  key?: Float32Array;
   text: string;
   /** The question's sentence embedding (packs with an embedder). */
   emb?: Float32Array;
@@ -144,6 +145,29 @@ export function fusionOf(retrieval: unknown): FusionWeights {
   return { key: num(w.key, 1), emb: num(w.emb, 1), text: num(w.text, 1), def: num(w.def, 0), path: num(w.path, 0), rrfK: num(r.rrfK ?? w.rrfK, RRF_K) || RRF_K, textGate: num(gate, 0) };
 }
 
+/** Which searches match() runs for a query (hybrid), from the weights and what the query and bank have. */
+function retrieversFor(bank: MatchSource, q: Pick<MatchQuery, 'text' | 'emb'>, w: FusionWeights) {
+  const useEmb = w.emb > 0 && !!q.emb && !!bank.embedSearch;
+  const useText = w.text > 0 && q.text.trim() !== '';
+  const useDef = (w.def ?? 0) > 0 && q.text.trim() !== '' && !!bank.defSearch;
+  const usePath = (w.path ?? 0) > 0 && q.text.trim() !== '' && !!bank.pathSearch;
+  // All weights 0 (or nothing else available): the key search alone.
+  const useKey = w.key > 0 || (!useEmb && !useText && !useDef && !usePath);
+  return { useKey, useEmb, useText, useDef, usePath };
+}
+
+/** Whether match() runs the key search for this query: when it does not, a caller may skip computing q.key. */
+export function keySearchUsed(bank: MatchSource, q: Pick<MatchQuery, 'text' | 'emb'>, opts: Pick<MatchOptions, 'topK' | 'hybrid' | 'weights'>): boolean {
+  if (Math.floor(opts.topK) <= 0) return false;
+  if (opts.hybrid === false) return true;
+  return retrieversFor(bank, q, { ...DEFAULT_FUSION, ...stripUndef(opts.weights ?? {}) }).useKey;
+}
+
+function keyOf(q: MatchQuery): Float32Array {
+  if (!q.key) throw new Error('match: the key search runs for this query, but it has no key (see keySearchUsed)');
+  return q.key;
+}
+
 /** Top-K memories for a question (see fuseRanked). Without hybrid, scores are the key cosine similarity. */
 export async function match(bank: MatchSource, q: MatchQuery, opts: MatchOptions): Promise<MatchedMemory[]> {
   const topK = Math.max(0, Math.floor(opts.topK));
@@ -151,7 +175,7 @@ export async function match(bank: MatchSource, q: MatchQuery, opts: MatchOptions
   const hybrid = opts.hybrid !== false;
   const candidates = Math.max(opts.candidates ?? Math.max(4 * topK, 20), topK);
   if (!hybrid) {
-    const hits = await bank.vectorSearch(q.key, topK);
+    const hits = await bank.vectorSearch(keyOf(q), topK);
     const seen = new Set<string>();
     const out: MatchedMemory[] = [];
     for (const h of hits) {
@@ -162,14 +186,9 @@ export async function match(bank: MatchSource, q: MatchQuery, opts: MatchOptions
     return out;
   }
   const w = { ...DEFAULT_FUSION, ...stripUndef(opts.weights ?? {}) };
-  const useEmb = w.emb > 0 && !!q.emb && !!bank.embedSearch;
-  const useText = w.text > 0 && q.text.trim() !== '';
-  const useDef = (w.def ?? 0) > 0 && q.text.trim() !== '' && !!bank.defSearch;
-  const usePath = (w.path ?? 0) > 0 && q.text.trim() !== '' && !!bank.pathSearch;
-  // All weights 0 (or nothing else available): the key search alone.
-  const useKey = w.key > 0 || (!useEmb && !useText && !useDef && !usePath);
+  const { useKey, useEmb, useText, useDef, usePath } = retrieversFor(bank, q, w);
   const [vec, emb, txt, def, pth] = await Promise.all([
-    useKey ? bank.vectorSearch(q.key, candidates) : Promise.resolve([]),
+    useKey ? bank.vectorSearch(keyOf(q), candidates) : Promise.resolve([]),
     useEmb ? bank.embedSearch!(q.emb!, candidates) : Promise.resolve([]),
     useText ? bank.textSearch(q.text, candidates) : Promise.resolve([]),
     useDef ? bank.defSearch!(q.text, candidates) : Promise.resolve([]),
