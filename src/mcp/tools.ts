@@ -120,7 +120,7 @@ const hit = z.object({
   path: z.string().describe('Workspace-relative path, forward slashes'),
   startLine: z.number().int(),
   endLine: z.number().int(),
-  score: z.number().describe('Fused retrieval score (higher is better)'),
+  score: z.number().describe('Fused retrieval score (higher is better; the hits are in the retrieval order, which puts a confident full-text hit first)'),
   text: z.string(),
   symbol: z.string().optional().describe('The enclosing definition or section'),
 });
@@ -233,7 +233,7 @@ export function relInsideRoot(root: string, p: string): string {
 function fixFor(code: ToolErrorCode, ctx: ToolContext, state: EngineState | undefined): string {
   switch (code) {
     case 'PACK_MISSING':
-      return 'Build the default model pack (`npm run pack:build` in the CMT Memory folder) or start the server with --pack <folder of a pack>.';
+      return 'Start the server with --pack <folder of a model pack> (docs/model-pack.md), or build the default pack (`npm run pack:build` in the CMT Memory folder).';
     case 'PACK_CORRUPT':
     case 'PACK_INCOMPATIBLE':
       return `The model pack${ctx.packDir ? ` at ${ctx.packDir}` : ''} cannot be used: rebuild it (\`npm run pack:build\`) or start the server with another --pack.`;
@@ -260,7 +260,8 @@ function fixFor(code: ToolErrorCode, ctx: ToolContext, state: EngineState | unde
 export function toolError(e: unknown, ctx: ToolContext, state?: EngineState): ToolResult {
   const code: ToolErrorCode = e instanceof ToolError || e instanceof CmtError ? e.code : 'INTERNAL';
   const base = e instanceof Error ? e.message : String(e);
-  const fix = fixFor(code, ctx, state);
+  // (the CLI's own PACK_MISSING message already says how to get a pack and mentions --pack)
+  const fix = code === 'PACK_MISSING' && base.includes('--pack') ? '' : fixFor(code, ctx, state);
   const message = fix ? `${base.replace(/[.\s]*$/, '')}. ${fix}` : base;
   return {
     content: [{ type: 'text', text: `${code}: ${message}` }],
@@ -329,7 +330,7 @@ export const TOOLS: ToolSpec[] = [
     title: 'Search the memory bank',
     description:
       'Finds the chunks of the user\'s memorized files (code, docs, notes; local and private) that best match a query, ' +
-      'with their workspace-relative path, line range, score and full text. Use it to locate where something is ' +
+      'best first, with their workspace-relative path, line range, score and full text. Use it to locate where something is ' +
       'defined, configured or explained before reading or editing files. Fast (no model answer).',
     input: searchInput,
     output: searchOutput,
