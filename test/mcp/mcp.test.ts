@@ -172,7 +172,7 @@ test('memorize the root: memorized files, the secret and the outside symlink ski
   assert.match(textOf(r), /^Memorized 3 file\(s\)/);
   // (progress notifications: the SDK client handles a notification a microtask after it reads it and
   // the response at once, so progress sent just before the response can be dropped on its side; the
-  // tests below that memorize 150 and 300 files rely on progress arriving)
+  // tests below that memorize 300 files rely on progress arriving)
   void seen;
   const st = await call(main, 'memory_status', {});
   assert.equal(st.structuredContent.files, 3);
@@ -343,7 +343,7 @@ test('the engine killed mid-call: that call says ENGINE_CRASHED (restarting, cal
   }
   const big = path.join(ws, 'big');
   fs.mkdirSync(big, { recursive: true });
-  for (let i = 0; i < 150; i++) fs.writeFileSync(path.join(big, `n${i}.md`), `# Note ${i}\n\nThe value of item ${i} is ${i * 7}.\n`);
+  for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(big, `n${i}.md`), `# Note ${i}\n\nThe value of item ${i} is ${i * 7}.\n`);
   let killed = false;
   const r = (await within(
     180_000,
@@ -363,7 +363,7 @@ test('the engine killed mid-call: that call says ENGINE_CRASHED (restarting, cal
   assert.equal(st.isError, undefined, textOf(st));
   const m = await call(main, 'memorize', { paths: ['big'] });
   assert.equal(m.isError, undefined, textOf(m));
-  assert.equal(m.structuredContent.memorized + m.structuredContent.unchanged, 150);
+  assert.equal(m.structuredContent.memorized + m.structuredContent.unchanged, 300);
   fs.rmSync(big, { recursive: true, force: true });
   await call(main, 'forget', { path: 'big' });
 });
