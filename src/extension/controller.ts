@@ -9,7 +9,7 @@ import type { AskResponse, MemorizeSummary, SearchParams, SearchResult, StatusRe
 import { Serial } from '../core/serial';
 import { CmtError } from '../core/types';
 import { isInside, toRel } from './paths';
-import { initializeParams, packExists, readSettings, Settings } from './settings';
+import { askOptions, initializeParams, packExists, readSettings, Settings } from './settings';
 import { LagMeter, LagStats, StatusLog } from './statusLog';
 import type { ViewPhase } from './webviewMessages';
 import { WORDING } from './wording';
@@ -325,7 +325,7 @@ export class MemoryController implements vscode.Disposable {
 
   ask(question: string, onToken: (t: string) => void, signal: AbortSignal): Promise<AskResponse> {
     const s = this._settings;
-    return this.requireClient().ask(question, { answerMode: s.answerMode, topK: s.topK, alpha: s.alpha, maxNewTokens: s.maxAnswerTokens }, { onToken, signal });
+    return this.requireClient().ask(question, askOptions(s), { onToken, signal });
   }
 
   /** The chunks a query retrieves (the ask path's retrieval, no answer): the agent tools' search. */

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ANSWER_MODES, type AnswerMode, type Device } from '../core/types';
-import type { EngineSettings, InitializeParams } from '../core/protocol';
+import type { AskRequestOptions, EngineSettings, InitializeParams } from '../core/protocol';
 import { workspaceKey } from './paths';
 import { EDITOR_DEVICES } from './settingValues';
 
@@ -17,9 +17,10 @@ export interface Settings {
   maxFileSize: number;
   /** undefined = the pack's default answer mode. */
   answerMode?: AnswerMode;
-  topK: number;
-  alpha: number;
-  maxAnswerTokens: number;
+  /** undefined = the pack's default (the same answer as `cmt ask`, `ask_memory` and the tools). */
+  topK?: number;
+  alpha?: number;
+  maxAnswerTokens?: number;
   bankDir: string;
 }
 
@@ -29,6 +30,11 @@ function strings(v: unknown): string[] {
 function num(v: unknown, def: number, min: number, max: number): number {
   return typeof v === 'number' && Number.isFinite(v) ? Math.min(max, Math.max(min, v)) : def;
 }
+/** A number setting left empty (null) means "the pack's default": undefined. */
+function optNum(v: unknown, min: number, max: number): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? Math.min(max, Math.max(min, v)) : undefined;
+}
+const round = (x: number | undefined) => (x === undefined ? undefined : Math.round(x));
 
 /** The pack bundled with the extension. */
 export function bundledPackDir(extensionPath: string): string {
@@ -75,9 +81,9 @@ export function readSettings(ctx: vscode.ExtensionContext): Settings {
     watch: c.get<boolean>('watch') !== false,
     maxFileSize: num(c.get('maxFileSize'), 1024 * 1024, 1, 1024 * 1024 * 1024),
     answerMode: (ANSWER_MODES as readonly unknown[]).includes(c.get('answerMode')) ? c.get<AnswerMode>('answerMode') : undefined,
-    topK: Math.round(num(c.get('topK'), 4, 1, 32)),
-    alpha: num(c.get('alpha'), 0.5, 0, 4),
-    maxAnswerTokens: Math.round(num(c.get('maxAnswerTokens'), 64, 1, 1024)),
+    topK: round(optNum(c.get('topK'), 1, 32)),
+    alpha: optNum(c.get('alpha'), 0, 4),
+    maxAnswerTokens: round(optNum(c.get('maxAnswerTokens'), 1, 1024)),
     bankDir,
   };
 }
@@ -87,8 +93,18 @@ export function engineSettings(s: Settings): EngineSettings {
     maxFileBytes: s.maxFileSize,
     include: s.include,
     exclude: s.exclude,
-    ask: { answerMode: s.answerMode, topK: s.topK, alpha: s.alpha, maxNewTokens: s.maxAnswerTokens },
+    ask: askOptions(s),
   };
+}
+
+/** The ask options the settings set; what they leave empty is left out, so the pack's defaults apply. */
+export function askOptions(s: Settings): AskRequestOptions {
+  const o: AskRequestOptions = {};
+  if (s.answerMode !== undefined) o.answerMode = s.answerMode;
+  if (s.topK !== undefined) o.topK = s.topK;
+  if (s.alpha !== undefined) o.alpha = s.alpha;
+  if (s.maxAnswerTokens !== undefined) o.maxNewTokens = s.maxAnswerTokens;
+  return o;
 }
 
 export function initializeParams(s: Settings): InitializeParams {

@@ -306,3 +306,18 @@ test('FakeEngine keeps EngineClient\'s search signature (the controller\'s Engin
   const e = new FakeEngine({ init: { packDir: '', bankUri: '', device: 'cpu' } });
   assert.equal(typeof e.search, 'function');
 });
+
+test('with the settings left at their defaults, the editor sends no answer options: the pack decides, as for cmt ask and cmt mcp', async () => {
+  const v = await ready();
+  try {
+    stub.config.cmtMemory = { ...stub.config.cmtMemory, topK: null, alpha: null, maxAnswerTokens: null, answerMode: 'default' };
+    v.ctrl.reloadSettings();
+    await (vscode as any).lm.invokeTool(ASK_TOOL, { input: { question: 'Which port does tirguri use?' }, toolInvocationToken: undefined }, token);
+    assert.deepEqual(v.engine.askCalls[v.engine.askCalls.length - 1].options, {});
+    for (const key of ['topK', 'alpha', 'maxAnswerTokens']) {
+      assert.equal(pkg.contributes.configuration.properties[`cmtMemory.${key}`].default, null, `cmtMemory.${key} defaults to the pack's value`);
+    }
+  } finally {
+    await v.done();
+  }
+});
