@@ -355,9 +355,11 @@ async function evalDataset(ctx: EvalContext, spec: string): Promise<EvalReport['
 /** Appends the reader's training lines of one project (EvalOptions.dumpContexts). */
 async function dumpContexts(file: string, bank: StreamingBank, project: string, qs: RealQuestion[], outs: QuestionOutcome[]): Promise<void> {
   const lines: string[] = [];
+  const recordsOf = new Map<string, ReturnType<typeof bank.engine.bank.recordsOf>>(); // one read per file
   for (const [i, q] of qs.entries()) {
     const [from, to] = q.lines;
-    const gold = (await bank.engine.bank.recordsOf(q.file)).filter((r) => r.startLine <= to && r.endLine >= from).map(chunkText);
+    if (!recordsOf.has(q.file)) recordsOf.set(q.file, bank.engine.bank.recordsOf(q.file));
+    const gold = (await recordsOf.get(q.file)!).filter((r) => r.startLine <= to && r.endLine >= from).map(chunkText);
     lines.push(JSON.stringify({ project, id: q.id, kind: q.kind, question: q.question, answers: q.answers, file: q.file, lines: q.lines, top: outs[i].chunks ?? [], gold }));
   }
   await fsp.mkdir(path.dirname(path.resolve(file)), { recursive: true });

@@ -116,7 +116,7 @@ export interface RealProjectRun {
   /** Questions scored (gold file memorized). */
   questions: number;
   dataErrors: number;
-  memorize: ProjectMemorize & { embedderMs: number; memorizeNoEmbedderMs?: number };
+  memorize: ProjectMemorize & { memorizeNoEmbedderMs?: number };
   questionFiles: string[];
   retrievers: Partial<Record<Scored, Scores>>;
   lines: Partial<Record<Scored, LineScores>>;
@@ -327,14 +327,12 @@ async function realRetrievalRun(
     try {
       const e = bank.engine;
       if (e.embedder && e.bank.embedDim > 0) ctx.available.add('emb');
-      const emb0 = e.embedder?.totalMs ?? 0;
       const mem = await memorizeWorkspace(e, p.workspace, p.name);
-      const embMs = (e.embedder?.totalMs ?? 0) - emb0;
       const { ok, errors } = checkGold(p, sample.get(p.name) ?? [], mem);
       real.dataErrors.push(...errors);
       const m = mem.summary;
       log(
-        `[eval] ${spec} ${p.name}: ${m.files} files (${(m.sourceBytes / 1e6).toFixed(2)} MB) -> ${m.chunks} memories in ${(m.wallMs / 1000).toFixed(1)} s (embedder ${(embMs / 1000).toFixed(1)} s), ` +
+        `[eval] ${spec} ${p.name}: ${m.files} files (${(m.sourceBytes / 1e6).toFixed(2)} MB) -> ${m.chunks} memories in ${(m.wallMs / 1000).toFixed(1)} s (embedder ${(m.embedderMs / 1000).toFixed(1)} s), ` +
           `${ok.length} questions${errors.length ? `, ${errors.length} data errors (gold file not memorized)` : ''}`,
       );
       for (const q of ok) {
@@ -343,7 +341,7 @@ async function realRetrievalRun(
         lat.push(now() - t);
         qls.push({ gold: q.file, lines: q.lines, kind: q.kind, project: p.name, id: q.id, lists });
       }
-      pr = { project: p.name, questions: ok.length, dataErrors: errors.length, memorize: { ...m, embedderMs: round(embMs, 0) }, questionFiles: p.questionFiles, retrievers: {}, lines: {} };
+      pr = { project: p.name, questions: ok.length, dataErrors: errors.length, memorize: { ...m }, questionFiles: p.questionFiles, retrievers: {}, lines: {} };
     } finally {
       await bank.close();
     }
