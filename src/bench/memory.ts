@@ -28,7 +28,7 @@ export interface MemoryBench {
   questions: string[];
   answers: string[];
   cases: MemoryCase[];
-  /** The goal, and the figure before this bench existed (issue text: `cmt ask` peaked at about 1.0 GB). */
+  /** The goal (MiB). */
   goalMiB: number;
 }
 
@@ -76,7 +76,7 @@ export function memoryMarkdown(m: MemoryBench): string {
   const rows = m.cases.map((c) => [c.mode, c.afterOpenMiB, c.afterMemorizeMiB, c.peakMiB, c.peakMiB <= m.goalMiB ? 'yes' : `no (+${Math.round(c.peakMiB - m.goalMiB)})`, Math.round(c.wallMs / 100) / 10, c.cpuS]);
   return [
     `## Engine process peak resident memory\n`,
-    `\`${m.workspace}\` (${m.files} files, ${m.chunks} chunks), then ${m.questions.length} questions in the shipped answer mode; a forked engine process per case, peak RSS (maxRSS) in MiB. Goal: ≤ ${m.goalMiB} MiB. Before the lean-engine work (docs/RESULTS.md, "Memory"): memorize 927 MiB, ask 984 MiB.\n`,
+    `\`${m.workspace}\` (${m.files} files, ${m.chunks} chunks), then ${m.questions.length} questions in the shipped answer mode; a forked engine process per case, peak RSS (maxRSS) in MiB. Goal: ≤ ${m.goalMiB} MiB. Before the lean engine (this bench on commit d058cad's engine and its 354 MB pack): memorize 934, ask 1005, both 1259 MiB.\n`,
     mdTable(['process', 'after open', 'after memorize', 'peak', `≤ ${m.goalMiB}`, 'wall s', 'CPU s'], rows),
   ].join('\n');
 }
