@@ -44,7 +44,7 @@ interface BenchCliOpts {
 export function benchCommand(ctx: MeasureContext): Command {
   return new Command('bench')
     .description('speed, memory and scale: compression vs the machine peak, answer latency, retrieval at 1K-1M, 10K-file memorize')
-    .option('--sections <list>', 'sections to run (compress, answer, retrieval, memorize, memory, embedder, decode, chunking; default: all but chunking)', strings)
+    .option('--sections <list>', 'sections to run (compress, answer, retrieval, memorize, memory, search, embedder, decode, chunking; default: all but chunking and search)', strings)
     .option('--quick', 'small sizes (smoke run)')
     .option('--out <dir>', 'where the reports go (default: docs/results)')
     .option('--tag <name>', 'report file name prefix')

@@ -9,6 +9,8 @@
 //              peak RSS of that process, event-loop lag p99 of the caller
 //  memory    - peak resident memory of a forked engine process: memorizing a project, answering
 //              questions, both in one process (memory.ts)
+//  search    - search_memory latency through the MCP server on a 10K-memory bank (search.ts,
+//              scripts/bench-search.mjs)
 //  decode    - decode speed of decoder.onnx through the engine's decode path (ORT, CPU) side by side
 //              with llama.cpp (node-llama-cpp) on the pack's GGUF: TTFT and tokens/s, same prompt
 //              ids and threads, ratio ORT/llama.cpp (src/bench/llamacpp.ts)
@@ -32,16 +34,18 @@ import { barChart, lineChart, mdTable } from '../measure/svg';
 import { benchDecode, DecodeBench } from './llamacpp';
 import { measurePeakGflops, PeakResult } from './matmul';
 import { benchMemory, MemoryBench, memoryMarkdown } from './memory';
+import { benchSearch, SearchBench, searchMarkdown } from './search';
 import { benchRetrieval, RetrievalBench } from './retrieval';
 import { benchEmbedderCost, EmbedderCostBench, embedderCostMarkdown } from './embedderCost';
 import { benchChunkingCost, ChunkingCostBench, chunkingCostMarkdown } from './chunking';
 import { writeSyntheticRepo } from './synth';
 import type { VectorIndexOptions } from '../core/bank';
 
-export type BenchSection = 'compress' | 'answer' | 'retrieval' | 'memorize' | 'memory' | 'embedder' | 'decode' | 'chunking';
-/** Every section; a run without --sections runs all but `chunking` (it needs the real projects fetched: benchmarks/real/fetch.py). */
-export const SECTIONS: BenchSection[] = ['compress', 'answer', 'retrieval', 'memorize', 'memory', 'embedder', 'decode', 'chunking'];
-const DEFAULT_SECTIONS = SECTIONS.filter((s) => s !== 'chunking');
+export type BenchSection = 'compress' | 'answer' | 'retrieval' | 'memorize' | 'memory' | 'search' | 'embedder' | 'decode' | 'chunking';
+/** Every section; a run without --sections runs all but `chunking` and `search` (DEFAULT_SECTIONS). */
+export const SECTIONS: BenchSection[] = ['compress', 'answer', 'retrieval', 'memorize', 'memory', 'search', 'embedder', 'decode', 'chunking'];
+/** chunking needs the real projects fetched; search builds (and caches) a 10K-memory bank and runs the MCP server: both only on request. */
+const DEFAULT_SECTIONS = SECTIONS.filter((s) => s !== 'chunking' && s !== 'search');
 
 export interface BenchOptions {
   pack: string;
@@ -158,6 +162,7 @@ export interface BenchReport {
   retrieval?: RetrievalBench;
   memorize?: MemorizeBench;
   memory?: MemoryBench;
+  search?: SearchBench;
   embedder?: EmbedderCostBench;
   chunking?: ChunkingCostBench;
   decode?: DecodeBench;
@@ -439,6 +444,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   }
   if (sections.has('memorize')) rep.memorize = await benchMemorize(pack, o, log);
   if (sections.has('memory')) rep.memory = await benchMemory(pack, { repoRoot, device: o.device, log });
+  if (sections.has('search')) rep.search = await benchSearch(pack, { repoRoot, log });
   if (sections.has('embedder')) {
     rep.embedder = await benchEmbedderCost(pack, {
       datasets: o.embedderDatasets ?? ['workspace-test', 'squad-notre-dame-test'],
@@ -495,6 +501,7 @@ export function benchMarkdown(r: BenchReport): string {
     );
   }
   if (r.memory) out.push(memoryMarkdown(r.memory));
+  if (r.search) out.push(searchMarkdown(r.search));
   if (r.embedder) out.push(embedderCostMarkdown(r.embedder));
   if (r.chunking) out.push(chunkingCostMarkdown(r.chunking));
   if (r.decode) {

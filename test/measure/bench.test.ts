@@ -73,6 +73,12 @@ test('cmt bench --quick on the tiny pack: structure and sane values', async () =
     assert.ok(mz.callerEventLoopLagMs.p99 >= 0);
     assert.match(r.embedder!.skipped ?? '', /no sentence embedder/, 'the tiny pack has no embedder: the section says so instead of timing nothing');
     assert.match(benchMarkdown(r), /Sentence embedder cost[\s\S]*Not measured/);
+    const mem = r.memory!;
+    assert.deepEqual(mem.cases.map((x) => x.mode), ['memorize', 'ask', 'both']);
+    for (const x of mem.cases) assert.ok(x.peakMiB >= x.afterOpenMiB && x.afterOpenMiB > 10 && x.cpuS > 0, JSON.stringify(x));
+    assert.ok(mem.files > 0 && mem.answers.length === mem.questions.length);
+    assert.equal(mem.cases[1].afterMemorizeMiB, mem.cases[1].afterOpenMiB, 'the ask process memorizes nothing');
+    assert.equal(r.search, undefined, 'search runs only when asked for');
     const dc = r.decode!;
     assert.ok(dc.rows.length >= 1 && dc.rows.every((x) => x.engine === 'onnxruntime' || dc.llamacpp.available));
     for (const f of r.files) assert.ok(fs.existsSync(path.join(out, path.basename(f))), f);
