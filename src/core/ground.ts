@@ -359,9 +359,14 @@ function mentions(tokens: Iterable<string>, word: string): boolean {
 /** The names in a question: numbers, code identifiers and capitalised words after the first (lower-cased). */
 function questionNames(question: string): Set<string> {
   const out = new Set<string>();
+  const quoted = new Set((question.match(/`[^`]+`/g) ?? []).flatMap((q) => q.match(TOKEN_RE) ?? []));
   (prep(question).match(TOKEN_RE) ?? []).forEach((raw, i) => {
     const t = raw.toLowerCase();
     if (STOPWORDS.has(t)) return;
+    // An all-caps word of 2-4 letters ("DB", "URL", "API") names a kind of thing, not which one:
+    // "What DB name is configured for tirguri?" names tirguri, not vulis's `DbHost`. In backticks
+    // it is an identifier ("What is `URL` set to?") and names it.
+    if (/^\p{Lu}{2,4}$/u.test(raw) && !quoted.has(raw)) return;
     if (/\p{N}/u.test(raw) || raw.includes('_') || /\p{Ll}\p{Lu}/u.test(raw) || (i > 0 && /^\p{Lu}/u.test(raw))) out.add(t);
   });
   return out;

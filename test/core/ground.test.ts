@@ -254,6 +254,12 @@ test('a question about something the cited files never mention is not "found" on
   const person: GroundSource = { path: 'misc/team.md', startLine: 1, text: 'intro\nstuff\nMarta Oyelaran joined in 2021.\n' };
   assert.equal(ask('When did Marta Oyelaran join the payments org?', '2021', [person]).verdict, 'found');
   assert.equal(ask('When did Ivo Brandt join the payments org?', '2021', [person]).verdict, 'not-sure');
+  // an acronym names a kind of thing, not which one: DbHost of vulis is no answer about tirguri
+  const vulis: GroundSource = { path: 'internal/vulis/config.go', startLine: 1, text: 'package vulis\n\n// Defaults for vulis.\nconst (\n\tDbPoolSize = 8\n\tDbHost = "mq-ginnuvo-32.internal"\n)\n' };
+  assert.equal(ask('What DB name is configured for tirguri?', 'mq-ginnuvo-32.internal', [vulis]).reason, 'other-subject');
+  assert.equal(ask('What DB host is configured for vulis?', 'mq-ginnuvo-32.internal', [vulis]).verdict, 'found');
+  const setup: GroundSource = { path: 'setup.py', startLine: 1, text: 'NAME = "PyYAML"\nURL = "https://pyyaml.org/"\n' };
+  assert.equal(ask('What is `URL` set to in the tirguri package?', 'https://pyyaml.org/', [setup]).verdict, 'found', 'an identifier in backticks names the line');
 });
 
 test('an answer that is a line\'s whole value is found even when the line shares no word with the question', () => {
