@@ -31,26 +31,22 @@ export class Aggregator {
     private readonly load: () => Promise<CreatedSession>,
   ) {}
 
-  private created: Promise<CreatedSession> | null = null;
-
   /**
-   * The session is made at the first aggregation (a process that only memorizes never holds it).
-   * Its fp16 weights stay fp16 in memory (runtime.ts foldConstants: false).
+   * `lazy`: the session is made at the first aggregation (a process that only memorizes never
+   * holds it); createSession shares one load and retries a failed one. Its fp16 weights stay fp16
+   * in memory (runtime.ts foldConstants: false).
    */
-  static async create(pack: Pack, device: Device = 'auto', opts?: SessionOptions & { lazy?: boolean }): Promise<Aggregator> {
-    const agg = new Aggregator(pack, () => createSession(pack.graphPath('aggregator'), device, { foldConstants: false, ...opts }));
-    if (!opts?.lazy) await agg.run(null);
+  static async create(pack: Pack, device: Device = 'auto', opts: SessionOptions & { lazy?: boolean } = {}): Promise<Aggregator> {
+    const { lazy, ...sessionOpts } = opts;
+    const agg = new Aggregator(pack, () => createSession(pack.graphPath('aggregator'), device, { foldConstants: false, ...sessionOpts }));
+    if (!lazy) await agg.load();
     return agg;
   }
 
-  /** Runs the graph on `feeds` (null: only loads it). A failed load is retried by the next call. */
-  async run(feeds: Record<string, ort.Tensor> | null): Promise<ort.InferenceSession.OnnxValueMapType> {
-    if (!this.created) {
-      this.created = this.load();
-      this.created.catch(() => (this.created = null));
-    }
-    const { session } = await this.created;
-    return feeds ? session.run(feeds) : {};
+  /** Runs the graph on `feeds`. */
+  async run(feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
+    const { session } = await this.load();
+    return session.run(feeds);
   }
 
   /**

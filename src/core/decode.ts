@@ -199,7 +199,7 @@ interface DecodePlan {
 /** Optional decoder input: int64 scalar, logits for the last N positions only (0 = all). */
 export const LOGITS_TO_KEEP = 'logits_to_keep';
 
-/** Makes a graph's session on first use (the engine loads the decoder at its first question). */
+/** Makes a graph's session on first use (the engine loads the decoder at its first question): createSession. */
 export type SessionLoader = () => Promise<CreatedSession>;
 
 export class Decoder {
@@ -212,7 +212,7 @@ export class Decoder {
   /** The graph computes logits only for the last `logits_to_keep` positions (0 = all). */
   private hasLogitsToKeep = false;
   private loaded: ort.InferenceSession | null = null;
-  private loading: Promise<ort.InferenceSession> | null = null;
+  private readonly load: SessionLoader | null;
   private providerReport?: ProviderReport;
 
   /** `session`: a session, or a loader run at the first generate/score (prompts need no session). */
@@ -228,18 +228,12 @@ export class Decoder {
     this.vocabSize = bm.vocabSize;
     this.providerReport = report;
     if (typeof session === 'function') {
-      const load = session;
-      this.loader = async () => {
-        const c = await load();
-        this.providerReport = c.report;
-        return c.session;
-      };
+      this.load = session;
     } else {
+      this.load = null;
       this.adopt(session);
     }
   }
-
-  private loader: (() => Promise<ort.InferenceSession>) | null = null;
 
   /** Which execution provider runs the decoder (undefined until a lazy decoder is loaded). */
   get report(): ProviderReport | undefined {
@@ -261,20 +255,22 @@ export class Decoder {
     return session;
   }
 
-  /** The session, loaded now if this decoder is lazy (a failed load is retried by the next call). */
-  private session(): Promise<ort.InferenceSession> {
-    if (this.loaded) return Promise.resolve(this.loaded);
-    if (!this.loading) {
-      this.loading = this.loader!().then((s) => this.adopt(s));
-      this.loading.catch(() => (this.loading = null));
-    }
-    return this.loading;
+  /**
+   * The session, made now if this decoder is lazy. The loader is createSession (runtime.ts), which
+   * gives concurrent callers one load and forgets a failed one, so the next call retries.
+   */
+  private async session(): Promise<ort.InferenceSession> {
+    if (this.loaded) return this.loaded;
+    const c = await this.load!();
+    this.providerReport = c.report;
+    return this.adopt(c.session);
   }
 
   /** `lazy`: the session is made at the first generate/score, not now (a process that only memorizes never holds it). */
-  static async create(pack: Pack, device: Device = 'auto', opts?: SessionOptions & { lazy?: boolean }): Promise<Decoder> {
-    const load = () => createSession(pack.graphPath('decoder'), device, { memPattern: false, ...opts });
-    if (opts?.lazy) return new Decoder(pack, load);
+  static async create(pack: Pack, device: Device = 'auto', opts: SessionOptions & { lazy?: boolean } = {}): Promise<Decoder> {
+    const { lazy, ...sessionOpts } = opts;
+    const load = () => createSession(pack.graphPath('decoder'), device, { memPattern: false, ...sessionOpts });
+    if (lazy) return new Decoder(pack, load);
     const { session, report } = await load();
     return new Decoder(pack, session, report);
   }
