@@ -73,7 +73,7 @@ def bits_per_byte_onnx(pack_dir: str, text: str, window: int = 256) -> Dict:
         for i in range(bm["numLayers"]):
             for kv in ("key", "value"):
                 feeds[f"past_key_values.{i}.{kv}"] = np.zeros((1, bm["numKvHeads"], 0, bm["headDim"]), np.float32)
-        return sess.run(["logits"], decoder_feeds([i.name for i in sess.get_inputs()], feeds))[0]
+        return sess.run(["logits"], decoder_feeds(sess, feeds))[0]
 
     ids = tok.encode(text, add_special_tokens=False).ids
     nats = _nll_windows(logits, ids, window)

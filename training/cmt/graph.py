@@ -457,9 +457,10 @@ def default_embed_precision(precision: str) -> str:
 LOGITS_TO_KEEP = "logits_to_keep"  # decoder input: int64 scalar, logits for the last N positions (0 = all)
 
 
-def decoder_feeds(input_names: Sequence[str], feeds: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
-    """``feeds`` plus logits_to_keep = 0 (all positions) when the graph has that input and it is not given."""
-    if LOGITS_TO_KEEP in input_names and LOGITS_TO_KEEP not in feeds:
+def decoder_feeds(sess, feeds: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+    """``feeds`` plus logits_to_keep = 0 (all positions) when the onnxruntime session ``sess``'s graph
+    has that input and it is not given."""
+    if LOGITS_TO_KEEP not in feeds and any(i.name == LOGITS_TO_KEEP for i in sess.get_inputs()):
         return {**feeds, LOGITS_TO_KEEP: np.array(0, dtype=np.int64)}
     return feeds
 

@@ -60,17 +60,17 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
 def speed(sess, cfg, prompt_len: int = 100, steps: int = 32) -> Dict[str, float]:
     names = [o.name for o in sess.get_outputs()]
     ids = (np.arange(prompt_len, dtype=np.int64) % 1000 + 100)[None]
-    sess.run(names, decoder_feeds([i.name for i in sess.get_inputs()], _feeds(cfg, ids)))  # warm-up
+    sess.run(names, decoder_feeds(sess, _feeds(cfg, ids)))  # warm-up
     ttfts = []
     for _ in range(3):
         t = time.perf_counter()
-        out = sess.run(names, decoder_feeds([i.name for i in sess.get_inputs()], _feeds(cfg, ids)))
+        out = sess.run(names, decoder_feeds(sess, _feeds(cfg, ids)))
         ttfts.append(time.perf_counter() - t)
     past, tok, S = out[1:], int(out[0][0, -1].argmax()), prompt_len
     ts = []
     for _ in range(steps):
         t = time.perf_counter()
-        out = sess.run(names, decoder_feeds([i.name for i in sess.get_inputs()], _feeds(cfg, np.array([[tok]]), S, past, S)))
+        out = sess.run(names, decoder_feeds(sess, _feeds(cfg, np.array([[tok]]), S, past, S)))
         ts.append(time.perf_counter() - t)
         past, tok, S = out[1:], int(out[0][0, -1].argmax()), S + 1
     return {"ttft_s": round(float(np.median(ttfts)), 4), "decode_tok_s": round(1.0 / float(np.median(ts)), 1),
@@ -105,14 +105,14 @@ def agree_prompts(tok, template: str, per_dataset: int, max_context_tokens: int 
 
 def greedy(sess, cfg, prompt: np.ndarray, max_new: int, stop: set) -> List[int]:
     names = [o.name for o in sess.get_outputs()]
-    out = sess.run(names, decoder_feeds([i.name for i in sess.get_inputs()], _feeds(cfg, prompt[None])))
+    out = sess.run(names, decoder_feeds(sess, _feeds(cfg, prompt[None])))
     past, S, ans = out[1:], len(prompt), []
     for _ in range(max_new):
         t = int(out[0][0, -1].argmax())
         ans.append(t)
         if t in stop:
             break
-        out = sess.run(names, decoder_feeds([i.name for i in sess.get_inputs()], _feeds(cfg, np.array([[t]], np.int64), S, past, S)))
+        out = sess.run(names, decoder_feeds(sess, _feeds(cfg, np.array([[t]], np.int64), S, past, S)))
         past, S = out[1:], S + 1
     return ans
 
@@ -120,7 +120,7 @@ def greedy(sess, cfg, prompt: np.ndarray, max_new: int, stop: set) -> List[int]:
 def forced_top1(sess, cfg, prompt: np.ndarray, answer: List[int]) -> np.ndarray:
     """The decoder's top-1 at every answer position when fed prompt + answer (teacher forcing)."""
     ids = np.concatenate([prompt, np.array(answer[:-1], np.int64)])
-    logits = sess.run(["logits"], decoder_feeds([i.name for i in sess.get_inputs()], _feeds(cfg, ids[None])))[0][0]
+    logits = sess.run(["logits"], decoder_feeds(sess, _feeds(cfg, ids[None])))[0][0]
     return logits[len(prompt) - 1:].argmax(-1)
 
 
@@ -237,7 +237,7 @@ def main(argv: List[str] = None) -> dict:
         names = [o.name for o in sess.get_outputs()]
         nll, n, agree = 0.0, 0, 0
         for wi, w in enumerate(windows):
-            logits = sess.run(["logits"], decoder_feeds([i.name for i in sess.get_inputs()], _feeds(cfg, w[None])))[0][0]
+            logits = sess.run(["logits"], decoder_feeds(sess, _feeds(cfg, w[None])))[0][0]
             lp = _log_softmax(logits[:-1].astype(np.float64))
             nll -= float(lp[np.arange(len(w) - 1), w[1:]].sum())
             n += len(w) - 1

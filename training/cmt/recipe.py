@@ -445,7 +445,7 @@ def write_vectors(gguf: Optional[str] = None, pack_dir: str = os.path.join(REPO,
               "position_ids": torch.arange(t).unsqueeze(0)}
     for i, (pk, pv) in enumerate(prefix):
         inputs[f"past_key_values.{i}.key"], inputs[f"past_key_values.{i}.value"] = pk, pv
-    got = dict(zip(names, sess.run(None, decoder_feeds([i.name for i in sess.get_inputs()], {n: v.numpy() for n, v in inputs.items()}))))
+    got = dict(zip(names, sess.run(None, decoder_feeds(sess, {n: v.numpy() for n, v in inputs.items()}))))
     w.case("decoder", "decoder_prefix", inputs, {n: torch.from_numpy(v) for n, v in got.items()})
     w.cases[-1].update({"reference": "onnxruntime-python", "tolerance": {"absolute": DECODER_TOLERANCE}})
     for c in w.cases[:-1]:
