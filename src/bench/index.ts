@@ -14,7 +14,6 @@
 //  decode    - decode speed of decoder.onnx through the engine's decode path (ORT, CPU) side by side
 //              with llama.cpp (node-llama-cpp) on the pack's GGUF: TTFT and tokens/s, same prompt
 //              ids and threads, ratio ORT/llama.cpp (src/bench/llamacpp.ts)
-import { fork } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -22,7 +21,6 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Compressor } from '../core/compress';
 import { match } from '../core/match';
 import { loadPack, Pack, PackManifest } from '../core/pack';
-import { engineProcessEnv } from '../core/processEnv';
 import { defaultThreads } from '../core/runtime';
 import type { Device } from '../core/types';
 import { loadDataset, questionsOf } from '../measure/dataset';
@@ -35,6 +33,7 @@ import { benchDecode, DecodeBench } from './llamacpp';
 import { measurePeakGflops, PeakResult } from './matmul';
 import { benchMemory, MemoryBench, memoryMarkdown } from './memory';
 import { benchSearch, SearchBench, searchMarkdown } from './search';
+import { runWorker } from './worker';
 import { benchRetrieval, RetrievalBench } from './retrieval';
 import { benchEmbedderCost, EmbedderCostBench, embedderCostMarkdown } from './embedderCost';
 import { benchChunkingCost, ChunkingCostBench, chunkingCostMarkdown } from './chunking';
@@ -359,16 +358,8 @@ async function benchMemorize(pack: Pack, o: BenchOptions, log: (m: string) => vo
     const worker = path.join(__dirname, 'memorize-worker.js');
     const h = monitorEventLoopDelay({ resolution: 10 });
     h.enable();
-    const result = await new Promise<Record<string, number>>((resolve, reject) => {
-      const child = fork(worker, [pack.dir, root, path.join(dir, 'bank'), o.device ?? 'cpu'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: engineProcessEnv() });
-      let done: Record<string, number> | null = null;
-      child.on('message', (msg: { type: string; [k: string]: unknown }) => {
-        if (msg.type === 'done') done = msg as unknown as Record<string, number>;
-        else if (msg.type === 'error') reject(new Error(String(msg.message)));
-        else if (msg.type === 'progress') log(`[bench] memorize: ${msg.done}/${msg.total}`);
-      });
-      child.on('error', reject);
-      child.on('exit', (code) => (done ? resolve(done) : reject(new Error(`memorize worker exited with ${code}`))));
+    const result = await runWorker<Record<string, number>>(worker, [pack.dir, root, path.join(dir, 'bank'), o.device ?? 'cpu'], 'memorize worker', (msg) => {
+      if (msg.type === 'progress') log(`[bench] memorize: ${msg.done}/${msg.total}`);
     });
     h.disable();
     const ms = (ns: number) => round(ns / 1e6, 2);

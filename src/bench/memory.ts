@@ -2,13 +2,12 @@
 // case, as the extension and the CLI run it): memorizing a project, answering questions from it,
 // and one process doing both (the extension's long-lived engine). The project is the real express
 // package when it has been fetched (benchmarks/real/fetch.py), else samples/workspace.
-import { fork } from 'node:child_process';
 import { existsSync, promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Pack } from '../core/pack';
-import { engineProcessEnv } from '../core/processEnv';
 import { mdTable } from '../measure/svg';
+import { runWorker } from './worker';
 
 export interface MemoryCase {
   mode: 'memorize' | 'ask' | 'both';
@@ -38,18 +37,15 @@ const QUESTIONS: Record<string, string[]> = {
   workspace: ['What port does the billing service listen on?', 'Who owns the design document?', 'What is the retry limit?'],
 };
 
-function runCase(pack: Pack, root: string, bank: string, device: string, mode: MemoryCase['mode'], questions: string[]): Promise<MemoryCase & { memorized: number; chunks: number; answers: string[] }> {
+type CaseResult = MemoryCase & { memorized: number; chunks: number; answers: string[] };
+
+async function runCase(pack: Pack, root: string, bank: string, device: string, mode: MemoryCase['mode'], questions: string[]): Promise<CaseResult> {
   const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = fork(path.join(__dirname, 'memory-worker.js'), [pack.dir, root, bank, device, mode, JSON.stringify(questions)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: engineProcessEnv() });
-    let done: (MemoryCase & { memorized: number; chunks: number; answers: string[] }) | null = null;
-    child.on('message', (msg: { type: string; message?: string }) => {
-      if (msg.type === 'done') done = { ...(msg as unknown as MemoryCase & { memorized: number; chunks: number; answers: string[] }), wallMs: Math.round(performance.now() - t0) };
-      else if (msg.type === 'error') reject(new Error(String(msg.message)));
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => (done ? resolve(done) : reject(new Error(`memory worker (${mode}) exited with ${code}`))));
+  let wallMs = 0;
+  const r = await runWorker<CaseResult>(path.join(__dirname, 'memory-worker.js'), [pack.dir, root, bank, device, mode, JSON.stringify(questions)], `memory worker (${mode})`, (msg) => {
+    if (msg.type === 'done') wallMs = Math.round(performance.now() - t0);
   });
+  return { ...r, wallMs };
 }
 
 export async function benchMemory(pack: Pack, o: { repoRoot: string; device?: string; log: (m: string) => void }): Promise<MemoryBench> {

@@ -6,7 +6,6 @@ import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { Pack } from '../core/pack';
-import { engineProcessEnv } from '../core/processEnv';
 import { mdTable } from '../measure/svg';
 
 export interface SearchBench {
@@ -29,7 +28,6 @@ export async function benchSearch(pack: Pack, o: { repoRoot: string; memories?: 
   o.log(`[bench] search: ${script} --pack ${pack.dir} --memories ${o.memories ?? 10000}`);
   const { stdout, stderr } = await promisify(execFile)(process.execPath, [script, '--pack', pack.dir, '--memories', String(o.memories ?? 10000)], {
     cwd: o.repoRoot,
-    env: engineProcessEnv(),
     maxBuffer: 16 << 20,
   });
   for (const line of stderr.split('\n').filter(Boolean)) o.log(line);
