@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileWriter } from '../helpers';
 
 const REPO = path.resolve(__dirname, '..', '..', '..'); // out/test/cli -> repo
 const BIN = path.join(REPO, 'bin', 'cmt.js');
@@ -36,10 +37,7 @@ before(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cmt-cli-test-'));
   ws = path.join(tmp, 'ws');
   bank = path.join(tmp, 'bank');
-  const w = (rel: string, data: string | Buffer) => {
-    fs.mkdirSync(path.dirname(path.join(ws, rel)), { recursive: true });
-    fs.writeFileSync(path.join(ws, rel), data);
-  };
+  const w = fileWriter(ws);
   w('README.md', '# giren\n\ngiren talks to the plorgogi queue on port 5672.\n');
   w('src/app.py', 'TIMEOUT_SECONDS = 47\n\n\ndef main():\n    return TIMEOUT_SECONDS\n');
   w('data/blob.raw', Buffer.from([0x00, 0x01, 0x02, 0x41, 0x00]));

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { classifyFile, looksBinary, rewordIssue, skipReasonText, walkWorkspace, WalkOptions } from '../../src/core/files';
+import { fileWriter } from '../helpers';
 
 function makeTree(files: Record<string, string | Buffer>): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cmt-files-'));
@@ -170,10 +171,7 @@ test('skip reasons: the engine words no fix; each front end adds its own (reword
 
 test('vendored folders (by name, or holding .cargo-checksum.json), generated and minified files are skipped with their reason', async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cmt-vendor-'));
-  const w = (rel: string, text: string) => {
-    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    fs.writeFileSync(path.join(root, rel), text);
-  };
+  const w = fileWriter(root);
   w('src/lib.rs', 'fn main() {}\n');
   w('include/cargo/serde/.cargo-checksum.json', '{"files":{}}');
   w('include/cargo/serde/src/lib.rs', 'pub fn x() {}\n');

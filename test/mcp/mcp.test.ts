@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { within } from '../helpers';
+import { within, fileWriter } from '../helpers';
 
 const REPO = path.resolve(__dirname, '..', '..', '..'); // out/test/mcp -> repo
 const BIN = path.join(REPO, 'bin', 'cmt.js');
@@ -101,10 +101,7 @@ before(async () => {
   ws = path.join(tmp, 'ws');
   outside = path.join(tmp, 'outside');
   bank = path.join(tmp, 'bank');
-  const w = (rel: string, data: string) => {
-    fs.mkdirSync(path.dirname(path.join(ws, rel)), { recursive: true });
-    fs.writeFileSync(path.join(ws, rel), data);
-  };
+  const w = fileWriter(ws);
   w('README.md', '# giren\n\ngiren talks to the plorgogi queue on port 5672.\n');
   w('src/app.py', 'TIMEOUT_SECONDS = 47\n\n\ndef main():\n    return TIMEOUT_SECONDS\n');
   w('docs/deploy.md', '# Deploying\n\nThe zumbrat service is deployed with a retry count of 9.\n');

@@ -21,6 +21,7 @@ import {
 } from '../../src/measure/realRepos';
 import { fileScoresOf, fusedRank, Hit, lineScoresOf, prepare, preparedRank, QLists, retrievalMarkdown, runRetrievalEval } from '../../src/eval/retrieval';
 import { evalMarkdown, runEval } from '../../src/eval/index';
+import { fileWriter } from '../helpers';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const TINY = path.join(REPO, 'test', 'fixtures', 'tiny-pack');
@@ -100,10 +101,7 @@ test('gold files not memorized are data errors, with the reason', () => {
 /** A small project: .py/.md/.json files, a .gitignore that ignores one file, a package-lock.json (excluded by default). */
 function makeProject(root: string): { projectsFile: string; wsDir: string; questionsDir: string } {
   const ws = path.join(root, 'ws', 'demo');
-  const w = (rel: string, text: string) => {
-    fs.mkdirSync(path.dirname(path.join(ws, rel)), { recursive: true });
-    fs.writeFileSync(path.join(ws, rel), text);
-  };
+  const w = fileWriter(ws);
   w('.gitignore', 'scratch_notes.md\n');
   w('scratch_notes.md', '# Notes\n\nThe quuxbarrel password rotation happens weekly.\n');
   w('package-lock.json', JSON.stringify({ name: 'demo', lockfileVersion: 3, packages: { '': { name: 'demo', version: '1.0.0' } } }, null, 2) + '\n');
