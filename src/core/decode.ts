@@ -7,6 +7,7 @@
 // Prefix convention (docs/model-pack.md): the prefix fills the first P cache slots but no
 // positions; the prompt's position_ids start at 0; attention_mask covers prefix + tokens.
 
+import { CopyConstraint } from './copy';
 import { CmtError, Device } from './types';
 import { Pack, fillTemplate } from './pack';
 import { Prefix } from './aggregate';
@@ -32,6 +33,8 @@ export interface GenerateOptions {
   onToken?: (textDelta: string) => void;
   /** Stop when the tokens fall into a repetition loop (repetitionLoop; default true). Speed benchmarks that time N tokens turn it off. */
   stopOnLoop?: boolean;
+  /** Copy decoding (copy.ts): greedy answers restricted to spans of these texts. */
+  copyFrom?: readonly string[];
   /** Use the beam-search code path even for numBeams = 1 (tests). */
   forceBeamSearch?: boolean;
   /**
@@ -449,6 +452,8 @@ export class Decoder {
     let count = 0;
     let gain = 0; // sum of log p(with prefix) − log p(without), over the answer tokens
     let finishReason: GenerateResult['finishReason'] = 'length';
+    const tok = this.pack.tokenizer;
+    const copy = opts.copyFrom ? new CopyConstraint(opts.copyFrom, (t) => tok.encode(tok.plain(t)), (ids) => tok.decode(ids)) : null;
     if (maxNew > 0) {
       let { logits, cache } = await this.step(init.cache, rowsTokens(promptIds), 0, init.masked);
       const adj = new Float32Array(logits[0].length);
@@ -456,7 +461,11 @@ export class Decoder {
       for (let i = 0; i < maxNew; i++) {
         isCancelled(opts.signal);
         Decoder.contrast(logits[0], contrast ? logits[1] : undefined, alpha, adj);
-        const next = argmax(adj);
+        const next = copy ? copy.pick(adj, stopIds, tokens) : argmax(adj);
+        if (next < 0) {
+          finishReason = 'eos'; // no token keeps the answer a span of its sources
+          break;
+        }
         sum += adj[next] - logSumExp(adj);
         count++;
         if (stopIds.has(next)) {
@@ -464,6 +473,7 @@ export class Decoder {
           break;
         }
         tokens.push(next);
+        copy?.advance(tokens);
         if (contrast) gain += logits[0][next] - logSumExp(logits[0]) - (logits[1][next] - logSumExp(logits[1]));
         if (streamer.update(tokens)) {
           finishReason = 'stop';

@@ -568,6 +568,8 @@ export class Engine {
       // The memory-gain rule of grounding is for answers from memory alone: with the chunk's text in
       // the prompt the answer rightly does not depend on the prefix.
       measureMemoryGain: mode === 'memory',
+      // Copy decoding: the answer is a span of the chunks in the prompt (or of their paths).
+      copyFrom: defaults.copyAnswer && rawText.length ? rawText.flatMap((x) => [x.record.text, x.record.path]) : undefined,
       signal,
       onToken: (delta) => {
         if (!tFirst) tFirst = performance.now();

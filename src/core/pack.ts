@@ -70,6 +70,8 @@ export interface PackDefaults {
   minAnswerConfidence: Partial<Record<AnswerMode, number>>;
   /** How many of the best chunks' raw text go into the prompt in the memory+chunk and top-chunk modes (1 or 2). */
   contextChunks: number;
+  /** Copy decoding (copy.ts): in the modes with chunks in the prompt, the answer is a span of them. */
+  copyAnswer: boolean;
 }
 
 export interface PackTraining {
@@ -232,6 +234,12 @@ function resolveInPack(dir: string, rel: string): string {
   return path.join(dir, rel);
 }
 
+function copyAnswerOf(v: unknown, where: string): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') fail('PACK_CORRUPT', `${where}: defaults.copyAnswer must be true or false`);
+  return v;
+}
+
 function contextChunksOf(v: unknown, where: string): number {
   if (v === undefined) return 1;
   if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 4) fail('PACK_CORRUPT', `${where}: defaults.contextChunks must be an integer from 1 to 4`);
@@ -326,6 +334,7 @@ export function validateManifest(m: unknown, where = 'pack.json'): PackManifest 
     answerMode: defaults.answerMode !== undefined && (ANSWER_MODES as readonly string[]).includes(defaults.answerMode) ? defaults.answerMode : 'memory',
     minAnswerConfidence: confidenceFloors(defaults.minAnswerConfidence, where),
     contextChunks: contextChunksOf(defaults.contextChunks, where),
+    copyAnswer: copyAnswerOf(defaults.copyAnswer, where),
   };
   const prompt = o.prompt as Record<string, unknown>;
   if (prompt.context !== undefined && (typeof prompt.context !== 'string' || !prompt.context.includes('{context}'))) {

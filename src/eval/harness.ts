@@ -26,6 +26,7 @@ export const VARIANTS = [
   'cmt_plus_top2',
   'cmt_plus_chunk_other_memory',
   'cmt_plus_chunk_no_memory',
+  'cmt_plus_chunk_copy',
   'cmt_no_self_matching',
   'cmt_no_topk',
   'cmt_alpha0',
@@ -42,6 +43,7 @@ export const VARIANT_LABELS: Record<Variant, string> = {
   cmt_plus_top2: 'CMT memory prefix + the top two chunks\' raw text in the prompt',
   cmt_plus_chunk_other_memory: 'as memory + chunk, but the prefix built from other documents\' memories (the K farthest from the question)',
   cmt_plus_chunk_no_memory: 'as memory + chunk, but the trained modules fed only the question (no memories: ψ sees its null memory alone)',
+  cmt_plus_chunk_copy: 'as memory + chunk, with copy decoding: the answer is a span of the chunk (copy.ts)',
   cmt_no_self_matching: 'CMT w/o self-matching (full-text search only)',
   cmt_no_topk: 'CMT w/o top-K (K = maxSelected×4, vector order)',
   cmt_alpha0: 'CMT, α = 0',
@@ -58,6 +60,7 @@ export const MODE_OF: Partial<Record<Variant, AnswerMode>> = {
   cmt_plus_top2: 'memory+chunk',
   cmt_plus_chunk_other_memory: 'memory+chunk',
   cmt_plus_chunk_no_memory: 'memory+chunk',
+  cmt_plus_chunk_copy: 'memory+chunk',
 };
 
 export interface AnswerSettings {
@@ -173,10 +176,10 @@ export class StreamingBank extends ScratchBank {
     if (s.keepChunks) out.chunks = fused5.slice(0, s.keepChunks).map((x) => chunkText(x.record));
     const prompt = e.decoder.buildPrompt(text);
     // sources: the chunks the variant answered from (its citations), as Engine.ask grounds them.
-    const gen = async (v: Variant, ids: number[], prefix: Prefix | null, alpha: number, extraMs: number, sources: MemoryRecord[] = []) => {
+    const gen = async (v: Variant, ids: number[], prefix: Prefix | null, alpha: number, extraMs: number, sources: MemoryRecord[] = [], copyFrom?: string[]) => {
       const t = now();
       // As Engine.ask: the memory-gain rule only applies to answers from the memory prefix alone.
-      const r = await e.decoder.generate(ids, { prefix, alpha, maxNewTokens: s.maxNewTokens, numBeams: s.numBeams, measureMemoryGain: !v.startsWith('cmt_plus_') });
+      const r = await e.decoder.generate(ids, { prefix, alpha, maxNewTokens: s.maxNewTokens, numBeams: s.numBeams, measureMemoryGain: !v.startsWith('cmt_plus_'), copyFrom });
       const mode = MODE_OF[v];
       const input = { question: text, answer: r.text, sources, memoryGain: r.memoryGain ?? null, confidence: r.score, promptText: promptOwnText(e.pack.manifest.prompt) };
       const g = groundAnswer({ ...input, minConfidence: mode ? s.minAnswerConfidence[mode] : null });
@@ -215,13 +218,14 @@ export class StreamingBank extends ScratchBank {
     if (want.has('cmt') && full) await cmtWith('cmt', full.matched.map((x) => x.record), s.alpha, full.ms);
     // Memory + chunk, and what the memory contributes to it: the same prompt with the retrieved
     // memories, with other documents' memories, and with the question alone.
-    const withChunks = async (v: Variant, chunks: number, memories: () => Promise<Float32Array[]>) => {
+    const withChunks = async (v: Variant, chunks: number, memories: () => Promise<Float32Array[]>, copy = false) => {
       if (!want.has(v) || !full) return;
       const recs = full.matched.map((x) => x.record);
       const t = now();
       const prefix = await this.aggregateAny(q.memory, await memories());
       const ids = this.ragPrompt(text, recs.slice(0, chunks), s.ragMaxTokens);
-      await gen(v, ids, prefix, s.alpha, tq + full.ms + (now() - t), recs);
+      const copyFrom = copy ? recs.slice(0, chunks).flatMap((r) => [r.text, r.path]) : undefined;
+      await gen(v, ids, prefix, s.alpha, tq + full.ms + (now() - t), recs, copyFrom);
     };
     const retrieved = async () => full!.matched.map((x) => x.record.memory);
     await withChunks('cmt_plus_chunk', 1, retrieved);
@@ -232,6 +236,7 @@ export class StreamingBank extends ScratchBank {
       return far.filter((h) => !mine.has(h.record.id)).slice(0, Math.max(1, full!.matched.length)).map((h) => h.record.memory);
     });
     await withChunks('cmt_plus_chunk_no_memory', 1, async () => []);
+    await withChunks('cmt_plus_chunk_copy', 1, retrieved, true);
     if (want.has('cmt_alpha0') && full) await cmtWith('cmt_alpha0', full.matched.map((x) => x.record), 0, full.ms);
     if (want.has('cmt_no_hybrid')) {
       const r = await viaMatch(false);

@@ -246,3 +246,14 @@ test('a special token written in a question or a file is plain text in the promp
   assert.equal(specialsIn(dec.buildContextPrompt('q', [evil, evil], 400)), specialsIn(dec.buildContextPrompt('q', ['x', 'x'], 400)), 'nor does a chunk');
   assert.equal(specialsIn(comp.tokenize(evil)), specialsIn(comp.tokenize('x')), 'nor the compressor input');
 });
+
+test('copy decoding: whatever the weights prefer, the answer is a span of the sources', async () => {
+  const source = 'The Velmora release ships on 14 March with build 4471.';
+  const free = await dec.generate(prompt, { maxNewTokens: 8, stopStrings: [] });
+  const r = await dec.generate(prompt, { maxNewTokens: 8, stopStrings: [], copyFrom: [source] });
+  assert.ok(r.text.trim().length > 0, 'an answer is produced');
+  assert.ok(source.toLowerCase().includes(r.text.trim().toLowerCase()), `${JSON.stringify(r.text)} is not a span of the source (free answer ${JSON.stringify(free.text)})`);
+  assert.ok(Number.isFinite(r.score));
+  const other = await dec.generate(prompt, { maxNewTokens: 8, stopStrings: [], copyFrom: ['zzz qqq'] });
+  assert.ok('zzz qqq'.includes(other.text.trim().toLowerCase()));
+});

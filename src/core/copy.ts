@@ -1,0 +1,101 @@
+// Copy decoding: the answer is a span of the text the reader was shown (the retrieved chunks).
+// Every answer the engine is asked for names a value, a name or a phrase that is written in the user's
+// files, so a token is allowed only if the answer so far plus that token still occurs in a source
+// (case-insensitively). The model still chooses: among the allowed tokens, the one it scores highest.
+// What it would rather have said shows in the answer's confidence, which stays the full-vocabulary
+// log-probability of each token chosen, so a forced answer is a doubtful one for grounding.
+
+/** How many of the model's own best tokens are tried besides the tokens of the sources. */
+const MODEL_CANDIDATES = 32;
+
+export class CopyConstraint {
+  private readonly sources: string[];
+  private readonly sourceTokens: number[];
+  private readonly pieces = new Map<number, string>();
+  private answer = '';
+
+  /**
+   * @param sources the texts the answer may be copied from (chunk texts, their paths)
+   * @param encode  the pack tokenizer's encode (no special tokens), to list the sources' own tokens
+   * @param decode  the pack tokenizer's decode
+   */
+  constructor(
+    sources: readonly string[],
+    encode: (text: string) => number[],
+    private readonly decode: (ids: number[]) => string,
+  ) {
+    this.sources = sources.filter((s) => s.length > 0).map((s) => s.toLowerCase());
+    const ids = new Set<number>();
+    for (const s of sources) for (const id of encode(s)) ids.add(id);
+    this.sourceTokens = [...ids];
+  }
+
+  /**
+   * The best token the constraint allows under `logits`: a stop token (only once the answer has a
+   * character), or a token that keeps the answer a span of a source. -1 when nothing can follow.
+   */
+  pick(logits: Float32Array, stopIds: ReadonlySet<number>, tokens: readonly number[]): number {
+    let best = -1;
+    let bestValue = -Infinity;
+    const consider = (id: number) => {
+      const v = logits[id];
+      if (v <= bestValue || !(v > -Infinity)) return;
+      if (stopIds.has(id) ? this.answer.trim().length > 0 : this.allows(id, tokens)) {
+        best = id;
+        bestValue = v;
+      }
+    };
+    for (const id of topIndices(logits, MODEL_CANDIDATES)) consider(id);
+    for (const id of this.sourceTokens) consider(id);
+    for (const id of stopIds) consider(id);
+    return best;
+  }
+
+  /** Record the token chosen (after pick), so the next pick continues the same span. */
+  advance(tokens: readonly number[]): void {
+    this.answer = this.decode([...tokens]);
+  }
+
+  private allows(id: number, tokens: readonly number[]): boolean {
+    let piece = this.pieces.get(id);
+    if (piece === undefined) {
+      piece = this.decode([id]);
+      this.pieces.set(id, piece);
+    }
+    // A piece that is part of a multi-byte character decodes to U+FFFD on its own: decode it in place,
+    // and allow it only where a source has a non-ASCII character right after the answer so far.
+    const raw = piece.includes('\uFFFD') ? this.decode([...tokens, id]) : this.answer + piece;
+    const partial = raw.endsWith('\uFFFD');
+    const text = raw.replace(/\uFFFD+$/, '').trimStart().toLowerCase();
+    if (partial) return this.sources.some((s) => nonAsciiFollows(s, text));
+    return text.length > 0 && this.sources.some((s) => s.includes(text));
+  }
+}
+
+/** Whether `text` occurs in `source` followed by a non-ASCII character. */
+function nonAsciiFollows(source: string, text: string): boolean {
+  // (indexOf('', n) returns n even past the end: stop at the last character.)
+  for (let at = source.indexOf(text); at >= 0 && at + text.length < source.length; at = source.indexOf(text, at + 1)) {
+    if (source.charCodeAt(at + text.length) > 127) return true;
+  }
+  return false;
+}
+
+/** Indices of the n largest values of x, in no particular order. */
+function topIndices(x: Float32Array, n: number): number[] {
+  const idx: number[] = [];
+  let min = -Infinity;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (idx.length < n) {
+      idx.push(i);
+      if (idx.length === n) min = Math.min(...idx.map((j) => x[j]));
+    } else if (v > min) {
+      let at = 0;
+      for (let k = 1; k < n; k++) if (x[idx[k]] < x[idx[at]]) at = k;
+      idx[at] = i;
+      min = Math.min(...idx.map((j) => x[j]));
+    }
+  }
+  return idx;
+}

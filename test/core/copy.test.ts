@@ -1,0 +1,74 @@
+// Copy decoding (src/core/copy.ts) with a toy tokenizer, and through the decoder on the tiny pack.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { CopyConstraint } from '../../src/core/copy';
+
+// A toy vocabulary: 0 = stop, then pieces. encode splits greedily on known pieces.
+const VOCAB = ['<stop>', 'port', ' 8080', '80', ' ', 'P', 'ORT', '9999', 'listens', ' on', 'é'];
+const decode = (ids: number[]) => ids.map((i) => (i === 0 ? '' : VOCAB[i])).join('');
+const encode = (text: string) => {
+  const ids: number[] = [];
+  let at = 0;
+  while (at < text.length) {
+    let best = -1;
+    for (let i = 1; i < VOCAB.length; i++) if (text.startsWith(VOCAB[i], at) && (best < 0 || VOCAB[i].length > VOCAB[best].length)) best = i;
+    if (best < 0) { at++; continue; }
+    ids.push(best);
+    at += VOCAB[best].length;
+  }
+  return ids;
+};
+const logits = (prefs: Record<string, number>) => {
+  const l = new Float32Array(VOCAB.length).fill(-10);
+  for (const [piece, v] of Object.entries(prefs)) l[piece === '<stop>' ? 0 : VOCAB.indexOf(piece)] = v;
+  return l;
+};
+const STOP = new Set([0]);
+
+test('copy: the best token that keeps the answer a span of a source, else -1', () => {
+  const c = new CopyConstraint(['The service listens on port 8080.'], encode, decode);
+  // The model prefers a number the file never holds: the best allowed token wins instead.
+  assert.equal(c.pick(logits({ '9999': 5, port: 3, ' 8080': 2 }), STOP, []), VOCAB.indexOf('port'));
+  // Stop is not an answer: an empty answer cannot end.
+  assert.equal(c.pick(logits({ '<stop>': 9, ' 8080': 1 }), STOP, []), VOCAB.indexOf(' 8080'));
+  const tokens = [VOCAB.indexOf('port')];
+  c.advance(tokens);
+  // "port 8080" occurs; "port80" and "port9999" do not; once the answer has text, stop is allowed.
+  assert.equal(c.pick(logits({ '80': 6, '9999': 7, ' 8080': 1 }), STOP, tokens), VOCAB.indexOf(' 8080'));
+  assert.equal(c.pick(logits({ '<stop>': 4, '9999': 7 }), STOP, tokens), 0);
+  const none = new CopyConstraint([], encode, decode);
+  assert.equal(none.pick(logits({ port: 1 }), STOP, []), -1);
+});
+
+test('copy: case-insensitive, leading spaces of the first token ignored, sources tokens always tried', () => {
+  const c = new CopyConstraint(['PORT=8080'], encode, decode);
+  // "P" + "ORT" and "port" all match case-insensitively; " 8080" as a first token matches "8080".
+  assert.equal(c.pick(logits({ port: 2, P: 1 }), STOP, []), VOCAB.indexOf('port'));
+  assert.equal(c.pick(logits({ ' 8080': 3, port: 2 }), STOP, []), VOCAB.indexOf(' 8080'));
+  // The model's top candidates are all outside the sources: the sources' own tokens are still tried.
+  const l = new Float32Array(VOCAB.length).fill(-10);
+  l[VOCAB.indexOf('9999')] = 9;
+  l[VOCAB.indexOf('ORT')] = -5;
+  assert.equal(c.pick(l, STOP, []), VOCAB.indexOf('ORT'));
+});
+
+test('copy: a token holding part of a multi-byte character is allowed only before a non-ASCII character', () => {
+  // Byte-level pieces: 1 = 0xC3 (alone it decodes to U+FFFD), 2 = 0xA9 (with 1: "é"), 3 = "x".
+  const BYTES: Record<number, number> = { 1: 0xc3, 2: 0xa9, 3: 0x78 };
+  const bytes = (ids: number[]) => Buffer.from(ids.filter((i) => i in BYTES).map((i) => BYTES[i])).toString('utf8');
+  const enc = () => [1, 2, 3];
+  const l = new Float32Array(4).fill(-10);
+  l[1] = 5;
+  l[3] = 1;
+  // An ASCII source: the lone byte is never allowed.
+  assert.equal(new CopyConstraint(['xx'], enc, bytes).pick(l, STOP, []), 3);
+  // "xé": after "x" the byte that starts "é" is allowed, and then the one that completes it.
+  const c = new CopyConstraint(['xé'], enc, bytes);
+  c.advance([3]);
+  assert.equal(c.pick(l, STOP, [3]), 1);
+  c.advance([3, 1]);
+  const l2 = new Float32Array(4).fill(-10);
+  l2[2] = 2;
+  l2[3] = 3; // "x" + U+FFFD + "x" is no span
+  assert.equal(c.pick(l2, STOP, [3, 1]), 2);
+});
