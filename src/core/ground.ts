@@ -392,6 +392,24 @@ function otherSubject(sources: readonly GroundSource[], words: readonly Set<stri
   return ![...questionNames(question)].some((n) => mentions(ownTokens, n));
 }
 
+const VERSION_RE = /(?<![\w.])v?(\d+(?:\.\d+){1,3})(?![\w.]*\d)/g;
+
+/**
+ * Whether the quoted line belongs to another version than the one the question names: in a changelog
+ * the answer to "When was flask 2.2.2 released?" sits under the "Version 2.2.2" heading, and the
+ * "Released 2022-08-03" two sections on belongs to the nearest version named at or above it (2.2.1).
+ */
+function otherVersion(question: string, lines: readonly Line[], quoted: Line): boolean {
+  const asked = new Set([...question.matchAll(VERSION_RE)].map((m) => m[1]));
+  if (asked.size === 0) return false;
+  const own = lines.filter((l) => l.citation === quoted.citation);
+  for (let i = own.indexOf(quoted); i >= 0; i--) {
+    const named = [...own[i].text.matchAll(VERSION_RE)].map((m) => m[1]);
+    if (named.length) return !named.some((v) => asked.has(v));
+  }
+  return false;
+}
+
 /** The lines most related to the question and the answer, best first. */
 function relevantLines(lines: readonly Line[], question: string, t: AnswerTerms, first?: Line): Line[] {
   const qTerms = tokenize(question).filter((x) => !STOPWORDS.has(x));
@@ -492,7 +510,9 @@ export function groundAnswer(input: GroundInput): Grounding {
     if (input.promptText && echoes(t.evidence, input.promptText)) return notSure('prompt-echo', coverage);
     return notSure('not-in-source', coverage);
   }
-  if (otherSubject(input.sources, words, lines, best.line, qTerms, input.question)) return notSure('other-subject', coverage, best.line);
+  if (otherSubject(input.sources, words, lines, best.line, qTerms, input.question) || otherVersion(input.question, lines, best.line)) {
+    return notSure('other-subject', coverage, best.line);
+  }
   const floor = input.minConfidence;
   if (typeof floor === 'number' && typeof input.confidence === 'number' && input.confidence < floor) return notSure('low-confidence', coverage, best.line);
   if (gain !== null && gain <= MIN_MEMORY_GAIN) return notSure('memory-independent', coverage, best.line);

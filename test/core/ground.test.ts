@@ -319,3 +319,20 @@ test('no-answer outputs are flagged for the front ends; guesses are not', () => 
   assert.equal(groundAnswer({ question: 'Who owns tidepool?', answer: 'x.x.x.x.x.x.x.x.x.x.x.x', sources: src }).noAnswer, true);
   assert.equal(groundAnswer({ question: 'Who owns tidepool?', answer: 'Bob Stone', sources: src }).noAnswer, undefined);
 });
+
+test('other-subject: in a changelog, an answer under another version\'s heading is not the asked version\'s', () => {
+  const log: GroundSource = {
+    path: 'CHANGES.md',
+    startLine: 40,
+    text: 'Version 4.7.2\n-------------\n\nReleased 2031-05-19\n\n-   Pin the parser to >= 4.7.0. This fixes\n    the slow path.\n\nVersion 4.7.1\n-------------\n\nReleased 2031-04-02\n\n-   Fix a crash.\n',
+  };
+  const right = ask('When was 4.7.2 released?', '2031-05-19', [log]);
+  assert.equal(right.verdict, 'found');
+  assert.equal(right.quotes[0].line, 43);
+  const wrong = ask('When was 4.7.2 released?', '2031-04-02', [log]);
+  assert.equal(wrong.verdict, 'not-sure');
+  assert.equal(wrong.reason, 'other-subject');
+  assert.equal(ask('When was 4.7.1 released?', '2031-04-02', [log]).verdict, 'found');
+  // A question that names no version is not affected.
+  assert.equal(ask('What does the parser pin say?', '>= 4.7.0', [log]).reason === 'other-subject', false);
+});
