@@ -5,7 +5,7 @@
 // of the machine falls on both sides; the medians are compared per source MB.
 import type { Pack } from '../core/pack';
 import type { Device } from '../core/types';
-import { percentile, round } from '../measure/metrics';
+import { percentile, round } from '../measure/stats';
 import { loadRealDataset, memorizeWorkspace } from '../measure/realRepos';
 import { ScratchBank } from '../measure/scratchBank';
 import { mdTable } from '../measure/svg';

@@ -9,7 +9,7 @@
 import type { Pack } from '../core/pack';
 import type { Device } from '../core/types';
 import { EvalDocument, loadDataset } from '../measure/dataset';
-import { percentile, round } from '../measure/metrics';
+import { percentile, round } from '../measure/stats';
 import { memorizeFresh } from '../measure/scratchBank';
 import { mdTable } from '../measure/svg';
 

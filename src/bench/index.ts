@@ -27,7 +27,7 @@ import { loadDataset, questionsOf } from '../measure/dataset';
 import { ScratchBank } from '../measure/scratchBank';
 import { machineInfo, MachineInfo } from '../measure/machine';
 import { dirSize } from '../measure/machine';
-import { percentile, round } from '../measure/metrics';
+import { mean, mib, now, p50p95, percentile, round } from '../measure/stats';
 import { barChart, lineChart, mdTable } from '../measure/svg';
 import { benchDecode, DecodeBench } from './llamacpp';
 import { measurePeakGflops, PeakResult } from './matmul';
@@ -187,8 +187,6 @@ const QUICK: Partial<BenchOptions> = {
   decodeRepeats: 2,
 };
 
-const now = () => performance.now();
-const pq = (xs: number[]) => ({ p50: round(percentile(xs, 50), 2), p95: round(percentile(xs, 95), 2) });
 
 // ---------------------------------------------------------------------------------------------
 // compress
@@ -321,10 +319,10 @@ async function benchAnswer(pack: Pack, o: BenchOptions, repoRoot: string, log: (
       rows.push({
         variant,
         questions: qs.length,
-        promptTokens: { mean: round(pt.reduce((x, y) => x + y, 0) / pt.length, 1), max: Math.max(...pt) },
+        promptTokens: { mean: round(mean(pt), 1), max: Math.max(...pt) },
         prefixSlots: P,
-        ttftMs: pq(ttft),
-        decodeTokensPerSecond: { p50: round(percentile(tps, 50), 1), mean: round(tps.reduce((x, y) => x + y, 0) / Math.max(1, tps.length), 1) },
+        ttftMs: p50p95(ttft),
+        decodeTokensPerSecond: { p50: round(percentile(tps, 50), 1), mean: round(mean(tps), 1) },
         generatedTokens: gen,
       });
       log(`[bench] answer ${variant}: TTFT p50 ${rows[rows.length - 1].ttftMs.p50} ms, ${rows[rows.length - 1].decodeTokensPerSecond.p50} tok/s, prompt ${rows[rows.length - 1].promptTokens.mean} tokens`);
@@ -380,7 +378,7 @@ async function benchMemorize(pack: Pack, o: BenchOptions, log: (m: string) => vo
       bankBytesCompacted: result.bankBytesCompacted,
       compactedBytesPerMemory: round(result.bankBytesCompacted / Math.max(1, result.memories), 1),
       compactedBytesPerSourceToken: round(result.bankBytesCompacted / Math.max(1, sourceTokens), 2),
-      engineMaxRssMiB: round(result.maxRssBytes / 2 ** 20, 1),
+      engineMaxRssMiB: mib(result.maxRssBytes),
       callerEventLoopLagMs: { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) },
     };
   } finally {

@@ -21,7 +21,8 @@ import { Decoder } from '../core/decode';
 import { Pack } from '../core/pack';
 import { createSession, ort } from '../core/runtime';
 import { loadDataset } from '../measure/dataset';
-import { percentile, round } from '../measure/metrics';
+import { machineBusySeconds, ownCpuSeconds } from '../measure/machine';
+import { now, round, spread } from '../measure/stats';
 
 export interface DecodeBenchOptions {
   /** GGUF file for llama.cpp; default: baseModel.source.file of pack.json under <repo>/.venv site-packages. */
@@ -173,24 +174,6 @@ async function sha256File(p: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** Busy CPU seconds of the whole machine since boot (Linux), or null. */
-export function machineBusySeconds(): number | null {
-  try {
-    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal ...
-    return (f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0)) / 100; // USER_HZ = 100 on Linux
-  } catch {
-    return null;
-  }
-}
-
-export const ownCpuSeconds = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
-
-const now = () => performance.now();
-const stats = (xs: number[], d = 1) => ({ p50: round(percentile(xs, 50), d), min: round(Math.min(...xs), d), max: round(Math.max(...xs), d) });
 
 /** One timed run of an engine: ms to the first token, and tokens/s over the `newTokens` tokens after it. */
 interface Timing {
@@ -364,8 +347,8 @@ export async function benchDecode(pack: Pack, o: DecodeBenchOptions): Promise<De
         promptTokens: len,
         newTokens: N,
         repeats: t.length,
-        ttftMs: stats(t.map((x) => x.ttftMs)),
-        decodeTokensPerSecond: stats(t.map((x) => x.tokensPerSecond)),
+        ttftMs: spread(t.map((x) => x.ttftMs)),
+        decodeTokensPerSecond: spread(t.map((x) => x.tokensPerSecond)),
       });
       const a = row('onnxruntime', ortT);
       rows.push(a);

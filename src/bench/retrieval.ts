@@ -21,8 +21,8 @@ import type { Pack } from '../core/pack';
 import type { Device } from '../core/types';
 import { loadDataset } from '../measure/dataset';
 import { dirSize } from '../measure/machine';
-import { percentile, round } from '../measure/metrics';
-import { machineBusySeconds, ownCpuSeconds } from './llamacpp';
+import { now, p50p95, round } from '../measure/stats';
+import { machineBusySeconds, ownCpuSeconds } from '../measure/machine';
 import { derivedVector, realVectors, textRoots } from './realvectors';
 import { rng } from './synth';
 
@@ -104,8 +104,7 @@ export interface RetrievalBench {
   notes: string[];
 }
 
-const now = () => performance.now();
-const lat = (xs: number[]): Lat => ({ p50: round(percentile(xs, 50), 2), p95: round(percentile(xs, 95), 2) });
+const lat = (xs: number[]): Lat => p50p95(xs);
 
 function unit(v: Float32Array): Float32Array {
   let s = 0;

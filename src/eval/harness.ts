@@ -14,6 +14,7 @@ import type { AnswerMode, MatchedMemory, MemoryRecord } from '../core/types';
 import { EvalQuestion } from '../measure/dataset';
 import { containsAnswer, exactMatch, f1Score, prefixExactMatch } from '../measure/metrics';
 import { ScratchBank } from '../measure/scratchBank';
+import { now, round } from '../measure/stats';
 
 export type { MemorizeStats } from '../measure/scratchBank';
 
@@ -107,8 +108,6 @@ export interface GroundingEvidence {
   confidence: number;
 }
 
-const now = () => performance.now();
-
 /** The scratch bank of measure/scratchBank.ts, plus the eval's question answering with every variant. */
 export class StreamingBank extends ScratchBank {
   /**
@@ -181,7 +180,7 @@ export class StreamingBank extends ScratchBank {
       const input = { question: text, answer: r.text, sources, memoryGain: r.memoryGain ?? null, confidence: r.score, promptText: promptOwnText(e.pack.manifest.prompt) };
       const g = groundAnswer({ ...input, minConfidence: mode ? s.minAnswerConfidence[mode] : null });
       const inSource = g.verdict === 'found' || (g.reason === 'low-confidence' && groundAnswer(input).verdict === 'found');
-      out.grounding[v] = { verdict: g.verdict, reason: g.reason, memoryGain: g.memoryGain, inSource, confidence: Math.round(r.score * 1e4) / 1e4 };
+      out.grounding[v] = { verdict: g.verdict, reason: g.reason, memoryGain: g.memoryGain, inSource, confidence: round(r.score, 4) };
       out.preds[v] = r.text;
       out.latencyMs[v] = extraMs + (now() - t);
       out.promptTokens[v] = ids.length + (prefix ? prefix.length : 0);

@@ -14,7 +14,8 @@ import { checkGold, DataError, isRealSpec, loadRealDataset, memorizeWorkspace, P
 import { FloorFit, fitFloors } from './calibrate';
 import { AnswerSettings, chunkText, QuestionOutcome, StreamingBank, Variant, VARIANT_LABELS, VARIANTS } from './harness';
 import { machineInfo, MachineInfo } from '../measure/machine';
-import { CORRECT_F1, isCorrect, percentile, round } from '../measure/metrics';
+import { CORRECT_F1, isCorrect } from '../measure/metrics';
+import { mean, p50p95, pct, round } from '../measure/stats';
 import { barChart, lineChart, mdTable } from '../measure/svg';
 
 export { VARIANTS, VARIANT_LABELS };
@@ -180,10 +181,6 @@ function otherBuiltin(spec: string): string {
   return spec === 'workspace-test' ? 'squad-notre-dame' : 'workspace-test';
 }
 
-function pct(sum: number, n: number): number {
-  return round((100 * sum) / Math.max(1, n), 2);
-}
-
 function summarize(outs: QuestionOutcome[], variants: readonly Variant[]): DatasetRun['variants'] {
   const res: DatasetRun['variants'] = {};
   for (const v of variants) {
@@ -197,8 +194,8 @@ function summarize(outs: QuestionOutcome[], variants: readonly Variant[]): Datas
       prefixEm: pct(xs.reduce((a, o) => a + o.scores[v]!.prefixEm, 0), xs.length),
       f1: pct(xs.reduce((a, o) => a + o.scores[v]!.f1, 0), xs.length),
       right: pct(xs.filter((o) => isCorrect(o.scores[v]!)).length, xs.length),
-      latencyMs: { p50: round(percentile(lat, 50), 1), p95: round(percentile(lat, 95), 1) },
-      promptTokens: { mean: round(pt.reduce((a, b) => a + b, 0) / Math.max(1, pt.length), 1), max: pt.length ? Math.max(...pt) : 0 },
+      latencyMs: p50p95(lat, 1),
+      promptTokens: { mean: round(mean(pt), 1), max: pt.length ? Math.max(...pt) : 0 },
       grounding: groundingOf(xs, v),
     };
   }

@@ -36,7 +36,7 @@ import {
   RealSource,
   sampleRealQuestions,
 } from '../measure/realRepos';
-import { round } from '../measure/metrics';
+import { now, p50p95Upper, pct, round } from '../measure/stats';
 import { mdTable } from '../measure/svg';
 
 export interface RetrievalEvalOptions {
@@ -161,12 +161,6 @@ export interface RetrievalReport {
   fit?: { retrieval: { weights: { key: number; emb: number; text: number } & Partial<Record<Retriever, number>>; rrfK: number; textGate: number; fittedOn: unknown }; datasets: string[] };
   files: string[];
   wallMs: number;
-}
-
-const now = () => performance.now();
-
-function pct(x: number, n: number): number {
-  return round((100 * x) / Math.max(1, n), 2);
 }
 
 /** 1-based rank of the first record of the gold document, 0 when absent. */
@@ -303,12 +297,6 @@ export async function rankedLists(e: Engine, question: string, C: number): Promi
   return out;
 }
 
-function latencyOf(lat: number[]): { p50: number; p95: number } {
-  const sorted = [...lat].sort((a, b) => a - b);
-  const pctl = (p: number) => round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0, 1);
-  return { p50: pctl(50), p95: pctl(95) };
-}
-
 /** A real-project dataset: each project memorized whole into a fresh bank, then its questions' ranked lists. */
 async function realRetrievalRun(
   spec: string,
@@ -368,7 +356,7 @@ async function realRetrievalRun(
     ...(o.measureEmbedderCost && real.projects.every((x) => x.memorize.memorizeNoEmbedderMs !== undefined) && real.projects.length
       ? { memorizeNoEmbedderMs: round(sum((x) => x.memorize.memorizeNoEmbedderMs!), 0) }
       : {}),
-    questionMs: latencyOf(lat),
+    questionMs: p50p95Upper(lat),
     retrievers: {},
     real,
   };
@@ -598,7 +586,7 @@ export async function runRetrievalEval(o: RetrievalEvalOptions): Promise<Retriev
         chunks: mem.chunks,
         memorizeMs: round(mem.wallMs, 0),
         embedderMs: round(embMs, 0),
-        questionMs: latencyOf(lat),
+        questionMs: p50p95Upper(lat),
         retrievers: {},
       };
     } finally {
