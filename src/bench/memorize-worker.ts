@@ -1,4 +1,4 @@
-// Engine process for the memorize benchmark (forked by bench/index.ts): opens the engine on a
+// Engine process for the memorize benchmark (forked by bench/memorize.ts): opens the engine on a
 // fresh bank, memorizes a workspace folder, and reports wall time, peak RSS and bank size.
 // argv: <packDir> <workspaceRoot> <bankDir> <device>
 import { Engine } from '../core/engine';

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { Pack } from '../core/pack';
 import { mdTable } from '../measure/svg';
 import { now } from '../measure/stats';
+import type { BenchSection } from './types';
 import { runWorker } from './worker';
 
 export interface MemoryCase {
@@ -77,3 +78,12 @@ export function memoryMarkdown(m: MemoryBench): string {
     mdTable(['process', 'after open', 'after memorize', 'peak', `≤ ${m.goalMiB}`, 'wall s', 'CPU s'], rows),
   ].join('\n');
 }
+
+export const memorySection: BenchSection = {
+  name: 'memory',
+  options: {},
+  async run(c, r) {
+    r.memory = await benchMemory(c.pack, { repoRoot: c.repoRoot, device: c.device, log: c.log });
+  },
+  markdown: (r) => (r.memory ? memoryMarkdown(r.memory) : ''),
+};

@@ -10,7 +10,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { EngineClient, EngineClientOptions } from '../core/client';
 import type { AskRequestOptions, AskResponse, MemorizeSummary } from '../core/protocol';
 import { rewordIssue, SkipReason } from '../core/files';
@@ -18,6 +18,8 @@ import { ANSWER_MODES, AnswerMode, CmtError, Device, DEVICES } from '../core/typ
 import { benchCommand } from '../bench/command';
 import { evalCommand } from '../eval/command';
 import type { MeasureContext } from '../measure/options';
+import { measureCommand } from './measure';
+import { collect, floatArg, intArg, parseSize } from './options';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..'); // out/src/cli -> repo
 const DEFAULT_PACK = path.join(REPO_ROOT, 'packs', 'default');
@@ -79,34 +81,6 @@ interface GlobalOpts {
   device: Device;
   json?: boolean;
   verbose?: boolean;
-}
-
-function intArg(name: string, min: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-    return n;
-  };
-}
-
-function floatArg(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number >= 0`);
-    return n;
-  };
-}
-
-/** "1048576", "512k", "1mb", "2M" -> bytes. */
-export function parseSize(v: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$/i.exec(v);
-  if (!m) throw new InvalidArgumentError('size must look like 1048576, 512k or 1mb');
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Math.round(Number(m[1]) * mult);
-}
-
-function collect(v: string, prev: string[] = []): string[] {
-  return [...prev, v];
 }
 
 /** The CLI's own fix, appended to the engine's message for these error codes. */
@@ -576,8 +550,8 @@ export function buildProgram(run: (fn: (cli: Cli) => Promise<number>) => Promise
     device: () => (program.getOptionValueSource('device') === 'default' ? 'cpu' : currentGlobalsOf(program).device),
     commandLine: () => ['cmt', ...process.argv.slice(2)].join(' '),
   };
-  program.addCommand(evalCommand(measure));
-  program.addCommand(benchCommand(measure));
+  program.addCommand(measureCommand(evalCommand, measure));
+  program.addCommand(measureCommand(benchCommand, measure));
 
   // Resolve global options at action time.
   program.hook('preAction', (_this, action) => {

@@ -1,8 +1,7 @@
 // `cmt eval`: the streaming-QA evaluation (index.ts) and `--retrieval-only` (retrieval.ts) as a
 // commander subcommand of the `cmt` program (src/cli/cmt.ts), which supplies --pack and --device.
 // The runners (and with them ONNX Runtime and LanceDB) load only when the subcommand runs.
-import { Command } from 'commander';
-import { MeasureContext, number, numbers, strings } from '../measure/options';
+import type { MeasureCommand, MeasureContext, OptionSpecs } from '../measure/options';
 import type { Variant } from './harness';
 import { BUILTIN_DATASETS } from '../measure/dataset';
 import { REAL_DATASET_NAMES } from '../measure/realRepos';
@@ -43,55 +42,55 @@ interface EvalCliOpts {
   write: boolean;
 }
 
-export function evalCommand(ctx: MeasureContext): Command {
-  return new Command('eval')
-    .description('streaming-QA quality: closed-book, RAG, CMT and its ablations (EM, F1, recall, latency, curves)')
-    .option(
-      '--dataset <names>',
-      `built-in (${Object.keys(BUILTIN_DATASETS).join(', ')}), real projects memorized whole (${REAL_DATASET_NAMES.join(', ')}; benchmarks/real/) or a SQuAD-format FILE.json; comma-separated (default workspace-test,squad-notre-dame)`,
-      strings,
-    )
-    .option('--fetch', 'real-project datasets: download missing workspaces (python3 benchmarks/real/fetch.py)')
-    .option('--quick', 'a few documents and questions (smoke run)')
-    .option('--out <dir>', 'where the reports go (default: docs/results)')
-    .option('--tag <name>', 'report file name prefix')
-    .option('--max-docs <n>', 'documents per dataset', number)
-    .option('--max-questions <n>', 'questions per dataset (real-project datasets: spread over the projects)', number)
-    .option('--variants <list>', 'variants to run (closed_book, rag_in_context, cmt, ...; default: all; none: retrieval only)', strings)
-    .option('--top-k <k>', 'memories per question', number)
-    .option('--alpha <a>', 'memory-aware contrast strength', number)
-    .option('--max-new-tokens <n>', 'answer tokens', number)
-    .option('--beams <b>', 'beam width', number)
-    .option('--big-k <k>', 'memories for the cmt_no_topk ablation', number)
-    .option('--fit-grounding', 'fit a grounding confidence floor per answer mode on these (dev) datasets')
-    .option('--fit-max-confident-wrong <pct>', '--fit-grounding: confident-wrong target per dataset (default 3)', number)
-    .option('--no-confidence-floors', "ignore the pack's grounding confidence floors (the text test alone)")
-    .option('--examples <n>', 'per-question predictions kept in the JSON report (default 8)', number)
-    .option('--no-curves', 'skip the retention and noise curves')
-    .option('--curve-dataset <name>', 'dataset of the curves')
-    .option('--curve-variants <list>', 'variants measured along the curves (default: cmt, rag_in_context)', strings)
-    .option('--filler <dataset>', 'documents streamed in after the curve dataset\'s own (e.g. workspace-filler: 1,000 more)')
-    .option('--curve-docs <n>', 'documents per curve step', number)
-    .option('--retention-steps <list>', 'bank sizes of the retention curve', numbers)
-    .option('--curve-questions <n>', 'questions per curve point', number)
-    .option('--noise <list>', 'noise fractions of the noise curve', numbers)
-    .option('--dump-contexts <file>', "real-project datasets: append each question's retrieved and gold chunks to FILE as JSON lines (the reader's training data; with --variants none, retrieval only)")
-    .option('--retrieval-only', 'recall@1/@5 + MRR per retriever and fused (no answers)')
-    .option('--candidates <n>', '--retrieval-only: candidates per retriever', number)
-    .option('--fit', '--retrieval-only: fit the fusion weights on the dev split')
-    .option('--embedder-cost', '--retrieval-only: also time memorizing without the sentence embedder')
-    .option('--fusion <key,emb,text,k[,gate]>', '--retrieval-only: fusion weights, RRF k and the BM25 gate (0: off)', numbers)
-    .option('--lists <prefix>', '--retrieval-only: also write each dataset\'s ranked lists to <prefix>.<i>.json')
-    .option('--no-write', '--retrieval-only: print, write no report')
-    .action(async (o: EvalCliOpts) => {
-      try {
-        await (o.retrievalOnly ? retrievalOnly(ctx, o) : fullEval(ctx, o));
-      } catch (e) {
-        process.stderr.write(`cmt eval: ${(e as Error).stack ?? e}\n`);
-        process.exitCode = 1;
-      }
-    });
-}
+const EVAL_OPTIONS = {
+  dataset: {
+    flags: '--dataset <names>',
+    description: `built-in (${Object.keys(BUILTIN_DATASETS).join(', ')}), real projects memorized whole (${REAL_DATASET_NAMES.join(', ')}; benchmarks/real/) or a SQuAD-format FILE.json; comma-separated (default workspace-test,squad-notre-dame)`,
+    kind: 'strings',
+  },
+  fetch: { flags: '--fetch', description: 'real-project datasets: download missing workspaces (python3 benchmarks/real/fetch.py)', kind: 'flag' },
+  quick: { flags: '--quick', description: 'a few documents and questions (smoke run)', kind: 'flag' },
+  out: { flags: '--out <dir>', description: 'where the reports go (default: docs/results)', kind: 'string' },
+  tag: { flags: '--tag <name>', description: 'report file name prefix', kind: 'string' },
+  maxDocs: { flags: '--max-docs <n>', description: 'documents per dataset', kind: 'number' },
+  maxQuestions: { flags: '--max-questions <n>', description: 'questions per dataset (real-project datasets: spread over the projects)', kind: 'number' },
+  variants: { flags: '--variants <list>', description: 'variants to run (closed_book, rag_in_context, cmt, ...; default: all; none: retrieval only)', kind: 'strings' },
+  topK: { flags: '--top-k <k>', description: 'memories per question', kind: 'number' },
+  alpha: { flags: '--alpha <a>', description: 'memory-aware contrast strength', kind: 'number' },
+  maxNewTokens: { flags: '--max-new-tokens <n>', description: 'answer tokens', kind: 'number' },
+  beams: { flags: '--beams <b>', description: 'beam width', kind: 'number' },
+  bigK: { flags: '--big-k <k>', description: 'memories for the cmt_no_topk ablation', kind: 'number' },
+  fitGrounding: { flags: '--fit-grounding', description: 'fit a grounding confidence floor per answer mode on these (dev) datasets', kind: 'flag' },
+  fitMaxConfidentWrong: { flags: '--fit-max-confident-wrong <pct>', description: '--fit-grounding: confident-wrong target per dataset (default 3)', kind: 'number' },
+  confidenceFloors: { flags: '--no-confidence-floors', description: "ignore the pack's grounding confidence floors (the text test alone)", kind: 'negatable' },
+  examples: { flags: '--examples <n>', description: 'per-question predictions kept in the JSON report (default 8)', kind: 'number' },
+  curves: { flags: '--no-curves', description: 'skip the retention and noise curves', kind: 'negatable' },
+  curveDataset: { flags: '--curve-dataset <name>', description: 'dataset of the curves', kind: 'string' },
+  curveVariants: { flags: '--curve-variants <list>', description: 'variants measured along the curves (default: cmt, rag_in_context)', kind: 'strings' },
+  filler: { flags: '--filler <dataset>', description: "documents streamed in after the curve dataset's own (e.g. workspace-filler: 1,000 more)", kind: 'string' },
+  curveDocs: { flags: '--curve-docs <n>', description: 'documents per curve step', kind: 'number' },
+  retentionSteps: { flags: '--retention-steps <list>', description: 'bank sizes of the retention curve', kind: 'numbers' },
+  curveQuestions: { flags: '--curve-questions <n>', description: 'questions per curve point', kind: 'number' },
+  noise: { flags: '--noise <list>', description: 'noise fractions of the noise curve', kind: 'numbers' },
+  dumpContexts: { flags: '--dump-contexts <file>', description: "real-project datasets: append each question's retrieved and gold chunks to FILE as JSON lines (the reader's training data; with --variants none, retrieval only)", kind: 'string' },
+  retrievalOnly: { flags: '--retrieval-only', description: 'recall@1/@5 + MRR per retriever and fused (no answers)', kind: 'flag' },
+  candidates: { flags: '--candidates <n>', description: '--retrieval-only: candidates per retriever', kind: 'number' },
+  fit: { flags: '--fit', description: '--retrieval-only: fit the fusion weights on the dev split', kind: 'flag' },
+  embedderCost: { flags: '--embedder-cost', description: '--retrieval-only: also time memorizing without the sentence embedder', kind: 'flag' },
+  fusion: { flags: '--fusion <key,emb,text,k[,gate]>', description: '--retrieval-only: fusion weights, RRF k and the BM25 gate (0: off)', kind: 'numbers' },
+  lists: { flags: '--lists <prefix>', description: "--retrieval-only: also write each dataset's ranked lists to <prefix>.<i>.json", kind: 'string' },
+  write: { flags: '--no-write', description: '--retrieval-only: print, write no report', kind: 'negatable' },
+} satisfies OptionSpecs;
+
+export const evalCommand: MeasureCommand = {
+  name: 'eval',
+  description: 'streaming-QA quality: closed-book, RAG, CMT and its ablations (EM, F1, recall, latency, curves)',
+  options: [EVAL_OPTIONS],
+  async run(ctx, given) {
+    const o = given as unknown as EvalCliOpts;
+    await (o.retrievalOnly ? retrievalOnly(ctx, o) : fullEval(ctx, o));
+  },
+};
 
 async function retrievalOnly(ctx: MeasureContext, o: EvalCliOpts): Promise<void> {
   const { runRetrievalEval } = await import('./retrieval');
