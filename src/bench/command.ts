@@ -1,16 +1,10 @@
-// `cmt bench`: the command's own options and what it runs (src/cli/measure.ts makes it a commander
-// subcommand of `cmt`, which supplies --pack and --device). Its other options are the sections'
-// (sections.ts). The runner (and with it ONNX Runtime and LanceDB) loads only when the command runs.
-import type { MeasureCommand, OptionSpecs } from '../measure/options';
-import { BENCH_SECTIONS, SECTIONS } from './sections';
+// `cmt bench`: its options (its own and the sections', sections.ts) and what it runs.
+// src/cli/measure.ts makes it a commander subcommand of `cmt`, which supplies --pack and --device.
+// The runner (and with it ONNX Runtime and LanceDB) loads only when it runs.
+import type { MeasureCommand } from '../measure/options';
+import { BENCH_OPTIONS, BENCH_SECTIONS } from './sections';
 import type { BenchOptions } from './types';
 
-export const BENCH_OPTIONS = {
-  sections: { flags: '--sections <list>', description: `sections to run (${SECTIONS.join(', ')}; default: all but chunking and search)`, kind: 'strings' },
-  quick: { flags: '--quick', description: 'small sizes (smoke run)', kind: 'flag' },
-  outDir: { flags: '--out <dir>', description: 'where the reports go (default: docs/results)', kind: 'string' },
-  tag: { flags: '--tag <name>', description: 'report file name prefix', kind: 'string' },
-} satisfies OptionSpecs;
 
 export const benchCommand: MeasureCommand = {
   name: 'bench',

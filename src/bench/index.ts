@@ -6,9 +6,8 @@ import * as path from 'node:path';
 import { loadPack } from '../core/pack';
 import { machineInfo } from '../measure/machine';
 import { allOptions, resolveOptions } from '../measure/options';
-import { BENCH_OPTIONS } from './command';
 import { writeBench } from './report';
-import { BENCH_SECTIONS, DEFAULT_SECTIONS, SECTIONS } from './sections';
+import { BENCH_OPTIONS, BENCH_SECTIONS, DEFAULT_SECTIONS, SECTIONS } from './sections';
 import type { BenchContext, BenchOptions, BenchReport, BenchSectionName, ResolvedBenchOptions } from './types';
 
 export type { BenchOptions, BenchReport } from './types';

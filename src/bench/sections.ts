@@ -6,6 +6,7 @@
 //
 // A new section: a module exporting a BenchSection (name, options, run, markdown), its result type
 // under its name in BenchResults and its options in BenchSpecs (types.ts), and an entry here.
+import type { OptionSpecs } from '../measure/options';
 import { answerSection } from './answer';
 import { chunkingSection } from './chunking';
 import { compressSection } from './compress';
@@ -24,3 +25,11 @@ export const SECTIONS: BenchSectionName[] = ['compress', 'answer', 'retrieval', 
 
 /** chunking needs the real projects fetched; search builds (and caches) a 10K-memory bank and runs the MCP server: both only on request. */
 export const DEFAULT_SECTIONS: BenchSectionName[] = SECTIONS.filter((s) => s !== 'chunking' && s !== 'search');
+
+/** The command's own options. */
+export const BENCH_OPTIONS = {
+  sections: { flags: '--sections <list>', description: `sections to run (${SECTIONS.join(', ')}; default: all but chunking and search)`, kind: 'strings' },
+  quick: { flags: '--quick', description: 'small sizes (smoke run)', kind: 'flag' },
+  outDir: { flags: '--out <dir>', description: 'where the reports go (default: docs/results)', kind: 'string' },
+  tag: { flags: '--tag <name>', description: 'report file name prefix', kind: 'string' },
+} satisfies OptionSpecs;

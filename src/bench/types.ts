@@ -6,7 +6,6 @@ import type { MachineInfo } from '../measure/machine';
 import type { OptionValues, ResolvedOptions, Section } from '../measure/options';
 import type { ANSWER_OPTIONS, AnswerBench } from './answer';
 import type { CHUNKING_OPTIONS, ChunkingCostBench } from './chunking';
-import type { BENCH_OPTIONS } from './command';
 import type { COMPRESS_OPTIONS, CompressBench } from './compress';
 import type { DECODE_OPTIONS, DecodeBench } from './decode';
 import type { EMBEDDER_OPTIONS, EmbedderCostBench } from './embedderCost';
@@ -14,6 +13,7 @@ import type { MEMORIZE_OPTIONS, MemorizeBench } from './memorize';
 import type { MemoryBench } from './memory';
 import type { RETRIEVAL_OPTIONS, RetrievalBench } from './retrieval';
 import type { SearchBench } from './search';
+import type { BENCH_OPTIONS } from './sections';
 
 /** Every declared option of `cmt bench` (the command's own and each section's). */
 type BenchSpecs = typeof BENCH_OPTIONS &
