@@ -6,7 +6,7 @@
 import type { AnswerMode } from '../core/types';
 import { isCorrect } from '../measure/metrics';
 import { pct, round } from '../measure/stats';
-import { MODE_OF, QuestionOutcome, Variant } from './harness';
+import { MODE_OF, QuestionOutcome, Variant } from './variants';
 
 export interface FloorFit {
   variant: Variant;
