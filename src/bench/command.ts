@@ -5,7 +5,6 @@ import type { MeasureCommand } from '../measure/options';
 import { BENCH_OPTIONS, BENCH_SECTIONS } from './sections';
 import type { BenchOptions } from './types';
 
-
 export const benchCommand: MeasureCommand = {
   name: 'bench',
   description: 'speed, memory and scale: compression vs the machine peak, answer latency, retrieval at 1K-1M, 10K-file memorize',

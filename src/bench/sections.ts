@@ -1,8 +1,9 @@
-// The sections of `cmt bench`, in the order they run and appear in the report. Each section module
-// exports its options (declared once: types, defaults, --quick values and --help come from there),
-// its run (which puts its result in the report under its name) and its part of the report
-// (markdown, charts, console lines). Section modules load engine code only inside run: `cmt` reads
-// this list at start-up to build `cmt bench --help` (test/measure/sections.test.ts checks it).
+// The sections of `cmt bench`, in the order they run and appear in the report, and the command's
+// own options (--sections, --quick, --out, --tag). Each section module exports its options (declared
+// once: types, defaults, --quick values and --help come from there), its run (which puts its result
+// in the report under its name) and its part of the report (markdown, charts, console lines).
+// Section modules load engine code only inside run: `cmt` reads this list at start-up to build
+// `cmt bench --help` (test/measure/sections.test.ts checks it).
 //
 // A new section: a module exporting a BenchSection (name, options, run, markdown), its result type
 // under its name in BenchResults and its options in BenchSpecs (types.ts), and an entry here.
