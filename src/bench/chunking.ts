@@ -5,13 +5,19 @@
 // of the machine falls on both sides; the medians are compared per source MB.
 import type { Pack } from '../core/pack';
 import type { Device } from '../core/types';
-import { percentile, round } from '../measure/metrics';
+import type { OptionSpecs } from '../measure/options';
 import { loadRealDataset, memorizeWorkspace } from '../measure/realRepos';
-import { ScratchBank } from '../measure/scratchBank';
+import { percentile, round } from '../measure/stats';
 import { mdTable } from '../measure/svg';
+import type { BenchSection } from './types';
 
 /** The budget: code-aware memorize time per source MB at most this many times the line-based one. */
 export const CHUNKING_COST_BUDGET = 1.3;
+
+export const CHUNKING_OPTIONS = {
+  chunkingDataset: { flags: '--chunking-dataset <name>', description: 'chunking: real projects memorized with code-aware chunking on and off (default real-dev; real:<name> for one)', kind: 'string', default: 'real-dev' },
+  chunkingRepeats: { flags: '--chunking-repeats <n>', description: 'chunking: ABBA rounds (default 1)', kind: 'number', default: 1 },
+} satisfies OptionSpecs;
 
 export interface ChunkingCostRow {
   project: string;
@@ -36,6 +42,7 @@ export interface ChunkingCostBench {
 }
 
 async function memorizeOnce(packDir: string, workspace: string, device: Device, syntaxChunks: boolean) {
+  const { ScratchBank } = await import('../measure/scratchBank'); // engine code: loaded when the section runs
   const bank = await ScratchBank.open(packDir, device, undefined, { syntaxChunks });
   try {
     return await memorizeWorkspace(bank.engine, workspace);
@@ -100,3 +107,12 @@ export function chunkingCostMarkdown(b: ChunkingCostBench): string {
   ];
   return out.join('\n');
 }
+
+export const chunkingSection: BenchSection = {
+  name: 'chunking',
+  options: CHUNKING_OPTIONS,
+  async run(c, r) {
+    r.chunking = await benchChunkingCost(c.pack, { spec: c.o.chunkingDataset, repeats: c.o.chunkingRepeats, device: c.device, repoRoot: c.repoRoot, log: c.log });
+  },
+  markdown: (r) => (r.chunking ? chunkingCostMarkdown(r.chunking) : ''),
+};

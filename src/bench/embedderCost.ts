@@ -9,11 +9,18 @@
 import type { Pack } from '../core/pack';
 import type { Device } from '../core/types';
 import { EvalDocument, loadDataset } from '../measure/dataset';
-import { percentile, round } from '../measure/metrics';
-import { memorizeFresh } from '../measure/scratchBank';
+import type { OptionSpecs } from '../measure/options';
+import { percentile, round } from '../measure/stats';
 import { mdTable } from '../measure/svg';
+import type { BenchSection } from './types';
 
 export const EMBEDDER_COST_BUDGET_PCT = 30;
+
+export const EMBEDDER_OPTIONS = {
+  embedderDatasets: { flags: '--embedder-datasets <list>', description: 'embedder: datasets memorized with and without the sentence embedder (default workspace-test,squad-notre-dame-test)', kind: 'strings', default: ['workspace-test', 'squad-notre-dame-test'] },
+  embedderRepeats: { flags: '--embedder-repeats <n>', description: 'embedder: ABBA rounds (default 2)', kind: 'number', default: 2, quick: 1 },
+  embedderDocs: { flags: '--embedder-docs <n>', description: 'embedder: documents per dataset (default all)', kind: 'number', quick: 24, helpAfter: '--chunking-repeats' },
+} satisfies OptionSpecs;
 
 export interface EmbedderCostRow {
   dataset: string;
@@ -59,6 +66,7 @@ export async function benchEmbedderCost(pack: Pack, o: EmbedderCostOptions): Pro
   const out: EmbedderCostBench = { repeats: o.repeats, budgetPct: EMBEDDER_COST_BUDGET_PCT, rows: [] };
   if (!spec) return { ...out, skipped: 'the pack has no sentence embedder' };
   out.embedder = { name: spec.name, maxTokens: spec.maxTokens };
+  const { memorizeFresh } = await import('../measure/scratchBank'); // engine code: loaded when the section runs
   const memorize = async (docs: EvalDocument[], embedder: boolean) => {
     const m = await memorizeFresh(pack.dir, docs, { device: o.device ?? 'cpu', embedder });
     if (m.failed) throw new Error(`${m.failed} of ${docs.length} documents failed to memorize`);
@@ -122,3 +130,16 @@ export function embedderCostMarkdown(b: EmbedderCostBench): string {
   );
   return out.join('\n') + '\n';
 }
+
+export const embedderSection: BenchSection = {
+  name: 'embedder',
+  options: EMBEDDER_OPTIONS,
+  async run(c, r) {
+    r.embedder = await benchEmbedderCost(c.pack, { datasets: c.o.embedderDatasets, repeats: c.o.embedderRepeats, maxDocs: c.o.embedderDocs, device: c.device, repoRoot: c.repoRoot, log: c.log });
+  },
+  markdown: (r) => (r.embedder ? embedderCostMarkdown(r.embedder) : ''),
+  console: (r) =>
+    (r.embedder?.rows ?? [])
+      .map((x) => `embedder cost ${x.dataset}: with ${(x.withMs / 1000).toFixed(2)} s, without ${(x.withoutMs / 1000).toFixed(2)} s -> +${x.addedPct} % per token (budget ${r.embedder!.budgetPct} %)\n`)
+      .join(''),
+};

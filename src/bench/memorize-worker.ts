@@ -1,14 +1,15 @@
-// Engine process for the memorize benchmark (forked by bench/index.ts): opens the engine on a
+// Engine process for the memorize benchmark (forked by bench/memorize.ts): opens the engine on a
 // fresh bank, memorizes a workspace folder, and reports wall time, peak RSS and bank size.
 // argv: <packDir> <workspaceRoot> <bankDir> <device>
 import { Engine } from '../core/engine';
 import type { Device } from '../core/types';
+import { now } from '../measure/stats';
 
 async function main(): Promise<void> {
   const [packDir, root, bankDir, device] = process.argv.slice(2);
   const engine = await Engine.open({ packDir, bankUri: bankDir, device: (device || 'cpu') as Device, verifyHashes: false, log: (m) => void process.stderr.write(`[cmt] ${m}\n`) });
   try {
-    const t0 = performance.now();
+    const t0 = now();
     let last = 0;
     const s = await engine.memorize(['.'], {
       root,
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
         }
       },
     });
-    const wallMs = performance.now() - t0;
+    const wallMs = now() - t0;
     const st = await engine.status();
     // Bytes after compaction (memorize appends one LanceDB fragment/version per file).
     await engine.bank.compact(new Date(Date.now() + 1000));

@@ -3,8 +3,8 @@
 // argv: <packDir> <workspaceRoot> <bankDir> <device> <memorize|ask|both> <questions JSON>
 import { Engine } from '../core/engine';
 import type { Device } from '../core/types';
+import { mib } from '../measure/stats';
 
-const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 const peakMiB = () => mib(process.resourceUsage().maxRSS * 1024);
 
 async function main(): Promise<void> {

@@ -7,6 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Pack } from '../core/pack';
 import { mdTable } from '../measure/svg';
+import { now } from '../measure/stats';
+import type { BenchSection } from './types';
 import { runWorker } from './worker';
 
 export interface MemoryCase {
@@ -40,10 +42,10 @@ const QUESTIONS: Record<string, string[]> = {
 type CaseResult = MemoryCase & { memorized: number; chunks: number; answers: string[] };
 
 async function runCase(pack: Pack, root: string, bank: string, device: string, mode: MemoryCase['mode'], questions: string[]): Promise<CaseResult> {
-  const t0 = performance.now();
+  const t0 = now();
   let wallMs = 0;
   const r = await runWorker<CaseResult>(path.join(__dirname, 'memory-worker.js'), [pack.dir, root, bank, device, mode, JSON.stringify(questions)], `memory worker (${mode})`, (msg) => {
-    if (msg.type === 'done') wallMs = Math.round(performance.now() - t0);
+    if (msg.type === 'done') wallMs = Math.round(now() - t0);
   });
   return { ...r, wallMs };
 }
@@ -76,3 +78,12 @@ export function memoryMarkdown(m: MemoryBench): string {
     mdTable(['process', 'after open', 'after memorize', 'peak', `≤ ${m.goalMiB}`, 'wall s', 'CPU s'], rows),
   ].join('\n');
 }
+
+export const memorySection: BenchSection = {
+  name: 'memory',
+  options: {},
+  async run(c, r) {
+    r.memory = await benchMemory(c.pack, { repoRoot: c.repoRoot, device: c.device, log: c.log });
+  },
+  markdown: (r) => (r.memory ? memoryMarkdown(r.memory) : ''),
+};

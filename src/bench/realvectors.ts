@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Embedder } from '../core/embed';
+import { now } from '../measure/stats';
 import { rng } from './synth';
 
 export interface TextSource {
@@ -151,15 +152,15 @@ export async function realVectors(o: { dir: string; embedder: Embedder; roots: s
   let spent = 0;
   let pool = n;
   if (n < o.want && o.budgetS > 0) {
-    const t0 = performance.now();
+    const t0 = now();
     const cands = await collectTexts(o.roots);
     pool = cands.length;
     const have = new Set(texts);
     const todo = cands.filter((t) => !have.has(t)).slice(0, o.want - n);
-    log(`[bench] real vectors: ${n} cached, ${cands.length} text windows found in ${((performance.now() - t0) / 1000).toFixed(1)} s; embedding up to ${todo.length} more for ≤ ${o.budgetS} s`);
-    const te = performance.now();
+    log(`[bench] real vectors: ${n} cached, ${cands.length} text windows found in ${((now() - t0) / 1000).toFixed(1)} s; embedding up to ${todo.length} more for ≤ ${o.budgetS} s`);
+    const te = now();
     const step = 512;
-    for (let s = 0; s < todo.length && (performance.now() - te) / 1000 < o.budgetS; s += step) {
+    for (let s = 0; s < todo.length && (now() - te) / 1000 < o.budgetS; s += step) {
       const part = todo.slice(s, s + step);
       const vecs = await o.embedder.embed(part, { batchSize: o.batchSize ?? 32 });
       const out = Buffer.alloc(part.length * 4 * dim);
@@ -169,9 +170,9 @@ export async function realVectors(o: { dir: string; embedder: Embedder; roots: s
       texts.push(...part);
       buf = Buffer.concat([buf, out]);
       added += part.length;
-      if ((s / step) % 10 === 0) log(`[bench] real vectors: ${texts.length} (${(added / ((performance.now() - te) / 1000)).toFixed(0)} texts/s)`);
+      if ((s / step) % 10 === 0) log(`[bench] real vectors: ${texts.length} (${(added / ((now() - te) / 1000)).toFixed(0)} texts/s)`);
     }
-    spent = (performance.now() - te) / 1000;
+    spent = (now() - te) / 1000;
   }
   const vecs = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
   return { dir, dim, texts, vecs, added, embedSeconds: spent, textsPerSecond: added > 0 ? added / spent : null, pool };

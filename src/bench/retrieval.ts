@@ -6,46 +6,28 @@
 // (workspace-test and SQuAD test splits), embedded at query time, and the timings include that
 // embedding. Recall@10 of the index is measured against exact search on the same query vectors.
 // A pack without an embedder is measured on its `key` column instead (clustered synthetic keys,
-// the question's key from the compressor at query time).
-import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import * as lancedb from '@lancedb/lancedb';
-import { Binary, FixedSizeList, Float32, Float64, Int32, makeData, RecordBatch, Schema, Struct, Table as ArrowTable, Utf8, vectorFromArray } from 'apache-arrow';
-import { codeTerms, DEFAULT_VECTOR_INDEX, MemoryBank, tableNameForPack, VectorIndexOptions } from '../core/bank';
-import { Compressor } from '../core/compress';
-import { Embedder } from '../core/embed';
-import { fusionOf, FusionWeights, match } from '../core/match';
-import type { Pack } from '../core/pack';
-import type { Device } from '../core/types';
-import { loadDataset } from '../measure/dataset';
-import { dirSize } from '../measure/machine';
-import { percentile, round } from '../measure/metrics';
-import { machineBusySeconds, ownCpuSeconds } from './llamacpp';
-import { derivedVector, realVectors, textRoots } from './realvectors';
-import { rng } from './synth';
+// the question's key from the compressor at query time). The measurement is retrievalRun.ts.
+import type { VectorIndexOptions } from '../core/bank';
+import type { FusionWeights } from '../core/match';
+import { defined, type OptionSpecs } from '../measure/options';
+import { round } from '../measure/stats';
+import { lineChart, mdTable } from '../measure/svg';
+import type { BenchOptions, BenchSection } from './types';
 
-export interface RetrievalBenchOptions {
-  sizes?: number[];
-  queries?: number;
-  /** Sizes from this many rows get the ANN index (default: the bank's default minRows). */
-  indexMin?: number;
-  /** ANN settings (default: the bank's DEFAULT_VECTOR_INDEX). */
-  vectorIndex?: Partial<VectorIndexOptions>;
-  /** Real embeddings: cache folder (default <repo>/.cache/bench-embeddings). */
-  cacheDir?: string;
-  /** Real embeddings wanted in the cache in all (default 100,000). */
-  realWant?: number;
-  /** Seconds this run may spend embedding more real texts (default 0: use the cache as it is). */
-  realBudgetS?: number;
-  /** Bytes of the `memory` column per row (default the pack's k x d float32). */
-  memoryBytes?: number;
-  /** After the ANN rows: recall@10 and embed + search latency with each of these HNSW ef values. */
-  efSweep?: number[];
-  device?: Device;
-  repoRoot: string;
-}
+export const RETRIEVAL_OPTIONS = {
+  retrievalSizes: { flags: '--sizes <list>', description: 'retrieval bank sizes (e.g. 1000,10000,100000,1000000)', kind: 'numbers', default: [10_000, 100_000, 1_000_000], quick: [300, 1000] },
+  retrievalQueries: { flags: '--queries <n>', description: 'retrieval queries per size', kind: 'number', default: 50, quick: 10 },
+  indexMin: { flags: '--index-min <n>', description: "retrieval: smallest bank that gets the ANN index (default: the bank's 20000)", kind: 'number', quick: 1000 },
+  realBudgetS: { flags: '--real-budget <s>', description: 'retrieval: seconds to spend embedding more real text windows into the cache', kind: 'number', default: 0, quick: 60 },
+  realWant: { flags: '--real-want <n>', description: 'retrieval: real embeddings wanted in the cache (default 100000)', kind: 'number', default: 100_000, quick: 1500 },
+  realCache: { flags: '--real-cache <dir>', description: 'retrieval: cache of real embeddings (default .cache/bench-embeddings)', kind: 'string' },
+  memoryBytes: { flags: '--memory-bytes <n>', description: "retrieval: bytes of the memory column per row (default the pack's k x d float32)", kind: 'number' },
+  annKind: { flags: '--ann-kind <kind>', description: 'retrieval: ivf_hnsw_sq (default) or ivf_pq', kind: 'string' },
+  nprobes: { flags: '--nprobes <n>', description: 'retrieval: IVF partitions probed', kind: 'number' },
+  ef: { flags: '--ef <n>', description: 'retrieval: HNSW candidates', kind: 'number' },
+  refineFactor: { flags: '--refine-factor <n>', description: 'retrieval: exact re-rank factor', kind: 'number' },
+  efSweep: { flags: '--ef-sweep <list>', description: 'retrieval: also measure the index with these HNSW ef values', kind: 'numbers', default: [] },
+} satisfies OptionSpecs;
 
 export interface Lat {
   p50: number;
@@ -104,283 +86,75 @@ export interface RetrievalBench {
   notes: string[];
 }
 
-const now = () => performance.now();
-const lat = (xs: number[]): Lat => ({ p50: round(percentile(xs, 50), 2), p95: round(percentile(xs, 95), 2) });
-
-function unit(v: Float32Array): Float32Array {
-  let s = 0;
-  for (const x of v) s += x * x;
-  const n = Math.sqrt(s) || 1;
-  for (let i = 0; i < v.length; i++) v[i] /= n;
-  return v;
+/** --ann-kind, --nprobes, --ef, --refine-factor: the ANN settings that override the bank's (undefined: none given). */
+export function vectorIndexOf(o: Pick<BenchOptions, 'annKind' | 'nprobes' | 'ef' | 'refineFactor'>): Partial<VectorIndexOptions> | undefined {
+  if (o.annKind !== undefined && o.annKind !== 'ivf_hnsw_sq' && o.annKind !== 'ivf_pq') throw new Error(`unknown --ann-kind ${o.annKind}; ivf_hnsw_sq or ivf_pq`);
+  const v = defined({ kind: o.annKind as VectorIndexOptions['kind'] | undefined, nprobes: o.nprobes, ef: o.ef, refineFactor: o.refineFactor });
+  return Object.keys(v).length ? v : undefined;
 }
 
-/** Arrow column builders for one batch in the bank's schema (much faster than row objects at 1M rows). */
-function batchTable(schema: Schema, cols: Record<string, unknown[] | Float32Array>, n: number, dims: Record<string, number>): ArrowTable {
-  const children = schema.fields.map((f) => {
-    const v = cols[f.name];
-    if (f.type instanceof FixedSizeList) {
-      const d = dims[f.name];
-      const child = makeData({ type: new Float32(), length: n * d, data: v as Float32Array });
-      return makeData({ type: f.type, length: n, nullCount: 0, child });
-    }
-    if (f.type instanceof Binary) return vectorFromArray(v as Uint8Array[], new Binary()).data[0];
-    // Columns the bench leaves empty (symbol, defines: nullable) are all null.
-    if (f.type instanceof Utf8) return vectorFromArray((v as string[] | undefined) ?? new Array<null>(n).fill(null), new Utf8()).data[0];
-    if (f.type instanceof Int32) return makeData({ type: new Int32(), length: n, data: Int32Array.from(v as number[]) });
-    if (f.type instanceof Float64) return makeData({ type: new Float64(), length: n, data: Float64Array.from(v as number[]) });
-    throw new Error(`bench: no builder for column ${f.name}`);
-  });
-  const data = makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children });
-  return new ArrowTable(schema, new RecordBatch(schema, data));
-}
-
-export async function benchRetrieval(pack: Pack, o: RetrievalBenchOptions, log: (m: string) => void): Promise<RetrievalBench> {
-  const m = pack.manifest;
-  const k = m.cmt.memorySlots;
-  const d = m.cmt.memoryDim;
-  const sizes = o.sizes ?? [10_000, 100_000, 1_000_000];
-  const nq = o.queries ?? 50;
-  const vi: VectorIndexOptions = { ...DEFAULT_VECTOR_INDEX, ...Object.fromEntries(Object.entries(o.vectorIndex ?? {}).filter(([, v]) => v !== undefined)) };
-  const indexMin = o.indexMin ?? vi.minRows;
-  const topK = m.defaults.topK;
-  const candidates = Math.max(4 * topK, 20);
-  const fusion = fusionOf(m.retrieval);
-  const memoryBytes = o.memoryBytes ?? 4 * k * d;
-  const notes: string[] = [];
-  const embedder = await Embedder.create(pack, o.device ?? 'cpu');
-  const column: 'emb' | 'key' = embedder ? 'emb' : 'key';
-  const compressor = embedder ? null : await Compressor.create(pack, o.device ?? 'cpu');
-  const E = embedder ? embedder.dim : d;
-  const meta = { packId: m.packId, memorySlots: k, memoryDim: d, ...(embedder ? { embedDim: E } : {}) };
-
-  // Real questions, alternating between code and prose.
-  const qsets = ['workspace-test', 'squad-notre-dame-test'].map((s) => loadDataset(s, o.repoRoot).questions.map((q) => q.question));
-  const questions: string[] = [];
-  for (let i = 0; questions.length < nq; i++) questions.push(qsets[i % 2][Math.floor(i / 2) * 7 % qsets[i % 2].length]);
-  const encode = async (q: string): Promise<{ key: Float32Array; emb?: Float32Array }> => {
-    if (embedder) return { key: new Float32Array(d), emb: await embedder.embedOne(q) };
-    return { key: (await compressor!.compressQuestion(q)).key };
-  };
-
-  // The vectors: real cached embeddings (+ more within the budget), else clustered synthetic keys.
-  let real: Awaited<ReturnType<typeof realVectors>> | null = null;
-  let R = 0;
-  let realVecs: Float32Array = new Float32Array(0);
-  let realTexts: string[] = [];
-  if (embedder) {
-    const cacheDir = o.cacheDir ?? path.join(o.repoRoot, '.cache', 'bench-embeddings');
-    real = await realVectors({ dir: cacheDir, embedder, roots: textRoots(o.repoRoot), want: o.realWant ?? 100_000, budgetS: o.realBudgetS ?? 0, log });
-    R = real.texts.length;
-    realVecs = real.vecs;
-    realTexts = real.texts;
-    if (R < 2) throw new Error(`bench retrieval: no real embeddings cached in ${real.dir}; run once with --real-budget <seconds>`);
-    log(`[bench] retrieval: ${R} real embeddings (${real.added} added in ${real.embedSeconds.toFixed(0)} s${real.textsPerSecond ? `, ${real.textsPerSecond.toFixed(0)} texts/s` : ''})`);
-  } else {
-    // No embedder: 64 clusters of synthetic keys stand in for "real" ones.
-    R = 4096;
-    const r = rng(99);
-    const centres = Array.from({ length: 64 }, () => unit(Float32Array.from({ length: d }, () => r() - 0.5)));
-    realVecs = new Float32Array(R * d);
-    for (let i = 0; i < R; i++) {
-      const c = centres[i % 64];
-      realVecs.set(unit(c.map((x) => x + 0.08 * (r() - 0.5))), i * d);
-    }
-    realTexts = Array.from({ length: R }, (_, i) => `synthetic memory ${i} of cluster ${i % 64}`);
-    notes.push('the pack has no sentence embedder: the key column is measured on clustered synthetic keys; question keys from the compressor');
+function retrievalMarkdown(x: RetrievalBench): string {
+  const out: string[] = [];
+  const lp = (l: { p50: number; p95: number }) => `${l.p50} / ${l.p95}`;
+  out.push(`## Retrieval: question -> memories (${x.queries} ${x.queryText}; encoder ${x.encoder}; column \`${x.column}\`)\n`);
+  if (x.real) {
+    out.push(
+      `Vectors: ${x.real.cached} REAL embeddings (${x.real.source}; cached in \`${x.real.cacheDir}\`, ${x.real.addedThisRun} embedded in this run${x.real.textsPerSecond ? ` at ${x.real.textsPerSecond} texts/s` : ''}); rows beyond them carry DERIVED vectors: ${x.derivation}. ` +
+        `Timings include embedding the question (p50 / p95 ms). Search = top-${x.candidates} of the ${x.column} column; hybrid = match() top-${x.topK} with the pack's fusion (key ${x.fusion.key}, emb ${x.fusion.emb}, text ${x.fusion.text}, k ${x.fusion.rrfK}, BM25 gate ${x.fusion.textGate || 'off'}).\n`,
+    );
   }
-  const vecOf = (i: number): { vec: Float32Array; text: string } => {
-    if (i < R) return { vec: realVecs.subarray(i * E, (i + 1) * E), text: realTexts[i] };
-    const x = derivedVector(realVecs, R, E, i);
-    return { vec: x.vec, text: `${realTexts[x.a]} ${realTexts[x.b]}` };
-  };
-
-  const schema = MemoryBank.schemaFor(meta);
-  const name = tableNameForPack(m.packId);
-  const rows: RetrievalBenchRow[] = [];
-  for (const size of sizes) {
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'cmt-bench-bank-'));
-    try {
-      // 1. Write the table in the bank's schema.
-      const t0 = now();
-      const db = await lancedb.connect(dir);
-      const table = await db.createEmptyTable(name, schema);
-      const rk = rng(1000 + size);
-      const B = 10_000;
-      for (let s = 0; s < size; s += B) {
-        const n = Math.min(B, size - s);
-        const cols: Record<string, unknown[] | Float32Array> = { id: [], path: [], start_line: [], end_line: [], content_hash: [], mtime_ms: [], memory: [], text: [], terms: [] };
-        const mem = randomBytes(n * memoryBytes); // incompressible, as real float32 memories are
-        const key = new Float32Array(n * d);
-        const emb = new Float32Array(n * E);
-        for (let j = 0; j < n; j++) {
-          const i = s + j;
-          const file = `docs/d${Math.floor(i / 4)}.md`;
-          const line = (i % 4) * 10 + 1;
-          const v = vecOf(i);
-          (cols.id as string[]).push(`${file}#${line}-${line + 9}`);
-          (cols.path as string[]).push(file);
-          (cols.start_line as number[]).push(line);
-          (cols.end_line as number[]).push(line + 9);
-          (cols.content_hash as string[]).push('h' + Math.floor(i / 4));
-          (cols.mtime_ms as number[]).push(0);
-          (cols.memory as Uint8Array[]).push(mem.subarray(j * memoryBytes, (j + 1) * memoryBytes));
-          (cols.text as string[]).push(v.text);
-          (cols.terms as string[]).push(codeTerms(`${file}\n${v.text}`));
-          if (embedder) {
-            emb.set(v.vec, j * E);
-            for (let x = 0; x < d; x++) key[j * d + x] = rk() - 0.5; // random keys: the key list is unused at key weight 0
-          } else key.set(v.vec, j * d);
-        }
-        cols.key = key;
-        if (embedder) cols.emb = emb;
-        await table.add(batchTable(schema, cols, n, { key: d, emb: E }));
-      }
-      await table.optimize({ cleanupOlderThan: new Date() }).catch(() => undefined);
-      const buildMs = now() - t0;
-      table.close();
-      db.close();
-
-      // 2. Exact search (a bank that never indexes), full-text index first.
-      const bank = await MemoryBank.open(dir, meta, { vectorIndex: { ...vi, minRows: Infinity } });
-      const tf = now();
-      await bank.refreshTextIndex(true);
-      const ftsIndexMs = now() - tf;
-      const search = (b: MemoryBank, v: { key: Float32Array; emb?: Float32Array }, limit: number, exact = false) =>
-        embedder ? b.embedSearch(v.emb!, limit, { exact }) : b.vectorSearch(v.key, limit, { exact });
-      await encode(questions[0]); // warm-up
-      const enc: number[] = [];
-      const qv: Array<{ key: Float32Array; emb?: Float32Array }> = [];
-      for (const q of questions) {
-        const t = now();
-        qv.push(await encode(q));
-        enc.push(now() - t);
-      }
-      /** Times f over the questions, one at a time after a warm-up call; out[i] = f(i)'s result. */
-      const time = async <T>(f: (i: number) => Promise<T>, out: T[] = []) => {
-        await f(0);
-        const ts: number[] = [];
-        for (let i = 0; i < questions.length; i++) {
-          const t = now();
-          out[i] = await f(i);
-          ts.push(now() - t);
-        }
-        return lat(ts);
-      };
-      const hybridOf = async (b: MemoryBank, i: number, v?: { key: Float32Array; emb?: Float32Array }) =>
-        match(b, { ...(v ?? (await encode(questions[i]))), text: questions[i] }, { topK, hybrid: true, weights: fusion });
-      const busy0 = machineBusySeconds();
-      const own0 = ownCpuSeconds();
-      const wall0 = now();
-      // The exact top-`candidates` (≥ 10) in distance order: its first 10 are the exact top-10.
-      const exactHits: Awaited<ReturnType<typeof search>>[] = [];
-      const exactSearch = await time((i) => search(bank, qv[i], candidates, true), exactHits);
-      const exactTop10 = exactHits.map((h) => h.slice(0, 10));
-      const exactQuery = await time(async (i) => search(bank, await encode(questions[i]), candidates, true));
-      const exactHybridIds: Awaited<ReturnType<typeof hybridOf>>[] = [];
-      const exactHybrid = await time((i) => hybridOf(bank, i), exactHybridIds);
-      const textLat = await time((i) => bank.textSearch(questions[i], candidates));
-      bank.close();
-      const busy1 = machineBusySeconds();
-      const others = busy0 === null || busy1 === null ? null : Math.max(0, (busy1 - busy0 - (ownCpuSeconds() - own0)) / ((now() - wall0) / 1000));
-      const bytesOnDisk = await dirSize(path.join(dir, `${name}.lance`));
-      const row: RetrievalBenchRow = {
-        memories: size,
-        realVectors: embedder ? Math.min(size, R) : 0,
-        derivedVectors: embedder ? Math.max(0, size - R) : 0,
-        buildMs: round(buildMs, 0),
-        ftsIndexMs: round(ftsIndexMs, 0),
-        bytesOnDisk,
-        bytesPerMemory: round(bytesOnDisk / size, 1),
-        machineLoad: { otherProcessesCores: others === null ? null : round(others, 2), loadAverage1m: round(os.loadavg()[0], 2) },
-        encode: lat(enc),
-        text: textLat,
-        exact: { search: exactSearch, query: exactQuery, hybrid: exactHybrid },
-      };
-
-      // 3. The bank's own background ANN build (the product path), queries timed while it runs.
-      if (size >= indexMin) {
-        const cols = embedder ? ['emb' as const, ...(fusion.key > 0 ? (['key'] as const) : [])] : ['key' as const];
-        const ti = now();
-        const ib = await MemoryBank.open(dir, meta, { vectorIndex: { ...vi, minRows: indexMin, columns: cols } });
-        const during: number[] = [];
-        for (let i = 0; ib.indexing; i++) {
-          const t = now();
-          await search(ib, await encode(questions[i % questions.length]), candidates);
-          during.push(now() - t);
-          await new Promise((res) => setTimeout(res, 20));
-        }
-        await ib.whenIndexed();
-        const indexMs = now() - ti;
-        const ix = await ib.vectorIndexes();
-        if (ix.length === 0) throw new Error(`bench retrieval: no ANN index was built at ${size} rows`);
-        const annSearch = await time((i) => search(ib, qv[i], candidates));
-        const annQuery = await time(async (i) => search(ib, await encode(questions[i]), candidates));
-        const annHybrid = await time((i) => hybridOf(ib, i));
-        /** Share of the exact top-10 that `b`'s index search returns, over all questions. */
-        const recallAt10 = async (b: MemoryBank) => {
-          let hit = 0;
-          for (const [i, v] of qv.entries()) {
-            const got = new Set((await search(b, v, 10)).map((h) => h.record.id));
-            hit += exactTop10[i].filter((h) => got.has(h.record.id)).length;
-          }
-          return round(hit / (10 * qv.length), 3);
-        };
-        const annRecall = await recallAt10(ib);
-        let agree = 0;
-        for (const [i, v] of qv.entries()) {
-          const hyb = new Set((await hybridOf(ib, i, v)).map((x) => x.record.id));
-          agree += exactHybridIds[i].filter((x) => hyb.has(x.record.id)).length / Math.max(1, exactHybridIds[i].length);
-        }
-        ib.close();
-        const efSweep: Array<{ ef: number; recallAt10: number; query: Lat }> = [];
-        for (const ef of o.efSweep ?? []) {
-          const sb = await MemoryBank.open(dir, meta, { vectorIndex: { ...vi, minRows: Infinity, columns: cols, ef } });
-          efSweep.push({ ef, recallAt10: await recallAt10(sb), query: await time(async (i) => search(sb, await encode(questions[i]), candidates)) });
-          sb.close();
-        }
-        const settings = vi.kind === 'ivf_pq' ? `nprobes ${vi.nprobes}, refineFactor ${vi.refineFactor}` : `nprobes ${vi.nprobes}, ef ${vi.ef}, refineFactor ${vi.refineFactor}`;
-        row.ann = {
-          kind: ix.map((x) => `${x.column}:${x.indexType}`).join(', '),
-          settings: `${settings}; ${Math.max(1, Math.round(size / vi.rowsPerPartition))} partition(s)`,
-          indexMs: round(indexMs, 0),
-          duringBuild: { queries: during.length, ...lat(during.length ? during : [0]) },
-          search: annSearch,
-          query: annQuery,
-          hybrid: annHybrid,
-          recallAt10: annRecall,
-          hybridAgreement: round(agree / qv.length, 3),
-          bytesOnDisk: await dirSize(path.join(dir, `${name}.lance`)),
-          ...(efSweep.length ? { efSweep } : {}),
-        };
-      }
-      rows.push(row);
-      log(
-        `[bench] retrieval ${size} (${row.realVectors} real): embed p50 ${row.encode.p50} ms; exact embed+search p50 ${row.exact.query.p50} ms, hybrid ${row.exact.hybrid.p50} ms` +
-          (row.ann ? `; ANN embed+search p50 ${row.ann.query.p50} ms, hybrid ${row.ann.hybrid.p50} ms, recall@10 ${row.ann.recallAt10}, build ${(row.ann.indexMs / 1000).toFixed(1)} s` : ''),
-      );
-    } finally {
-      await fsp.rm(dir, { recursive: true, force: true });
-    }
+  out.push(
+    mdTable(
+      ['memories', 'real / derived vectors', 'embed ms', 'BM25 search', 'exact: search', 'exact: embed + search', 'exact: embed + hybrid', 'ANN: embed + search', 'ANN: embed + hybrid', 'ANN recall@10', 'hybrid top-K agreement', 'index build s (queries meanwhile, p50 ms)', 'bytes/memory', 'other processes (cores)'],
+      x.rows.map((y) => [
+        y.memories,
+        `${y.realVectors} / ${y.derivedVectors}`,
+        lp(y.encode),
+        lp(y.text),
+        lp(y.exact.search),
+        lp(y.exact.query),
+        lp(y.exact.hybrid),
+        y.ann ? lp(y.ann.query) : '–',
+        y.ann ? lp(y.ann.hybrid) : '–',
+        y.ann ? y.ann.recallAt10 : '–',
+        y.ann ? y.ann.hybridAgreement : '–',
+        y.ann ? `${round(y.ann.indexMs / 1000, 1)} (${y.ann.duringBuild.queries} q, ${y.ann.duringBuild.p50})` : '–',
+        y.bytesPerMemory,
+        y.machineLoad.otherProcessesCores ?? '?',
+      ]),
+    ),
+  );
+  const ann = x.rows.find((y) => y.ann)?.ann;
+  if (ann) out.push(`\nANN: ${ann.kind} (${ann.settings}), built by the bank in the background from ${x.indexMin} rows.`);
+  const sweeps = x.rows.filter((y) => y.ann?.efSweep?.length);
+  if (sweeps.length) {
+    out.push('\nThe same index with other HNSW ef values (recall@10 vs exact; embed + search p50 / p95 ms):\n');
+    out.push(mdTable(['memories', ...sweeps[0].ann!.efSweep!.map((e) => `ef ${e.ef}`)], sweeps.map((y) => [y.memories, ...y.ann!.efSweep!.map((e) => `${e.recallAt10} (${lp(e.query)})`)])));
   }
-  if (embedder && sizes.some((s) => s > R)) notes.push(`rows beyond the first ${R} carry DERIVED vectors (not embeddings of any text): normalize(a·e_i + (1−a)·e_j + N(0, 0.01²) per dimension), a ∈ [0.5, 0.9], e_i, e_j real; their text is the two texts joined`);
-  if (embedder) notes.push(`key column: random unit vectors (the pack's key weight is ${fusion.key}; ${fusion.key > 0 ? 'searched by hybrid' : 'not searched by hybrid match()'})`);
-  if (memoryBytes !== 4 * k * d) notes.push(`memory column: ${memoryBytes}-byte placeholders instead of the real ${4 * k * d} bytes (k x d float32) per row, to keep the bank on disk small; searches read it only for the hits returned`);
-  return {
-    column,
-    encoder: embedder ? `${embedder.spec.name} (pack embedder, ${o.device ?? 'cpu'})` : 'pack compressor (question key)',
-    queries: nq,
-    queryText: 'real questions: workspace-test and squad-notre-dame-test, alternating',
-    topK,
-    candidates,
-    indexMin,
-    fusion,
-    real: real
-      ? { cacheDir: path.relative(o.repoRoot, real.dir) || real.dir, cached: R, addedThisRun: real.added, textsPerSecond: real.textsPerSecond === null ? null : round(real.textsPerSecond, 1), embedSeconds: round(real.embedSeconds, 1), pool: real.pool, source: 'sentences of markdown/rst/txt files, Python docstrings and JSDoc comments under node_modules and .venv site-packages (60-300 characters)' }
-      : null,
-    derivation: embedder ? 'normalize(a·e_i + (1−a)·e_j + 0.01·N(0, I)), a ∈ [0.5, 0.9]' : 'synthetic clusters',
-    memoryBytes,
-    rows,
-    notes,
-  };
+  if (x.notes.length) out.push('\n' + x.notes.map((n) => `- ${n}`).join('\n'));
+  return out.join('\n') + '\n';
 }
+
+function retrievalChart(x: RetrievalBench, packName: string): string {
+  const rows = x.rows;
+  const pts = (f: (y: (typeof rows)[number]) => number | undefined) => rows.filter((y) => f(y) !== undefined).map((y) => [Math.log10(y.memories), f(y)!] as [number, number]);
+  const series = [
+    { name: 'embed + exact search p50', points: pts((y) => y.exact.query.p50) },
+    { name: 'embed + exact hybrid p50', points: pts((y) => y.exact.hybrid.p50) },
+    { name: 'embed + ANN search p50', points: pts((y) => y.ann?.query.p50) },
+    { name: 'embed + ANN hybrid p50', points: pts((y) => y.ann?.hybrid.p50) },
+  ].filter((s) => s.points.length > 0);
+  return lineChart({ title: `Question -> memories latency vs bank size (${packName})`, xLabel: 'log10(memories)', yLabel: 'ms', series });
+}
+
+export const retrievalSection: BenchSection = {
+  name: 'retrieval',
+  options: RETRIEVAL_OPTIONS,
+  check: (o) => void vectorIndexOf(o),
+  async run(c, r) {
+    const { benchRetrieval } = await import('./retrievalRun');
+    r.retrieval = await benchRetrieval(c, vectorIndexOf(c.o));
+  },
+  markdown: (r) => (r.retrieval ? retrievalMarkdown(r.retrieval) : ''),
+  charts: (r, tag) => (r.retrieval && r.retrieval.rows.length ? { [`${tag}-retrieval.svg`]: retrievalChart(r.retrieval, r.pack.name) } : {}),
+};

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { Pack } from '../core/pack';
 import { mdTable } from '../measure/svg';
+import type { BenchSection } from './types';
 
 export interface SearchBench {
   pack: string;
@@ -41,3 +42,12 @@ export function searchMarkdown(s: SearchBench): string {
     mdTable(['client p50 ms', 'client p95 ms', 'min ms', 'engine match p50 ms', 'engine match p95 ms', `p50 ≤ ${s.goalMs}`], [[s.searchMemoryMs.p50, s.searchMemoryMs.p95, s.searchMemoryMs.min, s.engineMatchMs.p50, s.engineMatchMs.p95, s.searchMemoryMs.p50 <= s.goalMs ? 'yes' : 'no']]),
   ].join('\n');
 }
+
+export const searchSection: BenchSection = {
+  name: 'search',
+  options: {},
+  async run(c, r) {
+    r.search = await benchSearch(c.pack, { repoRoot: c.repoRoot, log: c.log });
+  },
+  markdown: (r) => (r.search ? searchMarkdown(r.search) : ''),
+};

@@ -4,8 +4,9 @@
 // answers as found. Pure: the eval harness feeds it the per-question outcomes.
 
 import type { AnswerMode } from '../core/types';
-import { isCorrect, round } from '../measure/metrics';
-import { MODE_OF, QuestionOutcome, Variant } from './harness';
+import { isCorrect } from '../measure/metrics';
+import { pct, round } from '../measure/stats';
+import { MODE_OF, QuestionOutcome, Variant } from './variants';
 
 export interface FloorFit {
   variant: Variant;
@@ -33,7 +34,6 @@ function pointsOf(outs: QuestionOutcome[], v: Variant): Point[] {
 function at(points: Point[], floor: number | null) {
   const found = points.filter((p) => p.inSource && (floor === null || p.confidence >= floor));
   const right = found.filter((p) => p.right).length;
-  const pct = (x: number, n: number) => round((100 * x) / Math.max(1, n), 2);
   return { n: points.length, found: pct(found.length, points.length), foundPrecision: found.length ? pct(right, found.length) : null, confidentWrong: pct(found.length - right, points.length) };
 }
 

@@ -75,17 +75,3 @@ export function containsAnswer(pred: string, golds: readonly string[]): boolean 
 export function isCorrect(score: { f1: number; contains?: boolean }): boolean {
   return score.f1 >= CORRECT_F1 || score.contains === true;
 }
-
-/** Nearest-rank percentile (p in [0, 100]) of a list of numbers; NaN for an empty list. */
-export function percentile(xs: readonly number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const i = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
-  return s[i];
-}
-
-export function round(x: number, digits = 2): number {
-  if (!Number.isFinite(x)) return x;
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}

@@ -14,6 +14,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Engine } from '../core/engine';
 import type { FileIssue } from '../core/protocol';
+import { now, round } from './stats';
 
 export type RealSplit = 'train' | 'dev' | 'test';
 export const REAL_SPLITS: readonly RealSplit[] = ['train', 'dev', 'test'];
@@ -222,14 +223,14 @@ export interface MemorizedWorkspace {
 
 /** Memorizes a whole workspace as a user would (its tree, .gitignore, default exclusions) into the engine's bank. */
 export async function memorizeWorkspace(engine: Engine, workspace: string, project = path.basename(workspace)): Promise<MemorizedWorkspace> {
-  const t0 = performance.now();
+  const t0 = now();
   const c0 = engine.compressor.totalMs;
   const e0 = engine.embedder?.totalMs ?? 0;
   const s = await engine.memorize(['.'], { root: workspace });
   const compressorMs = engine.compressor.totalMs - c0;
   const embedderMs = (engine.embedder?.totalMs ?? 0) - e0;
   await engine.bank.refreshTextIndex();
-  const wallMs = performance.now() - t0;
+  const wallMs = now() - t0;
   const memorized = new Set((await engine.bank.listFiles()).map((f) => f.path));
   let sourceBytes = 0;
   for (const p of memorized) sourceBytes += (await fsp.stat(path.join(workspace, p)).catch(() => ({ size: 0 }))).size;
@@ -245,7 +246,7 @@ export async function memorizeWorkspace(engine: Engine, workspace: string, proje
       chunks: s.chunks,
       wallMs: Math.round(wallMs),
       sourceBytes,
-      secondsPerMB: mb > 0 ? Math.round((wallMs / 1000 / mb) * 100) / 100 : 0,
+      secondsPerMB: mb > 0 ? round(wallMs / 1000 / mb, 2) : 0,
       compressorMs: Math.round(compressorMs),
       embedderMs: Math.round(embedderMs),
     },

@@ -8,6 +8,7 @@ import { Engine } from '../core/engine';
 import type { EngineSettings } from '../core/protocol';
 import type { Device, MemoryRecord } from '../core/types';
 import type { EvalDocument } from './dataset';
+import { now } from './stats';
 
 export interface MemorizeStats {
   documents: number;
@@ -17,8 +18,6 @@ export interface MemorizeStats {
   chunks: number;
   wallMs: number;
 }
-
-const now = () => performance.now();
 
 /** One fresh bank + scratch workspace, on the real engine. */
 export class ScratchBank {

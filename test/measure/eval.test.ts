@@ -4,10 +4,12 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { exactMatch, f1Score, normalizeAnswer, percentile, prefixExactMatch } from '../../src/measure/metrics';
+import { exactMatch, f1Score, normalizeAnswer, prefixExactMatch } from '../../src/measure/metrics';
+import { percentile } from '../../src/measure/stats';
 import { loadDataset, parseSquad, questionsOf } from '../../src/measure/dataset';
-import { groundingOf, runEval, VARIANTS } from '../../src/eval/index';
-import type { QuestionOutcome } from '../../src/eval/harness';
+import { runEval } from '../../src/eval/index';
+import { groundingOf } from '../../src/eval/scores';
+import { type QuestionOutcome, VARIANTS } from '../../src/eval/variants';
 import { fitFloors } from '../../src/eval/calibrate';
 import { lineChart, barChart } from '../../src/measure/svg';
 

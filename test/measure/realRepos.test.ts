@@ -19,8 +19,13 @@ import {
   RealQuestion,
   sampleRealQuestions,
 } from '../../src/measure/realRepos';
-import { fileScoresOf, fusedRank, Hit, lineScoresOf, prepare, preparedRank, QLists, retrievalMarkdown, runRetrievalEval } from '../../src/eval/retrieval';
-import { evalMarkdown, runEval } from '../../src/eval/index';
+import { runEval } from '../../src/eval/index';
+import { evalMarkdown } from '../../src/eval/report';
+import { runRetrievalEval } from '../../src/eval/retrieval';
+import { prepare, preparedRank } from '../../src/eval/retrievalFit';
+import { retrievalMarkdown } from '../../src/eval/retrievalReport';
+import { fileScoresOf, fusedRank, lineScoresOf } from '../../src/eval/retrievalScore';
+import type { Hit, QLists } from '../../src/eval/retrievalTypes';
 import { fileWriter } from '../helpers';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
