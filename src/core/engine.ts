@@ -27,6 +27,7 @@ import { groundAnswer } from './ground';
 import { Embedder, embedTextOf } from './embed';
 import { fusionOf, keySearchUsed, match } from './match';
 import { loadPack, Pack, promptOwnText } from './pack';
+import { normalizeRel, relativeInside, toPosix } from './paths';
 import type {
   AskResponse,
   EngineSettings,
@@ -82,10 +83,6 @@ const EXCERPT_CHARS = 300;
 /** Chunks per compressor run: 54.6 ms/chunk at 4 vs 56.0 at 8, and 115 MiB less resident (docs/RESULTS.md, "Memory"). */
 const DEFAULT_BATCH_SIZE = 4;
 const openPacks = new Map<string, number>(); // pack dir -> open engines (session cache sharing)
-
-function toPosix(p: string): string {
-  return p.split(path.sep).join('/');
-}
 
 function issue(p: string, code: SkipReason | string, detail?: string): FileIssue & { code: string } {
   return { path: p, code, reason: skipReasonText(code, detail) };
@@ -277,8 +274,8 @@ export class Engine {
     for (const p of paths.length ? paths : ['.']) {
       checkAbort(signal, 'memorize');
       const abs = path.resolve(root, p);
-      const rel = toPosix(path.relative(root, abs));
-      if (rel.startsWith('../') || rel === '..' || path.isAbsolute(rel)) {
+      const rel = relativeInside(root, abs);
+      if (rel === null) {
         run.report(issue(toPosix(p), 'outside the workspace root', root));
         continue;
       }
@@ -698,14 +695,6 @@ function stripExtra(c: CompressedChunk): CompressedChunk {
     ...(c.symbol ? { symbol: c.symbol } : {}),
     ...(c.defines ? { defines: c.defines } : {}),
   };
-}
-
-/** Workspace-relative, forward slashes, no leading './' or trailing '/'. */
-export function normalizeRel(p: string): string {
-  let s = p.replace(/\\/g, '/').trim();
-  while (s.startsWith('./')) s = s.slice(2);
-  s = s.replace(/\/+$/, '');
-  return s === '.' ? '' : s;
 }
 
 /**

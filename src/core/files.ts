@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp, Stats } from 'node:fs';
 import * as path from 'node:path';
 import ignore, { Ignore } from 'ignore';
-import { isInside } from './paths';
+import { isInside, relativeInside } from './paths';
 
 export interface WalkOptions {
   /** Globs (gitignore syntax) that are always walked and memorized, even if ignored/excluded/secret. */
@@ -136,8 +136,6 @@ export const DEFAULT_SECRET_EXCLUDES: readonly string[] = [
   '.docker/config.json', '.kube/config', 'secrets.json', 'secrets.yml', 'secrets.yaml', '.secrets',
   'service-account*.json', '*.tfstate', '*.tfstate.*', '*.tfvars', 'token.json', 'client_secret*.json',
 ];
-
-const toPosix = (p: string) => p.split(path.sep).join('/');
 
 /** The path rules (force-include, excludes, secrets) that don't depend on .gitignore files. */
 class PathRules {
@@ -386,8 +384,8 @@ export async function classifyFile(absPath: string, opts: ClassifyOptions = {}):
     let forced = false; // force-included: the machine-written check below does not apply
     if (opts.root) {
       const absRoot = path.resolve(opts.root);
-      const rel = toPosix(path.relative(absRoot, path.resolve(absPath)));
-      if (rel.startsWith('../') || rel === '..' || path.isAbsolute(rel)) return { ok: false, reason: 'symlink-outside', detail: 'outside the workspace root' };
+      const rel = relativeInside(absRoot, absPath);
+      if (rel === null) return { ok: false, reason: 'symlink-outside', detail: 'outside the workspace root' };
       const rules = new PathRules(opts);
       forced = rules.forced(rel);
       const reason = rules.blocked(rel);

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import type { EngineClient, EngineState } from '../core/client';
-import { isInside } from '../core/paths';
+import { isInside, relativeInside, toPosix } from '../core/paths';
 import type { AskRequestOptions, MemorizeSummary, StatusResult } from '../core/protocol';
 import { CmtError, CmtErrorCode, MAX_SEARCH_K } from '../core/types';
 import { askText, searchText } from './format';
@@ -200,10 +200,6 @@ const statusOutput = z.object({
 // ---------------------------------------------------------------------------------------------
 // Paths
 
-function toPosix(p: string): string {
-  return p.split(path.sep).join('/');
-}
-
 /**
  * A tool's path -> workspace-relative (forward slashes; '' = the root). Refused (BAD_INPUT) when it
  * leaves the root: `..` escapes, absolute paths elsewhere, and symbolic links (of the path or of a
@@ -211,7 +207,8 @@ function toPosix(p: string): string {
  */
 export function relInsideRoot(root: string, p: string): string {
   const abs = path.resolve(root, p);
-  if (!isInside(root, abs)) {
+  const rel = relativeInside(root, abs);
+  if (rel === null) {
     throw new ToolError('BAD_INPUT', `${JSON.stringify(p)} is outside the workspace root ${root}: only files and folders inside it can be memorized or forgotten (give a path relative to the root).`);
   }
   let real: string | undefined;
@@ -223,7 +220,7 @@ export function relInsideRoot(root: string, p: string): string {
   if (real !== undefined && !isInside(fs.realpathSync(root), real)) {
     throw new ToolError('BAD_INPUT', `${JSON.stringify(p)} is a symbolic link to ${real}, outside the workspace root ${root}: it is never read.`);
   }
-  return toPosix(path.relative(root, abs));
+  return rel;
 }
 
 // ---------------------------------------------------------------------------------------------
