@@ -36,7 +36,6 @@ import {
   ProgressParams,
   RenameRequest,
   RenameResult,
-  SearchParams,
   SearchRequest,
   SearchResult,
   ShutdownRequest,
@@ -45,7 +44,7 @@ import {
   TokenNotification,
   TokenParams,
 } from './protocol';
-import { CmtError } from './types';
+import { CmtError, type SearchOptions } from './types';
 import { engineProcessEnv } from './processEnv';
 
 export type EngineState = 'idle' | 'starting' | 'ready' | 'restarting' | 'crashed' | 'stopped' | 'disposed';
@@ -191,7 +190,7 @@ export class EngineClient extends EventEmitter {
   }
 
   /** The chunks `query` retrieves (the ask path's retrieval, no answer). */
-  search(query: string, options: Omit<SearchParams, 'query'> = {}, opts: RequestOptions = {}): Promise<SearchResult> {
+  search(query: string, options: SearchOptions = {}, opts: RequestOptions = {}): Promise<SearchResult> {
     return this.request((g, t) => g.conn.sendRequest(SearchRequest, { query, ...options }, t), opts.signal);
   }
 

@@ -28,21 +28,30 @@ import { Embedder, embedTextOf } from './embed';
 import { fusionOf, keySearchUsed, match } from './match';
 import { loadPack, Pack, promptOwnText } from './pack';
 import { normalizeRel, relativeInside, toPosix } from './paths';
-import type {
+import { releaseSessions } from './runtime';
+import { Serial } from './serial';
+import {
+  AskOptions,
   AskResponse,
+  Chunk,
+  Citation,
+  CmtError,
+  CompressedChunk,
+  Device,
   EngineSettings,
   FileIssue,
   ForgetResult,
+  Logger,
+  MatchedMemory,
+  MAX_SEARCH_K,
+  MemorizeOptions,
+  MemorizeProgress,
   MemorizeSummary,
-  ProgressParams,
   ProviderReport,
   RenameResult,
   SearchResult,
   StatusResult,
-} from './protocol';
-import { releaseSessions } from './runtime';
-import { Serial } from './serial';
-import { AskOptions, Chunk, Citation, CmtError, CompressedChunk, Device, Logger, MatchedMemory, MAX_SEARCH_K } from './types';
+} from './types';
 
 export interface EngineOpenOptions {
   packDir: string;
@@ -55,25 +64,10 @@ export interface EngineOpenOptions {
   log?: Logger;
 }
 
-export interface EngineMemorizeOptions {
-  /** Workspace root: stored paths/citations are relative to it. Default: process.cwd(). */
-  root?: string;
-  /** Re-compress even unchanged files. */
-  force?: boolean;
-  /** Force-include globs (gitignore syntax), even if ignored/excluded/secret. */
-  include?: string[];
-  /** Extra exclude globs (gitignore syntax). */
-  exclude?: string[];
-  /**
-   * Apply .gitignore to files named directly too (folders are always walked with it). Off by
-   * default: a file the user names is memorized; the editor's watcher turns it on.
-   */
-  respectGitignore?: boolean;
-  /** Skip files larger than this (default settings.maxFileBytes, else 1 MiB). */
-  maxFileBytes?: number;
+export interface EngineMemorizeOptions extends MemorizeOptions {
   signal?: AbortSignal;
   /** After every file (memorized, unchanged, skipped or failed). */
-  onProgress?: (p: ProgressParams) => void;
+  onProgress?: (p: MemorizeProgress) => void;
 }
 
 /** Skip codes that are errors (reported under `failed`), not decisions. */

@@ -32,7 +32,7 @@
 //     pass it already runs for the α contrast).
 // Anything else is "not sure", and the most relevant lines of the cited chunks are shown instead.
 
-import type { Grounding, GroundingQuote, GroundingReason } from './protocol';
+import type { Grounding, GroundingQuote, GroundingReason } from './types';
 
 /** Share of the answer's evidence tokens that must be on the quoted line (salient ones: all of them). */
 export const FOUND_MIN_COVERAGE = 0.6;

@@ -25,7 +25,7 @@ import {
   TokenNotification,
   toResponseError,
 } from './protocol';
-import { CmtError } from './types';
+import { CmtError, memorizeOptionsOf } from './types';
 
 export interface CpuCheck {
   ok: boolean;
@@ -165,12 +165,7 @@ export function main(): void {
     MemorizeRequest,
     handle(async (p, token) =>
       need().memorize(p.paths, {
-        root: p.root,
-        force: p.force,
-        include: p.include,
-        exclude: p.exclude,
-        maxFileBytes: p.maxFileBytes,
-        respectGitignore: p.respectGitignore,
+        ...memorizeOptionsOf(p),
         signal: toSignal(token),
         onProgress: (pr) => void conn.sendNotification(ProgressNotification, { requestId: p.requestId, ...pr }),
       }),

@@ -10,8 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { AskResponse, SearchResult } from '../core/protocol';
-import { CmtError, MAX_SEARCH_K } from '../core/types';
+import { CmtError, MAX_SEARCH_K, type AskResponse, type SearchResult } from '../core/types';
 import { askText, searchText } from '../mcp/format';
 import { serveRelay, RELAY_ENV, RELAY_TOKEN_ENV, type Relay, type RelayHandlers } from '../mcp/relay';
 import type { MemoryController } from './controller';

@@ -1,6 +1,6 @@
 // The text an agent's model reads for a search or an answer: used by the MCP tools (tools.ts) and the
 // editor's language-model tools (src/extension/agents.ts), so both say the same. Pure: no node, no zod.
-import type { AskResponse, SearchResult } from '../core/protocol';
+import type { AskResponse, SearchResult } from '../core/types';
 
 function lines(n: { startLine: number; endLine: number }): string {
   return n.startLine === n.endLine ? `${n.startLine}` : `${n.startLine}-${n.endLine}`;

@@ -30,14 +30,13 @@ import {
   MemorizeSummary,
   ProgressNotification,
   ProgressParams,
-  SearchParams,
   SearchRequest,
   SearchResult,
   StatusRequest,
   StatusResult,
   toResponseError,
 } from '../core/protocol';
-import { CmtError } from '../core/types';
+import { CmtError, type SearchOptions } from '../core/types';
 import type { McpEngine } from './tools';
 
 /** The environment variables that tell dist/mcp.js where the extension's relay is. */
@@ -48,7 +47,7 @@ export const RelayHelloRequest = new RequestType<{ token: string }, { root: stri
 
 /** What the relay serves: the extension's engine, through its controller. */
 export interface RelayHandlers {
-  search(query: string, options: Omit<SearchParams, 'query'>, signal: AbortSignal): Promise<SearchResult>;
+  search(query: string, options: SearchOptions, signal: AbortSignal): Promise<SearchResult>;
   ask(question: string, signal: AbortSignal): Promise<AskResponse>;
   /** `paths` are absolute, inside `root`. */
   memorize(paths: string[], root: string, force: boolean, signal: AbortSignal, onProgress: (p: ProgressParams) => void): Promise<MemorizeSummary>;
@@ -249,7 +248,7 @@ export class RelayEngine implements McpEngine {
     }
   }
 
-  search(query: string, options: Omit<SearchParams, 'query'> = {}, opts: { signal?: AbortSignal } = {}): Promise<SearchResult> {
+  search(query: string, options: SearchOptions = {}, opts: { signal?: AbortSignal } = {}): Promise<SearchResult> {
     return this.request((c, t) => c.sendRequest(SearchRequest, { query, ...options }, t), opts.signal);
   }
 

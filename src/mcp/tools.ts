@@ -15,8 +15,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import type { EngineClient, EngineState } from '../core/client';
 import { isInside, relativeInside, toPosix } from '../core/paths';
-import type { AskRequestOptions, MemorizeSummary, StatusResult } from '../core/protocol';
-import { CmtError, CmtErrorCode, MAX_SEARCH_K } from '../core/types';
+import { CmtError, MAX_SEARCH_K, type AskRequestOptions, type CmtErrorCode, type MemorizeSummary, type StatusResult } from '../core/types';
 import { askText, searchText } from './format';
 
 /** What the tools need of the engine: EngineClient's own members (or the extension's engine through relay.ts). */
