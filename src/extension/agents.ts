@@ -16,7 +16,7 @@ import { serveRelay, RELAY_ENV, RELAY_TOKEN_ENV, type Relay, type RelayHandlers 
 import type { MemoryController } from './controller';
 import type { ChatRequestHandler, ChatResponseStream, LanguageModelTool, LmApi, McpServerDefinitionProvider, McpStdioServerDefinition, ToolResult } from './lmApi';
 import { resolveCitationPath } from './paths';
-import { WORDING } from './wording';
+import { WORDING } from '../webview/wording';
 
 export const SEARCH_TOOL = 'cmt_search_memory';
 export const ASK_TOOL = 'cmt_ask_memory';

@@ -10,8 +10,8 @@ import { CmtError, type AskResponse, type MemorizeSummary, type SearchOptions, t
 import { isInside, toRel } from './paths';
 import { askOptions, initializeParams, memorizeOptions, packExists, readSettings, Settings } from './settings';
 import { LagMeter, LagStats, StatusLog } from './statusLog';
-import type { ViewPhase } from './webviewMessages';
-import { WORDING } from './wording';
+import type { ViewPhase } from '../webview/protocol';
+import { WORDING } from '../webview/wording';
 
 export interface ControllerState {
   phase: ViewPhase;

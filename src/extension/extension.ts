@@ -8,7 +8,7 @@ import { RESTART_KEYS } from './settings';
 import { StatusLog } from './statusLog';
 import { Watcher } from './watcher';
 import { lmApi } from './lmApi';
-import { WORDING } from './wording';
+import { WORDING } from '../webview/wording';
 import { rewordIssue } from '../core/files';
 
 let controller: MemoryController | undefined;
