@@ -7,7 +7,8 @@
 
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { loadPack, PackManifest } from '../core/pack';
+import { loadPack } from '../core/pack';
+import type { PackManifest } from '../core/packManifest';
 import type { Device } from '../core/types';
 import { BUILTIN_DATASETS, EvalDataset, EvalDocument, EvalQuestion, loadDataset, questionsOf } from '../measure/dataset';
 import { checkGold, DataError, isRealSpec, loadRealDataset, memorizeWorkspace, ProjectMemorize, RealQuestion, RealSource, sampleRealQuestions } from '../measure/realRepos';
