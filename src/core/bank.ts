@@ -9,6 +9,7 @@ import * as lancedb from '@lancedb/lancedb';
 import { Binary, Field, FixedSizeList, Float32, Float64, Int32, Schema, Utf8 } from 'apache-arrow';
 import { chunkHeader } from './chunk';
 import { defineTerms, PathIndex, questionDefTerms } from './names';
+import { codeTerms, sanitizeFtsQuery } from './terms';
 import { Serial } from './serial';
 import { CmtError, CompressedChunk, Logger, MemoryRecord } from './types';
 
@@ -136,53 +137,6 @@ export function tableNameForPack(packId: string): string {
 export function sqlString(s: string): string {
   if (s.includes('\0')) throw new CmtError('BAD_INPUT', 'NUL byte in a bank key');
   return `'${s.replace(/'/g, "''")}'`;
-}
-
-/**
- * Turn a free-form question into terms safe for the full-text index: letters/digits (any script)
- * and underscores only; punctuation and query-syntax characters become spaces.
- */
-export function sanitizeFtsQuery(q: string): string {
-  return q
-    .normalize('NFKC')
-    .replace(/[^\p{L}\p{N}_]+/gu, ' ')
-    .trim()
-    .split(/\s+/)
-    .filter((t) => t.length > 0)
-    .slice(0, 64)
-    .join(' ');
-}
-
-/**
- * Code-aware terms for the full-text index: every word as written plus its parts, so that
- * `getUserById`, `get_user_by_id`, `src/core/bank.ts` and `v1.2.3` match questions that spell
- * them apart ("user by id", "bank ts", "1.2.3") or together. camelCase/PascalCase/snake_case/
- * kebab-case identifiers are split, letter-digit boundaries too; dotted numbers and versions are
- * kept whole and split. Questions go through the same function.
- */
-export function codeTerms(text: string, maxChars = 200_000): string {
-  const out: string[] = [];
-  const s = text.length > maxChars ? text.slice(0, maxChars) : text;
-  for (const m of s.normalize('NFKC').matchAll(/[\p{L}\p{N}_.\-/]+/gu)) {
-    const tok = m[0];
-    // The compound as one token (punctuation dropped), then its parts.
-    const words = tok.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
-    if (words.length === 0) continue;
-    if (/^\d+(\.\d+)+$/.test(tok.replace(/\.+$/, ''))) out.push(tok.replace(/\.+$/, '').replace(/\./g, '_'));
-    if (words.length > 1 && /[_\-]/.test(tok) && !/[/.]/.test(tok)) out.push(words.join('').toLowerCase());
-    for (const w of words) {
-      const parts = w
-        .replace(/([\p{Ll}\p{N}])(\p{Lu})/gu, '$1 $2')
-        .replace(/(\p{Lu})(\p{Lu}\p{Ll})/gu, '$1 $2')
-        .replace(/(\p{L})(\p{N})/gu, '$1 $2')
-        .replace(/(\p{N})(\p{L})/gu, '$1 $2')
-        .split(' ')
-        .filter(Boolean);
-      if (parts.length > 1) out.push(w.toLowerCase());
-      for (const part of parts) out.push(part.toLowerCase());
-    }
-  }
-  return out.join(' ');
 }
 
 /** Whether `column` has a full-text index among a table's indexes. */
