@@ -17,7 +17,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Aggregator } from './aggregate';
-import { MemoryBank } from './bank';
+import { BankOpenOptions, MemoryBank } from './bank';
 import { chunkFile, chunkHeader } from './chunk';
 import { definitionsOf } from './syntax';
 import { Compressor } from './compress';
@@ -28,6 +28,7 @@ import { Embedder, embedTextOf } from './embed';
 import { fusionOf, keySearchUsed, match } from './match';
 import { loadPack, Pack, promptOwnText } from './pack';
 import { normalizeRel, relativeInside, toPosix } from './paths';
+import { engineSwitches } from './processEnv';
 import { releaseSessions } from './runtime';
 import { Serial } from './serial';
 import {
@@ -58,6 +59,8 @@ export interface EngineOpenOptions {
   bankUri: string;
   device?: Device;
   settings?: EngineSettings;
+  /** The bank's index options (default: as the environment sets them, processEnv.ts engineSwitches). */
+  bank?: Pick<BankOpenOptions, 'textIndex' | 'vectorIndex'>;
   /** Verify every pack file's sha256 on open (default true). */
   verifyHashes?: boolean;
   /** Warnings of the engine and its bank (default: none are shown). */
@@ -177,7 +180,8 @@ export class Engine {
     const device = opts.device ?? 'auto';
     const pack = await loadPack(opts.packDir, { verifyHashes: opts.verifyHashes });
     const m = pack.manifest;
-    const bank = await MemoryBank.open(opts.bankUri, { packId: m.packId, memorySlots: m.cmt.memorySlots, memoryDim: m.cmt.memoryDim, embedDim: m.embedder?.dim ?? 0 }, { log: opts.log });
+    const meta = { packId: m.packId, memorySlots: m.cmt.memorySlots, memoryDim: m.cmt.memoryDim, embedDim: m.embedder?.dim ?? 0 };
+    const bank = await MemoryBank.open(opts.bankUri, meta, { ...(opts.bank ?? engineSwitches().bank), log: opts.log });
     openPacks.set(pack.dir, (openPacks.get(pack.dir) ?? 0) + 1);
     try {
       const [compressor, aggregator, decoder] = await Promise.all([

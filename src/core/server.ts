@@ -25,6 +25,7 @@ import {
   TokenNotification,
   toResponseError,
 } from './protocol';
+import { engineSwitches } from './processEnv';
 import { CmtError, memorizeOptionsOf } from './types';
 
 export interface CpuCheck {
@@ -41,9 +42,10 @@ export interface CpuCheck {
 export function checkCpu(
   platform: NodeJS.Platform = process.platform,
   arch: string = process.arch,
-  readCpuinfo: () => string = () => fs.readFileSync(process.env.CMT_FAKE_CPUINFO || '/proc/cpuinfo', 'utf8'),
+  readCpuinfo: () => string = () => fs.readFileSync(engineSwitches().cpuinfoPath, 'utf8'),
+  skip: boolean = engineSwitches().skipCpuCheck,
 ): CpuCheck {
-  if (process.env.CMT_SKIP_CPU_CHECK === '1') return { ok: true };
+  if (skip) return { ok: true };
   if (platform !== 'linux' || arch !== 'x64') return { ok: true };
   let info: string;
   try {
