@@ -338,3 +338,13 @@ export class CmtError extends Error {
     this.name = 'CmtError';
   }
 }
+
+/** Throws CANCELLED (`<what> cancelled`) once `signal` is aborted. */
+export function checkAbort(signal?: AbortSignal, what = 'operation'): void {
+  if (signal?.aborted) throw new CmtError('CANCELLED', `${what} cancelled`);
+}
+
+/** The message of any thrown value. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
