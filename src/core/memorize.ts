@@ -10,10 +10,12 @@ import type { MemoryBank } from './bank';
 import { chunkFile, chunkHeader } from './chunk';
 import type { Compressor } from './compress';
 import { Embedder, embedTextOf } from './embed';
-import { classifyFile, DEFAULT_MAX_FILE_SIZE, isForceIncluded, isGitignored, SkipReason, skipReasonText, walkWorkspace, WalkedFile } from './files';
+import { classifyFile } from './classify';
+import { DEFAULT_MAX_FILE_SIZE, isForceIncluded, isGitignored, SkipReason, skipReasonText } from './files';
 import type { Pack } from './pack';
 import { relativeInside, toPosix } from './paths';
 import { definitionsOf } from './syntax';
+import { walkWorkspace, WalkedFile } from './walk';
 import { checkAbort, Chunk, CmtError, CompressedChunk, EngineSettings, errorMessage, FileIssue, MemorizeOptions, MemorizeProgress, MemorizeSummary } from './types';
 
 export interface EngineMemorizeOptions extends MemorizeOptions {
