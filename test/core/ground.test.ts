@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { FOUND_MIN_COVERAGE, groundAnswer, GroundSource, MIN_MEMORY_GAIN, QUOTE_CHARS, repeatedRun } from '../../src/core/ground';
 import { normalizeText, tokenize } from '../../src/core/terms';
 import { promptOwnText } from '../../src/core/pack';
-import { repetitionLoop } from '../../src/core/decode';
+import { repetitionLoop } from '../../src/core/decodeText';
 
 const CONFIG: GroundSource = {
   path: 'services/tirguri/config.yaml',
