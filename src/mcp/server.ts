@@ -10,7 +10,8 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { describeIssues, jsonSchemaOf, McpEngine, ServerState, ToolContext, ToolError, toolError, TOOLS } from './tools';
+import { McpEngine, ServerState, ToolContext, ToolError, toolError, TOOLS } from './tools';
+import { describeIssues, jsonSchemaOf } from './toolSchemas';
 
 export interface McpServerOptions extends ToolContext {
   /** Reported to the client in initialize (serverInfo.version). */
