@@ -32,7 +32,7 @@
 //     pass it already runs for the α contrast).
 // Anything else is "not sure", and the most relevant lines of the cited chunks are shown instead.
 
-import { lineTokens, prep, stem, STOPWORDS, TOKEN_RE, tokenize } from './terms';
+import { GENERIC_PATH_WORDS, lineTokens, PHRASING, prep, stem, STOPWORDS, TOKEN_RE, tokenize } from './terms';
 import type { Grounding, GroundingQuote, GroundingReason } from './types';
 
 /** Share of the answer's evidence tokens that must be on the quoted line (salient ones: all of them). */
@@ -268,32 +268,6 @@ function anchoredChunks(words: readonly Set<string>[], qTerms: ReadonlySet<strin
   if (anchors.length === 0) return all;
   return new Set([...all].filter((i) => anchors.some((t) => words[i].has(t))));
 }
-
-/**
- * Question-phrasing words that may be missing from a file that does answer the question ("how MANY
- * replicas does billing RUN?" over `replicas: 3`). Any other question word missing from every cited
- * chunk may name what the question is about.
- */
-const PHRASING = new Set(
-  (
-    'many much number amount count total kind type sort value values name names named called call mean means ' +
-    'meaning happen happens happened run runs running ran use uses used using set get gets got make makes made ' +
-    'give gives go goes went tell say says said find found show shows need needs want know let keep keeps ' +
-    'currently current now today ever still often long big large small one thing things way ways something ' +
-    'anything please exactly actually really main ' +
-    // words of questions about code and configuration that name no subject
-    'constant constants variable variables function functions method methods class classes module modules ' +
-    'file files field fields key keys setting settings option options parameter parameters argument arguments ' +
-    'flag flags property properties attribute config configuration configured default defaults hold holds held ' +
-    'store stores stored return returns returned define defines defined contain contains declared assigned ' +
-    'code line lines project repo repository'
-  ).split(' '),
-);
-
-/** Words of a path that say nothing about its subject (extensions, usual folder and file names). */
-const GENERIC_PATH_WORDS = new Set(
-  'txt md markdown json yaml yml toml ini cfg conf env example py ts tsx js jsx go rs java rb sh sql html css lock src lib app apps docs doc notes note config configs settings index main readme test tests'.split(' '),
-);
 
 /** Whether `word` (lower-case) occurs in `tokens`, up to a crude stem or a prefix of 4+ letters ("host" ~ "hostname"). */
 function mentions(tokens: Iterable<string>, word: string): boolean {

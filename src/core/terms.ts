@@ -2,7 +2,8 @@
 // terms: codeTerms, sanitizeFtsQuery; bank.ts stores and searches them) and grounding (SQuAD-style
 // tokens with code identifiers and numbers kept whole: tokenize, lineTokens, stem; ground.ts).
 // Both split identifiers into their parts (camelCase, snake_case) so that a question spelling a
-// name apart still meets it. Pure string work. (The definition and path retrievers' names: names.ts.)
+// name apart still meets it. Also the word lists grounding reads (stop words, phrasing words,
+// generic path words). Pure string work. (The definition and path retrievers' names: names.ts.)
 
 // ---------------------------------------------------------------------------------------------
 // Full-text index terms
@@ -66,6 +67,32 @@ export const STOPWORDS = new Set(
     'had having can could should would will shall may might must about above after before over under up ' +
     'down out off also just only very some any all each both such same other own not s t'
   ).split(' '),
+);
+
+/**
+ * Question-phrasing words that may be missing from a file that does answer the question ("how MANY
+ * replicas does billing RUN?" over `replicas: 3`). Any other question word missing from every cited
+ * chunk may name what the question is about.
+ */
+export const PHRASING = new Set(
+  (
+    'many much number amount count total kind type sort value values name names named called call mean means ' +
+    'meaning happen happens happened run runs running ran use uses used using set get gets got make makes made ' +
+    'give gives go goes went tell say says said find found show shows need needs want know let keep keeps ' +
+    'currently current now today ever still often long big large small one thing things way ways something ' +
+    'anything please exactly actually really main ' +
+    // words of questions about code and configuration that name no subject
+    'constant constants variable variables function functions method methods class classes module modules ' +
+    'file files field fields key keys setting settings option options parameter parameters argument arguments ' +
+    'flag flags property properties attribute config configuration configured default defaults hold holds held ' +
+    'store stores stored return returns returned define defines defined contain contains declared assigned ' +
+    'code line lines project repo repository'
+  ).split(' '),
+);
+
+/** Words of a path that say nothing about its subject (extensions, usual folder and file names). */
+export const GENERIC_PATH_WORDS = new Set(
+  'txt md markdown json yaml yml toml ini cfg conf env example py ts tsx js jsx go rs java rb sh sql html css lock src lib app apps docs doc notes note config configs settings index main readme test tests'.split(' '),
 );
 
 // A token: letters/digits/underscore (with combining marks), decimals kept whole (3.5, 1.2.3).
