@@ -1,5 +1,5 @@
-// The ONE message protocol between the VS Code extension (or the CLI), the engine process
-// (src/core/server.ts) and, later, the webview. JSON-RPC 2.0 via vscode-jsonrpc; every payload is
+// The ONE message protocol between the VS Code extension (or the CLI, or the MCP server through the
+// extension's relay) and the engine process (src/core/server.ts). JSON-RPC 2.0 via vscode-jsonrpc; every payload is
 // plain JSON (no typed arrays, no class instances). Errors travel as ResponseError whose `data`
 // carries the CmtError code, so the receiving side can rebuild a CmtError (see toResponseError /
 // fromWireError).

@@ -4,7 +4,7 @@
 // Every tool goes through the same EngineClient requests as the CLI and the editor (search, ask,
 // memorize, forget, status): ask_memory is `cmt ask`'s code path. Nothing outside the workspace root
 // is read or written: paths are checked here (lexically and through symbolic links) before the
-// engine sees them, and the engine checks again (files.ts).
+// engine sees them, and the engine checks again (memorize.ts, classify.ts).
 //
 // Errors are MCP tool errors (isError: true) whose text starts with a code and says what to do:
 // the engine's CmtError codes (types.ts), plus two codes of this layer, NOTHING_MEMORIZED (the bank
