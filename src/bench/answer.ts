@@ -1,7 +1,7 @@
 // `cmt bench --sections answer`: time to first token and decode tokens/s, CMT vs RAG-in-context, on
 // the same base model: the pipeline of `ask` (question compression, hybrid match, aggregation or the
 // RAG prompt, decoding), greedy, stop tokens off so that every answer has exactly N tokens.
-import type { PackManifest } from '../core/pack';
+import type { PackManifest } from '../core/packManifest';
 import { loadDataset, questionsOf } from '../measure/dataset';
 import type { OptionSpecs } from '../measure/options';
 import type { ScratchBank } from '../measure/scratchBank';

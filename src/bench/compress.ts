@@ -1,7 +1,7 @@
 // `cmt bench --sections compress`: compression throughput (tokens/s) of the pack's compressor, its
 // FLOPs per token (from pack.json dims), and the ratio to the peak GFLOP/s of a large MatMul in
 // onnxruntime measured in the same run (matmul.ts).
-import type { PackManifest } from '../core/pack';
+import type { PackManifest } from '../core/packManifest';
 import { loadDataset } from '../measure/dataset';
 import type { OptionSpecs } from '../measure/options';
 import { now, round } from '../measure/stats';

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AskRequestOptions, AskResponse, MemorizeSummary } from '../core/protocol';
 import { rewordIssue, SkipReason } from '../core/files';
+import { toPosix } from '../core/paths';
 import { AnswerMode, CmtError } from '../core/types';
 import { Cli, DEFAULT_PACK, EXIT, programVersion, REPO_ROOT } from './cli';
 
@@ -12,11 +13,6 @@ const CLI_SKIP_WORDS: Partial<Record<SkipReason, string>> = {
   secret: 'may hold secrets (.env, keys, credentials); force with --include',
 };
 const cliWords = <T extends { code?: string; reason: string }>(i: T): T => rewordIssue(i, CLI_SKIP_WORDS);
-
-// TODO: import toPosix from src/core/paths.ts once it exports it (another change adds `export function toPosix` there).
-function toPosix(p: string): string {
-  return p.split(path.sep).join('/');
-}
 
 /** Skipped files listed one by one up to this many; above it, grouped by reason with a few examples (`--list-skipped`: all). */
 export const SKIPPED_LISTED = 10;

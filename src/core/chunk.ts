@@ -195,33 +195,42 @@ export function chunkFile(
   };
 
   const splitLongLine = (i: number): void => {
-    const line = lines[i];
-    let pos = 0;
-    while (pos < line.length) {
-      // Skip whitespace between parts so no chunk is blank.
-      while (pos < line.length && /\s/.test(line[pos])) pos++;
-      if (pos >= line.length) break;
-      // Largest end such that countTokens(line.slice(pos, end)) <= maxTokens (binary search).
-      let lo = pos + 1;
-      let hi = Math.min(line.length, pos + Math.max(64, maxTokens * 32));
-      if (countTokens(line.slice(pos, hi)) <= maxTokens) lo = hi;
-      else {
-        while (lo < hi) {
-          const mid = (lo + hi + 1) >> 1;
-          if (countTokens(line.slice(pos, mid)) <= maxTokens) lo = mid;
-          else hi = mid - 1;
-        }
-      }
-      let end = lo;
-      // Don't cut a surrogate pair in half.
-      if (end < line.length && end > pos + 1 && isHighSurrogate(line.charCodeAt(end - 1))) end--;
-      chunks.push({ path, startLine: i + 1, endLine: i + 1, text: line.slice(pos, end) });
-      pos = end;
-    }
+    for (const c of lineParts(path, lines[i], i + 1, countTokens, maxTokens)) chunks.push(c);
   };
 
   process(all[0], 0);
   return defs && defs.length > 0 ? annotate(chunks, defs) : chunks;
+}
+
+/**
+ * A line longer than `maxTokens` cut into chunks of as many characters as fit (binary search), the
+ * whitespace between them skipped, a surrogate pair never cut; each chunk is line `lineNo`.
+ */
+function lineParts(path: string, line: string, lineNo: number, countTokens: (s: string) => number, maxTokens: number): Chunk[] {
+  const out: Chunk[] = [];
+  let pos = 0;
+  while (pos < line.length) {
+    // Skip whitespace between parts so no chunk is blank.
+    while (pos < line.length && /\s/.test(line[pos])) pos++;
+    if (pos >= line.length) break;
+    // Largest end such that countTokens(line.slice(pos, end)) <= maxTokens (binary search).
+    let lo = pos + 1;
+    let hi = Math.min(line.length, pos + Math.max(64, maxTokens * 32));
+    if (countTokens(line.slice(pos, hi)) <= maxTokens) lo = hi;
+    else {
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (countTokens(line.slice(pos, mid)) <= maxTokens) lo = mid;
+        else hi = mid - 1;
+      }
+    }
+    let end = lo;
+    // Don't cut a surrogate pair in half.
+    if (end < line.length && end > pos + 1 && isHighSurrogate(line.charCodeAt(end - 1))) end--;
+    out.push({ path, startLine: lineNo, endLine: lineNo, text: line.slice(pos, end) });
+    pos = end;
+  }
+  return out;
 }
 
 /**

@@ -11,12 +11,10 @@
 //   'stderr'   (line: string)                the child's log lines
 //   'exit'     ({code, signal, expected})    the child process ended
 
-import { ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { Writable } from 'node:stream';
 import * as path from 'node:path';
 import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc';
-import { createMessageConnection, MessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import { Generation, spawnEngine } from './engineProcess';
 import {
   AskRequest,
   AskRequestOptions,
@@ -32,21 +30,17 @@ import {
   MemorizeParams,
   MemorizeRequest,
   MemorizeSummary,
-  ProgressNotification,
   ProgressParams,
   RenameRequest,
   RenameResult,
-  SearchParams,
   SearchRequest,
   SearchResult,
   ShutdownRequest,
   StatusRequest,
   StatusResult,
-  TokenNotification,
   TokenParams,
 } from './protocol';
-import { CmtError } from './types';
-import { engineProcessEnv } from './processEnv';
+import { CmtError, type SearchOptions } from './types';
 
 export type EngineState = 'idle' | 'starting' | 'ready' | 'restarting' | 'crashed' | 'stopped' | 'disposed';
 
@@ -71,17 +65,6 @@ export interface EngineClientOptions {
 
 export interface RequestOptions {
   signal?: AbortSignal;
-}
-
-interface Generation {
-  proc: ChildProcess;
-  conn: MessageConnection;
-  /** Rejects (ENGINE_CRASHED) when the child exits; never resolves. */
-  died: Promise<never>;
-  dead: boolean;
-  exitInfo?: string;
-  expectedExit: boolean;
-  ready: boolean;
 }
 
 const CRASH_CODES = new Set([-32097 /* PendingResponseRejected */, -32099 /* ConnectionInactive */]);
@@ -191,7 +174,7 @@ export class EngineClient extends EventEmitter {
   }
 
   /** The chunks `query` retrieves (the ask path's retrieval, no answer). */
-  search(query: string, options: Omit<SearchParams, 'query'> = {}, opts: RequestOptions = {}): Promise<SearchResult> {
+  search(query: string, options: SearchOptions = {}, opts: RequestOptions = {}): Promise<SearchResult> {
     return this.request((g, t) => g.conn.sendRequest(SearchRequest, { query, ...options }, t), opts.signal);
   }
 
@@ -389,79 +372,31 @@ export class EngineClient extends EventEmitter {
   }
 
   private spawnChild(): Generation {
-    const proc = spawn(this.opts.nodePath, [this.opts.serverPath], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...engineProcessEnv(), ...(this.opts.env ?? {}), ELECTRON_RUN_AS_NODE: '1' },
-      windowsHide: true,
-    });
-    // Writes go through a sink that drops them once the child is gone: vscode-jsonrpc turns a failed
-    // write into an unhandled promise rejection (it throws inside an async Promise executor), which
-    // would crash a CLI. A request whose write was dropped is failed by the `died` race instead.
-    const stdin = proc.stdin!;
-    let gone = false;
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        if (gone || stdin.destroyed || !stdin.writable) return cb();
-        stdin.write(chunk, () => cb());
-      },
-    });
-    const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(sink));
-    let rejectDied!: (e: CmtError) => void;
-    const died = new Promise<never>((_, reject) => (rejectDied = reject));
-    died.catch(() => undefined);
-    const g: Generation = { proc, conn, died, dead: false, expectedExit: false, ready: false };
-    this.gen = g;
-
-    let buf = '';
-    proc.stderr!.setEncoding('utf8');
-    proc.stderr!.on('data', (d: string) => {
-      buf += d;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
+    const g = spawnEngine(this.opts, {
+      stderr: (line) => {
         this.emit('stderr', line);
         this.opts.onStderr?.(line);
-      }
+      },
+      progress: (p) => this.emit('progress', p),
+      token: (t) => this.emit('token', t),
+      exit: (gone, code, signal) => this.onExit(gone, code, signal),
     });
-    stdin.on('error', () => {
-      gone = true; // EPIPE after the child died: reported through 'exit'
-    });
-    stdin.on('close', () => {
-      gone = true;
-    });
-
-    const onGone = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error) => {
-      gone = true;
-      if (g.dead) return;
-      g.dead = true;
-      g.exitInfo = spawnError
-        ? `failed to start (${spawnError.message})`
-        : signal
-          ? `was killed by ${signal}`
-          : `exited with code ${code}`;
-      rejectDied(new CmtError('ENGINE_CRASHED', `engine process ${g.exitInfo}`));
-      conn.dispose();
-      this.emit('exit', { code, signal, expected: g.expectedExit });
-      // A ready engine died unexpectedly: restart it in the background.
-      if (g.ready && !g.expectedExit && this.gen === g && this._state === 'ready') {
-        const err = new CmtError('ENGINE_CRASHED', `engine process ${g.exitInfo}`);
-        const epoch = this.epoch;
-        this.current = (async () => {
-          if (!(await this.backoff(err, epoch))) throw this.lastError ?? err;
-          return this.launch(epoch);
-        })();
-        this.current.catch(() => undefined);
-      }
-    };
-    proc.on('exit', (code, signal) => onGone(code, signal));
-    proc.on('error', (e) => onGone(null, null, e));
-
-    conn.onNotification(ProgressNotification, (p) => this.emit('progress', p));
-    conn.onNotification(TokenNotification, (t) => this.emit('token', t));
-    conn.onError(() => undefined);
-    conn.listen();
+    this.gen = g;
     return g;
+  }
+
+  /** A child ended: announced; a ready engine that died unexpectedly is restarted in the background. */
+  private onExit(g: Generation, code: number | null, signal: NodeJS.Signals | null): void {
+    this.emit('exit', { code, signal, expected: g.expectedExit });
+    if (g.ready && !g.expectedExit && this.gen === g && this._state === 'ready') {
+      const err = new CmtError('ENGINE_CRASHED', `engine process ${g.exitInfo}`);
+      const epoch = this.epoch;
+      this.current = (async () => {
+        if (!(await this.backoff(err, epoch))) throw this.lastError ?? err;
+        return this.launch(epoch);
+      })();
+      this.current.catch(() => undefined);
+    }
   }
 }
 

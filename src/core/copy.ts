@@ -5,6 +5,8 @@
 // What it would rather have said shows in the answer's confidence, which stays the full-vocabulary
 // log-probability of each token chosen, so a forced answer is a doubtful one for grounding.
 
+import { topN } from './logits';
+
 /** How many of the model's own best tokens are tried besides the tokens of the sources. */
 const MODEL_CANDIDATES = 32;
 
@@ -45,7 +47,7 @@ export class CopyConstraint {
         bestValue = v;
       }
     };
-    for (const id of topIndices(logits, MODEL_CANDIDATES)) consider(id);
+    for (const id of topN(logits, MODEL_CANDIDATES)) consider(id);
     for (const id of this.sourceTokens) consider(id);
     for (const id of stopIds) consider(id);
     return best;
@@ -79,23 +81,4 @@ function nonAsciiFollows(source: string, text: string): boolean {
     if (source.charCodeAt(at + text.length) > 127) return true;
   }
   return false;
-}
-
-/** Indices of the n largest values of x, in no particular order. */
-function topIndices(x: Float32Array, n: number): number[] {
-  const idx: number[] = [];
-  let min = -Infinity;
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i];
-    if (idx.length < n) {
-      idx.push(i);
-      if (idx.length === n) min = Math.min(...idx.map((j) => x[j]));
-    } else if (v > min) {
-      let at = 0;
-      for (let k = 1; k < n; k++) if (x[idx[k]] < x[idx[at]]) at = k;
-      idx[at] = i;
-      min = Math.min(...idx.map((j) => x[j]));
-    }
-  }
-  return idx;
 }

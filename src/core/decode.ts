@@ -1,18 +1,21 @@
 // KV-cache decoding on decoder.onnx (Optimum / transformers.js input and output names).
 // Greedy or beam search (length-normalised), stop tokens and stop strings, memory-aware logit
 // contrast (1+α)·l(with prefix) − α·l(without prefix) computed in ONE batched run (the no-prefix
-// rows see the prefix slots masked out), abort signal, and streaming of decoded text that never
-// emits broken multi-byte characters or text that later turns out to be a stop string.
+// rows see the prefix slots masked out: logits.ts, kvCache.ts), abort signal, and streaming of
+// decoded text that never emits broken characters or a stop string's start (decodeText.ts).
 //
 // Prefix convention (docs/model-pack.md): the prefix fills the first P cache slots but no
 // positions; the prompt's position_ids start at 0; attention_mask covers prefix + tokens.
 
 import { CopyConstraint } from './copy';
 import { CmtError, Device } from './types';
-import { Pack, fillTemplate } from './pack';
+import type { Pack } from './pack';
+import { contextPrompt, questionPrompt } from './prompt';
 import { Prefix } from './aggregate';
 import { createSession, CreatedSession, ort, ProviderReport, SessionOptions } from './runtime';
-import { CmtTokenizer } from './tokenizer';
+import { TextStreamer, repetitionLoop } from './decodeText';
+import { emptyCache, gatherRows, KvCache, prefixCache } from './kvCache';
+import { argmax, contrastLogits, logSumExp, topN } from './logits';
 
 export interface GenerateOptions {
   prefix?: Prefix | null;
@@ -59,124 +62,6 @@ export interface GenerateResult {
    * ran (α ≠ 0 or measureMemoryGain); 0 for an empty answer.
    */
   memoryGain?: number;
-}
-
-interface Cache {
-  tensors: Record<string, ort.Tensor>; // past_key_values.N.key|value [R, Hkv, S, D]
-  length: number; // S
-  rows: number; // R
-}
-
-// ---------------------------------------------------------------------------------------------
-// Streaming text
-
-/** Turns a growing token sequence into safe text increments (see file header). */
-export class TextStreamer {
-  private emitted = '';
-  private stopped = false;
-
-  constructor(
-    private readonly tok: CmtTokenizer,
-    private readonly stops: string[],
-    private readonly onText?: (delta: string) => void,
-  ) {}
-
-  /** Text of `ids`, cut at the first stop string; `hit` says whether one was found. */
-  cut(ids: number[]): { text: string; hit: boolean } {
-    const full = this.tok.decode(ids);
-    let cut = -1;
-    for (const s of this.stops) {
-      if (!s) continue;
-      const i = full.indexOf(s);
-      if (i >= 0 && (cut < 0 || i < cut)) cut = i;
-    }
-    return cut >= 0 ? { text: full.slice(0, cut), hit: true } : { text: full, hit: false };
-  }
-
-  /** Feed the tokens so far; returns true when a stop string has appeared. */
-  update(ids: number[]): boolean {
-    if (this.stopped) return true;
-    const { text, hit } = this.cut(ids);
-    if (hit) {
-      this.stopped = true;
-      return true;
-    }
-    let safe = text.trimStart();
-    // Incomplete UTF-8 sequence at the end decodes to U+FFFD: hold it back.
-    safe = safe.replace(/\uFFFD+$/, '');
-    // A suffix that could be the start of a stop string: hold it back.
-    let hold = 0;
-    for (const s of this.stops) {
-      for (let n = Math.min(s.length - 1, safe.length); n > hold; n--) {
-        if (safe.endsWith(s.slice(0, n))) {
-          hold = n;
-          break;
-        }
-      }
-    }
-    safe = safe.slice(0, safe.length - hold);
-    // Trailing whitespace may be trimmed from the final text: hold it back.
-    safe = safe.replace(/\s+$/, '');
-    this.emit(safe);
-    return false;
-  }
-
-  /** Final text (cut, trimmed); emits whatever was held back. */
-  finish(ids: number[]): string {
-    const final = this.cut(ids).text.trim();
-    this.emit(final);
-    return final;
-  }
-
-  private emit(upTo: string): void {
-    if (upTo.length > this.emitted.length && upTo.startsWith(this.emitted)) {
-      const delta = upTo.slice(this.emitted.length);
-      this.emitted = upTo;
-      this.onText?.(delta);
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Math helpers
-
-function logSumExp(x: Float32Array): number {
-  let m = -Infinity;
-  for (let i = 0; i < x.length; i++) if (x[i] > m) m = x[i];
-  if (m === -Infinity) return m;
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += Math.exp(x[i] - m);
-  return m + Math.log(s);
-}
-
-function argmax(x: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
-  return best;
-}
-
-/** Top-n indices of x by value (descending). */
-function topN(x: Float32Array, n: number): number[] {
-  const idx: number[] = [];
-  const val: number[] = [];
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i];
-    if (idx.length === n && v <= val[n - 1]) continue;
-    let j = Math.min(idx.length, n - 1);
-    if (idx.length < n) {
-      idx.push(i);
-      val.push(v);
-      j = idx.length - 1;
-    }
-    while (j > 0 && val[j - 1] < v) {
-      idx[j] = idx[j - 1];
-      val[j] = val[j - 1];
-      j--;
-    }
-    idx[j] = i;
-    val[j] = v;
-  }
-  return idx;
 }
 
 function isCancelled(signal?: AbortSignal): void {
@@ -278,92 +163,24 @@ export class Decoder {
     return new Decoder(pack, session, report);
   }
 
-  /** Decoder prompt for a question: [bos] + tokens of prompt.question. */
+  /** Decoder prompt for a question: [bos] + tokens of prompt.question (prompt.ts). */
   buildPrompt(question: string): number[] {
-    const m = this.pack.manifest;
-    const tok = this.pack.tokenizer;
-    const ids = tok.encode(fillTemplate(m.prompt.question, { question: tok.plain(question) }));
-    return m.prompt.addBos ? [m.specialTokens.bos, ...ids] : ids;
+    return questionPrompt(this.pack, question);
   }
 
-  /**
-   * Decoder prompt with raw text in it: the pack's `prompt.context` template with `texts` (best
-   * first, cut to fit `budget` tokens in all) in place of {context}; packs without that template get
-   * [bos] + texts + the question prompt.
-   */
+  /** Decoder prompt with raw text in it, `texts` cut to fit `budget` tokens in all (prompt.ts). */
   buildContextPrompt(rawQuestion: string, texts: readonly string[], budget: number): number[] {
-    const m = this.pack.manifest;
-    const tok = this.pack.tokenizer;
-    const question = tok.plain(rawQuestion);
-    const template = m.prompt.context ?? '{context}' + m.prompt.question;
-    const at = template.indexOf('{context}');
-    const head = tok.encode(fillTemplate(template.slice(0, at), { question }));
-    const tail = tok.encode(fillTemplate(template.slice(at + '{context}'.length), { question }));
-    const bos = m.prompt.addBos ? [m.specialTokens.bos] : [];
-    const room = Math.max(0, budget - bos.length - head.length - tail.length);
-    // Several texts are labelled: a 135M model given four unlabelled chunks answered from the wrong one
-    // far more often (samples/questions.json, top-4 RAG: 1 of 8 answers right unlabelled, 4 of 8 labelled).
-    const ctx: number[] = [];
-    for (const [i, text] of texts.entries()) {
-      if (ctx.length >= room) break;
-      const block = texts.length > 1 ? `[Document ${i + 1}]\n${tok.plain(text).trim()}\n\n` : tok.plain(text) + '\n';
-      ctx.push(...tok.encode(block).slice(0, room - ctx.length));
-    }
-    return [...bos, ...head, ...ctx, ...tail];
+    return contextPrompt(this.pack, rawQuestion, texts, budget);
   }
 
   // -- graph plumbing ---------------------------------------------------------------------------
 
-  private emptyCache(rows: number): Cache {
-    const tensors: Record<string, ort.Tensor> = {};
-    for (let l = 0; l < this.numLayers; l++) {
-      for (const kv of ['key', 'value']) {
-        tensors[`past_key_values.${l}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [rows, this.numKvHeads, 0, this.headDim]);
-      }
-    }
-    return { tensors, length: 0, rows };
-  }
-
-  /** Initial cache: row 0 = prefix; with `contrast`, row 1 = zeros (masked out by attention_mask). */
-  private prefixCache(prefix: Prefix, contrast: boolean): Cache {
-    if (!contrast) return { tensors: { ...prefix.tensors }, length: prefix.length, rows: 1 };
-    const tensors: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(prefix.tensors)) {
-      const src = t.data as Float32Array;
-      const data = new Float32Array(src.length * 2);
-      data.set(src, 0);
-      tensors[name] = new ort.Tensor('float32', data, [2, t.dims[1], t.dims[2], t.dims[3]]);
-    }
-    return { tensors, length: prefix.length, rows: 2 };
-  }
-
-  /** New cache whose row i is row `rows[i]` of `cache` (beam reordering / tiling). */
-  private gather(cache: Cache, rows: number[]): Cache {
-    if (rows.length === cache.rows && rows.every((r, i) => r === i)) return cache;
-    const tensors: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(cache.tensors)) {
-      const [, h, s, d] = t.dims;
-      const rowSize = h * s * d;
-      const src = t.data as Float32Array;
-      const data = new Float32Array(rows.length * rowSize);
-      rows.forEach((r, i) => data.set(src.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize));
-      tensors[name] = new ort.Tensor('float32', data, [rows.length, h, s, d]);
-    }
-    return { tensors, length: cache.length, rows: rows.length };
-  }
-
   /**
-   * Runs `tokens` (one row of T ids per cache row) at positions pos..pos+T-1.
-   * maskedPrefix[r] = number of leading cache slots row r must not see (the prefix, for contrast rows).
-   * Returns the last-position logits of every row and the new cache.
+   * The graph's inputs for `tokens` (one row of T ids per cache row) at positions pos..pos+T-1 after
+   * `cache`; masked[r] leading cache slots are hidden from row r; logits for the last `keep`
+   * positions where the graph can (0n: all).
    */
-  private async step(
-    cache: Cache,
-    tokens: number[][],
-    pos: number,
-    maskedPrefix: number[],
-  ): Promise<{ logits: Float32Array[]; cache: Cache }> {
-    const session = await this.session(); // first: a lazy decoder learns its inputs here
+  private feeds(cache: KvCache, tokens: number[][], pos: number, masked: number[], keep: bigint): Record<string, ort.Tensor> {
     const R = cache.rows;
     const T = tokens[0].length;
     const S = cache.length + T;
@@ -375,7 +192,7 @@ export class Decoder {
         ids[r * T + t] = BigInt(tokens[r][t]);
         posIds[r * T + t] = BigInt(pos + t);
       }
-      for (let j = 0; j < maskedPrefix[r]; j++) mask[r * S + j] = 0n;
+      for (let j = 0; j < masked[r]; j++) mask[r * S + j] = 0n;
     }
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', ids, [R, T]),
@@ -384,8 +201,25 @@ export class Decoder {
     };
     if (this.hasPositionIds) feeds.position_ids = new ort.Tensor('int64', posIds, [R, T]);
     if (this.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', [cache.length > 0], [1]);
-    if (this.hasLogitsToKeep) feeds[LOGITS_TO_KEEP] = new ort.Tensor('int64', BigInt64Array.of(1n), []);
-    const out = await session.run(feeds);
+    if (this.hasLogitsToKeep) feeds[LOGITS_TO_KEEP] = new ort.Tensor('int64', BigInt64Array.of(keep), []);
+    return feeds;
+  }
+
+  /**
+   * Runs `tokens` (one row of T ids per cache row) at positions pos..pos+T-1.
+   * maskedPrefix[r] = number of leading cache slots row r must not see (the prefix, for contrast rows).
+   * Returns the last-position logits of every row and the new cache.
+   */
+  private async step(
+    cache: KvCache,
+    tokens: number[][],
+    pos: number,
+    maskedPrefix: number[],
+  ): Promise<{ logits: Float32Array[]; cache: KvCache }> {
+    const session = await this.session(); // first: a lazy decoder learns its inputs here
+    const R = cache.rows;
+    const S = cache.length + tokens[0].length;
+    const out = await session.run(this.feeds(cache, tokens, pos, maskedPrefix, 1n));
     const lt = out.logits;
     if (!lt) throw new CmtError('PACK_INCOMPATIBLE', 'decoder.onnx has no "logits" output');
     const [Tk, V] = [lt.dims[1], lt.dims[2]]; // Tk: T, or 1 where the graph keeps the last position only
@@ -401,17 +235,6 @@ export class Decoder {
       }
     }
     return { logits, cache: { tensors, length: S, rows: R } };
-  }
-
-  /** (1+α)·with − α·without into `out`. */
-  private static contrast(withP: Float32Array, without: Float32Array | undefined, alpha: number, out: Float32Array): Float32Array {
-    if (!without || alpha === 0) {
-      out.set(withP);
-      return out;
-    }
-    const a1 = 1 + alpha;
-    for (let i = 0; i < out.length; i++) out[i] = a1 * withP[i] - alpha * without[i];
-    return out;
   }
 
   // -- generation -------------------------------------------------------------------------------
@@ -436,9 +259,9 @@ export class Decoder {
     return numBeams === 1 && !opts.forceBeamSearch ? this.greedy(plan) : this.beam(plan);
   }
 
-  private initialCache(prefix: Prefix | null, contrast: boolean): { cache: Cache; masked: number[]; P: number } {
-    if (!prefix) return { cache: this.emptyCache(1), masked: [0], P: 0 };
-    const cache = this.prefixCache(prefix, contrast);
+  private initialCache(prefix: Prefix | null, contrast: boolean): { cache: KvCache; masked: number[]; P: number } {
+    if (!prefix) return { cache: emptyCache(this, 1), masked: [0], P: 0 };
+    const cache = prefixCache(prefix, contrast);
     return { cache, masked: contrast ? [0, prefix.length] : [0], P: prefix.length };
   }
 
@@ -460,7 +283,7 @@ export class Decoder {
       let pos = promptIds.length;
       for (let i = 0; i < maxNew; i++) {
         isCancelled(opts.signal);
-        Decoder.contrast(logits[0], contrast ? logits[1] : undefined, alpha, adj);
+        contrastLogits(logits[0], contrast ? logits[1] : undefined, alpha, adj);
         const next = copy ? copy.pick(adj, stopIds, tokens) : argmax(adj);
         if (next < 0) {
           finishReason = 'eos'; // no token keeps the answer a span of its sources
@@ -521,7 +344,7 @@ export class Decoder {
         isCancelled(opts.signal);
         const cands: { beam: number; tok: number; sum: number; gain: number }[] = [];
         for (let b = 0; b < n; b++) {
-          Decoder.contrast(logits[b], contrast ? logits[n + b] : undefined, alpha, adj);
+          contrastLogits(logits[b], contrast ? logits[n + b] : undefined, alpha, adj);
           const lse = logSumExp(adj);
           const lseW = contrast ? logSumExp(logits[b]) : 0;
           const lseWo = contrast ? logSumExp(logits[n + b]) : 0;
@@ -559,7 +382,7 @@ export class Decoder {
         if (step === maxNew - 1) break;
         const rows = alive.map((a) => a.parent);
         const order = contrast ? [...rows, ...rows.map((r) => n + r)] : rows;
-        cache = this.gather(cache, order);
+        cache = gatherRows(cache, order);
         n = alive.length;
         const stepTokens = alive.map((a) => [a.tokens[a.tokens.length - 1]]);
         const masked = contrast ? [...new Array(n).fill(0), ...new Array(n).fill(init.P)] : new Array(n).fill(0);
@@ -593,28 +416,9 @@ export class Decoder {
     const targets = opts.stopTokenId !== undefined ? [...tokenIds, opts.stopTokenId] : tokenIds;
     const all = [...promptIds, ...tokenIds];
     const init = this.initialCache(prefix, contrast);
-    const R = init.cache.rows;
     const T = all.length;
-    const S = init.cache.length + T;
-    const ids = new BigInt64Array(R * T);
-    const pos = new BigInt64Array(R * T);
-    const mask = new BigInt64Array(R * S).fill(1n);
-    for (let r = 0; r < R; r++) {
-      for (let t = 0; t < T; t++) {
-        ids[r * T + t] = BigInt(all[t]);
-        pos[r * T + t] = BigInt(t);
-      }
-      for (let j = 0; j < init.masked[r]; j++) mask[r * S + j] = 0n;
-    }
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', ids, [R, T]),
-      attention_mask: new ort.Tensor('int64', mask, [R, S]),
-      ...init.cache.tensors,
-    };
-    if (this.hasPositionIds) feeds.position_ids = new ort.Tensor('int64', pos, [R, T]);
-    if (this.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', [init.cache.length > 0], [1]);
-    if (this.hasLogitsToKeep) feeds[LOGITS_TO_KEEP] = new ort.Tensor('int64', BigInt64Array.of(0n), []); // every position
-    const out = await session.run(feeds);
+    const rows = new Array<number[]>(init.cache.rows).fill(all);
+    const out = await session.run(this.feeds(init.cache, rows, 0, init.masked, 0n)); // logits of every position
     const V = out.logits.dims[2];
     const ld = out.logits.data as Float32Array;
     const adj = new Float32Array(V);
@@ -623,7 +427,7 @@ export class Decoder {
       const t = promptIds.length - 1 + i; // position predicting targets[i]
       const w = ld.subarray(t * V, (t + 1) * V);
       const wo = contrast ? ld.subarray((T + t) * V, (T + t + 1) * V) : undefined;
-      Decoder.contrast(w, wo, alpha, adj);
+      contrastLogits(w, wo, alpha, adj);
       logprobs.push(adj[targets[i]] - logSumExp(adj));
     }
     const sum = logprobs.reduce((a, b) => a + b, 0);
@@ -631,22 +435,3 @@ export class Decoder {
   }
 }
 
-/**
- * Whether the generated tokens end in a repetition loop: one token repeated 12+ times, or a unit of
- * 2-8 tokens repeated 5+ times ("1.1.1.1.1.1.1.1.1.1", "foo bar foo bar …"). A value never looks like
- * that (an IP address repeats its unit 3 times); a 135M model stuck in a loop does.
- */
-export function repetitionLoop(tokens: readonly number[]): boolean {
-  const n = tokens.length;
-  for (let p = 1; p <= 8; p++) {
-    const reps = p === 1 ? 12 : 5;
-    const span = p * reps;
-    if (n < span) continue;
-    let periodic = true;
-    for (let i = n - span + p; i < n && periodic; i++) if (tokens[i] !== tokens[i - p]) periodic = false;
-    // A run of one token is period 1 whatever p is: only the 12-token rule applies to it.
-    const oneToken = tokens.slice(n - span).every((t) => t === tokens[n - 1]);
-    if (periodic && (p === 1 || !oneToken)) return true;
-  }
-  return false;
-}

@@ -7,43 +7,10 @@
 
 import * as path from 'node:path';
 import type { Pack } from './pack';
+import type { PackEmbedder } from './packManifest';
 import { createSession, ort, ProviderReport } from './runtime';
 import { CmtTokenizer } from './tokenizer';
 import { CmtError, Device } from './types';
-
-export interface PackEmbedder {
-  name: string;
-  /** Pack-relative ONNX file: input_ids, attention_mask [B, T] int64 (token_type_ids optional) -> last_hidden_state. */
-  graph: string;
-  /** Pack-relative tokenizer.json (Hugging Face format). */
-  tokenizer: string;
-  dim: number;
-  /** Tokens per text, [CLS] and [SEP] included (longer texts are cut). */
-  maxTokens: number;
-  pooling: 'mean-l2';
-  clsId: number;
-  sepId: number;
-  padId: number;
-  source?: Record<string, unknown>;
-}
-
-/** Validates an `embedder` section (throws PACK_CORRUPT naming the field). */
-export function validateEmbedderSection(e: unknown, files: Record<string, unknown>, where = 'pack.json'): PackEmbedder {
-  const o = e as Record<string, unknown>;
-  const bad = (f: string) => {
-    throw new CmtError('PACK_CORRUPT', `${where}: embedder.${f} is missing or invalid`);
-  };
-  if (!o || typeof o !== 'object') bad('(section)');
-  for (const f of ['name', 'graph', 'tokenizer']) if (typeof o[f] !== 'string' || !o[f]) bad(f);
-  for (const f of ['dim', 'maxTokens']) if (!Number.isInteger(o[f]) || (o[f] as number) <= 0) bad(f);
-  for (const f of ['clsId', 'sepId', 'padId']) if (!Number.isInteger(o[f]) || (o[f] as number) < 0) bad(f);
-  if ((o.maxTokens as number) < 3) bad('maxTokens');
-  if (o.pooling !== 'mean-l2') bad('pooling');
-  for (const f of ['graph', 'tokenizer']) {
-    if (!((o[f] as string) in files)) throw new CmtError('PACK_CORRUPT', `${where}: "${o[f]}" (embedder.${f}) is not listed in "files" (no checksum)`);
-  }
-  return o as unknown as PackEmbedder;
-}
 
 export interface EmbedOptions {
   batchSize?: number;
@@ -82,7 +49,7 @@ export class Embedder {
 
   /** The pack's embedder, or null when its pack.json has no `embedder` section. */
   static async create(pack: Pack, device: Device = 'auto'): Promise<Embedder | null> {
-    const spec = (pack.manifest as { embedder?: PackEmbedder }).embedder;
+    const spec = pack.manifest.embedder;
     if (!spec) return null;
     return Embedder.fromFiles(path.join(pack.dir, spec.graph), path.join(pack.dir, spec.tokenizer), spec, device);
   }

@@ -32,7 +32,8 @@
 //     pass it already runs for the α contrast).
 // Anything else is "not sure", and the most relevant lines of the cited chunks are shown instead.
 
-import type { Grounding, GroundingQuote, GroundingReason } from './protocol';
+import { GENERIC_PATH_WORDS, lineTokens, PHRASING, prep, stem, STOPWORDS, TOKEN_RE, tokenize } from './terms';
+import type { Grounding, GroundingQuote, GroundingReason } from './types';
 
 /** Share of the answer's evidence tokens that must be on the quoted line (salient ones: all of them). */
 export const FOUND_MIN_COVERAGE = 0.6;
@@ -80,55 +81,10 @@ export interface GroundInput {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Normalisation
-
-const STOPWORDS = new Set(
-  (
-    'a an the is are was were be been being am it its it\'s of in on at to for by with from into onto as ' +
-    'and or but nor so if then than that this these those there here their them they he she his her him ' +
-    'we our us you your i my me mine what which who whom whose when where why how do does did done has have ' +
-    'had having can could should would will shall may might must about above after before over under up ' +
-    'down out off also just only very some any all each both such same other own not s t'
-  ).split(' '),
-);
+// Answer terms
 
 /** Answers that carry no checkable content, whatever the sources say. */
 const TRIVIAL = new Set(['yes', 'no', 'true', 'false', 'none', 'null', 'nil', 'unknown', 'ok', 'okay', 'maybe', 'n', 'a', 'answer', 'question']);
-
-// A token: letters/digits/underscore (with combining marks), decimals kept whole (3.5, 1.2.3).
-const TOKEN_RE = /[\p{L}\p{M}\p{N}_]+(?:\.\p{N}+)*/gu;
-
-function prep(text: string): string {
-  return text
-    .normalize('NFKC')
-    .replace(/(\p{N}),(?=\p{N}{3}(?!\p{N}))/gu, '$1'); // 1,000 -> 1000
-}
-
-/** SQuAD-style tokens of `text`, code identifiers and numbers kept whole. Lower-case. */
-export function tokenize(text: string): string[] {
-  return (prep(text).match(TOKEN_RE) ?? []).map((t) => t.toLowerCase());
-}
-
-/** SQuAD-style normalised text (tokens joined by one space, articles dropped). */
-export function normalizeText(text: string): string {
-  return tokenize(text)
-    .filter((t) => t !== 'a' && t !== 'an' && t !== 'the')
-    .join(' ');
-}
-
-/** Tokens of a source line, plus the parts of its identifiers (max_retries, maxRetries -> max, retries). */
-function lineTokens(line: string): Set<string> {
-  const out = new Set<string>();
-  for (const raw of prep(line).match(TOKEN_RE) ?? []) {
-    out.add(raw.toLowerCase());
-    const parts = raw
-      .replace(/(\p{Ll}|\p{N})(?=\p{Lu})/gu, '$1_')
-      .split('_')
-      .filter(Boolean);
-    if (parts.length > 1) for (const p of parts) out.add(p.toLowerCase());
-  }
-  return out;
-}
 
 interface AnswerTerms {
   /** Content tokens not in the question (deduplicated, answer order). */
@@ -216,13 +172,6 @@ function clip(text: string, focus: readonly string[]): string {
 
 function quoteOf(l: Line, focus: readonly string[]): GroundingQuote {
   return { path: l.path, line: l.line, text: clip(l.text, focus), citation: l.citation };
-}
-
-/** A crude English stem, so that "replicas" meets "replica" and "calls" meets "call". */
-export function stem(t: string): string {
-  if (t.length <= 4 || /\p{N}/u.test(t)) return t;
-  for (const suf of ['ing', 'ies', 'es', 'ed', 's']) if (t.endsWith(suf) && t.length - suf.length >= 3) return t.slice(0, -suf.length) + (suf === 'ies' ? 'y' : '');
-  return t;
 }
 
 /**
@@ -319,32 +268,6 @@ function anchoredChunks(words: readonly Set<string>[], qTerms: ReadonlySet<strin
   if (anchors.length === 0) return all;
   return new Set([...all].filter((i) => anchors.some((t) => words[i].has(t))));
 }
-
-/**
- * Question-phrasing words that may be missing from a file that does answer the question ("how MANY
- * replicas does billing RUN?" over `replicas: 3`). Any other question word missing from every cited
- * chunk may name what the question is about.
- */
-const PHRASING = new Set(
-  (
-    'many much number amount count total kind type sort value values name names named called call mean means ' +
-    'meaning happen happens happened run runs running ran use uses used using set get gets got make makes made ' +
-    'give gives go goes went tell say says said find found show shows need needs want know let keep keeps ' +
-    'currently current now today ever still often long big large small one thing things way ways something ' +
-    'anything please exactly actually really main ' +
-    // words of questions about code and configuration that name no subject
-    'constant constants variable variables function functions method methods class classes module modules ' +
-    'file files field fields key keys setting settings option options parameter parameters argument arguments ' +
-    'flag flags property properties attribute config configuration configured default defaults hold holds held ' +
-    'store stores stored return returns returned define defines defined contain contains declared assigned ' +
-    'code line lines project repo repository'
-  ).split(' '),
-);
-
-/** Words of a path that say nothing about its subject (extensions, usual folder and file names). */
-const GENERIC_PATH_WORDS = new Set(
-  'txt md markdown json yaml yml toml ini cfg conf env example py ts tsx js jsx go rs java rb sh sql html css lock src lib app apps docs doc notes note config configs settings index main readme test tests'.split(' '),
-);
 
 /** Whether `word` (lower-case) occurs in `tokens`, up to a crude stem or a prefix of 4+ letters ("host" ~ "hostname"). */
 function mentions(tokens: Iterable<string>, word: string): boolean {

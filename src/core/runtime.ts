@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { engineSwitches } from './processEnv';
 import { CmtError, Device, DEVICES, ProviderAttempt, ProviderReport } from './types';
 
 export type { ProviderAttempt, ProviderReport };
@@ -73,8 +74,8 @@ export function selectProviders(
 }
 
 export function defaultThreads(): number {
-  const env = Number(process.env.CMT_THREADS);
-  if (Number.isInteger(env) && env > 0) return env;
+  const set = engineSwitches().threads;
+  if (set !== undefined) return set;
   const n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return Math.max(1, Math.min(4, n));
 }

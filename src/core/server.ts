@@ -8,13 +8,15 @@
 
 import * as fs from 'node:fs';
 import type { CancellationToken } from 'vscode-jsonrpc';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import { createMessageConnection, MessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import type { Engine } from './engine';
 import {
   AskRequest,
   ExitNotification,
   ForgetRequest,
+  InitializeParams,
   InitializeRequest,
+  InitializeResult,
   MemorizeRequest,
   PROTOCOL_VERSION,
   ProgressNotification,
@@ -25,7 +27,8 @@ import {
   TokenNotification,
   toResponseError,
 } from './protocol';
-import { CmtError } from './types';
+import { engineSwitches } from './processEnv';
+import { CmtError, memorizeOptionsOf } from './types';
 
 export interface CpuCheck {
   ok: boolean;
@@ -41,9 +44,10 @@ export interface CpuCheck {
 export function checkCpu(
   platform: NodeJS.Platform = process.platform,
   arch: string = process.arch,
-  readCpuinfo: () => string = () => fs.readFileSync(process.env.CMT_FAKE_CPUINFO || '/proc/cpuinfo', 'utf8'),
+  readCpuinfo: () => string = () => fs.readFileSync(engineSwitches().cpuinfoPath, 'utf8'),
+  skip: boolean = engineSwitches().skipCpuCheck,
 ): CpuCheck {
-  if (process.env.CMT_SKIP_CPU_CHECK === '1') return { ok: true };
+  if (skip) return { ok: true };
   if (platform !== 'linux' || arch !== 'x64') return { ok: true };
   let info: string;
   try {
@@ -100,131 +104,123 @@ function loadEngineModule(): typeof import('./engine').Engine {
   }
 }
 
-export function main(): void {
-  // Nothing may write to stdout but the protocol writer.
-  console.log = (...a: unknown[]) => log(...a);
-  console.info = console.log;
-  console.debug = console.log;
-  console.warn = (...a: unknown[]) => log('warn:', ...a);
-
-  const cpu = checkCpu();
-  if (!cpu.ok) log('refusing to load native modules:', cpu.reason ?? '');
-
-  const conn = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
-  let engine: Engine | undefined;
-  let opening: Promise<Engine> | undefined;
-  let closing = false;
-
-  const need = (): Engine => {
-    if (!cpu.ok) throw new CmtError('CPU_UNSUPPORTED', cpu.reason ?? 'unsupported CPU');
-    if (!engine) throw new CmtError('BAD_INPUT', 'engine not initialized: send cmt/initialize first');
-    return engine;
+/** Any failure of a request -> a ResponseError with its CmtError code (foreign errors are logged with their stack). */
+const handle =
+  <P, R>(fn: (p: P, token: CancellationToken) => Promise<R>) =>
+  async (p: P, token: CancellationToken): Promise<R> => {
+    try {
+      return await fn(p, token);
+    } catch (e) {
+      if (!(e instanceof CmtError)) log('request failed:', (e as Error)?.stack ?? String(e));
+      throw toResponseError(e);
+    }
   };
 
-  const handle =
-    <P, R>(fn: (p: P, token: CancellationToken) => Promise<R>) =>
-    async (p: P, token: CancellationToken): Promise<R> => {
-      try {
-        return await fn(p, token);
-      } catch (e) {
-        if (!(e instanceof CmtError)) log('request failed:', (e as Error)?.stack ?? String(e));
-        throw toResponseError(e);
-      }
+/** The engine this process serves: opened by cmt/initialize (again: reopened), closed once at the end. */
+class EngineHost {
+  private engine: Engine | undefined;
+  private opening: Promise<Engine> | undefined;
+  private closing = false;
+
+  constructor(private readonly cpu: CpuCheck) {}
+
+  /** The open engine; CPU_UNSUPPORTED on a CPU the bank cannot run on, BAD_INPUT before initialize. */
+  need(): Engine {
+    if (!this.cpu.ok) throw new CmtError('CPU_UNSUPPORTED', this.cpu.reason ?? 'unsupported CPU');
+    if (!this.engine) throw new CmtError('BAD_INPUT', 'engine not initialized: send cmt/initialize first');
+    return this.engine;
+  }
+
+  async initialize(p: InitializeParams): Promise<InitializeResult> {
+    if (!this.cpu.ok) throw new CmtError('CPU_UNSUPPORTED', this.cpu.reason ?? 'unsupported CPU');
+    if (this.opening) await this.opening.catch(() => undefined);
+    if (this.engine) {
+      await this.engine.close().catch(() => undefined);
+      this.engine = undefined;
+    }
+    // Loaded here, after the CPU check (native modules).
+    const EngineClass = loadEngineModule();
+    this.opening = EngineClass.open({ packDir: p.packDir, bankUri: p.bankUri, device: p.device, settings: p.settings, log: stderrLog });
+    let engine: Engine;
+    try {
+      engine = this.engine = await this.opening;
+    } finally {
+      this.opening = undefined;
+    }
+    log(`ready: pack ${engine.packId} on ${engine.providerReport.provider}, bank ${p.bankUri}`);
+    return {
+      protocolVersion: PROTOCOL_VERSION,
+      packId: engine.packId,
+      packName: engine.packName,
+      provider: engine.providerReport.provider,
+      providerReport: engine.providerReport,
+      pid: process.pid,
     };
+  }
 
-  conn.onRequest(
-    InitializeRequest,
-    handle(async (p) => {
-      if (!cpu.ok) throw new CmtError('CPU_UNSUPPORTED', cpu.reason ?? 'unsupported CPU');
-      if (opening) await opening.catch(() => undefined);
-      if (engine) {
-        await engine.close().catch(() => undefined);
-        engine = undefined;
-      }
-      // Loaded here, after the CPU check (native modules).
-      const EngineClass = loadEngineModule();
-      opening = EngineClass.open({ packDir: p.packDir, bankUri: p.bankUri, device: p.device, settings: p.settings, log: stderrLog });
-      try {
-        engine = await opening;
-      } finally {
-        opening = undefined;
-      }
-      log(`ready: pack ${engine.packId} on ${engine.providerReport.provider}, bank ${p.bankUri}`);
-      return {
-        protocolVersion: PROTOCOL_VERSION,
-        packId: engine.packId,
-        packName: engine.packName,
-        provider: engine.providerReport.provider,
-        providerReport: engine.providerReport,
-        pid: process.pid,
-      };
-    }),
-  );
+  /** Closes the engine (once; later calls return at once). */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const e = this.engine;
+    this.engine = undefined;
+    if (e) await e.close().catch((err) => log('close failed:', String(err)));
+  }
+}
 
+/** The engine's requests: initialize, memorize, ask, search, forget, rename, status. */
+function serveRequests(conn: MessageConnection, host: EngineHost): void {
+  conn.onRequest(InitializeRequest, handle(async (p) => host.initialize(p)));
   conn.onRequest(
     MemorizeRequest,
     handle(async (p, token) =>
-      need().memorize(p.paths, {
-        root: p.root,
-        force: p.force,
-        include: p.include,
-        exclude: p.exclude,
-        maxFileBytes: p.maxFileBytes,
-        respectGitignore: p.respectGitignore,
+      host.need().memorize(p.paths, {
+        ...memorizeOptionsOf(p),
         signal: toSignal(token),
         onProgress: (pr) => void conn.sendNotification(ProgressNotification, { requestId: p.requestId, ...pr }),
       }),
     ),
   );
-
   conn.onRequest(
     AskRequest,
     handle(async (p, token) =>
-      need().ask(p.question, {
+      host.need().ask(p.question, {
         ...(p.options ?? {}),
         signal: toSignal(token),
         onToken: (text) => void conn.sendNotification(TokenNotification, { requestId: p.requestId, text }),
       }),
     ),
   );
-
   conn.onRequest(
     SearchRequest,
-    handle(async (p, token) => need().search(p.query, { k: p.k, hybrid: p.hybrid, signal: toSignal(token) })),
+    handle(async (p, token) => host.need().search(p.query, { k: p.k, hybrid: p.hybrid, signal: toSignal(token) })),
   );
-
   conn.onRequest(
     ForgetRequest,
-    handle(async (p) => need().forget(p.path)),
+    handle(async (p) => host.need().forget(p.path)),
   );
   conn.onRequest(
     RenameRequest,
-    handle(async (p) => need().rename(p.from, p.to)),
+    handle(async (p) => host.need().rename(p.from, p.to)),
   );
-  conn.onRequest(StatusRequest, (token) => handle(async () => need().status())(undefined, token));
+  conn.onRequest(StatusRequest, (token) => handle(async () => host.need().status())(undefined, token));
+}
 
-  const closeEngine = async (): Promise<void> => {
-    if (closing) return;
-    closing = true;
-    const e = engine;
-    engine = undefined;
-    if (e) await e.close().catch((err) => log('close failed:', String(err)));
-  };
-
+/** How the process ends: shutdown + exit, or the parent gone; and what it does not die of. */
+function serveLifecycle(conn: MessageConnection, host: EngineHost): void {
   conn.onRequest(ShutdownRequest, (token) =>
     handle(async () => {
-      await closeEngine();
+      await host.close();
       // If no exit notification follows, leave anyway.
       setTimeout(() => process.exit(0), 2000).unref();
     })(undefined, token),
   );
   conn.onNotification(ExitNotification, () => {
-    void closeEngine().finally(() => process.exit(0));
+    void host.close().finally(() => process.exit(0));
   });
-
   // Parent gone (stdin closed): close the bank cleanly and leave.
   conn.onClose(() => {
-    void closeEngine().finally(() => process.exit(0));
+    void host.close().finally(() => process.exit(0));
   });
   conn.onError(([err]) => log('connection error:', err?.message ?? String(err)));
   // Ctrl-C in a terminal reaches the whole process group: the parent decides (it cancels the
@@ -236,7 +232,22 @@ export function main(): void {
   process.on('unhandledRejection', (err) => {
     log('unhandled rejection:', (err as Error)?.stack ?? String(err));
   });
+}
 
+export function main(): void {
+  // Nothing may write to stdout but the protocol writer.
+  console.log = (...a: unknown[]) => log(...a);
+  console.info = console.log;
+  console.debug = console.log;
+  console.warn = (...a: unknown[]) => log('warn:', ...a);
+
+  const cpu = checkCpu();
+  if (!cpu.ok) log('refusing to load native modules:', cpu.reason ?? '');
+
+  const conn = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+  const host = new EngineHost(cpu);
+  serveRequests(conn, host);
+  serveLifecycle(conn, host);
   conn.listen();
   log(`engine process started (node ${process.version}, ${process.platform}-${process.arch})`);
 }

@@ -150,135 +150,164 @@ const holdsFunction = (v: TsNode | null | undefined) => !!v && /function|arrow_f
 
 /** Whether node `n` is a definition in `lang`, and its name. */
 function definitionOf(n: TsNode, lang: Lang, inClass: boolean): Found | null {
-  const field = (f: string) => n.childForFieldName(f);
   switch (lang) {
     case 'python':
-      if (n.type === 'decorated_definition') {
-        const d = field('definition');
-        return d ? definitionOf(d, lang, inClass) : null;
-      }
-      if (n.type === 'function_definition') return { name: nameText(field('name')), kind: inClass ? 'method' : 'function', body: null };
-      if (n.type === 'class_definition') return { name: nameText(field('name')), kind: 'class', body: field('body') };
-      if (n.type === 'expression_statement') {
-        const a = n.namedChildren[0];
-        if (a && a.type === 'assignment') {
-          const left = a.childForFieldName('left');
-          if (left && left.type === 'identifier') return { name: left.text, kind: 'constant', body: null };
-        }
-      }
-      return null;
+      return pythonDefinition(n, inClass);
     case 'javascript':
     case 'typescript':
     case 'tsx':
-      switch (n.type) {
-        case 'export_statement': {
-          const d = field('declaration');
-          return d ? definitionOf(d, lang, inClass) : null;
-        }
-        case 'ambient_declaration': {
-          const d = n.namedChildren.find((c) => c && c.type !== 'comment');
-          return d ? definitionOf(d, lang, inClass) : null;
-        }
-        case 'function_declaration':
-        case 'generator_function_declaration':
-        case 'function_signature':
-          return { name: nameText(field('name')), kind: 'function', body: null };
-        case 'class_declaration':
-        case 'abstract_class_declaration':
-        case 'class':
-          return { name: nameText(field('name')), kind: 'class', body: field('body') };
-        case 'interface_declaration':
-          return { name: nameText(field('name')), kind: 'type', body: field('body') };
-        case 'type_alias_declaration':
-        case 'enum_declaration':
-          return { name: nameText(field('name')), kind: 'type', body: null };
-        case 'internal_module':
-        case 'module':
-          return { name: nameText(field('name')), kind: 'module', body: field('body') };
-        case 'method_definition':
-        case 'method_signature':
-        case 'abstract_method_signature':
-          return { name: nameText(field('name')), kind: 'method', body: null };
-        case 'public_field_definition':
-        case 'field_definition':
-        case 'property_signature':
-          return { name: nameText(field('name') ?? field('property')), kind: 'constant', body: null };
-        case 'lexical_declaration':
-        case 'variable_declaration': {
-          const d = n.namedChildren.find((c) => c?.type === 'variable_declarator');
-          const name = d?.childForFieldName('name');
-          if (!name || name.type !== 'identifier') return null;
-          return { name: name.text, kind: holdsFunction(d?.childForFieldName('value')) ? 'function' : 'constant', body: null };
-        }
-        case 'expression_statement': {
-          // `exports.x = …`, `app.listen = function listen() {…}`, `module.exports = …`
-          const a = n.namedChildren[0];
-          if (!a || a.type !== 'assignment_expression') return null;
-          const left = a.childForFieldName('left');
-          if (!left || left.type !== 'member_expression') return null;
-          const prop = nameText(left.childForFieldName('property'));
-          const obj = nameText(left.childForFieldName('object'));
-          if (!prop || prop === 'exports') return null;
-          const kind = holdsFunction(a.childForFieldName('right')) ? 'function' : 'constant';
-          return { name: obj && obj !== 'exports' && obj !== 'module.exports' ? `${obj}.${prop}` : prop, kind, body: null };
-        }
-      }
-      return null;
+      return scriptDefinition(n);
     case 'rust':
-      switch (n.type) {
-        case 'function_item':
-        case 'function_signature_item':
-          return { name: nameText(field('name')), kind: inClass ? 'method' : 'function', body: null };
-        case 'struct_item':
-        case 'enum_item':
-        case 'union_item':
-        case 'type_item':
-          return { name: nameText(field('name')), kind: 'type', body: null };
-        case 'trait_item':
-          return { name: nameText(field('name')), kind: 'type', body: field('body') };
-        case 'impl_item':
-          return { name: nameText(field('type')), kind: 'class', body: field('body') };
-        case 'mod_item':
-          return { name: nameText(field('name')), kind: 'module', body: field('body') };
-        case 'const_item':
-        case 'static_item':
-          return { name: nameText(field('name')), kind: 'constant', body: null };
-        case 'macro_definition':
-          return { name: nameText(field('name')), kind: 'function', body: null };
-      }
-      return null;
+      return rustDefinition(n, inClass);
     case 'go':
-      switch (n.type) {
-        case 'function_declaration':
-        case 'method_declaration':
-          return { name: nameText(field('name')), kind: n.type === 'method_declaration' ? 'method' : 'function', body: null };
-        case 'type_declaration':
-        case 'const_declaration':
-        case 'var_declaration': {
-          const spec = n.namedChildren.find((c) => c && /_spec$/.test(c.type));
-          const name = spec?.childForFieldName('name');
-          return name ? { name: nameText(name), kind: n.type === 'type_declaration' ? 'type' : 'constant', body: null } : null;
-        }
-      }
-      return null;
+      return goDefinition(n);
     case 'java':
-      switch (n.type) {
-        case 'class_declaration':
-        case 'interface_declaration':
-        case 'enum_declaration':
-        case 'record_declaration':
-          return { name: nameText(field('name')), kind: 'class', body: field('body') };
-        case 'method_declaration':
-        case 'constructor_declaration':
-          return { name: nameText(field('name')), kind: 'method', body: null };
-        case 'field_declaration': {
-          const d = n.namedChildren.find((c) => c?.type === 'variable_declarator');
-          const name = d?.childForFieldName('name');
-          return name ? { name: nameText(name), kind: 'constant', body: null } : null;
-        }
-      }
-      return null;
+      return javaDefinition(n);
   }
+}
+
+/** Python: functions (methods in a class), classes, module-level assignments; decorators looked through. */
+function pythonDefinition(n: TsNode, inClass: boolean): Found | null {
+  const field = (f: string) => n.childForFieldName(f);
+  if (n.type === 'decorated_definition') {
+    const d = field('definition');
+    return d ? pythonDefinition(d, inClass) : null;
+  }
+  if (n.type === 'function_definition') return { name: nameText(field('name')), kind: inClass ? 'method' : 'function', body: null };
+  if (n.type === 'class_definition') return { name: nameText(field('name')), kind: 'class', body: field('body') };
+  if (n.type === 'expression_statement') {
+    const a = n.namedChildren[0];
+    if (a && a.type === 'assignment') {
+      const left = a.childForFieldName('left');
+      if (left && left.type === 'identifier') return { name: left.text, kind: 'constant', body: null };
+    }
+  }
+  return null;
+}
+
+/** JavaScript and TypeScript: declarations (exported or ambient too), class members, `const f = () => …`, `exports.x = …`. */
+function scriptDefinition(n: TsNode): Found | null {
+  const field = (f: string) => n.childForFieldName(f);
+  switch (n.type) {
+    case 'export_statement': {
+      const d = field('declaration');
+      return d ? scriptDefinition(d) : null;
+    }
+    case 'ambient_declaration': {
+      const d = n.namedChildren.find((c) => c && c.type !== 'comment');
+      return d ? scriptDefinition(d) : null;
+    }
+    case 'function_declaration':
+    case 'generator_function_declaration':
+    case 'function_signature':
+      return { name: nameText(field('name')), kind: 'function', body: null };
+    case 'class_declaration':
+    case 'abstract_class_declaration':
+    case 'class':
+      return { name: nameText(field('name')), kind: 'class', body: field('body') };
+    case 'interface_declaration':
+      return { name: nameText(field('name')), kind: 'type', body: field('body') };
+    case 'type_alias_declaration':
+    case 'enum_declaration':
+      return { name: nameText(field('name')), kind: 'type', body: null };
+    case 'internal_module':
+    case 'module':
+      return { name: nameText(field('name')), kind: 'module', body: field('body') };
+    case 'method_definition':
+    case 'method_signature':
+    case 'abstract_method_signature':
+      return { name: nameText(field('name')), kind: 'method', body: null };
+    case 'public_field_definition':
+    case 'field_definition':
+    case 'property_signature':
+      return { name: nameText(field('name') ?? field('property')), kind: 'constant', body: null };
+    case 'lexical_declaration':
+    case 'variable_declaration': {
+      const d = n.namedChildren.find((c) => c?.type === 'variable_declarator');
+      const name = d?.childForFieldName('name');
+      if (!name || name.type !== 'identifier') return null;
+      return { name: name.text, kind: holdsFunction(d?.childForFieldName('value')) ? 'function' : 'constant', body: null };
+    }
+    case 'expression_statement': {
+      // `exports.x = …`, `app.listen = function listen() {…}`, `module.exports = …`
+      const a = n.namedChildren[0];
+      if (!a || a.type !== 'assignment_expression') return null;
+      const left = a.childForFieldName('left');
+      if (!left || left.type !== 'member_expression') return null;
+      const prop = nameText(left.childForFieldName('property'));
+      const obj = nameText(left.childForFieldName('object'));
+      if (!prop || prop === 'exports') return null;
+      const kind = holdsFunction(a.childForFieldName('right')) ? 'function' : 'constant';
+      return { name: obj && obj !== 'exports' && obj !== 'module.exports' ? `${obj}.${prop}` : prop, kind, body: null };
+    }
+  }
+  return null;
+}
+
+/** Rust: functions (methods in an impl or trait), types, traits, impls, modules, constants, macros. */
+function rustDefinition(n: TsNode, inClass: boolean): Found | null {
+  const field = (f: string) => n.childForFieldName(f);
+  switch (n.type) {
+    case 'function_item':
+    case 'function_signature_item':
+      return { name: nameText(field('name')), kind: inClass ? 'method' : 'function', body: null };
+    case 'struct_item':
+    case 'enum_item':
+    case 'union_item':
+    case 'type_item':
+      return { name: nameText(field('name')), kind: 'type', body: null };
+    case 'trait_item':
+      return { name: nameText(field('name')), kind: 'type', body: field('body') };
+    case 'impl_item':
+      return { name: nameText(field('type')), kind: 'class', body: field('body') };
+    case 'mod_item':
+      return { name: nameText(field('name')), kind: 'module', body: field('body') };
+    case 'const_item':
+    case 'static_item':
+      return { name: nameText(field('name')), kind: 'constant', body: null };
+    case 'macro_definition':
+      return { name: nameText(field('name')), kind: 'function', body: null };
+  }
+  return null;
+}
+
+/** Go: functions, methods, and the first name of a type, const or var declaration. */
+function goDefinition(n: TsNode): Found | null {
+  const field = (f: string) => n.childForFieldName(f);
+  switch (n.type) {
+    case 'function_declaration':
+    case 'method_declaration':
+      return { name: nameText(field('name')), kind: n.type === 'method_declaration' ? 'method' : 'function', body: null };
+    case 'type_declaration':
+    case 'const_declaration':
+    case 'var_declaration': {
+      const spec = n.namedChildren.find((c) => c && /_spec$/.test(c.type));
+      const name = spec?.childForFieldName('name');
+      return name ? { name: nameText(name), kind: n.type === 'type_declaration' ? 'type' : 'constant', body: null } : null;
+    }
+  }
+  return null;
+}
+
+/** Java: classes, interfaces, enums, records, methods, constructors, fields. */
+function javaDefinition(n: TsNode): Found | null {
+  const field = (f: string) => n.childForFieldName(f);
+  switch (n.type) {
+    case 'class_declaration':
+    case 'interface_declaration':
+    case 'enum_declaration':
+    case 'record_declaration':
+      return { name: nameText(field('name')), kind: 'class', body: field('body') };
+    case 'method_declaration':
+    case 'constructor_declaration':
+      return { name: nameText(field('name')), kind: 'method', body: null };
+    case 'field_declaration': {
+      const d = n.namedChildren.find((c) => c?.type === 'variable_declarator');
+      const name = d?.childForFieldName('name');
+      return name ? { name: nameText(name), kind: 'constant', body: null } : null;
+    }
+  }
+  return null;
 }
 
 function collect(parent: TsNode, lang: Lang, prefix: string, depth: number): Definition[] {

@@ -1,4 +1,7 @@
-// Types shared by every engine piece (pack, compress, bank, match, aggregate, decode, engine).
+// The engine's domain: the types every engine piece shares (pack, compress, bank, match, aggregate,
+// decode, ground, memorize, ask) and what the engine gives back (answers, citations, grounding
+// verdicts, memorize summaries, search hits). Plain data, no I/O: protocol.ts maps these onto the
+// JSON-RPC requests of the engine process, and the front ends read them from there.
 // Tensors cross module boundaries as flat Float32Arrays plus the dimensions in the pack manifest.
 
 /** One chunk of a source file, with the lines it covers (1-based, inclusive) for citations. */
@@ -104,6 +107,206 @@ export interface AskResult {
   timings: { matchMs: number; aggregateMs: number; firstTokenMs: number; totalMs: number };
 }
 
+/** AskOptions without the in-process callbacks: what can cross the wire (and what settings hold). */
+export type AskRequestOptions = Omit<AskOptions, 'signal' | 'onToken'>;
+
+/** Engine-wide settings (all optional; the pack's defaults apply otherwise). */
+export interface EngineSettings {
+  /** Files larger than this are skipped (default 1 MiB). */
+  maxFileBytes?: number;
+  /** Extra glob patterns (gitignore syntax) to force-include / exclude. */
+  include?: string[];
+  exclude?: string[];
+  /** Chunks per compressor run (default 4: as fast as 8 on this machine, 115 MiB less resident). */
+  batchSize?: number;
+  /**
+   * Split source at its definitions (tree-sitter, syntax.ts) and index what each chunk defines
+   * (default true); false: blank-line and closing-line splits only, as before (`cmt bench --sections chunking` compares the two).
+   */
+  syntaxChunks?: boolean;
+  /** Defaults for ask (overridden per request). */
+  ask?: AskRequestOptions;
+}
+
+// ---------------------------------------------------------------------------------------------
+// memorize
+
+/** How one memorize runs (besides the paths): the engine's options, and the fields of its request. */
+export interface MemorizeOptions {
+  /** Workspace root: stored paths/citations are relative to it. Default: process.cwd(). */
+  root?: string;
+  /** Re-compress even unchanged files. */
+  force?: boolean;
+  /** Force-include globs (gitignore syntax), even if ignored/excluded/secret. */
+  include?: string[];
+  /** Extra exclude globs (gitignore syntax). */
+  exclude?: string[];
+  /** Skip files larger than this (default settings.maxFileBytes, else 1 MiB). */
+  maxFileBytes?: number;
+  /**
+   * Apply .gitignore to files named directly too (folders are always walked with it). Off by
+   * default: a file the user names is memorized; the editor's watcher turns it on.
+   */
+  respectGitignore?: boolean;
+}
+
+const MEMORIZE_OPTION_KEYS = ['root', 'force', 'include', 'exclude', 'maxFileBytes', 'respectGitignore'] as const satisfies ReadonlyArray<keyof MemorizeOptions>;
+
+/** The MemorizeOptions fields of `o` (a request's, say), and nothing else. */
+export function memorizeOptionsOf(o: MemorizeOptions): MemorizeOptions {
+  const out: Record<string, unknown> = {};
+  for (const k of MEMORIZE_OPTION_KEYS) if (o[k] !== undefined) out[k] = o[k];
+  return out as MemorizeOptions;
+}
+
+/** Progress of a memorize, after every file (memorized, unchanged, skipped or failed). */
+export interface MemorizeProgress {
+  /** Files finished so far (memorized, unchanged, skipped or failed). */
+  done: number;
+  total: number;
+  /** The file just finished (or being worked on). */
+  path: string;
+}
+
+export interface FileIssue {
+  path: string; // workspace-relative, forward slashes (a skipped folder ends with '/')
+  reason: string; // human-readable: "binary file", "not valid UTF-8 text", "empty (no text)", …
+  /** Machine-readable reason: files.ts SkipReason ('binary', 'invalid-utf8', 'empty', 'secret', 'too-large', …). */
+  code?: string;
+}
+
+export interface MemorizeSummary {
+  /** Files (re)compressed and stored. */
+  memorized: number;
+  /** Files whose content hash was already in the bank (nothing compressed). */
+  unchanged: number;
+  /** Files not memorized on purpose (binary, too large, ignored, empty, …), each with the reason. */
+  skipped: FileIssue[];
+  /** Files that could not be memorized because of an error (unreadable, compressor failure, …). */
+  failed: FileIssue[];
+  /** Chunks compressed in this run. */
+  chunks: number;
+  /** Chunks of memorized files that hit the token budget and were cut (should be 0; chunking fits them). */
+  truncatedChunks?: number;
+  /** Files whose memories were removed because they are gone from (or now skipped in) a folder memorized in full. */
+  removed?: number;
+  elapsedMs: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ask and search
+
+/** A line of a cited file shown with an answer (clickable: opens `path` at `line`). */
+export interface GroundingQuote {
+  path: string; // workspace-relative, forward slashes (as in citations)
+  line: number; // 1-based
+  text: string; // the line, trimmed (clipped around the match when long)
+  citation: number; // index into AskResponse.citations
+}
+
+/** Why an answer got its verdict (src/core/ground.ts). */
+export type GroundingReason =
+  | 'in-source'
+  | 'no-sources'
+  | 'empty-answer'
+  | 'repeats-question'
+  | 'degenerate'
+  | 'prompt-echo'
+  | 'not-in-source'
+  | 'off-question'
+  | 'other-subject'
+  | 'memory-independent'
+  | 'low-confidence';
+
+/**
+ * Whether an answer is backed by the user's files. 'found': its content is on a cited line and the
+ * memory made it more likely; quotes[0] is that line. 'not-sure': anything else; quotes are the
+ * most relevant lines of the cited chunks, to read instead of the guess.
+ */
+export interface Grounding {
+  verdict: 'found' | 'not-sure';
+  reason: GroundingReason;
+  /** One plain sentence for the user (the same in the chat and the CLI). */
+  message: string;
+  quotes: GroundingQuote[];
+  /** Share of the answer's evidence tokens on the best line (0..1). */
+  coverage: number;
+  /** Mean log-likelihood gain of the answer tokens with memory over without (nats/token); null = not measured. */
+  memoryGain: number | null;
+  /** The output is no answer at all (a repetition loop, the prompt's own example): front ends show "No answer", never the text as a guess. */
+  noAnswer?: boolean;
+}
+
+/** Set when a question was longer than maxQuestionTokens and was cut. */
+export interface QuestionTruncated {
+  tokens: number;
+  maxQuestionTokens: number;
+}
+
+/** AskResult plus what the engine did to the question, and the grounding verdict. */
+export interface AskResponse extends AskResult {
+  grounding: Grounding;
+  /** Set when the question was longer than maxQuestionTokens and was cut. */
+  questionTruncated?: QuestionTruncated;
+}
+
+/** How a search retrieves (the ask path's retrieval, without an answer). */
+export interface SearchOptions {
+  /** Chunks to return (default: the pack's topK, as ask; clamped to MAX_SEARCH_K). */
+  k?: number;
+  /** Fuse the other retrievers with the key search (default true, as ask). */
+  hybrid?: boolean;
+}
+
+/** One retrieved chunk: the same chunk ask would cite, with its whole text. */
+export interface SearchHit {
+  path: string; // workspace-relative, forward slashes
+  startLine: number; // 1-based, inclusive
+  endLine: number;
+  /** Fused score (higher is better), as in Citation.score. */
+  score: number;
+  text: string;
+  /** The enclosing definition or section, when the file was parsed. */
+  symbol?: string;
+}
+
+export interface SearchResult {
+  hits: SearchHit[];
+  /** Time in the engine: question compression, embedding and the fused match. */
+  matchMs: number;
+  questionTruncated?: QuestionTruncated;
+}
+
+// ---------------------------------------------------------------------------------------------
+// forget / rename / status
+
+export interface ForgetResult {
+  /** Memories (chunks) removed. */
+  removed: number;
+}
+
+export interface RenameResult {
+  /** Memories (chunks) moved to the new path. */
+  renamed: number;
+}
+
+export interface StatusResult {
+  packId: string;
+  packName: string;
+  provider: string;
+  providerReport: ProviderReport;
+  /** Stored memories (chunks) for this pack. */
+  memories: number;
+  /** Distinct files with memories. */
+  files: number;
+  /** Size of the bank directory on disk (0 when the URI is not a local path). */
+  bytesOnDisk: number;
+  bankUri: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// errors
+
 /** The stable machine-readable error codes (CmtError.code; on the wire in CmtErrorData.code). */
 export const ERROR_CODES = [
   'PACK_MISSING',
@@ -134,4 +337,14 @@ export class CmtError extends Error {
     super(message);
     this.name = 'CmtError';
   }
+}
+
+/** Throws CANCELLED (`<what> cancelled`) once `signal` is aborted. */
+export function checkAbort(signal?: AbortSignal, what = 'operation'): void {
+  if (signal?.aborted) throw new CmtError('CANCELLED', `${what} cancelled`);
+}
+
+/** The message of any thrown value. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

@@ -3,7 +3,7 @@
 // bank: EM, prefix EM, F1, "right", grounding, latency, gold retrieval. Real-project datasets are
 // qaReal.ts. The bank and the engine load inside run, not with the section list.
 import * as path from 'node:path';
-import type { PackManifest } from '../core/pack';
+import type { PackManifest } from '../core/packManifest';
 import { loadDataset, questionsOf } from '../measure/dataset';
 import { CORRECT_F1 } from '../measure/metrics';
 import type { OptionSpecs } from '../measure/options';

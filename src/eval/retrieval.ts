@@ -26,8 +26,6 @@ import { retrievalMarkdown } from './retrievalReport';
 import type { QLists, RetrievalReport } from './retrievalTypes';
 import type { ResolvedRetrievalEvalOptions, RetrievalEvalOptions } from './types';
 
-// fitFusion's home is retrievalFit.ts; test/core/fusion.test.ts imports it from here.
-export { fitFusion } from './retrievalFit';
 
 export const RETRIEVAL_OPTIONS = {
   retrievalOnly: { flags: '--retrieval-only', description: 'recall@1/@5 + MRR per retriever and fused (no answers)', kind: 'flag' },

@@ -10,14 +10,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { AskResponse, SearchResult } from '../core/protocol';
-import { CmtError, MAX_SEARCH_K } from '../core/types';
+import { CmtError, MAX_SEARCH_K, type AskResponse, type SearchResult } from '../core/types';
 import { askText, searchText } from '../mcp/format';
 import { serveRelay, RELAY_ENV, RELAY_TOKEN_ENV, type Relay, type RelayHandlers } from '../mcp/relay';
 import type { MemoryController } from './controller';
 import type { ChatRequestHandler, ChatResponseStream, LanguageModelTool, LmApi, McpServerDefinitionProvider, McpStdioServerDefinition, ToolResult } from './lmApi';
 import { resolveCitationPath } from './paths';
-import { WORDING } from './wording';
+import { WORDING } from '../webview/wording';
 
 export const SEARCH_TOOL = 'cmt_search_memory';
 export const ASK_TOOL = 'cmt_ask_memory';

@@ -1,4 +1,4 @@
-// The chat sidebar (a WebviewView). Everything the webview sends is validated (webviewMessages.ts);
+// The chat sidebar (a WebviewView). Everything the webview sends is validated (webviewInput.ts);
 // citations are opened from the extension's own copy of the answer (the webview only names a message
 // id and an index), and only inside a workspace folder.
 import * as crypto from 'node:crypto';
@@ -10,7 +10,8 @@ import type { MemoryController } from './controller';
 import { resolveCitationPath } from './paths';
 import type { StatusLog } from './statusLog';
 import type { Watcher } from './watcher';
-import { ChatMessage, parseFromWebview, ToWebview, ViewState } from './webviewMessages';
+import type { ChatMessage, ToWebview, ViewState } from '../webview/protocol';
+import { parseFromWebview } from './webviewInput';
 
 const HISTORY_KEY = 'cmtMemory.chatHistory';
 const MAX_HISTORY = 200;

@@ -5,14 +5,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient, EngineClientOptions, EngineState } from '../core/client';
-import type { AskResponse, MemorizeSummary, SearchParams, SearchResult, StatusResult } from '../core/protocol';
 import { Serial } from '../core/serial';
-import { CmtError } from '../core/types';
+import { CmtError, type AskResponse, type MemorizeSummary, type SearchOptions, type SearchResult, type StatusResult } from '../core/types';
 import { isInside, toRel } from './paths';
-import { askOptions, initializeParams, packExists, readSettings, Settings } from './settings';
+import { askOptions, initializeParams, memorizeOptions, packExists, readSettings, Settings } from './settings';
 import { LagMeter, LagStats, StatusLog } from './statusLog';
-import type { ViewPhase } from './webviewMessages';
-import { WORDING } from './wording';
+import type { ViewPhase } from '../webview/protocol';
+import { WORDING } from '../webview/wording';
 
 export interface ControllerState {
   phase: ViewPhase;
@@ -35,6 +34,23 @@ export type EngineLike = Pick<
   'state' | 'initializeResult' | 'start' | 'reinitialize' | 'status' | 'memorize' | 'forget' | 'rename' | 'ask' | 'search' | 'shutdown' | 'dispose' | 'on'
 >;
 export type EngineFactory = (opts: EngineClientOptions) => EngineLike;
+
+/** What starts a memorize, and who hears its progress. */
+export interface MemorizeCall {
+  trigger: string;
+  force?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number, path: string) => void;
+}
+
+/** One memorize across workspace folders: the settings' options, and the progress so far. */
+interface RootsRun {
+  client: EngineLike;
+  opts: MemorizeCall;
+  options: ReturnType<typeof memorizeOptions>;
+  doneBefore: number;
+  lastUi: number;
+}
 
 export interface MemorizeOutcome {
   summary: MemorizeSummary;
@@ -212,92 +228,79 @@ export class MemoryController implements vscode.Disposable {
    * Memorizes files/folders (absolute paths), grouped by workspace folder. One memorize runs at a
    * time (they share the engine); paths outside every workspace folder are refused.
    */
-  memorize(
-    absPaths: string[],
-    opts: { trigger: string; force?: boolean; signal?: AbortSignal; onProgress?: (done: number, total: number, path: string) => void },
-  ): Promise<MemorizeOutcome> {
-    const run = async (): Promise<MemorizeOutcome> => {
-      const client = this.requireClient();
-      const s = this._settings;
-      const byRoot = new Map<string, string[]>();
-      for (const p of absPaths) {
-        const root = this.rootOf(p);
-        if (!root) continue;
-        const list = byRoot.get(root) ?? [];
-        list.push(p);
-        byRoot.set(root, list);
-      }
-      const total: MemorizeSummary = { memorized: 0, unchanged: 0, skipped: [], failed: [], chunks: 0, elapsedMs: 0 };
-      const lag = new LagMeter();
-      const t0 = Date.now();
-      this.log.record('memorize-start', { trigger: opts.trigger, paths: absPaths.map((p) => toRel(this.rootOf(p) ?? '', p)) });
-      let doneBefore = 0;
-      let lastUi = 0;
-      try {
-        for (const [root, paths] of byRoot) {
-          let lastTotal = 0;
-          const r = await client.memorize(
-            {
-              paths,
-              root,
-              force: opts.force,
-              include: s.include,
-              exclude: s.exclude,
-              maxFileBytes: s.maxFileSize,
-              // Saves and file events name single files: they must still honour .gitignore.
-              respectGitignore: opts.trigger === 'watch',
-            },
-            {
-              signal: opts.signal,
-              onProgress: (p) => {
-                lastTotal = p.total;
-                const done = doneBefore + p.done;
-                const all = doneBefore + p.total;
-                // UI updates at most every 100 ms: thousands of files must not mean thousands of repaints.
-                const now = Date.now();
-                if (now - lastUi < 100 && p.done < p.total) return;
-                lastUi = now;
-                this.setState({ indexing: { done, total: all, label: p.path } });
-                opts.onProgress?.(done, all, p.path);
-              },
-            },
-          );
-          doneBefore += lastTotal;
-          total.memorized += r.memorized;
-          total.unchanged += r.unchanged;
-          total.chunks += r.chunks;
-          total.skipped.push(...r.skipped);
-          total.failed.push(...r.failed);
-          total.truncatedChunks = (total.truncatedChunks ?? 0) + (r.truncatedChunks ?? 0);
-        }
-      } catch (e) {
-        const st = lag.stop();
-        const err = e instanceof CmtError ? e : new CmtError('INTERNAL', String(e));
-        this.log.record('memorize-error', { trigger: opts.trigger, code: err.code, message: err.message, lag: st });
-        throw err;
-      } finally {
-        this.setState({ indexing: null });
-      }
-      total.elapsedMs = Date.now() - t0;
+  memorize(absPaths: string[], opts: MemorizeCall): Promise<MemorizeOutcome> {
+    return this.memorizes.run(() => this.memorizeNow(absPaths, opts));
+  }
+
+  private async memorizeNow(absPaths: string[], opts: MemorizeCall): Promise<MemorizeOutcome> {
+    const client = this.requireClient();
+    const byRoot = new Map<string, string[]>();
+    for (const p of absPaths) {
+      const root = this.rootOf(p);
+      if (!root) continue;
+      const list = byRoot.get(root) ?? [];
+      list.push(p);
+      byRoot.set(root, list);
+    }
+    const total: MemorizeSummary = { memorized: 0, unchanged: 0, skipped: [], failed: [], chunks: 0, elapsedMs: 0 };
+    const lag = new LagMeter();
+    const t0 = Date.now();
+    this.log.record('memorize-start', { trigger: opts.trigger, paths: absPaths.map((p) => toRel(this.rootOf(p) ?? '', p)) });
+    const run: RootsRun = { client, opts, options: memorizeOptions(this._settings), doneBefore: 0, lastUi: 0 };
+    try {
+      for (const [root, paths] of byRoot) addSummary(total, await this.memorizeRoot(run, root, paths));
+    } catch (e) {
       const st = lag.stop();
-      // The counts (sidebar, status bar) are fresh before anyone hears that memorizing is done.
-      const fresh = await this.refreshStatus();
-      this.log.record('memorize-done', {
-        trigger: opts.trigger,
-        memorized: total.memorized,
-        unchanged: total.unchanged,
-        skipped: total.skipped.length,
-        failed: total.failed.length,
-        failedDetail: total.failed.slice(0, 5),
-        chunks: total.chunks,
-        elapsedMs: total.elapsedMs,
-        paths: absPaths.length <= 20 ? absPaths.map((p) => toRel(this.rootOf(p) ?? '', p)) : undefined,
-        lag: st,
-        memories: fresh?.memories,
-      });
-      return { summary: total, lag: st };
-    };
-    return this.memorizes.run(run);
+      const err = e instanceof CmtError ? e : new CmtError('INTERNAL', String(e));
+      this.log.record('memorize-error', { trigger: opts.trigger, code: err.code, message: err.message, lag: st });
+      throw err;
+    } finally {
+      this.setState({ indexing: null });
+    }
+    total.elapsedMs = Date.now() - t0;
+    const st = lag.stop();
+    // The counts (sidebar, status bar) are fresh before anyone hears that memorizing is done.
+    const fresh = await this.refreshStatus();
+    this.log.record('memorize-done', {
+      trigger: opts.trigger,
+      memorized: total.memorized,
+      unchanged: total.unchanged,
+      skipped: total.skipped.length,
+      failed: total.failed.length,
+      failedDetail: total.failed.slice(0, 5),
+      chunks: total.chunks,
+      elapsedMs: total.elapsedMs,
+      paths: absPaths.length <= 20 ? absPaths.map((p) => toRel(this.rootOf(p) ?? '', p)) : undefined,
+      lag: st,
+      memories: fresh?.memories,
+    });
+    return { summary: total, lag: st };
+  }
+
+  /** One workspace folder's memorize (`run` counts the files done in the folders before it). */
+  private async memorizeRoot(run: RootsRun, root: string, paths: string[]): Promise<MemorizeSummary> {
+    const { opts } = run;
+    let lastTotal = 0;
+    const r = await run.client.memorize(
+      // Saves and file events name single files: they must still honour .gitignore.
+      { paths, root, force: opts.force, ...run.options, respectGitignore: opts.trigger === 'watch' },
+      {
+        signal: opts.signal,
+        onProgress: (p) => {
+          lastTotal = p.total;
+          const done = run.doneBefore + p.done;
+          const all = run.doneBefore + p.total;
+          // UI updates at most every 100 ms: thousands of files must not mean thousands of repaints.
+          const now = Date.now();
+          if (now - run.lastUi < 100 && p.done < p.total) return;
+          run.lastUi = now;
+          this.setState({ indexing: { done, total: all, label: p.path } });
+          opts.onProgress?.(done, all, p.path);
+        },
+      },
+    );
+    run.doneBefore += lastTotal;
+    return r;
   }
 
   async forget(absPath: string, trigger: string): Promise<number> {
@@ -329,7 +332,7 @@ export class MemoryController implements vscode.Disposable {
   }
 
   /** The chunks a query retrieves (the ask path's retrieval, no answer): the agent tools' search. */
-  search(query: string, options: Omit<SearchParams, 'query'>, signal?: AbortSignal): Promise<SearchResult> {
+  search(query: string, options: SearchOptions, signal?: AbortSignal): Promise<SearchResult> {
     return this.requireClient().search(query, options, { signal });
   }
 
@@ -365,4 +368,14 @@ export class MemoryController implements vscode.Disposable {
     }
     this.emitter.dispose();
   }
+}
+
+/** Adds one workspace folder's memorize summary to the total. */
+function addSummary(total: MemorizeSummary, r: MemorizeSummary): void {
+  total.memorized += r.memorized;
+  total.unchanged += r.unchanged;
+  total.chunks += r.chunks;
+  total.skipped.push(...r.skipped);
+  total.failed.push(...r.failed);
+  total.truncatedChunks = (total.truncatedChunks ?? 0) + (r.truncatedChunks ?? 0);
 }

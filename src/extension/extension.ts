@@ -8,7 +8,7 @@ import { RESTART_KEYS } from './settings';
 import { StatusLog } from './statusLog';
 import { Watcher } from './watcher';
 import { lmApi } from './lmApi';
-import { WORDING } from './wording';
+import { WORDING } from '../webview/wording';
 import { rewordIssue } from '../core/files';
 
 let controller: MemoryController | undefined;
@@ -128,18 +128,27 @@ async function bulkMemorize({ ctrl, output }: Parts, paths: string[], title: str
   );
 }
 
+/** Registers a command (disposed with the extension). */
+type Register = (id: string, fn: (...a: any[]) => unknown) => void;
+
 /** The command palette / context menu commands. */
 function registerCommands(parts: Parts): void {
-  const { ctx, output, ctrl, watcher, chat } = parts;
-  const targetUri = (arg: unknown): vscode.Uri | undefined => {
-    if (arg instanceof vscode.Uri) return arg;
-    return vscode.window.activeTextEditor?.document.uri;
-  };
+  const reg: Register = (id, fn) => parts.ctx.subscriptions.push(vscode.commands.registerCommand(id, fn));
+  registerMemoryCommands(parts, reg);
+  registerEngineCommands(parts, reg);
+}
+
+/** The file or the active editor's document a command is about. */
+function targetUri(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  return vscode.window.activeTextEditor?.document.uri;
+}
+
+/** Memorize and forget: files, folders, the workspace. */
+function registerMemoryCommands(parts: Parts, reg: Register): void {
+  const { ctrl } = parts;
   const inWorkspace = (u: vscode.Uri | undefined): u is vscode.Uri => !!u && u.scheme === 'file' && !!ctrl.rootOf(u.fsPath);
-
   const bulk = (paths: string[], title: string) => bulkMemorize(parts, paths, title);
-
-  const reg = (id: string, fn: (...a: any[]) => unknown) => ctx.subscriptions.push(vscode.commands.registerCommand(id, fn));
 
   reg('cmtMemory.memorizeFile', async (arg?: unknown, all?: unknown) => {
     const uris = Array.isArray(all) && all.every((x) => x instanceof vscode.Uri) ? (all as vscode.Uri[]) : [targetUri(arg)];
@@ -186,6 +195,11 @@ function registerCommands(parts: Parts): void {
       void vscode.window.showErrorMessage(`CMT Memory: ${(e as Error).message}`);
     }
   });
+}
+
+/** The memory bank, the watcher, the engine, the chat and the status quick pick. */
+function registerEngineCommands(parts: Parts, reg: Register): void {
+  const { ctrl, watcher, chat } = parts;
   reg('cmtMemory.clearMemory', async () => {
     const yes = await vscode.window.showWarningMessage(
       'Delete every memory of this workspace? The files themselves are not touched.', { modal: true }, 'Clear Memory');
@@ -207,32 +221,35 @@ function registerCommands(parts: Parts): void {
     if (!picked?.[0]) return;
     await vscode.workspace.getConfiguration('cmtMemory').update('packPath', picked[0].fsPath, vscode.ConfigurationTarget.Global);
   });
-  reg('cmtMemory.showStatus', async () => {
-    const st = (await ctrl.refreshStatus()) ?? undefined;
-    const s = ctrl.state;
-    const items: (vscode.QuickPickItem & { run?: () => unknown })[] = [
-      { label: `$(info) ${s.phase === 'ready' ? 'Engine ready' : s.phase}`, detail: s.detail, kind: vscode.QuickPickItemKind.Default },
-    ];
-    if (st) {
-      items.push(
-        { label: `$(database) ${st.memories} memories from ${st.files} files`, description: `${(st.bytesOnDisk / 1048576).toFixed(1)} MB on disk` },
-        { label: `$(package) ${st.packName}`, description: st.packId },
-        { label: `$(chip) ${st.provider}`, description: st.providerReport.tried.map((t) => `${t.name}${t.ok ? '' : ' ✗'}`).join(', ') },
-      );
-    }
-    items.push({ label: `$(eye) ${watcher.active ? 'Watching for changes' : `Not watching: ${watcher.inactiveReason}`}`, description: `${watcher.queued} queued` });
-    items.push({ label: '', kind: vscode.QuickPickItemKind.Separator });
-    items.push({ label: '$(cloud-upload) Memorize Workspace', run: () => vscode.commands.executeCommand('cmtMemory.memorizeWorkspace') });
-    items.push(watcher.paused
-      ? { label: '$(play) Resume Watching', run: () => watcher.setPaused(false) }
-      : { label: '$(debug-pause) Pause Watching', run: () => watcher.setPaused(true) });
-    items.push({ label: '$(folder-opened) Open Bank Folder', run: () => vscode.commands.executeCommand('cmtMemory.openBankFolder') });
-    items.push({ label: '$(package) Select Model Pack', run: () => vscode.commands.executeCommand('cmtMemory.selectPack') });
-    items.push({ label: '$(debug-restart) Restart Engine', run: () => ctrl.retry() });
-    items.push({ label: '$(output) Show Log', run: () => output.show() });
-    const pick = await vscode.window.showQuickPick(items, { title: 'CMT Memory', placeHolder: 'Status and actions' });
-    await pick?.run?.();
-  });
+  reg('cmtMemory.showStatus', () => showStatus(parts));
+}
+
+/** The status quick pick: the engine, the bank, the pack, the watcher, and the actions. */
+async function showStatus({ output, ctrl, watcher }: Parts): Promise<void> {
+  const st = (await ctrl.refreshStatus()) ?? undefined;
+  const s = ctrl.state;
+  const items: (vscode.QuickPickItem & { run?: () => unknown })[] = [
+    { label: `$(info) ${s.phase === 'ready' ? 'Engine ready' : s.phase}`, detail: s.detail, kind: vscode.QuickPickItemKind.Default },
+  ];
+  if (st) {
+    items.push(
+      { label: `$(database) ${st.memories} memories from ${st.files} files`, description: `${(st.bytesOnDisk / 1048576).toFixed(1)} MB on disk` },
+      { label: `$(package) ${st.packName}`, description: st.packId },
+      { label: `$(chip) ${st.provider}`, description: st.providerReport.tried.map((t) => `${t.name}${t.ok ? '' : ' ✗'}`).join(', ') },
+    );
+  }
+  items.push({ label: `$(eye) ${watcher.active ? 'Watching for changes' : `Not watching: ${watcher.inactiveReason}`}`, description: `${watcher.queued} queued` });
+  items.push({ label: '', kind: vscode.QuickPickItemKind.Separator });
+  items.push({ label: '$(cloud-upload) Memorize Workspace', run: () => vscode.commands.executeCommand('cmtMemory.memorizeWorkspace') });
+  items.push(watcher.paused
+    ? { label: '$(play) Resume Watching', run: () => watcher.setPaused(false) }
+    : { label: '$(debug-pause) Pause Watching', run: () => watcher.setPaused(true) });
+  items.push({ label: '$(folder-opened) Open Bank Folder', run: () => vscode.commands.executeCommand('cmtMemory.openBankFolder') });
+  items.push({ label: '$(package) Select Model Pack', run: () => vscode.commands.executeCommand('cmtMemory.selectPack') });
+  items.push({ label: '$(debug-restart) Restart Engine', run: () => ctrl.retry() });
+  items.push({ label: '$(output) Show Log', run: () => output.show() });
+  const pick = await vscode.window.showQuickPick(items, { title: 'CMT Memory', placeHolder: 'Status and actions' });
+  await pick?.run?.();
 }
 
 /** Disposables and the events that re-render or restart things (settings, folders, trust). */

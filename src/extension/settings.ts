@@ -2,8 +2,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ANSWER_MODES, type AnswerMode, type Device } from '../core/types';
-import type { AskRequestOptions, EngineSettings, InitializeParams } from '../core/protocol';
+import type { InitializeParams } from '../core/protocol';
+import { ANSWER_MODES, type AnswerMode, type AskRequestOptions, type Device, type EngineSettings, type MemorizeOptions } from '../core/types';
 import { workspaceKey } from './paths';
 import { EDITOR_DEVICES } from './settingValues';
 
@@ -95,6 +95,11 @@ export function engineSettings(s: Settings): EngineSettings {
     exclude: s.exclude,
     ask: askOptions(s),
   };
+}
+
+/** The memorize options the settings set (sent with every memorize, in this order). */
+export function memorizeOptions(s: Settings): Pick<MemorizeOptions, 'include' | 'exclude' | 'maxFileBytes'> {
+  return { include: s.include, exclude: s.exclude, maxFileBytes: s.maxFileSize };
 }
 
 /** The ask options the settings set; what they leave empty is left out, so the pack's defaults apply. */

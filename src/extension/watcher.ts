@@ -101,7 +101,7 @@ export class Watcher implements vscode.Disposable {
     const rel = toRel(root, uri.fsPath);
     if (rel === '' || rel.startsWith('.cmt/')) return false; // the workspace-local bank itself
     const s = this.ctrl.settings;
-    return pathRuleReason(rel, { root, include: s.include, exclude: s.exclude, maxFileSize: s.maxFileSize }) === null;
+    return pathRuleReason(rel, { include: s.include, exclude: s.exclude }) === null;
   }
 
   private onEvent(kind: 'memorize' | 'forget', uri: vscode.Uri): void {

@@ -1,6 +1,7 @@
-// The text an agent's model reads for a search or an answer: used by the MCP tools (tools.ts) and the
-// editor's language-model tools (src/extension/agents.ts), so both say the same. Pure: no node, no zod.
-import type { AskResponse, SearchResult } from '../core/protocol';
+// The text an agent's model reads for a search, an answer or a memorize: used by the MCP tools
+// (tools.ts) and the editor's language-model tools (src/extension/agents.ts), so both say the same.
+// Pure: no node, no zod.
+import type { AskResponse, MemorizeSummary, SearchResult } from '../core/types';
 
 function lines(n: { startLine: number; endLine: number }): string {
   return n.startLine === n.endLine ? `${n.startLine}` : `${n.startLine}-${n.endLine}`;
@@ -30,3 +31,15 @@ export function askText(r: AskResponse): string {
   return out.join('\n');
 }
 
+/** A memorize's summary, with the reasons of the files it left out. */
+export function memorizeText(s: MemorizeSummary): string {
+  const out = [
+    `Memorized ${s.memorized} file(s) (${s.chunks} chunk(s)), ${s.unchanged} unchanged, ${s.skipped.length} skipped, ${s.failed.length} failed` +
+      `${s.removed ? `, ${s.removed} removed (gone from a memorized folder)` : ''} in ${(s.elapsedMs / 1000).toFixed(1)} s.`,
+  ];
+  if (s.memorized + s.unchanged === 0) out.push('Nothing was memorized: no readable text file among the given paths (see the reasons below).');
+  for (const i of s.skipped.slice(0, 20)) out.push(`  skipped ${i.path}: ${i.reason}`);
+  if (s.skipped.length > 20) out.push(`  … and ${s.skipped.length - 20} more skipped (all in structuredContent.skipped)`);
+  for (const i of s.failed) out.push(`  failed ${i.path}: ${i.reason}`);
+  return out.join('\n');
+}

@@ -30,14 +30,14 @@ import {
   MemorizeSummary,
   ProgressNotification,
   ProgressParams,
-  SearchParams,
   SearchRequest,
   SearchResult,
   StatusRequest,
   StatusResult,
   toResponseError,
 } from '../core/protocol';
-import { CmtError } from '../core/types';
+import { isInside } from '../core/paths';
+import { CmtError, type SearchOptions } from '../core/types';
 import type { McpEngine } from './tools';
 
 /** The environment variables that tell dist/mcp.js where the extension's relay is. */
@@ -48,7 +48,7 @@ export const RelayHelloRequest = new RequestType<{ token: string }, { root: stri
 
 /** What the relay serves: the extension's engine, through its controller. */
 export interface RelayHandlers {
-  search(query: string, options: Omit<SearchParams, 'query'>, signal: AbortSignal): Promise<SearchResult>;
+  search(query: string, options: SearchOptions, signal: AbortSignal): Promise<SearchResult>;
   ask(question: string, signal: AbortSignal): Promise<AskResponse>;
   /** `paths` are absolute, inside `root`. */
   memorize(paths: string[], root: string, force: boolean, signal: AbortSignal, onProgress: (p: ProgressParams) => void): Promise<MemorizeSummary>;
@@ -74,82 +74,28 @@ function toSignal(token: CancellationToken): AbortSignal {
 
 function insideRoot(root: string, p: string): string {
   const abs = path.resolve(root, p);
-  const rel = path.relative(root, abs);
-  if (rel === '..' || rel.startsWith('..' + path.sep) || path.isAbsolute(rel)) {
+  if (!isInside(root, abs)) {
     throw new CmtError('BAD_INPUT', `${p} is outside the workspace root ${root}`);
   }
   return abs;
 }
 
+/** A fresh private socket (in a 0700 folder) or named pipe; `dir` is the folder to remove afterwards. */
+function relaySocket(): { sockPath: string; dir?: string } {
+  if (process.platform === 'win32') return { sockPath: `\\\\.\\pipe\\cmt-memory-${crypto.randomBytes(12).toString('hex')}` };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cmt-relay-'));
+  fs.chmodSync(dir, 0o700);
+  return { sockPath: path.join(dir, 'relay.sock'), dir };
+}
+
 /** Listens on a fresh private socket (0700 folder) or named pipe; every connection must say the token first. */
 export async function serveRelay(h: RelayHandlers): Promise<Relay> {
   const token = crypto.randomBytes(24).toString('hex');
-  let dir: string | undefined;
-  let sockPath: string;
-  if (process.platform === 'win32') {
-    sockPath = `\\\\.\\pipe\\cmt-memory-${crypto.randomBytes(12).toString('hex')}`;
-  } else {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cmt-relay-'));
-    fs.chmodSync(dir, 0o700);
-    sockPath = path.join(dir, 'relay.sock');
-  }
+  const { sockPath, dir } = relaySocket();
   const conns = new Set<MessageConnection>();
   const server = net.createServer((socket) => {
-    const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+    const conn = serveConnection(socket, h, token, (c) => conns.delete(c));
     conns.add(conn);
-    let hello = false;
-    const root = () => {
-      const r = h.root();
-      if (!r) throw new CmtError('BAD_INPUT', 'VS Code has no folder open: open the folder to serve, then restart the MCP server');
-      return r;
-    };
-    const guard =
-      <P, R>(fn: (p: P, token: CancellationToken) => Promise<R>) =>
-      async (p: P, t: CancellationToken): Promise<R> => {
-        if (!hello) {
-          setTimeout(() => socket.destroy(), 50);
-          throw toResponseError(new CmtError('BAD_INPUT', 'say hello first'));
-        }
-        try {
-          return await fn(p, t);
-        } catch (e) {
-          throw toResponseError(e);
-        }
-      };
-    conn.onRequest(RelayHelloRequest, (p) => {
-      const a = Buffer.from(String(p?.token ?? ''));
-      const b = Buffer.from(token);
-      if (a.length !== b.length || !crypto.timingSafeEqual(a, b)) {
-        setTimeout(() => socket.destroy(), 50); // after the answer
-        throw toResponseError(new CmtError('BAD_INPUT', 'wrong relay token'));
-      }
-      hello = true;
-      return { root: root() };
-    });
-    conn.onRequest(SearchRequest, guard(async (p, t) => h.search(p.query, { k: p.k, hybrid: p.hybrid }, toSignal(t))));
-    conn.onRequest(AskRequest, guard(async (p: AskParams, t) => h.ask(p.question, toSignal(t))));
-    conn.onRequest(
-      MemorizeRequest,
-      guard(async (p: MemorizeParams, t) => {
-        const r = root();
-        if (path.resolve(p.root) !== path.resolve(r)) throw new CmtError('BAD_INPUT', `this relay serves ${r}, not ${p.root}`);
-        const abs = p.paths.map((x) => insideRoot(r, x));
-        return h.memorize(abs, r, !!p.force, toSignal(t), (pr) => void conn.sendNotification(ProgressNotification, { ...pr, requestId: p.requestId }));
-      }),
-    );
-    conn.onRequest(
-      ForgetRequest,
-      guard(async (p) => {
-        const abs = insideRoot(root(), p.path);
-        if (path.resolve(abs) === path.resolve(root())) throw new CmtError('BAD_INPUT', 'forget needs a file or folder inside the workspace root, not the root itself');
-        return h.forget(abs);
-      }),
-    );
-    conn.onRequest(StatusRequest, (t) => guard(async () => h.status())(undefined, t));
-    conn.onClose(() => conns.delete(conn));
-    conn.onError(() => undefined);
-    socket.on('error', () => conn.dispose());
-    conn.listen();
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -164,6 +110,65 @@ export async function serveRelay(h: RelayHandlers): Promise<Relay> {
       if (dir) fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** One MCP server's connection: cmt/relayHello with the token first, then the engine's requests, served by `h`. */
+function serveConnection(socket: net.Socket, h: RelayHandlers, token: string, onClose: (c: MessageConnection) => void): MessageConnection {
+  const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+  let hello = false;
+  const root = () => {
+    const r = h.root();
+    if (!r) throw new CmtError('BAD_INPUT', 'VS Code has no folder open: open the folder to serve, then restart the MCP server');
+    return r;
+  };
+  const guard =
+    <P, R>(fn: (p: P, token: CancellationToken) => Promise<R>) =>
+    async (p: P, t: CancellationToken): Promise<R> => {
+      if (!hello) {
+        setTimeout(() => socket.destroy(), 50);
+        throw toResponseError(new CmtError('BAD_INPUT', 'say hello first'));
+      }
+      try {
+        return await fn(p, t);
+      } catch (e) {
+        throw toResponseError(e);
+      }
+    };
+  conn.onRequest(RelayHelloRequest, (p) => {
+    const a = Buffer.from(String(p?.token ?? ''));
+    const b = Buffer.from(token);
+    if (a.length !== b.length || !crypto.timingSafeEqual(a, b)) {
+      setTimeout(() => socket.destroy(), 50); // after the answer
+      throw toResponseError(new CmtError('BAD_INPUT', 'wrong relay token'));
+    }
+    hello = true;
+    return { root: root() };
+  });
+  conn.onRequest(SearchRequest, guard(async (p, t) => h.search(p.query, { k: p.k, hybrid: p.hybrid }, toSignal(t))));
+  conn.onRequest(AskRequest, guard(async (p: AskParams, t) => h.ask(p.question, toSignal(t))));
+  conn.onRequest(
+    MemorizeRequest,
+    guard(async (p: MemorizeParams, t) => {
+      const r = root();
+      if (path.resolve(p.root) !== path.resolve(r)) throw new CmtError('BAD_INPUT', `this relay serves ${r}, not ${p.root}`);
+      const abs = p.paths.map((x) => insideRoot(r, x));
+      return h.memorize(abs, r, !!p.force, toSignal(t), (pr) => void conn.sendNotification(ProgressNotification, { ...pr, requestId: p.requestId }));
+    }),
+  );
+  conn.onRequest(
+    ForgetRequest,
+    guard(async (p) => {
+      const abs = insideRoot(root(), p.path);
+      if (path.resolve(abs) === path.resolve(root())) throw new CmtError('BAD_INPUT', 'forget needs a file or folder inside the workspace root, not the root itself');
+      return h.forget(abs);
+    }),
+  );
+  conn.onRequest(StatusRequest, (t) => guard(async () => h.status())(undefined, t));
+  conn.onClose(() => onClose(conn));
+  conn.onError(() => undefined);
+  socket.on('error', () => conn.dispose());
+  conn.listen();
+  return conn;
 }
 
 let nextId = 1;
@@ -249,7 +254,7 @@ export class RelayEngine implements McpEngine {
     }
   }
 
-  search(query: string, options: Omit<SearchParams, 'query'> = {}, opts: { signal?: AbortSignal } = {}): Promise<SearchResult> {
+  search(query: string, options: SearchOptions = {}, opts: { signal?: AbortSignal } = {}): Promise<SearchResult> {
     return this.request((c, t) => c.sendRequest(SearchRequest, { query, ...options }, t), opts.signal);
   }
 

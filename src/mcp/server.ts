@@ -1,7 +1,7 @@
 // `cmt mcp`: the memory bank as a Model Context Protocol server over stdio, built on the official
 // TypeScript SDK (@modelcontextprotocol/sdk). One server serves one bank and one workspace root
 // through the same engine process (EngineClient -> src/core/server.ts) the CLI and the editor use.
-// The tools, their schemas and their errors are in tools.ts.
+// The tools and their errors are in tools.ts, their schemas in toolSchemas.ts.
 //
 // stdout carries only MCP messages: console output goes to stderr while the server runs. The server
 // ends when the client closes stdin (or dies: the pipe closes the same way), when stdout breaks, or
@@ -10,7 +10,8 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { describeIssues, jsonSchemaOf, McpEngine, ServerState, ToolContext, ToolError, toolError, TOOLS } from './tools';
+import { McpEngine, ServerState, ToolContext, ToolError, toolError, TOOLS } from './tools';
+import { describeIssues, jsonSchemaOf } from './toolSchemas';
 
 export interface McpServerOptions extends ToolContext {
   /** Reported to the client in initialize (serverInfo.version). */

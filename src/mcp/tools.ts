@@ -1,10 +1,10 @@
-// The MCP tools of `cmt mcp` (src/mcp/server.ts): their input and output schemas (zod, advertised as
-// JSON Schema), what each does through the engine client, and how errors reach the agent.
+// The MCP tools of `cmt mcp` (src/mcp/server.ts): what each does through the engine client (their
+// input and output schemas are in toolSchemas.ts), and how errors reach the agent.
 //
 // Every tool goes through the same EngineClient requests as the CLI and the editor (search, ask,
 // memorize, forget, status): ask_memory is `cmt ask`'s code path. Nothing outside the workspace root
 // is read or written: paths are checked here (lexically and through symbolic links) before the
-// engine sees them, and the engine checks again (files.ts).
+// engine sees them, and the engine checks again (memorize.ts, classify.ts).
 //
 // Errors are MCP tool errors (isError: true) whose text starts with a code and says what to do:
 // the engine's CmtError codes (types.ts), plus two codes of this layer, NOTHING_MEMORIZED (the bank
@@ -14,10 +14,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import type { EngineClient, EngineState } from '../core/client';
-import { isInside } from '../core/paths';
-import type { AskRequestOptions, MemorizeSummary, StatusResult } from '../core/protocol';
-import { CmtError, CmtErrorCode, MAX_SEARCH_K } from '../core/types';
-import { askText, searchText } from './format';
+import { isInside, relativeInside, toPosix } from '../core/paths';
+import { CmtError, type AskRequestOptions, type CmtErrorCode, type StatusResult } from '../core/types';
+import { askText, memorizeText, searchText } from './format';
+import { askInput, askOutput, forgetInput, forgetOutput, memorizeInput, memorizeOutput, searchInput, searchOutput, statusInput, statusOutput } from './toolSchemas';
 
 /** What the tools need of the engine: EngineClient's own members (or the extension's engine through relay.ts). */
 export interface McpEngine {
@@ -85,124 +85,7 @@ export interface ServerState {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Schemas
-
-const MAX_TEXT = 10_000;
-const MAX_PATHS = 100;
-const MAX_PATH_CHARS = 4096;
-
-const text = (what: string) =>
-  z
-    .string()
-    .max(MAX_TEXT, `${what} must be at most ${MAX_TEXT} characters`)
-    .refine((s) => s.trim() !== '', `${what} must not be empty`);
-
-const pathString = z
-  .string()
-  .min(1, 'a path must not be empty')
-  .max(MAX_PATH_CHARS, `a path must be at most ${MAX_PATH_CHARS} characters`)
-  .refine((s) => !s.includes('\0'), 'a path must not contain NUL characters');
-
-const searchInput = z
-  .object({
-    query: text('query').describe('What to look for, in plain words or names from the code (e.g. "where is the retry count configured?").'),
-    k: z
-      .number()
-      .int('k must be a whole number')
-      .min(1, 'k must be at least 1')
-      .max(MAX_SEARCH_K, `k must be at most ${MAX_SEARCH_K}`)
-      .optional()
-      .describe(`How many chunks to return (1-${MAX_SEARCH_K}; default: the model pack's top-K, the chunks ask_memory would cite).`),
-  })
-  .strict();
-
-const hit = z.object({
-  path: z.string().describe('Workspace-relative path, forward slashes'),
-  startLine: z.number().int(),
-  endLine: z.number().int(),
-  score: z.number().describe('Fused retrieval score (higher is better; the hits are in the retrieval order, which puts a confident full-text hit first)'),
-  text: z.string(),
-  symbol: z.string().optional().describe('The enclosing definition or section'),
-});
-
-const searchOutput = z.object({
-  query: z.string(),
-  hits: z.array(hit),
-  matchMs: z.number(),
-});
-
-const askInput = z
-  .object({
-    question: text('question').describe('A question about the memorized files (e.g. "What port does billing listen on?").'),
-  })
-  .strict();
-
-const quote = z.object({ path: z.string(), line: z.number().int(), text: z.string(), citation: z.number().int() });
-const citation = z.object({ path: z.string(), startLine: z.number().int(), endLine: z.number().int(), score: z.number(), excerpt: z.string() });
-
-const askOutput = z.object({
-  question: z.string(),
-  answer: z.string(),
-  noAnswer: z.boolean().describe('The model produced no usable answer: read the quoted lines instead'),
-  grounding: z.object({
-    verdict: z.enum(['found', 'not-sure']),
-    reason: z.string(),
-    message: z.string(),
-    quotes: z.array(quote),
-  }),
-  citations: z.array(citation),
-});
-
-const memorizeInput = z
-  .object({
-    paths: z
-      .array(pathString)
-      .min(1, 'give at least one path')
-      .max(MAX_PATHS, `at most ${MAX_PATHS} paths per call`)
-      .describe('Files or folders inside the workspace root, relative to it (or absolute inside it). ["."] memorizes the whole root.'),
-    force: z.boolean().optional().describe('Re-compress files even when unchanged (default false).'),
-  })
-  .strict();
-
-const issue = z.object({ path: z.string(), reason: z.string(), code: z.string().optional() });
-
-const memorizeOutput = z.object({
-  memorized: z.number().int(),
-  unchanged: z.number().int(),
-  skipped: z.array(issue),
-  failed: z.array(issue),
-  chunks: z.number().int(),
-  removed: z.number().int(),
-  elapsedMs: z.number(),
-});
-
-const forgetInput = z
-  .object({
-    path: pathString.describe('A file or folder inside the workspace root (relative to it, or absolute inside it) whose memories to remove.'),
-  })
-  .strict();
-
-const forgetOutput = z.object({ path: z.string(), removed: z.number().int() });
-
-const statusInput = z.object({}).strict();
-
-const statusOutput = z.object({
-  root: z.string(),
-  packId: z.string(),
-  packName: z.string(),
-  provider: z.string(),
-  memories: z.number().int(),
-  files: z.number().int(),
-  bytesOnDisk: z.number(),
-  bankUri: z.string(),
-});
-
-// ---------------------------------------------------------------------------------------------
 // Paths
-
-function toPosix(p: string): string {
-  return p.split(path.sep).join('/');
-}
 
 /**
  * A tool's path -> workspace-relative (forward slashes; '' = the root). Refused (BAD_INPUT) when it
@@ -211,7 +94,8 @@ function toPosix(p: string): string {
  */
 export function relInsideRoot(root: string, p: string): string {
   const abs = path.resolve(root, p);
-  if (!isInside(root, abs)) {
+  const rel = relativeInside(root, abs);
+  if (rel === null) {
     throw new ToolError('BAD_INPUT', `${JSON.stringify(p)} is outside the workspace root ${root}: only files and folders inside it can be memorized or forgotten (give a path relative to the root).`);
   }
   let real: string | undefined;
@@ -223,7 +107,7 @@ export function relInsideRoot(root: string, p: string): string {
   if (real !== undefined && !isInside(fs.realpathSync(root), real)) {
     throw new ToolError('BAD_INPUT', `${JSON.stringify(p)} is a symbolic link to ${real}, outside the workspace root ${root}: it is never read.`);
   }
-  return toPosix(path.relative(root, abs));
+  return rel;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -297,19 +181,7 @@ async function exclusive<T>(state: ServerState, what: string, fn: () => Promise<
 }
 
 // ---------------------------------------------------------------------------------------------
-// Text forms (format.ts has search and ask's, shared with the editor's tools)
-
-function memorizeText(s: MemorizeSummary): string {
-  const out = [
-    `Memorized ${s.memorized} file(s) (${s.chunks} chunk(s)), ${s.unchanged} unchanged, ${s.skipped.length} skipped, ${s.failed.length} failed` +
-      `${s.removed ? `, ${s.removed} removed (gone from a memorized folder)` : ''} in ${(s.elapsedMs / 1000).toFixed(1)} s.`,
-  ];
-  if (s.memorized + s.unchanged === 0) out.push('Nothing was memorized: no readable text file among the given paths (see the reasons below).');
-  for (const i of s.skipped.slice(0, 20)) out.push(`  skipped ${i.path}: ${i.reason}`);
-  if (s.skipped.length > 20) out.push(`  … and ${s.skipped.length - 20} more skipped (all in structuredContent.skipped)`);
-  for (const i of s.failed) out.push(`  failed ${i.path}: ${i.reason}`);
-  return out.join('\n');
-}
+// Results
 
 function ok(text: string, structured: Record<string, unknown>): ToolResult {
   return { content: [{ type: 'text', text }], structuredContent: structured };
@@ -461,20 +333,3 @@ export const TOOLS: ToolSpec[] = [
     },
   },
 ];
-
-/** zod issues -> one sentence: "k: k must be at most 50; query: Required". */
-export function describeIssues(toolName: string, err: z.ZodError): string {
-  const parts = err.issues.map((i) => {
-    const where = i.path.length ? i.path.join('.') : 'arguments';
-    if (i.code === 'unrecognized_keys') return `${where}: unknown field(s) ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
-    return `${where}: ${i.message}`;
-  });
-  return `invalid arguments for ${toolName}: ${parts.join('; ')}`;
-}
-
-/** The tool's JSON Schema (what tools/list advertises), without the $schema key. */
-export function jsonSchemaOf(schema: z.ZodObject, io: 'input' | 'output'): { type: 'object'; [k: string]: unknown } {
-  const js = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
-  delete js.$schema;
-  return { ...js, type: 'object' };
-}

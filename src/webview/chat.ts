@@ -1,9 +1,9 @@
 // CMT Memory chat webview (browser code, bundled by scripts/build-extension.mjs into dist/webview/chat.js).
-// Talks to the extension only through postMessage, with the message types the extension itself uses
-// (src/extension/webviewMessages.ts); renders text with textContent (never innerHTML), so answers
-// and file excerpts cannot inject markup. The wording of states comes from src/extension/wording.ts.
-import type { ChatMessage, FromWebview, ToWebview, ViewState, WebviewCommand } from '../extension/webviewMessages';
-import { WORDING } from '../extension/wording';
+// Talks to the extension only through postMessage, with the messages of protocol.ts (which the
+// extension imports too); renders text with textContent (never innerHTML), so answers and file
+// excerpts cannot inject markup. The wording of states comes from wording.ts.
+import type { ChatMessage, FromWebview, ToWebview, ViewState, WebviewCommand } from './protocol';
+import { WORDING } from './wording';
 
 interface SavedState {
   draft?: string;

@@ -3,7 +3,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MemoryBank, sanitizeFtsQuery, tableNameForPack } from '../../src/core/bank';
+import { MemoryBank, tableNameForPack } from '../../src/core/bank';
+import { sanitizeFtsQuery } from '../../src/core/terms';
 import { match } from '../../src/core/match';
 import { CmtError, CompressedChunk } from '../../src/core/types';
 

@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { loadPack, Pack } from '../../src/core/pack';
 import { Compressor } from '../../src/core/compress';
 import { Aggregator, Prefix } from '../../src/core/aggregate';
-import { Decoder, TextStreamer } from '../../src/core/decode';
+import { Decoder } from '../../src/core/decode';
+import { TextStreamer } from '../../src/core/decodeText';
 import { releaseAllSessions } from '../../src/core/runtime';
 import { CmtError } from '../../src/core/types';
 

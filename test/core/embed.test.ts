@@ -7,8 +7,9 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cosine, Embedder, l2, meanPool, PackEmbedder, validateEmbedderSection } from '../../src/core/embed';
-import { codeTerms } from '../../src/core/bank';
+import { cosine, Embedder, l2, meanPool } from '../../src/core/embed';
+import { PackEmbedder, validateEmbedderSection } from '../../src/core/packManifest';
+import { codeTerms } from '../../src/core/terms';
 import { CmtTokenizer } from '../../src/core/tokenizer';
 import { CmtError } from '../../src/core/types';
 

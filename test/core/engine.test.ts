@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Engine, restrictTo } from '../../src/core/engine';
+import { Engine } from '../../src/core/engine';
+import { restrictTo } from '../../src/core/memorize';
 import { CmtError } from '../../src/core/types';
 
 const PACK = path.resolve(process.env.CMT_TEST_PACK ?? 'test/fixtures/tiny-pack');

@@ -3,7 +3,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { classifyFile, looksBinary, rewordIssue, skipReasonText, walkWorkspace, WalkOptions } from '../../src/core/files';
+import { classifyFile, looksBinary } from '../../src/core/classify';
+import { rewordIssue, skipReasonText } from '../../src/core/files';
+import { walkWorkspace, WalkOptions } from '../../src/core/walk';
 import { fileWriter } from '../helpers';
 
 function makeTree(files: Record<string, string | Buffer>): string {

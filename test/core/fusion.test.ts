@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fuseGated, fuseRanked, fusionOf, match, RRF_K, textConfident } from '../../src/core/match';
 import { MemoryBank } from '../../src/core/bank';
-import { fitFusion } from '../../src/eval/retrieval';
+import { fitFusion } from '../../src/eval/retrievalFit';
 import type { MemoryRecord } from '../../src/core/types';
 
 const rec = (id: string): MemoryRecord => ({

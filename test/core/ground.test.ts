@@ -1,9 +1,10 @@
 // Grounding verdicts (src/core/ground.ts): pure, no model needed.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { FOUND_MIN_COVERAGE, groundAnswer, GroundSource, MIN_MEMORY_GAIN, normalizeText, QUOTE_CHARS, repeatedRun, tokenize } from '../../src/core/ground';
+import { FOUND_MIN_COVERAGE, groundAnswer, GroundSource, MIN_MEMORY_GAIN, QUOTE_CHARS, repeatedRun } from '../../src/core/ground';
+import { normalizeText, tokenize } from '../../src/core/terms';
 import { promptOwnText } from '../../src/core/pack';
-import { repetitionLoop } from '../../src/core/decode';
+import { repetitionLoop } from '../../src/core/decodeText';
 
 const CONFIG: GroundSource = {
   path: 'services/tirguri/config.yaml',

@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import * as vm from 'node:vm';
 import type { Grounding } from '../../src/core/protocol';
-import { ChatMessage, parseFromWebview } from '../../src/extension/webviewMessages';
+import type { ChatMessage } from '../../src/webview/protocol';
+import { parseFromWebview } from '../../src/extension/webviewInput';
 
 const REPO = path.resolve(__dirname, '..', '..', '..'); // out/test/extension -> repo
 

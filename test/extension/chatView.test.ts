@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { ChatViewProvider } from '../../src/extension/chatView';
 import { StatusLog } from '../../src/extension/statusLog';
 import { Watcher } from '../../src/extension/watcher';
-import type { ToWebview } from '../../src/extension/webviewMessages';
+import type { ToWebview } from '../../src/webview/protocol';
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import * as fs from 'node:fs';
 import { isInside, resolveCitationPath, toRel, workspaceKey } from '../../src/extension/paths';
-import { parseFromWebview } from '../../src/extension/webviewMessages';
+import { parseFromWebview } from '../../src/extension/webviewInput';
 import { Batch, WorkQueue } from '../../src/extension/workQueue';
 import { EDITOR_ANSWER_MODES, EDITOR_DEVICES } from '../../src/extension/settingValues';
 import { DEVICES } from '../../src/core/types';

@@ -1,7 +1,7 @@
 // The user-facing wording of the engine and view states, in one place: the chat view's banner
-// (src/webview/chat.ts), the status bar (extension.ts) and the controller's state details
-// (controller.ts) all take their sentences from here. Pure: no `vscode` and no node import, so the
-// webview bundle can import it too.
+// (chat.ts), the editor's status bar (src/extension/extension.ts) and the controller's state details
+// (src/extension/controller.ts) all take their sentences from here. Pure: no `vscode` and no node
+// import (it is part of the webview's bundle).
 
 export const WORDING = {
   /** In place of an output that is no answer (Grounding.noAnswer). */
