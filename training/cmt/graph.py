@@ -41,8 +41,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .cmt_config import CMTConfig
-from .config import BaseConfig
+from .config import BaseConfig, CMTConfig
 
 OPSET = 17
 MS_DOMAIN = "com.microsoft"

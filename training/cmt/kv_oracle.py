@@ -52,11 +52,11 @@ def _encode(base, ids: List[int], start: int, past=None):
 
 
 def run(squad_path: str, n: int = 40, gguf=None, log=print) -> Dict:
-    from .recipe import CONTEXT_TEMPLATE, QUESTION_TEMPLATE, STOP_TOKEN_IDS, find_gguf, load_base, tokenizer_of, REPO
-    import os
+    from . import paths
+    from .recipe import CONTEXT_TEMPLATE, QUESTION_TEMPLATE, STOP_TOKEN_IDS, find_gguf, load_base, tokenizer_of
 
     base, imported = load_base(find_gguf(gguf))
-    tok = tokenizer_of(imported, os.path.join(REPO, "training", "work", "smollm2"))
+    tok = tokenizer_of(imported, paths.SMOLLM2_WORK)
     at = CONTEXT_TEMPLATE.index("{context}")
     totals = {v: [0.0, 0.0] for v in VARIANTS}
     examples = []

@@ -9,9 +9,9 @@ from typing import Dict, List
 
 import torch
 
+from . import paths
 from .base import LlamaForCausalLM, count_parameters, load_hf_checkpoint, save_hf_checkpoint
-from .cmt_config import CMTConfig
-from .config import BaseConfig
+from .config import BaseConfig, CMTConfig
 from .corpus import build_corpus, read_corpus
 from .data import load_squad, workspace_qa
 from .evaluate import evaluate
@@ -20,11 +20,10 @@ from .model import CMTModel
 from .tokenizer import BPETokenizer, train_bpe
 from .train import pick_device, pretrain, train_cmt
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-DEFAULT_WORK = os.path.join(REPO, "training", "work", "default")
-DEFAULT_PACK = os.path.join(REPO, "packs", "default")
-TINY_PACK = os.path.join(REPO, "test", "fixtures", "tiny-pack")
-SQUAD_DEV = os.path.join(REPO, "test", "fixtures", "squad", "notre-dame.json")
+DEFAULT_WORK = paths.LEGACY_WORK
+DEFAULT_PACK = paths.DEFAULT_PACK
+TINY_PACK = paths.TINY_PACK
+SQUAD_DEV = paths.SQUAD_DEV
 
 
 @dataclasses.dataclass

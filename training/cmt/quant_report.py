@@ -29,6 +29,7 @@ from typing import Dict, List
 
 import numpy as np
 
+from . import paths
 from .graph import build_decoder, decoder_feeds
 
 
@@ -83,10 +84,9 @@ AGREE_DATASETS = ("test/fixtures/squad/notre-dame-dev.json", "test/fixtures/work
 def agree_prompts(tok, template: str, per_dataset: int, max_context_tokens: int = 256) -> List[np.ndarray]:
     """The fixed prompt set: the first ``per_dataset`` questions of each AGREE_DATASETS file, one per
     document first (round-robin), each with its document (cut to max_context_tokens) as {context}."""
-    repo = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
     out = []
     for rel in AGREE_DATASETS:
-        with open(os.path.join(repo, rel), encoding="utf-8") as f:
+        with open(os.path.join(paths.REPO, rel), encoding="utf-8") as f:
             data = json.load(f)["data"]
         paras = [(p["context"], p["qas"]) for art in data for p in art["paragraphs"]]
         picked, r = [], 0
@@ -211,8 +211,7 @@ def main(argv: List[str] = None) -> dict:
                     "threads": args.threads, "config": {"layers": cfg.num_hidden_layers, "hidden": cfg.hidden_size,
                                                        "vocab": cfg.vocab_size}}
     tok = Tokenizer.from_str(json.dumps(base.tokenizer_json))
-    here = os.path.dirname(os.path.abspath(__file__))
-    files = args.text or sorted(glob.glob(os.path.join(here, "..", "..", "docs", "*.md")))
+    files = args.text or sorted(glob.glob(os.path.join(paths.DOCS, "*.md")))
     text = "\n\n".join(open(f, encoding="utf-8").read() for f in files)
     ids = np.array(tok.encode(text, add_special_tokens=False).ids[: args.tokens], np.int64)
     W = args.window

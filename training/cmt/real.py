@@ -15,7 +15,7 @@ import json
 import random
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .cmt_config import CMTConfig
+from .config import CMTConfig
 from .decode import answer_ids, context_prompt_ids
 from .model import Example
 

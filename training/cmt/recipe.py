@@ -23,8 +23,9 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-RECIPE_DIR = os.path.join(REPO, "packs", "recipe")
+from . import paths
+
+RECIPE_DIR = paths.RECIPE_DIR
 # fp16 safetensors, gzip-compressed in git (20.07 MB -> 18.44 MB; the tensors are byte-identical)
 CMT_WEIGHTS = "cmt.safetensors.gz"
 
@@ -70,7 +71,7 @@ def find_gguf(explicit: Optional[str] = None) -> str:
     """The pinned GGUF: an explicit path, else the project venv's site-packages."""
     if explicit:
         return explicit
-    hits = sorted(glob.glob(os.path.join(REPO, ".venv", "lib", "python3*", "site-packages", MODEL_FILE)))
+    hits = paths.in_venv(MODEL_FILE)
     if not hits:
         raise FileNotFoundError(f"{MODEL_FILE} not found in .venv: run `bash scripts/setup.sh` (installs {MODEL_PACKAGE}=={MODEL_VERSION})")
     return hits[0]
@@ -177,30 +178,10 @@ def resolve_device(name: str = "auto"):
 
 
 def build_model(base, cmt_overrides: Optional[Dict] = None):
-    from .cmt_config import CMTConfig
+    from .config import CMTConfig
     from .model import CMTModel
 
     return CMTModel(base, CMTConfig(**{**CMT, **(cmt_overrides or {})}))
-
-
-def parse_overrides(pairs: List[str]) -> Dict:
-    """KEY=VALUE pairs (CMTConfig fields) -> typed overrides of the recipe's CMT config."""
-    from .cmt_config import CMTConfig
-
-    fields = CMTConfig.__dataclass_fields__
-    out: Dict = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or key not in fields:
-            raise ValueError(f"--set {pair!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(fields))}")
-        kind = fields[key].type
-        if kind is bool:
-            if value.lower() not in ("0", "1", "true", "false"):
-                raise ValueError(f"--set {pair!r}: {key} takes 0/1/true/false")
-            out[key] = value.lower() in ("1", "true")
-        else:
-            out[key] = kind(value)
-    return out
 
 
 def dev_loss(weights: str, overrides: Optional[Dict] = None, n_docs: int = 200, batch: int = 8,
@@ -221,7 +202,7 @@ def dev_loss(weights: str, overrides: Optional[Dict] = None, n_docs: int = 200, 
 
     torch.manual_seed(seed)
     base, imported = load_base(find_gguf(gguf))
-    tok = tokenizer_of(imported, os.path.join(REPO, "training", "work", "smollm2"))
+    tok = tokenizer_of(imported, paths.SMOLLM2_WORK)
     model = build_model(base, {**(overrides or {}), "alpha_negative": "no_memory"})  # scored as the product decodes
     load_cmt_weights(model, weights)
     round_to_fp16(model)
@@ -294,7 +275,7 @@ def round_to_fp16(model) -> None:
 
 
 def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: str = "none",
-          work: str = os.path.join(REPO, "training", "work", "smollm2"), fresh: bool = False,
+          work: str = paths.SMOLLM2_WORK, fresh: bool = False,
           with_chunk: float = 0.0, gold_in_topk: bool = False, init_from: Optional[str] = None,
           recon: float = 0.0, out: Optional[str] = None, sentences: float = 0.0,
           overrides: Optional[Dict] = None, real: Optional[str] = None, real_share: float = 0.5,
@@ -372,7 +353,7 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
                                          + (" --gold-in-topk" if gold_in_topk else "")
                                          + (f" --recon {recon:g}" if recon else "")
                                          + (f" --sentences {sentences:g}" if sentences else "")
-                                         + (f" --real {os.path.relpath(real, REPO)} --real-share {real_share:g} --two-chunks {two_chunks:g}" if real else "")}
+                                         + (f" --real {os.path.relpath(real, paths.REPO)} --real-share {real_share:g} --two-chunks {two_chunks:g}" if real else "")}
         recipe["cmt"] = model.cfg.to_dict()
         write_recipe(recipe)
     report_dir = os.path.dirname(out_path) if out else work  # an experiment's report sits beside its weights
@@ -393,7 +374,7 @@ EXTRA_TOKENIZER_SAMPLES = [
 DECODER_TOLERANCE = 1e-3
 
 
-def write_vectors(gguf: Optional[str] = None, pack_dir: str = os.path.join(REPO, "packs", "default")) -> str:
+def write_vectors(gguf: Optional[str] = None, pack_dir: str = paths.DEFAULT_PACK) -> str:
     """packs/recipe/test-vectors: inputs and reference outputs for every graph of the built pack.
 
     Compressor and aggregator (fp32 graphs): references computed by PyTorch (cmt.compress /
@@ -412,7 +393,7 @@ def write_vectors(gguf: Optional[str] = None, pack_dir: str = os.path.join(REPO,
 
     torch.set_num_threads(2)
     base, imported = load_base(find_gguf(gguf))
-    tok = tokenizer_of(imported, os.path.join(REPO, "training", "work", "smollm2"))
+    tok = tokenizer_of(imported, paths.SMOLLM2_WORK)
     model = build_model(base)
     load_cmt_weights(model, os.path.join(RECIPE_DIR, CMT_WEIGHTS))
     model.eval()

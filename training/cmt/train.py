@@ -6,7 +6,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from .cmt_config import CMTConfig
+from .config import CMTConfig
 from .decode import QUESTION_TEMPLATE, answer_ids, context_prompt_ids, prompt_ids
 from .model import CMTModel, Example, base_fingerprint
 

@@ -9,8 +9,7 @@ import torch
 
 from cmt.aggregate import Aggregator
 from cmt.base import LlamaForCausalLM
-from cmt.cmt_config import CMTConfig
-from cmt.config import BaseConfig
+from cmt.config import BaseConfig, CMTConfig
 from cmt.decode import answer_loss, memory_aware_logits, packed_answer_loss, predicting_positions
 from cmt.match import match_scores, select_top_k, self_matching_loss
 from cmt.model import CMTModel, Example, base_fingerprint
@@ -254,7 +253,7 @@ if __name__ == "__main__":
 
 class ConfigOverrides(unittest.TestCase):
     def test_typed_values_and_clear_errors(self):
-        from cmt.recipe import parse_overrides
+        from cmt.config import parse_overrides
 
         got = parse_overrides(["memory_slots=16", "alpha=0.25", "compressor_layers=8"])
         self.assertEqual(got, {"memory_slots": 16, "alpha": 0.25, "compressor_layers": 8})

@@ -15,9 +15,8 @@ except ImportError:  # pragma: no cover
     ort = None
 
 from cmt.base import LlamaForCausalLM
-from cmt.cmt_config import CMTConfig
 from cmt.compress import Compressor
-from cmt.config import BaseConfig
+from cmt.config import BaseConfig, CMTConfig
 from cmt.graph import (build_compressor, build_decoder, dequantize_blockwise, dequantize_q4_min, quantize_blockwise,
                        quantize_int8_f16, quantize_q4_min, save_models)
 

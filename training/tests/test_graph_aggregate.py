@@ -7,7 +7,7 @@ import onnxruntime as ort
 import torch
 
 from cmt.aggregate import Aggregator
-from cmt.cmt_config import CMTConfig
+from cmt.config import CMTConfig
 from cmt.graph_aggregate import build_aggregator
 
 

@@ -5,7 +5,7 @@ import os
 import tempfile
 import unittest
 
-from cmt.cmt_config import CMTConfig
+from cmt.config import CMTConfig
 
 
 class CharTok:
