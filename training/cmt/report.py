@@ -2,9 +2,8 @@
 import json
 import os
 
+from . import paths
 from .evaluate import format_table
-
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def _load(work, name):
@@ -77,8 +76,8 @@ def findings(ev: dict, pre: dict) -> list:
 
 
 def write_report(work: str, recipe, out_md: str = None):
-    out_md = out_md or os.path.join(REPO, "docs", "training-report-from-scratch.md")
-    png = os.path.join(REPO, "docs", "img", "training-curves.png")
+    out_md = out_md or os.path.join(paths.HISTORY, "training-report-from-scratch.md")
+    png = os.path.join(paths.DOCS, "img", "training-curves.png")
     has_png = plot_curves(work, png)
     pre, tr, ev = _load(work, "pretrain.json"), _load(work, "train.json"), _load(work, "eval.json") or {}
     timings, corpus, toks = _load(work, "timings.json") or {}, _load(work, "corpus.json"), _load(work, "tokenizer-stats.json")
@@ -102,7 +101,7 @@ def write_report(work: str, recipe, out_md: str = None):
         lines += ["## CMT training", "", f"{tr['steps_done']} steps in {tr['wall_s']} s; last window: answer NLL "
                   f"{last['answer_nll']:.3f}, L_sm {last['l_sm']:.3f}, in-batch recall@1 {last['recall@1']:.2f}.", ""]
     if has_png:
-        lines += ["![loss curves](img/training-curves.png)", ""]
+        lines += [f"![loss curves]({os.path.relpath(png, os.path.dirname(os.path.abspath(out_md)))})", ""]
     for name, res in ev.items():
         lines += [f"## Evaluation: {name}", "", format_table(res), ""]
         if res.get("examples"):
