@@ -3,7 +3,7 @@
     PYTHONPATH=training .venv/bin/python -m cmt.base_report [--gguf PATH] [--old-pack DIR] [--out FILE.json]
 
 Prints (and writes as JSON):
-  * parity: max |logits| difference of cmt.base (our Llama) vs transformers' LlamaForCausalLM on the
+  * parity: max |logits| difference of cmt.model.base (our Llama) vs transformers' LlamaForCausalLM on the
     same imported weights;
   * greedy chat answers of the base to a handful of prompts (the pack's chat template);
   * bits per byte of held-out project text (README, docs/) under the new base and, with --old-pack,
@@ -94,7 +94,7 @@ def main(argv=None) -> Dict:
     import torch
     from transformers import LlamaForCausalLM as HFLlama
 
-    from .decode import generate
+    from .model.decode import generate
     from .gguf_import import write_hf_checkpoint
 
     torch.set_num_threads(2)

@@ -11,8 +11,8 @@ from typing import Dict, List, Sequence
 
 import torch
 
-from .decode import answer_ids, answer_loss, generate, memory_aware_logits, prompt_ids
-from .model import CMTModel
+from .model.decode import answer_ids, answer_loss, generate, memory_aware_logits, prompt_ids
+from .model.cmt import CMTModel
 
 VARIANTS = ("closed_book", "rag_in_context", "cmt", "cmt_alpha0", "cmt_no_topk", "cmt_no_self_matching")
 

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .decode import QUESTION_TEMPLATE, STOP_STRINGS, pad_batch
+from .model.decode import QUESTION_TEMPLATE, STOP_STRINGS, pad_batch
 from .manifest import FORMAT_VERSION, base_model_entry, file_hashes, pack_id
-from .model import CMTModel
+from .model.cmt import CMTModel
 
 OPSET = 17
 TOLERANCE = 1e-4

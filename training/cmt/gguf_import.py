@@ -228,7 +228,7 @@ def load_gguf(path: str, expected_sha256: Optional[str] = None) -> ImportedBase:
 
 def write_hf_checkpoint(base: ImportedBase, out_dir: str) -> None:
     """config.json + model.safetensors + tokenizer.json + tokenizer_config.json (chat template),
-    loadable by cmt.base.load_hf_checkpoint and by transformers' LlamaForCausalLM."""
+    loadable by cmt.model.base.load_hf_checkpoint and by transformers' LlamaForCausalLM."""
     from safetensors.numpy import save_file
 
     os.makedirs(out_dir, exist_ok=True)

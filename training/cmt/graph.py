@@ -2,8 +2,8 @@
 written directly with ``onnx.helper`` from numpy weights -- no torch needed.
 
 This is how a user builds a model pack on their own machine from a GGUF file (numpy + gguf +
-onnx only).  The math is the same as ``cmt.base.LlamaForCausalLM.forward`` and
-``cmt.compress.Compressor.forward`` (fp32 RMSNorm, RoPE rotate_half at the given position_ids --
+onnx only).  The math is the same as ``cmt.model.base.LlamaForCausalLM.forward`` and
+``cmt.model.compress.Compressor.forward`` (fp32 RMSNorm, RoPE rotate_half at the given position_ids --
 NOT offset by past --, additive bias as ``make_attn_bias``, grouped KV heads, SwiGLU, tied
 lm_head); the graph contracts are those of docs/model-pack.md.
 

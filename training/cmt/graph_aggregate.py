@@ -1,6 +1,6 @@
 """aggregator.onnx (ψ then π) written with ``onnx.helper`` from numpy weights: no torch needed.
 
-Mirrors ``cmt.aggregate.Aggregator.forward`` op for op (pre-LayerNorm cross-attention blocks with
+Mirrors ``cmt.model.aggregate.Aggregator.forward`` op for op (pre-LayerNorm cross-attention blocks with
 an always-visible null memory, exact-erf GELU MLP, final LayerNorm, then one linear map to every
 layer's key/value prefix). Contract: aggregator.onnx in docs/model-pack.md. ``tensors`` are the
 Aggregator module's state_dict names (blocks.0.ln_q.weight, ..., align.weight), float32; weights

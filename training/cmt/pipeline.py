@@ -10,14 +10,14 @@ from typing import Dict, List
 import torch
 
 from . import paths
-from .base import LlamaForCausalLM, count_parameters, load_hf_checkpoint, save_hf_checkpoint
+from .model.base import LlamaForCausalLM, count_parameters, load_hf_checkpoint, save_hf_checkpoint
 from .config import BaseConfig, CMTConfig
 from .corpus import build_corpus, read_corpus
 from .data import load_squad, workspace_qa
 from .evaluate import evaluate
 from .export import export_pack
-from .model import CMTModel
-from .tokenizer import BPETokenizer, train_bpe
+from .model.cmt import CMTModel
+from .model.tokenizer import BPETokenizer, train_bpe
 from .train import pick_device, pretrain, train_cmt
 
 DEFAULT_WORK = paths.LEGACY_WORK

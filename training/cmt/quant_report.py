@@ -267,7 +267,7 @@ def main(argv: List[str] = None) -> dict:
 
 def _torch_diff(cfg, tensors, ids: np.ndarray, onnx_logits: np.ndarray) -> float:
     import torch
-    from .base import LlamaForCausalLM
+    from .model.base import LlamaForCausalLM
     torch.set_num_threads(2)
     m = LlamaForCausalLM(cfg)
     sd = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in tensors.items()}

@@ -16,8 +16,8 @@ import random
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .config import CMTConfig
-from .decode import answer_ids, context_prompt_ids
-from .model import Example
+from .model.decode import answer_ids, context_prompt_ids
+from .model.cmt import Example
 
 
 def read_lines(path: str) -> List[Dict]:

@@ -96,7 +96,7 @@ def load_base(gguf_path: str):
     """The frozen base in torch, straight from the GGUF (dequantized, Q/K unpermuted)."""
     import torch
 
-    from .base import LlamaForCausalLM
+    from .model.base import LlamaForCausalLM
     from .gguf_import import load_gguf
 
     imported = load_gguf(gguf_path, MODEL_SHA256)
@@ -113,7 +113,7 @@ def load_base(gguf_path: str):
 
 
 def tokenizer_of(imported, work: str):
-    from .tokenizer import HFTokenizer
+    from .model.tokenizer import HFTokenizer
 
     os.makedirs(work, exist_ok=True)
     path = os.path.join(work, "tokenizer.json")
@@ -179,7 +179,7 @@ def resolve_device(name: str = "auto"):
 
 def build_model(base, cmt_overrides: Optional[Dict] = None):
     from .config import CMTConfig
-    from .model import CMTModel
+    from .model.cmt import CMTModel
 
     return CMTModel(base, CMTConfig(**{**CMT, **(cmt_overrides or {})}))
 
@@ -196,8 +196,8 @@ def dev_loss(weights: str, overrides: Optional[Dict] = None, n_docs: int = 200, 
     import torch
 
     from .data import workspace_qa
-    from .decode import packed_answer_loss, predicting_positions
-    from .model import answer_batch
+    from .model.decode import packed_answer_loss, predicting_positions
+    from .model.cmt import answer_batch
     from .train import make_examples
 
     torch.manual_seed(seed)
@@ -377,8 +377,8 @@ DECODER_TOLERANCE = 1e-3
 def write_vectors(gguf: Optional[str] = None, pack_dir: str = paths.DEFAULT_PACK) -> str:
     """packs/recipe/test-vectors: inputs and reference outputs for every graph of the built pack.
 
-    Compressor and aggregator (fp32 graphs): references computed by PyTorch (cmt.compress /
-    cmt.aggregate with the committed fp16 weights) -- the TS engine must match them to 1e-4.
+    Compressor and aggregator (fp32 graphs): references computed by PyTorch (cmt.model.compress /
+    cmt.model.aggregate with the committed fp16 weights) -- the TS engine must match them to 1e-4.
     Decoder (quantized weights, int8 activations inside MatMulNBits): the reference is onnxruntime
     (Python) running the same graph, so the case proves that the engine feeds the cache, masks and
     positions exactly as the trainer does; the graph's agreement with PyTorch is proven by
@@ -387,7 +387,7 @@ def write_vectors(gguf: Optional[str] = None, pack_dir: str = paths.DEFAULT_PACK
     import onnxruntime as ort
     import torch
 
-    from .decode import pad_batch
+    from .model.decode import pad_batch
     from .export import TOKENIZER_SAMPLES, VectorWriter
     from .graph import decoder_feeds
 

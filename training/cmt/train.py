@@ -7,8 +7,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 
 from .config import CMTConfig
-from .decode import QUESTION_TEMPLATE, answer_ids, context_prompt_ids, prompt_ids
-from .model import CMTModel, Example, base_fingerprint
+from .model.decode import QUESTION_TEMPLATE, answer_ids, context_prompt_ids, prompt_ids
+from .model.cmt import CMTModel, Example, base_fingerprint
 
 
 def pick_device() -> torch.device:

@@ -9,8 +9,7 @@ import numpy as np
 import torch
 
 from cmt.config import BaseConfig
-from cmt.base import (LlamaForCausalLM, DecoderLayer, make_attn_bias, save_hf_checkpoint,
-                      load_hf_checkpoint, count_parameters, read_safetensors, write_safetensors)
+from cmt.model.base import LlamaForCausalLM, DecoderLayer, make_attn_bias, save_hf_checkpoint, load_hf_checkpoint, count_parameters, read_safetensors, write_safetensors
 
 
 def tiny_cfg(**kw):

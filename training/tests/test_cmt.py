@@ -7,12 +7,12 @@ import unittest
 
 import torch
 
-from cmt.aggregate import Aggregator
-from cmt.base import LlamaForCausalLM
+from cmt.model.aggregate import Aggregator
+from cmt.model.base import LlamaForCausalLM
 from cmt.config import BaseConfig, CMTConfig
-from cmt.decode import answer_loss, memory_aware_logits, packed_answer_loss, predicting_positions
-from cmt.match import match_scores, select_top_k, self_matching_loss
-from cmt.model import CMTModel, Example, base_fingerprint
+from cmt.model.decode import answer_loss, memory_aware_logits, packed_answer_loss, predicting_positions
+from cmt.model.match import match_scores, select_top_k, self_matching_loss
+from cmt.model.cmt import CMTModel, Example, base_fingerprint
 
 BASE = BaseConfig(vocab_size=50, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                   num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128)
@@ -159,14 +159,14 @@ class ChunkPrompts(unittest.TestCase):
             return [ord(c) + 3 for c in text]
 
     def test_context_prompt_is_head_text_tail_in_three_pieces(self):
-        from cmt.decode import context_prompt_ids
+        from cmt.model.decode import context_prompt_ids
         tok = self.CharTok()
         ids = context_prompt_ids(tok, "Q?", "doc", "<{context}|{question}>", add_bos=False)
         self.assertEqual(ids, tok.encode("<") + tok.encode("doc\n") + tok.encode("|Q?>"))
 
     def test_share_of_questions_with_their_document(self):
         from cmt.data import workspace_qa
-        from cmt.decode import context_prompt_ids, prompt_ids
+        from cmt.model.decode import context_prompt_ids, prompt_ids
         from cmt.train import chunk_text, make_examples
         tok = self.CharTok()
         ds = workspace_qa("train", 6, seed=1)
@@ -226,7 +226,7 @@ class BatchesAndSelection(unittest.TestCase):
 
     def test_reconstruction_examples_and_pool_shares(self):
         from cmt.data import workspace_qa
-        from cmt.decode import prompt_ids
+        from cmt.model.decode import prompt_ids
         from cmt.train import RECON_INSTRUCTION, make_recon_examples, train_cmt
         tok = ChunkPrompts.CharTok()
         tok.bos_id, tok.eos_id = 1, 2
@@ -335,7 +335,7 @@ class KvOracle(unittest.TestCase):
     give what answering from the whole prompt gives."""
 
     def test_split_encoding_equals_one_pass_and_answers_match(self):
-        from cmt.decode import generate
+        from cmt.model.decode import generate
         from cmt.kv_oracle import _encode, _select
 
         torch.manual_seed(0)

@@ -14,11 +14,10 @@ try:
 except ImportError:  # pragma: no cover
     ort = None
 
-from cmt.base import LlamaForCausalLM
-from cmt.compress import Compressor
+from cmt.model.base import LlamaForCausalLM
+from cmt.model.compress import Compressor
 from cmt.config import BaseConfig, CMTConfig
-from cmt.graph import (build_compressor, build_decoder, dequantize_blockwise, dequantize_q4_min, quantize_blockwise,
-                       quantize_int8_f16, quantize_q4_min, save_models)
+from cmt.graph import build_compressor, build_decoder, dequantize_blockwise, dequantize_q4_min, quantize_blockwise, quantize_int8_f16, quantize_q4_min, save_models
 
 CFG = BaseConfig(vocab_size=600, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256, rope_theta=10000.0)

@@ -1,4 +1,4 @@
-"""aggregator.onnx built with onnx.helper (no torch) computes what cmt.aggregate.Aggregator computes."""
+"""aggregator.onnx built with onnx.helper (no torch) computes what cmt.model.aggregate.Aggregator computes."""
 import unittest
 
 import numpy as np
@@ -6,7 +6,7 @@ import onnx
 import onnxruntime as ort
 import torch
 
-from cmt.aggregate import Aggregator
+from cmt.model.aggregate import Aggregator
 from cmt.config import CMTConfig
 from cmt.graph_aggregate import build_aggregator
 

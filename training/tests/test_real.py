@@ -42,7 +42,7 @@ class PickContext(unittest.TestCase):
 
 class Prompts(unittest.TestCase):
     def test_blocks_as_the_engine_writes_them(self):
-        from cmt.decode import context_prompt_ids
+        from cmt.model.decode import context_prompt_ids
         from cmt.real import labelled
         tok = CharTok()
         self.assertEqual(labelled(["one"]), ["one\n"])

@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .base import LlamaForCausalLM, make_attn_bias
-from .config import CMTConfig
+from ..config import CMTConfig
 
 
 class LoRALinear(nn.Module):

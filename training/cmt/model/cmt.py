@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from .aggregate import Aggregator
-from .config import CMTConfig
+from ..config import CMTConfig
 from .compress import Compressor
 from .decode import memory_aware_logits, pad_batch, packed_answer_loss, predicting_positions
 from .match import match_scores, recall_at, select_top_k, self_matching_loss

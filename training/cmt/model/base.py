@@ -25,7 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import BaseConfig
+from ..config import BaseConfig
 
 KV = Tuple[torch.Tensor, torch.Tensor]
 

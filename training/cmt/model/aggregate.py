@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import CMTConfig
+from ..config import CMTConfig
 
 NEG = -1e9
 
