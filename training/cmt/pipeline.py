@@ -221,7 +221,7 @@ def step_export(work: str, r: Recipe, out_dir: str, description: str = None):
         base_description=f"{bc.num_hidden_layers}-layer {bc.hidden_size}-wide Llama-family LM ({pre['parameters']:,} parameters) pretrained from scratch by `python3 -m cmt pretrain`",
         training={"command": "npm run pack:default", "steps": {"pretrain": len(pre["curve"]) and pre["curve"][-1]["step"] + 1,
                   "cmt": train["steps_done"]}, "wallTimeSeconds": round(pre["wall_s"] + train["wall_s"]),
-                  "data": "corpus: text files on the build machine (node_modules, Python stdlib, /usr/share/doc); synthetic workspace QA (training/cmt/data.py)"},
+                  "data": "corpus: text files on the build machine (node_modules, Python stdlib, /usr/share/doc); synthetic workspace QA (training/cmt/data/)"},
         metrics=metrics)
     print(f"wrote {out_dir}: {manifest['packId']}")
     return manifest

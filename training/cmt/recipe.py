@@ -198,7 +198,7 @@ def dev_loss(weights: str, overrides: Optional[Dict] = None, n_docs: int = 200, 
     from .data import workspace_qa
     from .model.decode import packed_answer_loss, predicting_positions
     from .model.cmt import answer_batch
-    from .train import make_examples
+    from .data.examples import make_examples
 
     torch.manual_seed(seed)
     base, imported = load_base(find_gguf(gguf))
@@ -283,7 +283,8 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
     import torch
 
     from .data import workspace_qa
-    from .train import make_examples, make_recon_examples, train_cmt
+    from .data.examples import make_examples, make_recon_examples
+    from .train import train_cmt
 
     shipped = ablation == "none" and not out  # only then is recipe.json's training record updated
     if overrides and not out:
@@ -320,7 +321,7 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
         doc_of += [d.id for d in train_ds.documents]
         shares = {"recon": recon, "chunk": (1 - recon) * with_chunk, "memory": (1 - recon) * (1 - with_chunk)}
     if real:
-        from .real import real_examples
+        from .data.real import real_examples
 
         real_ex, real_docs = real_examples(tok, real, model.cfg, CONTEXT_TEMPLATE, two_chunks=two_chunks, seed=plan.seed)
         examples += real_ex
@@ -346,8 +347,8 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
                      "threads": torch.get_num_threads(), "curve": result["curve"]})
         recipe["training"] = {"steps": done_before + result["steps_done"], "runs": runs,
                               "wallTimeSeconds": round(sum(r["wall_s"] for r in runs)),
-                              "data": f"synthetic workspace QA, train split (training/cmt/data.py), {plan.train_docs} documents per run"
-                                      + (", plus the real-train split's questions with their retrieved chunks (training/cmt/real.py)" if real else ""),
+                              "data": f"synthetic workspace QA, train split (training/cmt/data/), {plan.train_docs} documents per run"
+                                      + (", plus the real-train split's questions with their retrieved chunks (training/cmt/data/real.py)" if real else ""),
                               "command": "PYTHONPATH=training .venv/bin/python -m cmt train-recipe"
                                          + (f" --with-chunk {with_chunk:g}" if with_chunk else "")
                                          + (" --gold-in-topk" if gold_in_topk else "")

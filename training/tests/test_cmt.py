@@ -167,7 +167,7 @@ class ChunkPrompts(unittest.TestCase):
     def test_share_of_questions_with_their_document(self):
         from cmt.data import workspace_qa
         from cmt.model.decode import context_prompt_ids, prompt_ids
-        from cmt.train import chunk_text, make_examples
+        from cmt.data.examples import chunk_text, make_examples
         tok = self.CharTok()
         ds = workspace_qa("train", 6, seed=1)
         cfg = CMTConfig()
@@ -227,7 +227,8 @@ class BatchesAndSelection(unittest.TestCase):
     def test_reconstruction_examples_and_pool_shares(self):
         from cmt.data import workspace_qa
         from cmt.model.decode import prompt_ids
-        from cmt.train import RECON_INSTRUCTION, make_recon_examples, train_cmt
+        from cmt.data.examples import RECON_INSTRUCTION, make_recon_examples
+        from cmt.train import train_cmt
         tok = ChunkPrompts.CharTok()
         tok.bos_id, tok.eos_id = 1, 2
         ds = workspace_qa("train", 3, seed=2)

@@ -15,9 +15,9 @@ import json
 import random
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .config import CMTConfig
-from .model.decode import answer_ids, context_prompt_ids
-from .model.cmt import Example
+from ..config import CMTConfig
+from ..model.decode import answer_ids, context_prompt_ids
+from ..model.cmt import Example
 
 
 def read_lines(path: str) -> List[Dict]:
