@@ -37,10 +37,10 @@ LOGS=.cache/setup
 PACK=packs/default
 STAMP=packs/.default.stamp   # see pack_stamp
 # What a built pack depends on besides the GGUF (the stamp hashes all of it): the builder's modules
-# (python -m cmt build-pack imports only these), so trainer-only edits do not trigger a rebuild.
-BUILDER_SOURCES=(training/cmt/{__main__,paths,build,gguf_import,graph,graph_aggregate,manifest,recipe,config,embedder}.py
-                 training/cmt/retrieval.json)
-CMT_WEIGHTS=(packs/recipe)    # committed CMT weights + recipe.json the builder reads (training/cmt/recipe.py)
+# (python -m cmt build-pack imports only these: the torch-free cmt/pack/ package, retrieval.json
+# included), so trainer-only edits do not trigger a rebuild.
+BUILDER_SOURCES=(training/cmt/{__init__,__main__,paths,config}.py training/cmt/pack)
+CMT_WEIGHTS=(packs/recipe)    # committed CMT weights + recipe.json the builder reads (training/cmt/pack/recipe.py)
 mkdir -p "$LOGS"
 
 die() { echo "error: $1" >&2; shift; for line in "$@"; do echo "  $line" >&2; done; exit 1; }

@@ -25,7 +25,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["build-pack"]:
         # The pack build runs on users' machines, where torch is not installed: keep it import-free.
-        from . import build
+        from .pack import build
         return build.main(argv[1:])
     from . import pipeline
     p = argparse.ArgumentParser(prog="python3 -m cmt", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -89,7 +89,7 @@ def main(argv=None):
     t = sub.add_parser("recipe-vectors"); t.add_argument("--gguf", default=None)
     args = p.parse_args(argv)
     if args.cmd == "import-base":
-        from . import gguf_import, recipe
+        from .pack import gguf_import, recipe
         base = gguf_import.load_gguf(recipe.find_gguf(args.gguf), recipe.MODEL_SHA256)
         gguf_import.write_hf_checkpoint(base, args.out)
         print(f"wrote {args.out}")
@@ -98,28 +98,28 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     if args.cmd == "recipe-vectors":
-        from . import recipe
-        print(recipe.write_vectors(args.gguf))
+        from .experiments import recipe_vectors
+        print(recipe_vectors.write_vectors(args.gguf))
         return 0
     if args.cmd == "kv-oracle":
-        from . import kv_oracle
+        from .experiments import kv_oracle
         result = kv_oracle.run(args.dataset, args.questions, args.gguf)
         if args.out:
             with open(args.out, "w") as f:
                 json.dump(result, f, indent=1)
         return 0
     if args.cmd == "dev-loss":
-        from . import recipe
         from .config import parse_overrides
+        from .experiments.dev_loss import dev_loss
         try:
-            print(json.dumps(recipe.dev_loss(args.weights, parse_overrides(args.set), n_docs=args.docs, gguf=args.gguf, split=args.split)))
+            print(json.dumps(dev_loss(args.weights, parse_overrides(args.set), n_docs=args.docs, gguf=args.gguf, split=args.split)))
         except ValueError as e:
             print(f"dev-loss: {e}", file=sys.stderr)
             return 2
         return 0
     if args.cmd == "train-recipe":
-        from . import recipe
         from .config import parse_overrides
+        from .experiments import train_recipe as recipe
         plan = recipe.TrainPlan(steps=args.steps, batch=args.batch, lr=args.lr, time_budget_s=args.time_budget,
                                 train_docs=args.train_docs, device=args.device, seed=args.seed)
         try:

@@ -12,21 +12,11 @@ import torch
 import torch.nn as nn
 
 from .model.decode import QUESTION_TEMPLATE, STOP_STRINGS, pad_batch
-from .manifest import FORMAT_VERSION, base_model_entry, file_hashes, pack_id
+from .pack.manifest import FORMAT_VERSION, base_model_entry, file_hashes, pack_id
+from .pack.vectors import TOKENIZER_SAMPLES, TOLERANCE, VectorWriter
 from .model.cmt import CMTModel
 
 OPSET = 17
-TOLERANCE = 1e-4
-TOKENIZER_SAMPLES = [
-    "Hello, world!",
-    "export const MAX_RETRIES = 7;\nfunction retry(n: number) { return n * 2; }",
-    "  indented\tline with  two spaces\r\nand CRLF",
-    "port: 8431   # the billing service",
-    "Ünïcödé — naïve café, 東京, emoji 🚀!",
-    "What port does the billing service listen on?",
-]
-
-
 class CompressorGraph(nn.Module):
     def __init__(self, model: CMTModel):
         super().__init__()
@@ -68,27 +58,6 @@ def _export(module, args, path, input_names, output_names, dynamic_axes):
     with torch.no_grad():
         torch.onnx.export(module, args, path, input_names=input_names, output_names=output_names,
                           dynamic_axes=dynamic_axes, opset_version=OPSET, do_constant_folding=True, dynamo=False)
-
-
-class VectorWriter:
-    def __init__(self, root: str):
-        self.root = root
-        self.cases: List[Dict] = []
-        os.makedirs(root, exist_ok=True)
-
-    def tensor(self, name: str, t: torch.Tensor) -> Dict:
-        arr = t.detach().cpu().numpy()
-        dtype = {np.dtype("int64"): "int64", np.dtype("float32"): "float32"}[arr.dtype]
-        fname = name + ".bin"
-        np.ascontiguousarray(arr).astype("<" + arr.dtype.str[1:]).tofile(os.path.join(self.root, fname))
-        return {"dtype": dtype, "shape": list(arr.shape), "file": fname}
-
-    def case(self, graph: str, tag: str, inputs: Dict[str, torch.Tensor], outputs: Dict[str, torch.Tensor]):
-        self.cases.append({
-            "graph": graph, "name": tag,
-            "inputs": {k: self.tensor(f"{tag}.{k}", v) for k, v in inputs.items()},
-            "outputs": {k: self.tensor(f"{tag}.{k}", v) for k, v in outputs.items()},
-        })
 
 
 def _git_commit() -> str:

@@ -272,7 +272,7 @@ class ConfigOverrides(unittest.TestCase):
     def test_training_device(self):
         import torch
 
-        from cmt.recipe import resolve_device
+        from cmt.experiments.recipe_model import resolve_device
 
         self.assertEqual(resolve_device("cpu").type, "cpu")
         self.assertEqual(resolve_device("auto").type, "cuda" if torch.cuda.is_available() else "cpu")
@@ -283,17 +283,17 @@ class ConfigOverrides(unittest.TestCase):
                 resolve_device("cuda")
 
     def test_shape_changes_never_overwrite_the_shipped_weights(self):
-        from cmt import recipe
+        from cmt.experiments import train_recipe
 
         with self.assertRaisesRegex(ValueError, "--out"):
-            recipe.train(overrides={"memory_slots": 16})
+            train_recipe.train(overrides={"memory_slots": 16})
 
     def test_build_pack_set_needs_the_experiments_weights(self):
         import contextlib
         import io
         import tempfile
 
-        from cmt import build
+        from cmt.pack import build
 
         err = io.StringIO()
         with tempfile.TemporaryDirectory() as d, contextlib.redirect_stderr(err):
@@ -311,7 +311,7 @@ class CommittedWeightsFile(unittest.TestCase):
         import numpy as np
         import torch
 
-        from cmt.recipe import CMT_WEIGHTS, read_cmt_state, save_cmt
+        from cmt.pack.recipe import CMT_WEIGHTS, read_cmt_state, save_cmt
 
         self.assertTrue(CMT_WEIGHTS.endswith(".gz"))
         torch.manual_seed(0)
@@ -337,7 +337,7 @@ class KvOracle(unittest.TestCase):
 
     def test_split_encoding_equals_one_pass_and_answers_match(self):
         from cmt.model.decode import generate
-        from cmt.kv_oracle import _encode, _select
+        from cmt.experiments.kv_oracle import _encode, _select
 
         torch.manual_seed(0)
         base = LlamaForCausalLM(BASE).eval()

@@ -1,4 +1,4 @@
-"""cmt.embedder.build_bert_onnx: the int8 graph (MatMulNBits + GatherBlockQuantized, quantized at
+"""cmt.pack.embedder.build_bert_onnx: the int8 graph (MatMulNBits + GatherBlockQuantized, quantized at
 pack-build time from the fp32 weights) computes its stored weights and stays close to the fp32 graph.
 The fp32 graph's parity with transformers' BertModel is test/core/embed.test.ts (on the real model)."""
 import unittest
@@ -10,8 +10,8 @@ try:
 except ImportError:  # pragma: no cover
     ort = None
 
-from cmt.embedder import build_bert_onnx
-from cmt.graph import dequantize_blockwise, quantize_int8_f16
+from cmt.pack.embedder import build_bert_onnx
+from cmt.pack.graph import dequantize_blockwise, quantize_int8_f16
 
 CFG = {"hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 2, "intermediate_size": 128,
        "layer_norm_eps": 1e-12, "hidden_act": "gelu", "position_embedding_type": "absolute"}

@@ -14,10 +14,10 @@ import torch
 
 from cmt.model.base import LlamaForCausalLM
 from cmt.config import BaseConfig
-from cmt.gguf_import import GgufError, load_gguf, permute_qk, unpermute_qk, write_hf_checkpoint
+from cmt.pack.gguf_import import GgufError, load_gguf, permute_qk, unpermute_qk, write_hf_checkpoint
 
 try:
-    from cmt.recipe import MODEL_SHA256, find_gguf
+    from cmt.pack.recipe import MODEL_SHA256, find_gguf
     REAL_GGUF = find_gguf()
 except FileNotFoundError:
     REAL_GGUF = None
@@ -158,14 +158,15 @@ class RealSmolLM2Test(unittest.TestCase):
     def test_logits_match_transformers_and_it_answers(self):
         from transformers import LlamaForCausalLM as HFLlama
 
-        from cmt import recipe
+        from cmt.experiments.recipe_model import load_base, tokenizer_of
+        from cmt.pack import recipe
 
         torch.set_num_threads(2)
-        base, imported = recipe.load_base(REAL_GGUF)
+        base, imported = load_base(REAL_GGUF)
         with tempfile.TemporaryDirectory() as tmp:
             write_hf_checkpoint(imported, tmp)
             hf = HFLlama.from_pretrained(tmp, torch_dtype=torch.float32).eval()
-            tok = recipe.tokenizer_of(imported, tmp)
+            tok = tokenizer_of(imported, tmp)
             ids = torch.tensor([tok.encode("The quick brown fox. def main(): return 42")])
             with torch.no_grad():
                 diff = float((base(ids)[0] - hf(ids).logits).abs().max())

@@ -1,4 +1,4 @@
-"""cmt.graph: decoder.onnx / compressor.onnx written with onnx.helper from numpy weights must
+"""cmt.pack.graph: decoder.onnx / compressor.onnx written with onnx.helper from numpy weights must
 compute what base.py / compress.py compute (onnxruntime vs torch), including a memory prefix
 (past with position_ids starting at 0), a masked prefix row, right padding, batch 2 and cache
 continuation; quantized precisions stay close to fp32."""
@@ -17,7 +17,7 @@ except ImportError:  # pragma: no cover
 from cmt.model.base import LlamaForCausalLM
 from cmt.model.compress import Compressor
 from cmt.config import BaseConfig, CMTConfig
-from cmt.graph import build_compressor, build_decoder, dequantize_blockwise, dequantize_q4_min, quantize_blockwise, quantize_int8_f16, quantize_q4_min, save_models
+from cmt.pack.graph import build_compressor, build_decoder, dequantize_blockwise, dequantize_q4_min, quantize_blockwise, quantize_int8_f16, quantize_q4_min, save_models
 
 CFG = BaseConfig(vocab_size=600, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256, rope_theta=10000.0)

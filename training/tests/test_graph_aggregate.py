@@ -8,7 +8,7 @@ import torch
 
 from cmt.model.aggregate import Aggregator
 from cmt.config import CMTConfig
-from cmt.graph_aggregate import build_aggregator
+from cmt.pack.graph_aggregate import build_aggregator
 
 
 def _run(model, feeds):

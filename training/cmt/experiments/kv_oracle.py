@@ -18,8 +18,8 @@ from typing import Dict, List
 
 import torch
 
-from .model.decode import generate
-from .evaluate import exact_match, f1_score
+from ..model.decode import generate
+from ..evaluate import exact_match, f1_score
 
 VARIANTS = ("closed_book", "exact_kv_before_prompt", "exact_kv_in_turn_standalone", "exact_kv_in_context",
             "answer_line_kv_in_context")
@@ -52,8 +52,9 @@ def _encode(base, ids: List[int], start: int, past=None):
 
 
 def run(squad_path: str, n: int = 40, gguf=None, log=print) -> Dict:
-    from . import paths
-    from .recipe import CONTEXT_TEMPLATE, QUESTION_TEMPLATE, STOP_TOKEN_IDS, find_gguf, load_base, tokenizer_of
+    from .. import paths
+    from ..pack.recipe import CONTEXT_TEMPLATE, QUESTION_TEMPLATE, STOP_TOKEN_IDS, find_gguf
+    from .recipe_model import load_base, tokenizer_of
 
     base, imported = load_base(find_gguf(gguf))
     tok = tokenizer_of(imported, paths.SMOLLM2_WORK)

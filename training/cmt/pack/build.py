@@ -20,7 +20,7 @@ import sys
 import time
 from typing import Dict, Optional
 
-from . import paths
+from .. import paths
 
 DEFAULT_OUT = paths.DEFAULT_PACK
 PACK_NAME = "cmt-smollm2"
@@ -58,7 +58,7 @@ def build(gguf_path: str, out_dir: str = DEFAULT_OUT, precision: Optional[str] =
 
     from . import embedder
     from . import recipe as rc
-    from .config import CMTConfig
+    from ..config import CMTConfig
     from .gguf_import import GgufError, load_gguf
     from .graph import build_compressor, build_decoder, default_embed_precision, save_model, save_models
     from .graph_aggregate import build_aggregator
@@ -170,7 +170,7 @@ def main(argv=None) -> int:
                    help="the CMT config the --weights were trained with (train-recipe --set), e.g. query_residual=0")
     args = p.parse_args(argv)
     try:
-        from .config import parse_overrides
+        from ..config import parse_overrides
         from .recipe import find_gguf
         if args.set and not args.weights:
             raise BuildError("--set describes an experiment's weights: give --weights too (packs/recipe's weights keep recipe.json's config)")

@@ -1,7 +1,7 @@
 """Measure the decoder.onnx precisions on a real GGUF base model and recommend one.
 
-    PYTHONPATH=training .venv/bin/python -m cmt.quant_report --gguf PATH [--text FILE ...]
-    PYTHONPATH=training .venv/bin/python -m cmt.quant_report agree PACK_A PACK_B [--gguf PATH] [--questions 60]
+    PYTHONPATH=training .venv/bin/python -m cmt.experiments.quant_report --gguf PATH [--text FILE ...]
+    PYTHONPATH=training .venv/bin/python -m cmt.experiments.quant_report agree PACK_A PACK_B [--gguf PATH] [--questions 60]
 
 ``agree``: answer top-1 token agreement between two packs' decoders on a fixed prompt set (the
 first questions of the vendored squad-notre-dame-dev and workspace-dev fixtures, each with its gold
@@ -29,8 +29,8 @@ from typing import Dict, List
 
 import numpy as np
 
-from . import paths
-from .graph import build_decoder, decoder_feeds
+from .. import paths
+from ..pack.graph import build_decoder, decoder_feeds
 
 
 def _session(path: str, threads: int):
@@ -125,7 +125,7 @@ def forced_top1(sess, cfg, prompt: np.ndarray, answer: List[int]) -> np.ndarray:
 
 
 def agree_main(argv: List[str]) -> dict:
-    ap = argparse.ArgumentParser(prog="cmt.quant_report agree")
+    ap = argparse.ArgumentParser(prog="python -m cmt.experiments.quant_report agree")
     ap.add_argument("pack_a", help="the reference pack (e.g. packs/default)")
     ap.add_argument("pack_b", help="the candidate pack")
     ap.add_argument("--gguf", default=None, help="also score both against the fp32 graph of this GGUF")
@@ -135,7 +135,7 @@ def agree_main(argv: List[str]) -> dict:
     args = ap.parse_args(argv)
     from tokenizers import Tokenizer
 
-    from .config import BaseConfig
+    from ..config import BaseConfig
     with open(os.path.join(args.pack_a, "pack.json")) as f:
         man = json.load(f)
     bm = man["baseModel"]
@@ -151,7 +151,7 @@ def agree_main(argv: List[str]) -> dict:
     tmp = None
     if args.gguf:
         import onnx
-        from .gguf_import import load_gguf
+        from ..pack.gguf_import import load_gguf
         base = load_gguf(args.gguf)
         tmp = tempfile.mkdtemp(prefix="cmt-agree-")
         onnx.save_model(build_decoder(base.config, base.tensors, "fp32"), os.path.join(tmp, "decoder.onnx"))
@@ -190,7 +190,7 @@ def main(argv: List[str] = None) -> dict:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["agree"]:
         return agree_main(argv[1:])
-    ap = argparse.ArgumentParser(prog="cmt.quant_report", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m cmt.experiments.quant_report", description=__doc__.split("\n\n")[0])
     ap.add_argument("--gguf", required=True)
     ap.add_argument("--text", nargs="*", help="held-out text files (default: docs/*.md)")
     ap.add_argument("--tokens", type=int, default=2048, help="held-out tokens to score")
@@ -202,7 +202,7 @@ def main(argv: List[str] = None) -> dict:
     args = ap.parse_args(argv)
 
     from tokenizers import Tokenizer
-    from .gguf_import import load_gguf
+    from ..pack.gguf_import import load_gguf
 
     t0 = time.perf_counter()
     base = load_gguf(args.gguf)
@@ -267,7 +267,7 @@ def main(argv: List[str] = None) -> dict:
 
 def _torch_diff(cfg, tensors, ids: np.ndarray, onnx_logits: np.ndarray) -> float:
     import torch
-    from .model.base import LlamaForCausalLM
+    from ..model.base import LlamaForCausalLM
     torch.set_num_threads(2)
     m = LlamaForCausalLM(cfg)
     sd = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in tensors.items()}

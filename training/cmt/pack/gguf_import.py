@@ -21,7 +21,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from .config import BaseConfig
+from ..config import BaseConfig
 from .manifest import sha256_file
 
 # GGUF tensor name -> Hugging Face name ({i} = layer index)

@@ -5,7 +5,7 @@ import json
 import os
 from typing import Dict, Optional
 
-from .config import BaseConfig
+from ..config import BaseConfig
 
 FORMAT_VERSION = 1
 WEIGHT_FILES = ("tokenizer.json", "compressor.onnx", "aggregator.onnx", "decoder.onnx")
