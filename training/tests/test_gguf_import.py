@@ -28,7 +28,7 @@ CFG = BaseConfig(vocab_size=300, hidden_size=64, intermediate_size=96, num_hidde
 
 def _tokens():
     # byte-level BPE alphabet + a few merges + specials, like a real gpt2-style GGUF vocabulary
-    from cmt.model.tokenizer import bytes_to_unicode
+    from cmt.legacy.bpe import bytes_to_unicode
 
     alphabet = list(bytes_to_unicode().values())
     merges = ["h e", "l l", "he ll", "o r"]

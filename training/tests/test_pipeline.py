@@ -7,7 +7,8 @@ import unittest
 
 import onnx
 
-from cmt import pipeline
+from cmt import paths
+from cmt.legacy import pipeline
 from cmt.pack.manifest import sha256_file
 
 
@@ -39,7 +40,7 @@ class TinyPack(unittest.TestCase):
             manifest = pipeline.tiny_pack(os.path.join(tmp, "tiny"))
             total = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(os.path.join(tmp, "tiny")) for f in fs)
             self.assertLess(total, 2 * 1024 * 1024)
-        committed = json.load(open(os.path.join(pipeline.TINY_PACK, "pack.json")))
+        committed = json.load(open(os.path.join(paths.TINY_PACK, "pack.json")))
         self.assertEqual(manifest["packId"], committed["packId"],
                          "test/fixtures/tiny-pack is stale: rebuild it with `npm run pack:tiny`")
 

@@ -5,7 +5,7 @@ import subprocess
 import tempfile
 import unittest
 
-from cmt.model.tokenizer import BPETokenizer, train_bpe, pretokenize
+from cmt.legacy.bpe import BPETokenizer, train_bpe, pretokenize
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 NODE_PKG = os.path.join(REPO, "node_modules", "@huggingface", "tokenizers")

@@ -19,7 +19,7 @@ from typing import Dict, List
 import torch
 
 from ..model.decode import generate
-from ..evaluate import exact_match, f1_score
+from ..metrics import exact_match, f1_score
 
 VARIANTS = ("closed_book", "exact_kv_before_prompt", "exact_kv_in_turn_standalone", "exact_kv_in_context",
             "answer_line_kv_in_context")

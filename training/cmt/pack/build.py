@@ -154,9 +154,8 @@ def build(gguf_path: str, out_dir: str = DEFAULT_OUT, precision: Optional[str] =
     return manifest
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m cmt build-pack", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """build-pack's flags (`python -m cmt build-pack`, cmt/__main__.py)."""
     p.add_argument("--gguf", default=None, help="the GGUF (default: the pinned package's file in .venv)")
     p.add_argument("--out", default=DEFAULT_OUT)
     p.add_argument("--precision", choices=["fp32", "int8", "int4", "q4_1"], default=None,
@@ -168,7 +167,10 @@ def main(argv=None) -> int:
     p.add_argument("--weights", default=None, help="CMT weights to build with (default: packs/recipe/cmt.safetensors.gz), e.g. an ablation's")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="the CMT config the --weights were trained with (train-recipe --set), e.g. query_residual=0")
-    args = p.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Builds the pack `args` (add_arguments) describe; 2 with one line naming the problem otherwise."""
     try:
         from ..config import parse_overrides
         from .recipe import find_gguf
@@ -180,3 +182,10 @@ def main(argv=None) -> int:
         print(f"build-pack: {e}", file=sys.stderr)
         return 2
     return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m cmt build-pack", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
+    return run(p.parse_args(argv))

@@ -11,10 +11,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .model.decode import QUESTION_TEMPLATE, STOP_STRINGS, pad_batch
-from .pack.manifest import FORMAT_VERSION, base_model_entry, file_hashes, pack_id
-from .pack.vectors import TOKENIZER_SAMPLES, TOLERANCE, VectorWriter
-from .model.cmt import CMTModel
+from ..model.decode import QUESTION_TEMPLATE, STOP_STRINGS, pad_batch
+from ..pack.manifest import FORMAT_VERSION, base_model_entry, file_hashes, pack_id
+from ..pack.vectors import TOKENIZER_SAMPLES, TOLERANCE, VectorWriter
+from ..model.cmt import CMTModel
 
 OPSET = 17
 class CompressorGraph(nn.Module):

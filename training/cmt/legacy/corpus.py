@@ -14,7 +14,7 @@ import os
 import random
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-from . import paths
+from .. import paths
 
 REPO_ROOT = paths.REPO
 

@@ -11,41 +11,11 @@ from typing import Dict, List, Sequence
 
 import torch
 
-from .model.decode import answer_ids, answer_loss, generate, memory_aware_logits, prompt_ids
-from .model.cmt import CMTModel
+from ..metrics import exact_match, f1_score, prefix_exact_match
+from ..model.decode import answer_ids, answer_loss, generate, memory_aware_logits, prompt_ids
+from ..model.cmt import CMTModel
 
 VARIANTS = ("closed_book", "rag_in_context", "cmt", "cmt_alpha0", "cmt_no_topk", "cmt_no_self_matching")
-
-
-def normalize_answer(s: str) -> str:
-    s = s.lower()
-    s = "".join(ch for ch in s if ch not in set(string.punctuation))
-    s = re.sub(r"\b(a|an|the)\b", " ", s)
-    return " ".join(s.split())
-
-
-def exact_match(pred: str, golds: Sequence[str]) -> float:
-    return float(any(normalize_answer(pred) == normalize_answer(g) for g in golds))
-
-
-def prefix_exact_match(pred: str, golds: Sequence[str]) -> float:
-    """MAC's EM: the prediction is cut to the gold answer's length before comparing."""
-    p = normalize_answer(pred)
-    return float(any(p[: len(normalize_answer(g))] == normalize_answer(g) for g in golds))
-
-
-def f1_score(pred: str, golds: Sequence[str]) -> float:
-    best = 0.0
-    pt = normalize_answer(pred).split()
-    for g in golds:
-        gt = normalize_answer(g).split()
-        common = collections.Counter(pt) & collections.Counter(gt)
-        same = sum(common.values())
-        if same == 0:
-            continue
-        precision, recall = same / len(pt), same / len(gt)
-        best = max(best, 2 * precision * recall / (precision + recall))
-    return best
 
 
 class TfIdf:

@@ -2,7 +2,7 @@
 import json
 import os
 
-from . import paths
+from .. import paths
 from .evaluate import format_table
 
 

@@ -1,5 +1,6 @@
-"""The steps that make a model pack, each reading and writing files in a work directory so it
-can be rerun alone; `default_pack` runs them all. Paths are relative to the repository root."""
+"""The from-scratch pipeline's steps (corpus, tokenizer, pretrain, train, evaluate, export), each
+reading and writing files in a work directory so it can be rerun alone; `default_pack` runs them
+all, `tiny_pack` writes the random-weight test pack."""
 import dataclasses
 import json
 import os
@@ -9,56 +10,18 @@ from typing import Dict, List
 
 import torch
 
-from . import paths
-from .model.base import LlamaForCausalLM, count_parameters, load_hf_checkpoint, save_hf_checkpoint
-from .config import BaseConfig, CMTConfig
+from .. import paths
+from ..model.base import LlamaForCausalLM, count_parameters, load_hf_checkpoint, save_hf_checkpoint
+from ..config import BaseConfig, CMTConfig
 from .corpus import build_corpus, read_corpus
-from .data import load_squad, workspace_qa
+from ..data import load_squad, workspace_qa
 from .evaluate import evaluate
 from .export import export_pack
-from .model.cmt import CMTModel
-from .model.tokenizer import BPETokenizer, train_bpe
-from .train import pick_device, pretrain, train_cmt
-
-DEFAULT_WORK = paths.LEGACY_WORK
-DEFAULT_PACK = paths.DEFAULT_PACK
-TINY_PACK = paths.TINY_PACK
-SQUAD_DEV = paths.SQUAD_DEV
-
-
-@dataclasses.dataclass
-class Recipe:
-    """Everything that decides the default pack. Changing a value here changes the pack."""
-    seed: int = 0
-    corpus_bytes: int = 3_000_000
-    vocab: int = 4096
-    train_docs: int = 20_000
-    dev_docs: int = 300
-    test_docs: int = 300
-    base: Dict = dataclasses.field(default_factory=lambda: dict(
-        vocab_size=4096, hidden_size=256, intermediate_size=688, num_hidden_layers=4,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512))
-    pretrain_steps: int = 700
-    pretrain_batch: int = 16
-    pretrain_seq: int = 256
-    pretrain_lr: float = 3e-3
-    pretrain_qa_docs: int = 8000      # synthetic train docs shown in context with their questions
-    cmt: Dict = dataclasses.field(default_factory=dict)
-    cmt_steps: int = 1500
-    cmt_batch: int = 16
-    cmt_lr: float = 1e-3
-    time_budget_pretrain_s: float = 35 * 60
-    time_budget_cmt_s: float = 35 * 60
-    eval_questions: int = 200
-
-    @classmethod
-    def quick(cls) -> "Recipe":
-        return cls(corpus_bytes=200_000, vocab=600, train_docs=300, dev_docs=20, test_docs=20,
-                   base=dict(vocab_size=600, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                             num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=512),
-                   pretrain_steps=5, pretrain_batch=4, pretrain_seq=64, pretrain_qa_docs=50,
-                   cmt=dict(memory_slots=4, compressor_layers=1, aggregator_layers=1, aggregator_heads=2, max_selected=4, top_k=2, slot_hidden=32),
-                   cmt_steps=5, cmt_batch=4, eval_questions=10)
+from ..model.cmt import CMTModel
+from .bpe import BPETokenizer, train_bpe
+from .recipe import STEPS, Recipe
+from .pretrain import pretrain
+from ..train import pick_device, train_cmt
 
 
 def _log_to(work: str, name: str):
@@ -183,7 +146,7 @@ def step_train(work: str, r: Recipe, ablation: str = "none"):
     _write_json(os.path.join(work, name + ".json"), {**result, "config": model.cfg.to_dict(), "ablation": ablation})
 
 
-def step_evaluate(work: str, r: Recipe, squad: str = SQUAD_DEV, max_questions: int = None):
+def step_evaluate(work: str, r: Recipe, squad: str = paths.SQUAD_DEV, max_questions: int = None):
     log = _log_to(work, "evaluate")
     tok = _tokenizer(work)
     model = load_cmt(work, r)
@@ -227,7 +190,7 @@ def step_export(work: str, r: Recipe, out_dir: str, description: str = None):
     return manifest
 
 
-def tiny_pack(out_dir: str = TINY_PACK, seed: int = 0):
+def tiny_pack(out_dir: str = paths.TINY_PACK, seed: int = 0):
     """Random-weight pack (< 2 MB) for fast engine tests: real graphs, real tokenizer, no training."""
     torch.manual_seed(seed)
     ds = workspace_qa("train", 200, seed=seed)
@@ -245,9 +208,6 @@ def tiny_pack(out_dir: str = TINY_PACK, seed: int = 0):
 def step_report(work: str, r: Recipe):
     from .report import write_report
     write_report(work, r)
-
-
-STEPS = ("corpus", "tokenizer", "pretrain", "train", "evaluate", "export")
 
 
 def default_pack(work: str, r: Recipe, out_dir: str, start: str = "corpus"):
