@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--recon", type=float, default=0.0,
                    help="share of batches that ask the LM to write the document out from its memory alone (autoencoding)")
     t.add_argument("--sentences", type=float, default=0.0,
-                   help="share of training documents that also state a sentence fact (the answer is a phrase: what a service does, why, what to do when it is down)")
+                   help="share of training documents that also state a sentence fact "
+                        "(the answer is a phrase: what a service does, why, what to do when it is down)")
     t.add_argument("--fresh", action="store_true", help="start from scratch instead of resuming")
     t.add_argument("--with-chunk", type=float, default=0.0,
                    help="share of training questions with their document's text in the prompt (the memory+chunk answer mode)")
@@ -78,11 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--weights", required=True)
     t.add_argument("--gguf", default=None)
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="the config the weights were trained with")
-    t.add_argument("--docs", type=int, default=200, help="documents: one question each from 100 on, else all their questions (default: %(default)s)")
+    t.add_argument("--docs", type=int, default=200,
+                   help="documents: one question each from 100 on, else all their questions (default: %(default)s)")
     t.add_argument("--split", choices=["dev", "train"], default="dev",
                    help="train = the documents `train-recipe --train-docs N` trained on (a memorisation check)")
-    t = sub.add_parser("kv-oracle", help="the frozen base answering from the document's exact KV cache (an upper bound for the memory prefix)")
-    t.add_argument("--dataset", default=os.path.join("test", "fixtures", "workspace-qa-test.json"), help="SQuAD-format JSON (default: %(default)s)")
+    t = sub.add_parser("kv-oracle",
+                       help="the frozen base answering from the document's exact KV cache (an upper bound for the memory prefix)")
+    t.add_argument("--dataset", default=os.path.join("test", "fixtures", "workspace-qa-test.json"),
+                   help="SQuAD-format JSON (default: %(default)s)")
     t.add_argument("--questions", type=int, default=40)
     t.add_argument("--gguf", default=None)
     t.add_argument("--out", default=None, help="write the result JSON here")

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Dict, List, Optional, get_type_hints
+from typing import get_type_hints
 
 
 @dataclass
@@ -19,7 +19,7 @@ class BaseConfig:
     num_hidden_layers: int = 4
     num_attention_heads: int = 4
     num_key_value_heads: int = 2
-    head_dim: Optional[int] = None  # None -> hidden_size // num_attention_heads (see `hd`)
+    head_dim: int | None = None  # None -> hidden_size // num_attention_heads (see `hd`)
     rms_norm_eps: float = 1e-5
     rope_theta: float = 10000.0
     max_position_embeddings: int = 512
@@ -50,9 +50,9 @@ class BaseConfig:
         """Query heads per KV head."""
         return self.num_attention_heads // self.num_key_value_heads
 
-    def to_hf_dict(self, bos_token_id: Optional[int] = None,
-                   eos_token_id: Optional[int] = None,
-                   pad_token_id: Optional[int] = None) -> dict:
+    def to_hf_dict(self, bos_token_id: int | None = None,
+                   eos_token_id: int | None = None,
+                   pad_token_id: int | None = None) -> dict:
         """A Hugging Face ``config.json`` dict (LlamaForCausalLM or Qwen2ForCausalLM)."""
         is_qwen = self.model_type == "qwen2"
         d = {
@@ -93,7 +93,7 @@ class BaseConfig:
         return d
 
     @classmethod
-    def from_hf_dict(cls, d: dict) -> "BaseConfig":
+    def from_hf_dict(cls, d: dict) -> BaseConfig:
         """Build from a real HF llama / qwen2 / SmolLM2 ``config.json`` (unknown keys ignored)."""
         model_type = str(d.get("model_type", "llama"))
         archs = d.get("architectures") or []
@@ -164,15 +164,15 @@ class CMTConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "CMTConfig":
+    def from_dict(cls, d: dict) -> CMTConfig:
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
-def parse_overrides(pairs: List[str]) -> Dict:
+def parse_overrides(pairs: list[str]) -> dict:
     """KEY=VALUE pairs (CMTConfig fields) -> typed overrides of the recipe's CMT config."""
     types = get_type_hints(CMTConfig)  # the fields' classes (annotations are strings in this module)
-    out: Dict = {}
+    out: dict = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or key not in types:

@@ -3,7 +3,7 @@ MAC's prefix exact match, and token F1. The TypeScript engine's src/eval/metrics
 import collections
 import re
 import string
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def normalize_answer(s: str) -> str:

@@ -2,7 +2,7 @@
 import math
 import random
 import time
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from collections.abc import Callable
 
 import torch
 
@@ -22,20 +22,20 @@ def lr_at(step: int, total: int, peak: float, warmup: int) -> float:
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def sample_batch(examples: List[Example], doc_of: List[str], batch_size: int, rng: random.Random,
-                 pools: Optional[List[Tuple[float, List[int]]]] = None) -> List[Example]:
+def sample_batch(examples: list[Example], doc_of: list[str], batch_size: int, rng: random.Random,
+                 pools: list[tuple[float, list[int]]] | None = None) -> list[Example]:
     """A batch of questions about distinct documents: the batch's documents are the in-batch bank.
     With `pools` ((weight, example indices) pairs), the whole batch comes from one pool, drawn in
     proportion to its weight: memory-only, with-chunk and reconstruction examples differ up to ~5x
     in length, and a batch is padded to its longest, so mixing them would cost the longest's time."""
-    if pools:
+    pool = None
+    if pools:  # the pool whose share of the total weight holds r (the last one if rounding leaves r past them all)
         r = rng.random() * sum(w for w, _ in pools)
-        for w, pool in pools:
+        for w, candidate in pools:
+            pool = candidate
             if r < w:
                 break
             r -= w
-    else:
-        pool = None
     seen, batch = set(), []
     while len(batch) < batch_size:
         i = pool[rng.randrange(len(pool))] if pool else rng.randrange(len(examples))
@@ -48,11 +48,11 @@ def sample_batch(examples: List[Example], doc_of: List[str], batch_size: int, rn
 
 def train_cmt(model: CMTModel, tok, train_ds, cfg: CMTConfig, steps: int, batch_size: int = 16,
               lr: float = 1e-3, warmup_force_gold: float = 0.3, seed: int = 0,
-              log: Callable[[str], None] = print, time_budget_s: Optional[float] = None,
-              eval_fn: Optional[Callable[[int], Dict]] = None, eval_every: int = 0,
-              examples: Optional[List[Example]] = None, save_fn: Optional[Callable[[int], None]] = None,
-              save_every: int = 0, all_memories: bool = False, doc_of: Optional[List[str]] = None,
-              pool_shares: Optional[Dict[str, float]] = None) -> Dict:
+              log: Callable[[str], None] = print, time_budget_s: float | None = None,
+              eval_fn: Callable[[int], dict] | None = None, eval_every: int = 0,
+              examples: list[Example] | None = None, save_fn: Callable[[int], None] | None = None,
+              save_every: int = 0, all_memories: bool = False, doc_of: list[str] | None = None,
+              pool_shares: dict[str, float] | None = None) -> dict:
     """CMT training: only Θ (LoRA + memory tokens + slot MLPs), ψ and π are trained.
 
     warmup_force_gold: share of the steps whose selected set always holds the question's own
@@ -68,7 +68,7 @@ def train_cmt(model: CMTModel, tok, train_ds, cfg: CMTConfig, steps: int, batch_
     if examples is None:
         examples = make_examples(tok, train_ds, cfg)
     doc_of = doc_of or [qa.doc_id for qa in train_ds.questions]
-    by_kind: Dict[str, List[int]] = {}
+    by_kind: dict[str, list[int]] = {}
     for i, e in enumerate(examples):
         by_kind.setdefault(e.kind, []).append(i)
     pools = [(pool_shares.get(kind, 0.0) if pool_shares else len(idx), idx) for kind, idx in sorted(by_kind.items())]
@@ -80,7 +80,7 @@ def train_cmt(model: CMTModel, tok, train_ds, cfg: CMTConfig, steps: int, batch_
     model.train()
     curve, evals = [], []
     t0 = time.time()
-    window: Dict[str, List[float]] = {}
+    window: dict[str, list[float]] = {}
     for step in range(steps):
         for group in opt.param_groups:
             group["lr"] = lr_at(step, steps, lr, max(1, steps // 20))

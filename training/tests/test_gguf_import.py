@@ -12,12 +12,12 @@ import unittest
 import numpy as np
 import torch
 
-from cmt.model.base import LlamaForCausalLM
 from cmt.config import BaseConfig
+from cmt.model.base import LlamaForCausalLM
 from cmt.pack.gguf_import import GgufError, load_gguf, permute_qk, unpermute_qk, write_hf_checkpoint
 
 try:
-    from cmt.pack.recipe import MODEL_SHA256, find_gguf
+    from cmt.pack.recipe import find_gguf
     REAL_GGUF = find_gguf()
 except FileNotFoundError:
     REAL_GGUF = None

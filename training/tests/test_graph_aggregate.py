@@ -6,15 +6,15 @@ import onnx
 import onnxruntime as ort
 import torch
 
-from cmt.model.aggregate import Aggregator
 from cmt.config import CMTConfig
+from cmt.model.aggregate import Aggregator
 from cmt.pack.graph_aggregate import build_aggregator
 
 
 def _run(model, feeds):
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     names = [o.name for o in sess.get_outputs()]
-    return dict(zip(names, sess.run(None, feeds)))
+    return dict(zip(names, sess.run(None, feeds), strict=True))
 
 
 class AggregatorGraph(unittest.TestCase):

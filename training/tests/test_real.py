@@ -16,7 +16,9 @@ class CharTok:
 
 
 def line(question, answers, top, gold, file="a.py"):
-    chunk = lambda t: {"path": file, "startLine": 1, "endLine": 2, "text": t}
+    def chunk(t):
+        return {"path": file, "startLine": 1, "endLine": 2, "text": t}
+
     return {"project": "p", "id": question, "kind": "code", "question": question, "answers": answers, "file": file,
             "lines": [1, 2], "top": [chunk(t) for t in top], "gold": [chunk(t) for t in gold]}
 
@@ -42,15 +44,16 @@ class PickContext(unittest.TestCase):
 
 class Prompts(unittest.TestCase):
     def test_blocks_as_the_engine_writes_them(self):
-        from cmt.model.decode import context_prompt_ids
         from cmt.data.real import labelled
+        from cmt.model.decode import context_prompt_ids
         tok = CharTok()
         self.assertEqual(labelled(["one"]), ["one\n"])
         self.assertEqual(labelled([" one\n", "two "]), ["[Document 1]\none\n\n", "[Document 2]\ntwo\n\n"])
         ids = context_prompt_ids(tok, "Q?", labelled(["a", "b"]), "<{context}|{question}>", add_bos=False)
         self.assertEqual(ids, tok.encode("<") + tok.encode("[Document 1]\na\n\n") + tok.encode("[Document 2]\nb\n\n") + tok.encode("|Q?>"))
         # One text as a string or as its one block: the same tokens.
-        self.assertEqual(context_prompt_ids(tok, "Q", "t", "{context}{question}", False), context_prompt_ids(tok, "Q", labelled(["t"]), "{context}{question}", False))
+        self.assertEqual(context_prompt_ids(tok, "Q", "t", "{context}{question}", False),
+                         context_prompt_ids(tok, "Q", labelled(["t"]), "{context}{question}", False))
 
     def test_examples_from_a_dump(self):
         from cmt.data.real import real_examples

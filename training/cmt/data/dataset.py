@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List
 
 
 @dataclass
@@ -16,13 +15,13 @@ class Document:
 class QA:
     doc_id: str
     question: str
-    answers: List[str]   # first = canonical short answer; others = accepted variants
+    answers: list[str]   # first = canonical short answer; others = accepted variants
 
 
 @dataclass
 class Dataset:
-    documents: List[Document] = field(default_factory=list)
-    questions: List[QA] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
+    questions: list[QA] = field(default_factory=list)
 
 
 SPLITS = ("train", "dev", "test")

@@ -2,7 +2,6 @@
 consumes: the gold document's compressor input, the question's compressor input, the decoder prompt
 and the answer tokens."""
 import random
-from typing import Dict, List, Optional
 
 from ..config import CMTConfig
 from ..model.cmt import Example
@@ -10,15 +9,15 @@ from ..model.decode import QUESTION_TEMPLATE, answer_ids, context_prompt_ids, pr
 
 
 def make_examples(tok, dataset, cfg: CMTConfig, template: str = QUESTION_TEMPLATE, add_bos: bool = True,
-                  answer_prefix: str = " ", context_template: Optional[str] = None, with_chunk: float = 0.0,
-                  seed: int = 0) -> List[Example]:
+                  answer_prefix: str = " ", context_template: str | None = None, with_chunk: float = 0.0,
+                  seed: int = 0) -> list[Example]:
     """One Example per question. With `context_template`, a share `with_chunk` of the questions get
     their document's text in the prompt (the engine's "memory+chunk" answer mode; the top chunk is
     the gold document for ~all workspace questions), the rest the memory-only prompt."""
     docs = {d.id: d for d in dataset.documents}
     rng = random.Random(seed)
     bos = [tok.bos_id] if add_bos else []
-    doc_cache: Dict[str, List[int]] = {}
+    doc_cache: dict[str, list[int]] = {}
     out = []
     for qa in dataset.questions:
         if qa.doc_id not in doc_cache:
@@ -27,7 +26,8 @@ def make_examples(tok, dataset, cfg: CMTConfig, template: str = QUESTION_TEMPLAT
         out.append(Example(
             doc=doc_cache[qa.doc_id],
             query=(bos + tok.encode(qa.question))[: cfg.max_question_tokens],
-            prompt=(context_prompt_ids(tok, qa.question, chunk_text(tok, docs[qa.doc_id].text, cfg.max_doc_tokens), context_template, add_bos)
+            prompt=(context_prompt_ids(tok, qa.question, chunk_text(tok, docs[qa.doc_id].text, cfg.max_doc_tokens),
+                                       context_template, add_bos)
                     if chunked else prompt_ids(tok, qa.question, template, add_bos)),
             answer=answer_ids(tok, qa.answers[0], answer_prefix),
             chunked=chunked,
@@ -51,7 +51,7 @@ RECON_INSTRUCTION = "Repeat the file word for word."
 
 
 def make_recon_examples(tok, dataset, cfg: CMTConfig, template: str = QUESTION_TEMPLATE, add_bos: bool = True,
-                        answer_prefix: str = " ", max_answer_tokens: int = 96) -> List[Example]:
+                        answer_prefix: str = " ", max_answer_tokens: int = 96) -> list[Example]:
     """One reconstruction example per document (as ICAE's autoencoding objective): from the memory
     alone, the frozen LM is asked to write the document out. Every document token is a target, so a
     step carries ~20x the supervision of a question's few answer tokens, all of it about what the

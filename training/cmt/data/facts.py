@@ -3,9 +3,8 @@ kinds (a config key, prose sentences, training and held-out question phrasings, 
 and the opt-in sentence facts, whose answer is a phrase."""
 from __future__ import annotations
 
-import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Tuple
 
 from .dataset import SPLITS
 from .names import LAST_NAMES, PEOPLE_FIRST, partition, value_split, word
@@ -22,7 +21,7 @@ _REGIONS = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu
             "ap-southeast-4", "eu-south-2", "us-gov-west-1", "us-gov-east-1"]
 
 
-def _dates() -> List[str]:
+def _dates() -> list[str]:
     days = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
     out = []
     for y in (2023, 2024, 2025, 2026):
@@ -32,7 +31,7 @@ def _dates() -> List[str]:
     return out
 
 
-_RAW_POOLS: Dict[str, Callable[[], List[str]]] = {
+_RAW_POOLS: dict[str, Callable[[], list[str]]] = {
     "port": lambda: [str(i) for i in range(1025, 9999) if i not in (3306, 5432, 6379, 8080)],
     "retries": lambda: [str(i) for i in range(2, 31)],
     "timeout": lambda: [str(i) for i in range(5, 301)],
@@ -48,10 +47,10 @@ _RAW_POOLS: Dict[str, Callable[[], List[str]]] = {
     "date": _dates,
     "memory": lambda: ["%dMi" % i for i in range(128, 8193, 64)],
 }
-_POOL_CACHE: Dict[Tuple[str, str], List[str]] = {}
+_POOL_CACHE: dict[tuple[str, str], list[str]] = {}
 
 
-def pool(name: str, split: str) -> List[str]:
+def pool(name: str, split: str) -> list[str]:
     key = (name, split)
     p = _POOL_CACHE.get(key)
     if p is None:
@@ -72,11 +71,11 @@ def pool(name: str, split: str) -> List[str]:
 class Kind:
     name: str
     key: str                      # snake_case config key
-    prose: List[str]              # sentences with {E} (entity) and {v} (value)
-    train_q: List[str]            # question templates with {E}
-    held_q: List[str]             # held-out question templates (dev/test only)
+    prose: list[str]              # sentences with {E} (entity) and {v} (value)
+    train_q: list[str]            # question templates with {E}
+    held_q: list[str]             # held-out question templates (dev/test only)
     gen: Callable                 # (rng, split, entity) -> canonical value string
-    variants: List[str] = field(default_factory=list)   # with {v}; kept only if verbatim in doc
+    variants: list[str] = field(default_factory=list)   # with {v}; kept only if verbatim in doc
     quoted: bool = False          # string value in code/config
 
 
@@ -103,7 +102,7 @@ def _channel_gen(rng, split, ent):
     return "#%s-%s" % (word(rng, split), rng.choice(["alerts", "oncall", "ops", "incidents", "dev"]))
 
 
-FACT_KINDS: List[Kind] = [
+FACT_KINDS: list[Kind] = [
     Kind("port", "port",
           ["{E} listens on port {v}.", "The {E} service is served on port {v}.",
            "Locally, {E} comes up on port {v}."],
@@ -261,7 +260,7 @@ def _action_gen(rng, split, ent):
                                             "the dashboard", "the latency graph"]))
 
 
-SENTENCE_KINDS: List[Kind] = [
+SENTENCE_KINDS: list[Kind] = [
     Kind("purpose", "description",
           ["{E} {v}.", "The {E} service {v}.", "In short, {E} {v}."],
           ["What does {E} do?", "What is {E} for?", "What is the job of the {E} service?",

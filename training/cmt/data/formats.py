@@ -6,7 +6,6 @@ A renderer: (rng, entity, facts=[(kind, value)]) -> (path, text)."""
 from __future__ import annotations
 
 import json
-from typing import List
 
 from .facts import VERSION_KIND, pool
 
@@ -43,7 +42,7 @@ def _target(rng) -> int:
     return rng.randint(150, 450)
 
 
-def _fit(rng, head: str, body: List[str], filler: List[str], sep: str = "\n", foot: str = "",
+def _fit(rng, head: str, body: list[str], filler: list[str], sep: str = "\n", foot: str = "",
          interleave: bool = False) -> str:
     """head + body lines (facts) + filler lines until a random target length (<= MAX_DOC_CHARS)."""
     target = _target(rng)

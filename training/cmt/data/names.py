@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import random
 import zlib
-from typing import Dict, List, Sequence
+from collections.abc import Sequence
+
 
 def value_split(s: str) -> str:
     """Stable split assignment of an answer string: 70% train, 15% dev, 15% test."""
@@ -17,7 +18,7 @@ def value_split(s: str) -> str:
     return "train" if h < 14 else ("dev" if h < 17 else "test")
 
 
-def partition(items: Sequence[str], salt: str) -> Dict[str, List[str]]:
+def partition(items: Sequence[str], salt: str) -> dict[str, list[str]]:
     """Deterministic 70/15/15 partition of a list (independent of any seed)."""
     items = sorted(set(items))
     random.Random(salt).shuffle(items)

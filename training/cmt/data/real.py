@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 from ..config import CMTConfig
-from ..model.decode import answer_ids, context_prompt_ids
 from ..model.cmt import Example
+from ..model.decode import answer_ids, context_prompt_ids
 
 
-def read_lines(path: str) -> List[Dict]:
+def read_lines(path: str) -> list[dict]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
@@ -30,7 +30,7 @@ def holds_answer(text: str, answers: Sequence[str]) -> bool:
     return any(a.strip() and a.strip().lower() in low for a in answers)
 
 
-def labelled(texts: Sequence[str]) -> List[str]:
+def labelled(texts: Sequence[str]) -> list[str]:
     """The context blocks as Decoder.buildContextPrompt writes them: one text plain with a newline,
     several labelled "[Document i]" (each block is tokenized on its own, as the engine does)."""
     if len(texts) == 1:
@@ -38,7 +38,7 @@ def labelled(texts: Sequence[str]) -> List[str]:
     return [f"[Document {i + 1}]\n{t.strip()}\n\n" for i, t in enumerate(texts)]
 
 
-def pick_context(q: Dict, two: bool) -> Optional[Tuple[List[str], str]]:
+def pick_context(q: dict, two: bool) -> tuple[list[str], str] | None:
     """(the texts in prompt order, the text holding the answer) or None when no chunk holds it."""
     top = [c["text"] for c in q.get("top", [])]
     answers = q["answers"]
@@ -57,11 +57,11 @@ def pick_context(q: Dict, two: bool) -> Optional[Tuple[List[str], str]]:
 
 
 def real_examples(tok, path: str, cfg: CMTConfig, context_template: str, two_chunks: float = 0.0,
-                  seed: int = 0, log=print) -> Tuple[List[Example], List[str]]:
+                  seed: int = 0, log=print) -> tuple[list[Example], list[str]]:
     """Examples (kind "real") and each one's document id, for the with-chunk regime."""
     rng = random.Random(seed)
-    out: List[Example] = []
-    doc_of: List[str] = []
+    out: list[Example] = []
+    doc_of: list[str] = []
     left_out = 0
     for q in read_lines(path):
         picked = pick_context(q, rng.random() < two_chunks)

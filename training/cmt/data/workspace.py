@@ -26,7 +26,6 @@ import json
 import os
 import random
 import shutil
-from typing import Dict, List
 
 from .dataset import QA, SPLITS, Dataset, Document
 from .facts import FACT_KINDS, SENTENCE_KIND_NAMES, SENTENCE_KINDS, VERSION_KIND
@@ -54,11 +53,10 @@ def workspace_qa(split: str, n_docs: int, seed: int = 0, sentences: float = 0.0,
     rng = random.Random(_SPLIT_SEED[split] * 7919 + seed)
     held_out = split != "train"
     used = set()
-    docs: List[Document] = []
-    qas: List[QA] = []
+    docs: list[Document] = []
+    qas: list[QA] = []
     renderers = rng.choices(RENDERERS, weights=RENDERER_WEIGHTS, k=n_docs)
     n_facts_all = rng.choices([2, 3, 4, 5], weights=[3, 4, 3, 2], k=n_docs)
-    nk = len(FACT_KINDS)
     for i in range(n_docs):
         ent = word(rng, split)
         while ent in used or len(ent) < 4:
@@ -110,7 +108,7 @@ def workspace_qa(split: str, n_docs: int, seed: int = 0, sentences: float = 0.0,
 def to_squad_json(ds: Dataset, version: str, source: str) -> dict:
     """The dataset in the SQuAD v1.1 JSON format (one article per document, `path` kept), which
     `cmt eval` reads (test/fixtures/workspace-qa-*.json)."""
-    by_doc: Dict[str, List[QA]] = {}
+    by_doc: dict[str, list[QA]] = {}
     for qa in ds.questions:
         by_doc.setdefault(qa.doc_id, []).append(qa)
     data = []

@@ -19,7 +19,6 @@ import math
 import os
 import sys
 import tempfile
-from typing import Dict, List
 
 import numpy as np
 
@@ -43,7 +42,7 @@ def held_out_text(max_bytes: int = 12000) -> str:
     return text.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
 
 
-def _nll_windows(logits_fn, ids: List[int], window: int) -> float:
+def _nll_windows(logits_fn, ids: list[int], window: int) -> float:
     """Sum of next-token NLL (nats) over `ids`, in non-overlapping windows of `window` tokens."""
     total = 0.0
     for s in range(0, len(ids) - 1, window):
@@ -57,7 +56,7 @@ def _nll_windows(logits_fn, ids: List[int], window: int) -> float:
     return total
 
 
-def bits_per_byte_onnx(pack_dir: str, text: str, window: int = 256) -> Dict:
+def bits_per_byte_onnx(pack_dir: str, text: str, window: int = 256) -> dict:
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
@@ -84,7 +83,7 @@ def bits_per_byte_onnx(pack_dir: str, text: str, window: int = 256) -> Dict:
             "bitsPerByte": round(nats / math.log(2) / nbytes, 4), "perplexityPerToken": round(math.exp(nats / len(ids)), 2)}
 
 
-def main(argv=None) -> Dict:
+def main(argv=None) -> dict:
     p = argparse.ArgumentParser(prog="python -m cmt.experiments.base_report", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--gguf", default=None)
@@ -101,7 +100,7 @@ def main(argv=None) -> Dict:
 
     torch.set_num_threads(2)
     base, imported = load_base(recipe.find_gguf(args.gguf))
-    out: Dict = {"gguf": {"package": recipe.MODEL_PACKAGE, "version": recipe.MODEL_VERSION, "sha256": recipe.MODEL_SHA256,
+    out: dict = {"gguf": {"package": recipe.MODEL_PACKAGE, "version": recipe.MODEL_VERSION, "sha256": recipe.MODEL_SHA256,
                           "tensorTypes": sorted(set(imported.tensor_types.values()))}}
     with tempfile.TemporaryDirectory() as tmp:
         write_hf_checkpoint(imported, tmp)

@@ -12,7 +12,6 @@ pairs on the command line come after the file's, so they win for the same key.
 import argparse
 import os
 import tomllib
-from typing import Dict
 
 from .. import paths
 
@@ -20,7 +19,7 @@ PATH_KEYS = ("gguf", "init_from", "out", "real")
 NOT_IN_FILES = ("config", "help")  # a config cannot name another config
 
 
-def load(path: str, parser: argparse.ArgumentParser) -> Dict:
+def load(path: str, parser: argparse.ArgumentParser) -> dict:
     """The file's settings as `parser` defaults (argparse dest -> typed value); ValueError names
     the first key or value that `parser` would not accept."""
     with open(path, "rb") as f:
@@ -29,7 +28,7 @@ def load(path: str, parser: argparse.ArgumentParser) -> Dict:
         except tomllib.TOMLDecodeError as e:
             raise ValueError(f"{path}: {e}") from e
     actions = {a.dest: a for a in parser._actions if a.dest not in NOT_IN_FILES}
-    out: Dict = {}
+    out: dict = {}
     for key, value in raw.items():
         dest = key.replace("-", "_")
         if dest == "set":

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Dict, Optional
 
 from .. import paths
 from ..pack.recipe import ANSWER_PREFIX, QUESTION_TEMPLATE, find_gguf
 from .recipe_model import build_model, load_base, load_cmt_weights, round_to_fp16, tokenizer_of
 
 
-def dev_loss(weights: str, overrides: Optional[Dict] = None, n_docs: int = 200, batch: int = 8,
-             gguf: Optional[str] = None, seed: int = 0, split: str = "dev") -> Dict:
+def dev_loss(weights: str, overrides: dict | None = None, n_docs: int = 200, batch: int = 8,
+             gguf: str | None = None, seed: int = 0, split: str = "dev") -> dict:
     """Teacher-forced answer NLL (nats/token) on the workspace *dev* split, memory-only prompt, with
     the same forward pass as training (the batch's documents are the bank, the gold memory forced
     into the top K, memory-aware logits), next to the closed-book NLL of the same answers. A
@@ -22,9 +21,9 @@ def dev_loss(weights: str, overrides: Optional[Dict] = None, n_docs: int = 200, 
     import torch
 
     from ..data import workspace_qa
-    from ..model.decode import packed_answer_loss, predicting_positions
-    from ..model.cmt import answer_batch
     from ..data.examples import make_examples
+    from ..model.cmt import answer_batch
+    from ..model.decode import packed_answer_loss, predicting_positions
 
     torch.manual_seed(seed)
     base, imported = load_base(find_gguf(gguf))
@@ -35,8 +34,8 @@ def dev_loss(weights: str, overrides: Optional[Dict] = None, n_docs: int = 200, 
     model.eval()
     ds = workspace_qa(split, n_docs, seed=seed)  # split "train" with seed 0 = what `train-recipe --train-docs N` trained on
     examples = make_examples(tok, ds, model.cfg, QUESTION_TEMPLATE, add_bos=False, answer_prefix=ANSWER_PREFIX)
-    by_doc: Dict[str, list] = {}
-    for e, qa in zip(examples, ds.questions):
+    by_doc: dict[str, list] = {}
+    for e, qa in zip(examples, ds.questions, strict=True):
         by_doc.setdefault(qa.doc_id, []).append(e)
     # Round r holds every document's r-th question, so a batch's documents stay distinct; a round's
     # remainder smaller than a batch is left out. With many documents, round 0 alone is enough.

@@ -14,12 +14,11 @@ Variants (each answers with greedy decoding, at most 16 tokens, stopping at <|im
 """
 import json
 import time
-from typing import Dict, List
 
 import torch
 
-from ..model.decode import generate
 from ..metrics import exact_match, f1_score
+from ..model.decode import generate
 
 VARIANTS = ("closed_book", "exact_kv_before_prompt", "exact_kv_in_turn_standalone", "exact_kv_in_context",
             "answer_line_kv_in_context")
@@ -37,13 +36,13 @@ def _questions(squad_path: str, n: int):
     return out[:n]
 
 
-def _select(cache, index: List[int]):
+def _select(cache, index: list[int]):
     ix = torch.tensor(index, dtype=torch.long)
     return [(k[:, :, ix], v[:, :, ix]) for k, v in cache]
 
 
 @torch.no_grad()
-def _encode(base, ids: List[int], start: int, past=None):
+def _encode(base, ids: list[int], start: int, past=None):
     n = len(ids)
     past_len = 0 if past is None else past[0][0].shape[2]
     _, cache = base(input_ids=torch.tensor([ids]), position_ids=torch.arange(start, start + n).unsqueeze(0),
@@ -51,7 +50,7 @@ def _encode(base, ids: List[int], start: int, past=None):
     return cache
 
 
-def run(squad_path: str, n: int = 40, gguf=None, log=print) -> Dict:
+def run(squad_path: str, n: int = 40, gguf=None, log=print) -> dict:
     from .. import paths
     from ..pack.recipe import CONTEXT_TEMPLATE, QUESTION_TEMPLATE, STOP_TOKEN_IDS, find_gguf
     from .recipe_model import load_base, tokenizer_of
@@ -79,7 +78,7 @@ def run(squad_path: str, n: int = 40, gguf=None, log=print) -> Dict:
         alone_before = _encode(base, doc, -d)
         alone_in_turn = _encode(base, doc, h)
         in_context = _encode(base, doc, h, past=head_kv)
-        joined = [(torch.cat([hk, k], 2), torch.cat([hv, v], 2)) for (hk, hv), (k, v) in zip(head_kv, alone_in_turn)]
+        joined = [(torch.cat([hk, k], 2), torch.cat([hv, v], 2)) for (hk, hv), (k, v) in zip(head_kv, alone_in_turn, strict=True)]
         question_prompt = tok.encode(QUESTION_TEMPLATE.format(question=question))
         preds = {
             "closed_book": answer(tail, head_kv, h),

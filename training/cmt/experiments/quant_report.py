@@ -25,7 +25,6 @@ import os
 import sys
 import tempfile
 import time
-from typing import Dict, List
 
 import numpy as np
 
@@ -42,7 +41,7 @@ def _session(path: str, threads: int):
     return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
 
-def _feeds(cfg, ids: np.ndarray, past_len: int = 0, past=None, start: int = 0) -> Dict[str, np.ndarray]:
+def _feeds(cfg, ids: np.ndarray, past_len: int = 0, past=None, start: int = 0) -> dict[str, np.ndarray]:
     B, T = ids.shape
     f = {"input_ids": ids.astype(np.int64), "attention_mask": np.ones((B, past_len + T), np.int64),
          "position_ids": np.tile(np.arange(start, start + T, dtype=np.int64), (B, 1))}
@@ -58,7 +57,7 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
     return x - m - np.log(np.exp(x - m).sum(-1, keepdims=True))
 
 
-def speed(sess, cfg, prompt_len: int = 100, steps: int = 32) -> Dict[str, float]:
+def speed(sess, cfg, prompt_len: int = 100, steps: int = 32) -> dict[str, float]:
     names = [o.name for o in sess.get_outputs()]
     ids = (np.arange(prompt_len, dtype=np.int64) % 1000 + 100)[None]
     sess.run(names, decoder_feeds(sess, _feeds(cfg, ids)))  # warm-up
@@ -81,7 +80,7 @@ def speed(sess, cfg, prompt_len: int = 100, steps: int = 32) -> Dict[str, float]
 AGREE_DATASETS = ("test/fixtures/squad/notre-dame-dev.json", "test/fixtures/workspace-qa-dev.json")
 
 
-def agree_prompts(tok, template: str, per_dataset: int, max_context_tokens: int = 256) -> List[np.ndarray]:
+def agree_prompts(tok, template: str, per_dataset: int, max_context_tokens: int = 256) -> list[np.ndarray]:
     """The fixed prompt set: the first ``per_dataset`` questions of each AGREE_DATASETS file, one per
     document first (round-robin), each with its document (cut to max_context_tokens) as {context}."""
     out = []
@@ -103,7 +102,7 @@ def agree_prompts(tok, template: str, per_dataset: int, max_context_tokens: int 
     return out
 
 
-def greedy(sess, cfg, prompt: np.ndarray, max_new: int, stop: set) -> List[int]:
+def greedy(sess, cfg, prompt: np.ndarray, max_new: int, stop: set) -> list[int]:
     names = [o.name for o in sess.get_outputs()]
     out = sess.run(names, decoder_feeds(sess, _feeds(cfg, prompt[None])))
     past, S, ans = out[1:], len(prompt), []
@@ -117,14 +116,14 @@ def greedy(sess, cfg, prompt: np.ndarray, max_new: int, stop: set) -> List[int]:
     return ans
 
 
-def forced_top1(sess, cfg, prompt: np.ndarray, answer: List[int]) -> np.ndarray:
+def forced_top1(sess, cfg, prompt: np.ndarray, answer: list[int]) -> np.ndarray:
     """The decoder's top-1 at every answer position when fed prompt + answer (teacher forcing)."""
     ids = np.concatenate([prompt, np.array(answer[:-1], np.int64)])
     logits = sess.run(["logits"], decoder_feeds(sess, _feeds(cfg, ids[None])))[0][0]
     return logits[len(prompt) - 1:].argmax(-1)
 
 
-def agree_main(argv: List[str]) -> dict:
+def agree_main(argv: list[str]) -> dict:
     ap = argparse.ArgumentParser(prog="python -m cmt.experiments.quant_report agree")
     ap.add_argument("pack_a", help="the reference pack (e.g. packs/default)")
     ap.add_argument("pack_b", help="the candidate pack")
@@ -151,6 +150,7 @@ def agree_main(argv: List[str]) -> dict:
     tmp = None
     if args.gguf:
         import onnx
+
         from ..pack.gguf_import import load_gguf
         base = load_gguf(args.gguf)
         tmp = tempfile.mkdtemp(prefix="cmt-agree-")
@@ -186,7 +186,7 @@ def agree_main(argv: List[str]) -> dict:
     return report
 
 
-def main(argv: List[str] = None) -> dict:
+def main(argv: list[str] = None) -> dict:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["agree"]:
         return agree_main(argv[1:])
@@ -202,6 +202,7 @@ def main(argv: List[str] = None) -> dict:
     args = ap.parse_args(argv)
 
     from tokenizers import Tokenizer
+
     from ..pack.gguf_import import load_gguf
 
     t0 = time.perf_counter()
@@ -222,7 +223,7 @@ def main(argv: List[str] = None) -> dict:
     if "fp32" not in precisions:
         precisions.insert(0, "fp32")
     tmp = tempfile.mkdtemp(prefix="cmt-quant-")
-    ref_logits: List[np.ndarray] = []
+    ref_logits: list[np.ndarray] = []
     results = {}
     for prec in precisions:
         t = time.perf_counter()
@@ -233,7 +234,6 @@ def main(argv: List[str] = None) -> dict:
         onnx.save_model(model, path)
         del model
         sess = _session(path, args.threads)
-        names = [o.name for o in sess.get_outputs()]
         nll, n, agree = 0.0, 0, 0
         for wi, w in enumerate(windows):
             logits = sess.run(["logits"], decoder_feeds(sess, _feeds(cfg, w[None])))[0][0]
@@ -267,6 +267,7 @@ def main(argv: List[str] = None) -> dict:
 
 def _torch_diff(cfg, tensors, ids: np.ndarray, onnx_logits: np.ndarray) -> float:
     import torch
+
     from ..model.base import LlamaForCausalLM
     torch.set_num_threads(2)
     m = LlamaForCausalLM(cfg)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Dict, Optional
 
 import numpy as np
 
@@ -71,7 +70,7 @@ def resolve_device(name: str = "auto"):
     return pick_device() if name == "auto" else torch.device(name)
 
 
-def build_model(base, cmt_overrides: Optional[Dict] = None):
+def build_model(base, cmt_overrides: dict | None = None):
     from ..config import CMTConfig
     from ..model.cmt import CMTModel
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from typing import Optional
 
 from .. import paths
 from ..pack.recipe import CMT_WEIGHTS, RECIPE_DIR, find_gguf
 from .recipe_model import build_model, load_base, load_cmt_weights, tokenizer_of
-
 
 # Beyond pack.vectors.TOKENIZER_SAMPLES (the trainer's usual tricky strings): numbers, identifiers and paths,
 # and scripts whose digits are not ASCII (llama.cpp's \p{N} split must hold for them too).
@@ -21,7 +19,7 @@ EXTRA_TOKENIZER_SAMPLES = [
 DECODER_TOLERANCE = 1e-3
 
 
-def write_vectors(gguf: Optional[str] = None, pack_dir: str = paths.DEFAULT_PACK) -> str:
+def write_vectors(gguf: str | None = None, pack_dir: str = paths.DEFAULT_PACK) -> str:
     """packs/recipe/test-vectors: inputs and reference outputs for every graph of the built pack.
 
     Compressor and aggregator (fp32 graphs): references computed by PyTorch (cmt.model.compress /
@@ -35,8 +33,8 @@ def write_vectors(gguf: Optional[str] = None, pack_dir: str = paths.DEFAULT_PACK
     import torch
 
     from ..model.decode import pad_batch
-    from ..pack.vectors import TOKENIZER_SAMPLES, VectorWriter
     from ..pack.graph import decoder_feeds
+    from ..pack.vectors import TOKENIZER_SAMPLES, VectorWriter
 
     torch.set_num_threads(2)
     base, imported = load_base(find_gguf(gguf))
@@ -72,7 +70,7 @@ def write_vectors(gguf: Optional[str] = None, pack_dir: str = paths.DEFAULT_PACK
               "position_ids": torch.arange(t).unsqueeze(0)}
     for i, (pk, pv) in enumerate(prefix):
         inputs[f"past_key_values.{i}.key"], inputs[f"past_key_values.{i}.value"] = pk, pv
-    got = dict(zip(names, sess.run(None, decoder_feeds(sess, {n: v.numpy() for n, v in inputs.items()}))))
+    got = dict(zip(names, sess.run(None, decoder_feeds(sess, {n: v.numpy() for n, v in inputs.items()})), strict=True))
     w.case("decoder", "decoder_prefix", inputs, {n: torch.from_numpy(v) for n, v in got.items()})
     w.cases[-1].update({"reference": "onnxruntime-python", "tolerance": {"absolute": DECODER_TOLERANCE}})
     for c in w.cases[:-1]:

@@ -11,10 +11,19 @@ import os
 import random
 import time
 from dataclasses import dataclass
-from typing import Dict, Optional
 
 from .. import paths
-from ..pack.recipe import ANSWER_PREFIX, CMT_WEIGHTS, CONTEXT_TEMPLATE, QUESTION_TEMPLATE, RECIPE_DIR, find_gguf, read_recipe, save_cmt, write_recipe
+from ..pack.recipe import (
+    ANSWER_PREFIX,
+    CMT_WEIGHTS,
+    CONTEXT_TEMPLATE,
+    QUESTION_TEMPLATE,
+    RECIPE_DIR,
+    find_gguf,
+    read_recipe,
+    save_cmt,
+    write_recipe,
+)
 from .recipe_model import build_model, load_base, load_cmt_weights, resolve_device, tokenizer_of
 
 
@@ -30,18 +39,19 @@ class TrainPlan:
     device: str = "auto"  # auto: the GPU when torch sees one, else the CPU
 
 
-def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: str = "none",
+def train(gguf: str | None = None, plan: TrainPlan | None = None, ablation: str = "none",
           work: str = paths.SMOLLM2_WORK, fresh: bool = False,
-          with_chunk: float = 0.0, gold_in_topk: bool = False, init_from: Optional[str] = None,
-          recon: float = 0.0, out: Optional[str] = None, sentences: float = 0.0,
-          overrides: Optional[Dict] = None, real: Optional[str] = None, real_share: float = 0.5,
-          two_chunks: float = 0.0) -> Dict:
+          with_chunk: float = 0.0, gold_in_topk: bool = False, init_from: str | None = None,
+          recon: float = 0.0, out: str | None = None, sentences: float = 0.0,
+          overrides: dict | None = None, real: str | None = None, real_share: float = 0.5,
+          two_chunks: float = 0.0) -> dict:
     import torch
 
     from ..data import workspace_qa
     from ..data.examples import make_examples, make_recon_examples
     from ..train import train_cmt
 
+    plan = plan or TrainPlan()
     shipped = ablation == "none" and not out  # only then is recipe.json's training record updated
     if overrides and not out:
         raise ValueError("--set changes the CMT modules' shapes: give --out (the shipped weights keep recipe.json's config)")
@@ -99,18 +109,22 @@ def train(gguf: Optional[str] = None, plan: TrainPlan = TrainPlan(), ablation: s
         recipe = read_recipe()  # re-read: it may have been edited while this run trained
         runs = recipe.get("training", {}).get("runs", [])
         runs.append({"date": time.strftime("%Y-%m-%d %H:%M"), "steps": result["steps_done"], "wall_s": result["wall_s"],
-                     "batch": plan.batch, "lr": plan.lr, "withChunk": with_chunk, "real": real, "realShare": real_share if real else 0, "twoChunks": two_chunks, "goldInTopK": gold_in_topk, "recon": recon, "sentences": sentences, "device": str(next(model.parameters()).device),
+                     "batch": plan.batch, "lr": plan.lr, "withChunk": with_chunk, "real": real,
+                     "realShare": real_share if real else 0, "twoChunks": two_chunks, "goldInTopK": gold_in_topk,
+                     "recon": recon, "sentences": sentences, "device": str(next(model.parameters()).device),
                      "threads": torch.get_num_threads(), "curve": result["curve"]})
         recipe["training"] = {"steps": done_before + result["steps_done"], "runs": runs,
                               "wallTimeSeconds": round(sum(r["wall_s"] for r in runs)),
                               "data": f"synthetic workspace QA, train split (training/cmt/data/), {plan.train_docs} documents per run"
-                                      + (", plus the real-train split's questions with their retrieved chunks (training/cmt/data/real.py)" if real else ""),
+                                      + (", plus the real-train split's questions with their retrieved chunks "
+                                         "(training/cmt/data/real.py)" if real else ""),
                               "command": "PYTHONPATH=training .venv/bin/python -m cmt train-recipe"
                                          + (f" --with-chunk {with_chunk:g}" if with_chunk else "")
                                          + (" --gold-in-topk" if gold_in_topk else "")
                                          + (f" --recon {recon:g}" if recon else "")
                                          + (f" --sentences {sentences:g}" if sentences else "")
-                                         + (f" --real {os.path.relpath(real, paths.REPO)} --real-share {real_share:g} --two-chunks {two_chunks:g}" if real else "")}
+                                         + (f" --real {os.path.relpath(real, paths.REPO)} --real-share {real_share:g}"
+                                            f" --two-chunks {two_chunks:g}" if real else "")}
         recipe["cmt"] = model.cfg.to_dict()
         write_recipe(recipe)
     report_dir = os.path.dirname(out_path) if out else work  # an experiment's report sits beside its weights

@@ -23,7 +23,8 @@ import re
 import sys
 import time
 from collections import Counter
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from collections.abc import Iterable, Sequence
+from itertools import pairwise
 
 SPECIAL_TOKENS = ["<|pad|>", "<|bos|>", "<|eos|>"]
 N_SPECIAL = len(SPECIAL_TOKENS)
@@ -41,7 +42,7 @@ PRETOKENIZE_PATTERN = (
 _PRE_RE = re.compile(PRETOKENIZE_PATTERN)
 
 
-def bytes_to_unicode() -> Dict[int, str]:
+def bytes_to_unicode() -> dict[int, str]:
     """GPT-2's reversible byte -> printable unicode character map."""
     bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
     cs = bs[:]
@@ -51,7 +52,7 @@ def bytes_to_unicode() -> Dict[int, str]:
             bs.append(b)
             cs.append(256 + n)
             n += 1
-    return {b: chr(c) for b, c in zip(bs, cs)}
+    return {b: chr(c) for b, c in zip(bs, cs, strict=True)}
 
 
 BYTE_ENCODER = bytes_to_unicode()
@@ -59,7 +60,7 @@ BYTE_DECODER = {c: b for b, c in BYTE_ENCODER.items()}
 _SPECIAL_RE = re.compile("(" + "|".join(re.escape(s) for s in SPECIAL_TOKENS) + ")")
 
 
-def pretokenize(text: str) -> List[str]:
+def pretokenize(text: str) -> list[str]:
     """Split text (without special tokens) into pre-tokens (Split regex, Isolated)."""
     return _PRE_RE.findall(text)
 
@@ -69,9 +70,9 @@ def _byte_level(s: str) -> str:
 
 
 class BPETokenizer:
-    def __init__(self, merges: Sequence[Tuple[str, str]]):
-        self.merges: List[Tuple[str, str]] = [tuple(m) for m in merges]
-        self.vocab: Dict[str, int] = {}
+    def __init__(self, merges: Sequence[tuple[str, str]]):
+        self.merges: list[tuple[str, str]] = [tuple(m) for m in merges]
+        self.vocab: dict[str, int] = {}
         for i, s in enumerate(SPECIAL_TOKENS):
             self.vocab[s] = i
         for b in range(256):
@@ -82,19 +83,19 @@ class BPETokenizer:
                 raise ValueError(f"merge ({a!r}, {b!r}) uses a token not in the vocab")
             if tok not in self.vocab:  # two merges may build the same string (HF does the same)
                 self.vocab[tok] = len(self.vocab)
-        self.id_to_token: List[str] = [""] * len(self.vocab)
+        self.id_to_token: list[str] = [""] * len(self.vocab)
         for t, i in self.vocab.items():
             self.id_to_token[i] = t
-        self.ranks: Dict[Tuple[str, str], int] = {m: i for i, m in enumerate(self.merges)}
+        self.ranks: dict[tuple[str, str], int] = {m: i for i, m in enumerate(self.merges)}
         self.pad_id, self.bos_id, self.eos_id = 0, 1, 2
-        self._cache: Dict[str, List[int]] = {}
+        self._cache: dict[str, list[int]] = {}
 
     @property
     def vocab_size(self) -> int:
         return len(self.vocab)
 
     # -- encoding -----------------------------------------------------------------------
-    def _bpe(self, word: str) -> List[int]:
+    def _bpe(self, word: str) -> list[int]:
         cached = self._cache.get(word)
         if cached is not None:
             return cached
@@ -126,9 +127,9 @@ class BPETokenizer:
             self._cache[word] = ids
         return ids
 
-    def encode(self, text: str) -> List[int]:
+    def encode(self, text: str) -> list[int]:
         """Token ids of `text` (no bos/eos added; literal special-token strings map to their ids)."""
-        ids: List[int] = []
+        ids: list[int] = []
         for part in _SPECIAL_RE.split(text):
             if not part:
                 continue
@@ -141,7 +142,7 @@ class BPETokenizer:
 
     def decode(self, ids: Iterable[int], skip_special_tokens: bool = True) -> str:
         out = bytearray()
-        pieces: List[str] = []
+        pieces: list[str] = []
         for i in ids:
             i = int(i)
             if i < N_SPECIAL:
@@ -196,7 +197,7 @@ class BPETokenizer:
             json.dump(self.to_json_dict(), f, ensure_ascii=False)
 
     @classmethod
-    def load(cls, path: str) -> "BPETokenizer":
+    def load(cls, path: str) -> BPETokenizer:
         with open(path, encoding="utf-8") as f:
             d = json.load(f)
         model = d.get("model", {})
@@ -237,18 +238,18 @@ def train_bpe(texts: Iterable[str], vocab_size: int, verbose: bool = True) -> BP
         print(f"[bpe] {nbytes} chars, {len(wc)} distinct pre-tokens ({time.time() - t0:.1f}s)", file=sys.stderr)
 
     # symbols: ids into tok_bytes
-    tok_bytes: List[bytes] = [bytes([b]) for b in range(256)]
-    words: List[List[int]] = []
-    freqs: List[int] = []
+    tok_bytes: list[bytes] = [bytes([b]) for b in range(256)]
+    words: list[list[int]] = []
+    freqs: list[int] = []
     for w, c in sorted(wc.items()):
         words.append(list(w.encode("utf-8")))
         freqs.append(c)
     del wc
 
-    pair_counts: Dict[Tuple[int, int], int] = {}
-    where: Dict[Tuple[int, int], set] = {}
-    for wi, (sy, f) in enumerate(zip(words, freqs)):
-        for p in zip(sy, sy[1:]):
+    pair_counts: dict[tuple[int, int], int] = {}
+    where: dict[tuple[int, int], set] = {}
+    for wi, (sy, f) in enumerate(zip(words, freqs, strict=True)):
+        for p in pairwise(sy):
             pair_counts[p] = pair_counts.get(p, 0) + f
             s = where.get(p)
             if s is None:
@@ -260,8 +261,8 @@ def train_bpe(texts: Iterable[str], vocab_size: int, verbose: bool = True) -> BP
 
     heap = [key(p) for p in pair_counts]
     heapq.heapify(heap)
-    merges_ids: List[Tuple[int, int]] = []
-    bytes_to_id: Dict[bytes, int] = {bb: i for i, bb in enumerate(tok_bytes)}
+    merges_ids: list[tuple[int, int]] = []
+    bytes_to_id: dict[bytes, int] = {bb: i for i, bb in enumerate(tok_bytes)}
     last_print = time.time()
     while len(tok_bytes) - 256 < n_merges and heap:
         negc, _, _, p = heapq.heappop(heap)
@@ -291,7 +292,7 @@ def train_bpe(texts: Iterable[str], vocab_size: int, verbose: bool = True) -> BP
                     break
             if not found:
                 continue
-            for q in zip(sy, sy[1:]):
+            for q in pairwise(sy):
                 pair_counts[q] -= f
                 changed.add(q)
             out = []
@@ -304,7 +305,7 @@ def train_bpe(texts: Iterable[str], vocab_size: int, verbose: bool = True) -> BP
                     out.append(sy[i])
                     i += 1
             words[wi] = out
-            for q in zip(out, out[1:]):
+            for q in pairwise(out):
                 pair_counts[q] = pair_counts.get(q, 0) + f
                 changed.add(q)
                 s = where.get(q)

@@ -12,14 +12,14 @@ import hashlib
 import json
 import os
 import random
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from collections.abc import Iterator, Sequence
 
 from .. import paths
 
 REPO_ROOT = paths.REPO
 
 # (name, root, allowed suffixes, share of max_bytes)
-DEFAULT_ROOTS: List[Tuple[str, str, Tuple[str, ...], float]] = [
+DEFAULT_ROOTS: list[tuple[str, str, tuple[str, ...], float]] = [
     ("node_modules", "node_modules", (".d.ts", ".ts", ".md"), 0.35),
     ("python", "/usr/lib/python3/dist-packages", (".py",), 0.45),
     ("doc", "/usr/share/doc", ("README", "README.md", "README.txt", "README.rst", ".md", ".txt", ".rst"), 0.20),
@@ -43,8 +43,8 @@ def _walk(root: str, suffixes: Sequence[str]) -> Iterator[str]:
 def _walk_round_robin(root: str, suffixes: Sequence[str]) -> Iterator[str]:
     """Files of each top-level package (scoped npm packages count as one level deeper),
     interleaved round-robin so that one big package cannot fill the budget."""
-    groups: List[str] = []
-    loose: List[str] = []
+    groups: list[str] = []
+    loose: list[str] = []
     for e in sorted(os.listdir(root)):
         p = os.path.join(root, e)
         if e.startswith(".") or e in ("__pycache__",):
@@ -67,7 +67,7 @@ def _walk_round_robin(root: str, suffixes: Sequence[str]) -> Iterator[str]:
         iters = alive
 
 
-def _read_text(path: str) -> Optional[str]:
+def _read_text(path: str) -> str | None:
     try:
         if os.path.islink(path) or not os.path.isfile(path):
             return None
@@ -86,7 +86,7 @@ def _read_text(path: str) -> Optional[str]:
         return None
     text = text.replace("\r\n", "\n")
     lines = text.split("\n")
-    if not lines or max(len(l) for l in lines) > MAX_LINE_CHARS:
+    if not lines or max(len(line) for line in lines) > MAX_LINE_CHARS:
         return None
     # mostly-printable check
     bad = sum(1 for c in text[:5000] if ord(c) < 32 and c not in "\n\t")
@@ -101,7 +101,7 @@ def _read_text(path: str) -> Optional[str]:
     return text
 
 
-def build_corpus(out_path: str, max_bytes: int = 8_000_000, roots=None, seed: int = 0) -> Dict:
+def build_corpus(out_path: str, max_bytes: int = 8_000_000, roots=None, seed: int = 0) -> dict:
     """Write a JSONL corpus (one {"path","source","text"} per document) and return stats.
 
     roots: list of (name, root, suffixes, share) like DEFAULT_ROOTS (relative roots are
@@ -116,10 +116,9 @@ def build_corpus(out_path: str, max_bytes: int = 8_000_000, roots=None, seed: in
         if not os.path.isabs(root):
             root = os.path.join(REPO_ROOT, root)
         resolved.append((name, root, tuple(suffixes), float(share)))
-    total_share = sum(r[3] for r in resolved) or 1.0
     seen = set()
-    docs: List[Dict] = []
-    per_source: Dict[str, Dict[str, int]] = {}
+    docs: list[dict] = []
+    per_source: dict[str, dict[str, int]] = {}
     used = 0
     for idx, (name, root, suffixes, share) in enumerate(resolved):
         st = per_source.setdefault(name, {"files": 0, "bytes": 0, "skipped": 0, "duplicates": 0})

@@ -5,15 +5,14 @@ compressed bank so they are directly comparable."""
 import collections
 import math
 import re
-import string
 import time
-from typing import Dict, List, Sequence
+from collections.abc import Sequence
 
 import torch
 
 from ..metrics import exact_match, f1_score, prefix_exact_match
-from ..model.decode import answer_ids, answer_loss, generate, memory_aware_logits, prompt_ids
 from ..model.cmt import CMTModel
+from ..model.decode import answer_ids, answer_loss, generate, memory_aware_logits, prompt_ids
 
 VARIANTS = ("closed_book", "rag_in_context", "cmt", "cmt_alpha0", "cmt_no_topk", "cmt_no_self_matching")
 
@@ -28,7 +27,7 @@ class TfIdf:
         self.idf = {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}
 
     @staticmethod
-    def _words(t: str) -> List[str]:
+    def _words(t: str) -> list[str]:
         return re.findall(r"[a-z0-9]+", t.lower())
 
     def scores(self, query: str) -> torch.Tensor:
@@ -37,7 +36,7 @@ class TfIdf:
 
 
 @torch.no_grad()
-def gold_answer_nll(base, prompt: List[int], answer: List[int], prefix=None, alpha: float = 0.0) -> float:
+def gold_answer_nll(base, prompt: list[int], answer: list[int], prefix=None, alpha: float = 0.0) -> float:
     """Teacher-forced NLL (nats/token) of the gold answer: more sensitive than EM when a small model
     gets the format right but digits wrong."""
     dev = next(base.parameters()).device
@@ -56,7 +55,7 @@ def gold_answer_nll(base, prompt: List[int], answer: List[int], prefix=None, alp
 
 
 @torch.no_grad()
-def compress_all(model: CMTModel, seqs: List[List[int]], pad_id: int, batch_size: int = 32):
+def compress_all(model: CMTModel, seqs: list[list[int]], pad_id: int, batch_size: int = 32):
     order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
     mems, keys = [None] * len(seqs), [None] * len(seqs)
     for s in range(0, len(order), batch_size):
@@ -70,7 +69,7 @@ def compress_all(model: CMTModel, seqs: List[List[int]], pad_id: int, batch_size
 @torch.no_grad()
 def evaluate(model: CMTModel, tok, dataset, top_k: int = 4, alpha: float = 0.5,
              variants: Sequence[str] = VARIANTS, max_questions: int = None, max_new_tokens: int = 16,
-             rag_max_tokens: int = 400, log=print) -> Dict:
+             rag_max_tokens: int = 400, log=print) -> dict:
     model.eval()
     cfg = model.cfg
     t0 = time.time()
@@ -102,7 +101,7 @@ def evaluate(model: CMTModel, tok, dataset, top_k: int = 4, alpha: float = 0.5,
                 totals[v]["nll"] += gold_answer_nll(model.base, prompt, gold_ids)
                 continue
             if v == "rag_in_context":
-                ctx: List[int] = []
+                ctx: list[int] = []
                 for i in ranked[:top_k].tolist():
                     ids = tok.encode(docs[i].text + "\n")
                     if len(ctx) + len(ids) + len(prompt) > rag_max_tokens:
@@ -141,7 +140,7 @@ def evaluate(model: CMTModel, tok, dataset, top_k: int = 4, alpha: float = 0.5,
     return result
 
 
-def format_table(result: Dict) -> str:
+def format_table(result: dict) -> str:
     lines = ["| variant | EM | prefix EM | F1 | gold-answer NLL (nats/token) |", "|---|---|---|---|---|"]
     for v, m in result["variants"].items():
         nll = f"{m['answer_nll']:.3f}" if "answer_nll" in m else "—"

@@ -5,16 +5,14 @@ import os
 import shutil
 import subprocess
 import time
-from typing import Dict, List
 
-import numpy as np
 import torch
 import torch.nn as nn
 
+from ..model.cmt import CMTModel
 from ..model.decode import QUESTION_TEMPLATE, STOP_STRINGS, pad_batch
 from ..pack.manifest import FORMAT_VERSION, base_model_entry, file_hashes, pack_id
 from ..pack.vectors import TOKENIZER_SAMPLES, TOLERANCE, VectorWriter
-from ..model.cmt import CMTModel
 
 OPSET = 17
 class CompressorGraph(nn.Module):
@@ -105,7 +103,7 @@ def write_test_vectors(model: CMTModel, tok, root: str, seed: int = 1234):
         logits, presents = base(input_ids=pids, attention_mask=am, position_ids=pos, past_key_values=past)
         inputs = {"input_ids": pids, "attention_mask": am, "position_ids": pos}
         outs = {"logits": logits}
-        for i, ((pk, pv), (ck, cv)) in enumerate(zip(past, presents)):
+        for i, ((pk, pv), (ck, cv)) in enumerate(zip(past, presents, strict=True)):
             inputs[f"past_key_values.{i}.key"], inputs[f"past_key_values.{i}.value"] = pk, pv
             outs[f"present.{i}.key"], outs[f"present.{i}.value"] = ck, cv
         w.case("decoder", tag, inputs, outs)
@@ -115,7 +113,7 @@ def write_test_vectors(model: CMTModel, tok, root: str, seed: int = 1234):
 
 
 def export_pack(model: CMTModel, tok, out_dir: str, name: str, description: str,
-                base_description: str, defaults: Dict = None, training: Dict = None, metrics: Dict = None) -> Dict:
+                base_description: str, defaults: dict = None, training: dict = None, metrics: dict = None) -> dict:
     base = model.base
     bc = base.config
     cfg = model.cfg

@@ -6,22 +6,21 @@ import json
 import os
 import random
 import time
-from typing import Dict, List
 
 import torch
 
 from .. import paths
-from ..model.base import LlamaForCausalLM, count_parameters, load_hf_checkpoint, save_hf_checkpoint
 from ..config import BaseConfig, CMTConfig
-from .corpus import build_corpus, read_corpus
 from ..data import load_squad, workspace_qa
+from ..model.base import LlamaForCausalLM, count_parameters, load_hf_checkpoint, save_hf_checkpoint
+from ..model.cmt import CMTModel
+from ..train import pick_device, train_cmt
+from .bpe import BPETokenizer, train_bpe
+from .corpus import build_corpus, read_corpus
 from .evaluate import evaluate
 from .export import export_pack
-from ..model.cmt import CMTModel
-from .bpe import BPETokenizer, train_bpe
-from .recipe import STEPS, Recipe
 from .pretrain import pretrain
-from ..train import pick_device, train_cmt
+from .recipe import STEPS, Recipe
 
 
 def _log_to(work: str, name: str):
@@ -51,7 +50,7 @@ def _splits(r: Recipe):
             workspace_qa("test", r.test_docs, seed=r.seed))
 
 
-def _read_corpus(work: str) -> List[str]:
+def _read_corpus(work: str) -> list[str]:
     return list(read_corpus(os.path.join(work, "corpus.jsonl")))
 
 
@@ -74,12 +73,12 @@ def _tokenizer(work: str) -> BPETokenizer:
     return BPETokenizer.load(os.path.join(work, "tokenizer.json"))
 
 
-def pretraining_texts(r: Recipe, corpus: List[str], train) -> List[str]:
+def pretraining_texts(r: Recipe, corpus: list[str], train) -> list[str]:
     """Corpus text + the synthetic training documents + reading-comprehension sequences (a document
     followed by its questions and answers), so the base model knows the answer format and can
     read in-context documents (which the RAG baseline relies on)."""
     rng = random.Random(r.seed)
-    by_doc: Dict[str, List] = {}
+    by_doc: dict[str, list] = {}
     for qa in train.questions:
         by_doc.setdefault(qa.doc_id, []).append(qa)
     texts = list(corpus) + [d.text for d in train.documents]
@@ -180,11 +179,14 @@ def step_export(work: str, r: Recipe, out_dir: str, description: str = None):
                            "documents": v["documents"]} for k, v in ev.items()}}
     manifest = export_pack(
         model, tok, out_dir, name="cmt-default",
-        description=description or "Default CMT Memory pack: a small Llama-style LM pretrained from scratch on this machine and a CMT compressor/aggregator trained on synthetic workspace QA.",
-        base_description=f"{bc.num_hidden_layers}-layer {bc.hidden_size}-wide Llama-family LM ({pre['parameters']:,} parameters) pretrained from scratch by `python3 -m cmt pretrain`",
+        description=description or ("Default CMT Memory pack: a small Llama-style LM pretrained from scratch on this machine "
+                                    "and a CMT compressor/aggregator trained on synthetic workspace QA."),
+        base_description=(f"{bc.num_hidden_layers}-layer {bc.hidden_size}-wide Llama-family LM ({pre['parameters']:,} parameters) "
+                          "pretrained from scratch by `python3 -m cmt pretrain`"),
         training={"command": "npm run pack:default", "steps": {"pretrain": len(pre["curve"]) and pre["curve"][-1]["step"] + 1,
                   "cmt": train["steps_done"]}, "wallTimeSeconds": round(pre["wall_s"] + train["wall_s"]),
-                  "data": "corpus: text files on the build machine (node_modules, Python stdlib, /usr/share/doc); synthetic workspace QA (training/cmt/data/)"},
+                  "data": "corpus: text files on the build machine (node_modules, Python stdlib, /usr/share/doc); "
+                          "synthetic workspace QA (training/cmt/data/)"},
         metrics=metrics)
     print(f"wrote {out_dir}: {manifest['packId']}")
     return manifest

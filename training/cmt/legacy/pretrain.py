@@ -1,6 +1,6 @@
 """Next-token pretraining of the small base LM from scratch (the from-scratch pipeline's `pretrain` step)."""
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -8,7 +8,7 @@ from ..train import lr_at
 
 
 def token_stream(tok, texts: Sequence[str]) -> torch.Tensor:
-    ids: List[int] = []
+    ids: list[int] = []
     for t in texts:
         ids.append(tok.bos_id)
         ids.extend(tok.encode(t))
@@ -18,7 +18,7 @@ def token_stream(tok, texts: Sequence[str]) -> torch.Tensor:
 
 def pretrain(base, tok, texts: Sequence[str], steps: int, seq_len: int = 256, batch_size: int = 16,
              lr: float = 3e-3, seed: int = 0, log: Callable[[str], None] = print,
-             time_budget_s: Optional[float] = None) -> List[Dict]:
+             time_budget_s: float | None = None) -> list[dict]:
     """Next-token pretraining on random windows of the concatenated corpus. Returns the loss curve."""
     g = torch.Generator().manual_seed(seed)
     t0 = time.time()

@@ -1,7 +1,6 @@
 """The from-scratch pipeline's recipe: everything that decides the old default pack (sizes, steps,
 learning rates), and its steps in order. Torch-free: the command line reads the defaults."""
 import dataclasses
-from typing import Dict
 
 STEPS = ("corpus", "tokenizer", "pretrain", "train", "evaluate", "export")
 
@@ -15,7 +14,7 @@ class Recipe:
     train_docs: int = 20_000
     dev_docs: int = 300
     test_docs: int = 300
-    base: Dict = dataclasses.field(default_factory=lambda: dict(
+    base: dict = dataclasses.field(default_factory=lambda: dict(
         vocab_size=4096, hidden_size=256, intermediate_size=688, num_hidden_layers=4,
         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512))
     pretrain_steps: int = 700
@@ -23,7 +22,7 @@ class Recipe:
     pretrain_seq: int = 256
     pretrain_lr: float = 3e-3
     pretrain_qa_docs: int = 8000      # synthetic train docs shown in context with their questions
-    cmt: Dict = dataclasses.field(default_factory=dict)
+    cmt: dict = dataclasses.field(default_factory=dict)
     cmt_steps: int = 1500
     cmt_batch: int = 16
     cmt_lr: float = 1e-3
@@ -37,5 +36,6 @@ class Recipe:
                    base=dict(vocab_size=600, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                              num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=512),
                    pretrain_steps=5, pretrain_batch=4, pretrain_seq=64, pretrain_qa_docs=50,
-                   cmt=dict(memory_slots=4, compressor_layers=1, aggregator_layers=1, aggregator_heads=2, max_selected=4, top_k=2, slot_hidden=32),
+                   cmt=dict(memory_slots=4, compressor_layers=1, aggregator_layers=1, aggregator_heads=2, max_selected=4, top_k=2,
+                            slot_hidden=32),
                    cmt_steps=5, cmt_batch=4, eval_questions=10)

@@ -1,4 +1,5 @@
-"""docs/training-report-from-scratch.md (the old from-scratch pipeline) and its loss-curve plots, written from the work directory's JSON files."""
+"""docs/history/training-report-from-scratch.md (the old from-scratch pipeline) and its loss-curve plots,
+written from the work directory's JSON files."""
 import json
 import os
 
@@ -94,7 +95,7 @@ def write_report(work: str, recipe, out_md: str = None):
                   f"- Synthetic workspace QA: {recipe.train_docs} train / {recipe.dev_docs} dev / {recipe.test_docs} test documents "
                   "(dev/test use held-out names, values and phrasings).", ""]
     if pre:
-        lines += [f"## Base LM", "", f"{pre['parameters']:,} parameters, {pre['curve'][-1]['step'] + 1} steps, "
+        lines += ["## Base LM", "", f"{pre['parameters']:,} parameters, {pre['curve'][-1]['step'] + 1} steps, "
                   f"final loss {pre['curve'][-1]['loss']:.3f}, {pre['wall_s']} s.", ""]
     if tr:
         last = tr["curve"][-1]

@@ -2,12 +2,9 @@
 memory), then π aligns M* to key/value prefixes for every layer of the frozen LM (P-tuning v2
 style). The aggregator graph of a pack is ψ followed by π.
 """
-import math
-from typing import List, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from ..config import CMTConfig
 
@@ -51,7 +48,8 @@ class Aggregator(nn.Module):
         self.num_layers, self.num_kv_heads, self.head_dim = num_layers, num_kv_heads, head_dim
         # ψ
         self.null_memory = nn.Parameter(torch.zeros(1, 1, memory_dim))  # always visible: attention never has an empty set
-        self.blocks = nn.ModuleList(CrossAttentionBlock(memory_dim, cfg.aggregator_heads, cfg.aggregator_mlp_ratio) for _ in range(cfg.aggregator_layers))
+        self.blocks = nn.ModuleList(CrossAttentionBlock(memory_dim, cfg.aggregator_heads, cfg.aggregator_mlp_ratio)
+                                    for _ in range(cfg.aggregator_layers))
         self.ln_out = nn.LayerNorm(memory_dim)
         # π: each slot of M* becomes r prefix tokens in every layer, for keys and values.
         self.align = nn.Linear(memory_dim, num_layers * 2 * self.r * num_kv_heads * head_dim)
@@ -72,7 +70,7 @@ class Aggregator(nn.Module):
             x = block(x, mem, bias, residual=self.query_residual or i > 0)
         return self.ln_out(x)
 
-    def pi(self, aggregated) -> List[Tuple[torch.Tensor, torch.Tensor]]:
+    def pi(self, aggregated) -> list[tuple[torch.Tensor, torch.Tensor]]:
         b = aggregated.shape[0]
         p = self.align(aggregated)  # [B, k, L*2*r*Hkv*D]
         p = p.view(b, self.k, self.num_layers, 2, self.r, self.num_kv_heads, self.head_dim)

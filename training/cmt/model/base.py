@@ -18,7 +18,6 @@ import json
 import math
 import os
 import struct
-from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -27,7 +26,7 @@ import torch.nn.functional as F
 
 from ..config import BaseConfig
 
-KV = Tuple[torch.Tensor, torch.Tensor]
+KV = tuple[torch.Tensor, torch.Tensor]
 
 
 class RMSNorm(nn.Module):
@@ -61,7 +60,7 @@ class RotaryEmbedding(nn.Module):
         self.inv_freq = self._inv_freq(self.inv_freq.device)
         return self
 
-    def forward(self, position_ids: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, position_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """position_ids [B,T] -> (cos, sin) each [B,1,T,hd] (float32)."""
         freqs = position_ids.to(torch.float32).unsqueeze(-1) * self.inv_freq.to(torch.float32)  # [B,T,hd/2]
         emb = torch.cat([freqs, freqs], dim=-1)
@@ -117,7 +116,7 @@ class Attention(nn.Module):
         self.o_proj = nn.Linear(self.num_heads * self.head_dim, h, bias=False)
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, attn_bias: torch.Tensor,
-                past: Optional[KV] = None) -> Tuple[torch.Tensor, KV]:
+                past: KV | None = None) -> tuple[torch.Tensor, KV]:
         B, T = x.shape[0], x.shape[1]
         q = self.q_proj(x).view(B, T, self.num_heads, self.head_dim).transpose(1, 2)
         k = self.k_proj(x).view(B, T, self.num_kv_heads, self.head_dim).transpose(1, 2)
@@ -157,7 +156,7 @@ class DecoderLayer(nn.Module):
         self.post_attention_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
 
     def forward(self, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, attn_bias: torch.Tensor,
-                past: Optional[KV] = None) -> Tuple[torch.Tensor, KV]:
+                past: KV | None = None) -> tuple[torch.Tensor, KV]:
         """hidden [B,T,H]; cos/sin [B,1,T,hd]; attn_bias [B,1,T,past+T]; past (k,v) [B,Hkv,past,hd].
         Returns (hidden, (k_all, v_all)) with k_all/v_all [B,Hkv,past+T,hd]."""
         a, kv = self.self_attn(self.input_layernorm(hidden), cos, sin, attn_bias, past)
@@ -196,10 +195,10 @@ class LlamaForCausalLM(nn.Module):
             elif isinstance(m, RMSNorm):
                 nn.init.ones_(m.weight)
 
-    def forward(self, input_ids: Optional[torch.Tensor] = None, attention_mask: Optional[torch.Tensor] = None,
-                position_ids: Optional[torch.Tensor] = None, past_key_values: Optional[List[KV]] = None,
-                inputs_embeds: Optional[torch.Tensor] = None, logits_at: Optional[torch.Tensor] = None,
-                ) -> Tuple[torch.Tensor, List[KV]]:
+    def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
+                position_ids: torch.Tensor | None = None, past_key_values: list[KV] | None = None,
+                inputs_embeds: torch.Tensor | None = None, logits_at: torch.Tensor | None = None,
+                ) -> tuple[torch.Tensor, list[KV]]:
         """Returns (logits [B,T,V] float, presents: list of (k,v) [B,Hkv,past+T,hd] per layer).
 
         `logits_at` (bool [B,T]): compute logits only at these positions and return them packed as
@@ -223,7 +222,7 @@ class LlamaForCausalLM(nn.Module):
             position_ids = torch.arange(T, device=h.device).unsqueeze(0).expand(B, T)
         cos, sin = self.rotary(position_ids)
         bias = make_attn_bias(attention_mask, T, torch.float32)
-        presents: List[KV] = []
+        presents: list[KV] = []
         for li, layer in enumerate(self.model.layers):
             past = None if past_key_values is None else past_key_values[li]
             h, kv = layer(h, cos, sin, bias, past)
@@ -259,9 +258,9 @@ _NP_TO_ST = {np.dtype(np.float32): "F32", np.dtype(np.float16): "F16", np.dtype(
              np.dtype(np.int8): "I8", np.dtype(np.uint8): "U8", np.dtype(np.bool_): "BOOL"}
 
 
-def write_safetensors(path: str, tensors: Dict[str, torch.Tensor], metadata: Optional[Dict[str, str]] = None) -> None:
+def write_safetensors(path: str, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
     """Write tensors in the safetensors format (bf16 tensors are stored as BF16)."""
-    header: Dict[str, object] = {"__metadata__": dict(metadata or {"format": "pt"})}
+    header: dict[str, object] = {"__metadata__": dict(metadata or {"format": "pt"})}
     blobs = []
     off = 0
     for name in sorted(tensors):
@@ -287,7 +286,7 @@ def write_safetensors(path: str, tensors: Dict[str, torch.Tensor], metadata: Opt
     os.replace(tmp, path)
 
 
-def read_safetensors(path: str, dtype: Optional[torch.dtype] = None) -> Dict[str, torch.Tensor]:
+def read_safetensors(path: str, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
     """Read a safetensors file; BF16/F16 are converted to float32 (then to `dtype` if given)."""
     with open(path, "rb") as f:
         raw = f.read(8)
@@ -299,7 +298,7 @@ def read_safetensors(path: str, dtype: Optional[torch.dtype] = None) -> Dict[str
         header = json.loads(f.read(n).decode("utf-8"))
     base = 8 + n
     data = np.memmap(path, dtype=np.uint8, mode="r")
-    out: Dict[str, torch.Tensor] = {}
+    out: dict[str, torch.Tensor] = {}
     for name, info in header.items():
         if name == "__metadata__":
             continue
@@ -341,7 +340,7 @@ def save_hf_checkpoint(model: LlamaForCausalLM, cfg: BaseConfig, out_dir: str, *
 _IGNORED_SUFFIXES = ("rotary_emb.inv_freq",)
 
 
-def load_hf_checkpoint(ckpt_dir: str, dtype: torch.dtype = torch.float32) -> Tuple[LlamaForCausalLM, BaseConfig]:
+def load_hf_checkpoint(ckpt_dir: str, dtype: torch.dtype = torch.float32) -> tuple[LlamaForCausalLM, BaseConfig]:
     """Load a HF Llama/Qwen2/SmolLM2 checkpoint directory (config.json + model.safetensors,
     or model.safetensors.index.json + shards).  Raises ValueError naming any missing,
     unexpected or wrongly shaped tensor."""
@@ -352,7 +351,7 @@ def load_hf_checkpoint(ckpt_dir: str, dtype: torch.dtype = torch.float32) -> Tup
         cfg = BaseConfig.from_hf_dict(json.load(f))
     single = os.path.join(ckpt_dir, "model.safetensors")
     index = os.path.join(ckpt_dir, "model.safetensors.index.json")
-    tensors: Dict[str, torch.Tensor] = {}
+    tensors: dict[str, torch.Tensor] = {}
     if os.path.isfile(single):
         tensors = read_safetensors(single, dtype)
     elif os.path.isfile(index):

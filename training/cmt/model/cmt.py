@@ -2,25 +2,25 @@
 forward pass (self-matching, top-K over the in-batch bank, memory-aware objective)."""
 import hashlib
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import List, Sequence
 
 import torch
 import torch.nn as nn
 
-from .aggregate import Aggregator
 from ..config import CMTConfig
+from .aggregate import Aggregator
 from .compress import Compressor
-from .decode import memory_aware_logits, pad_batch, packed_answer_loss, predicting_positions
+from .decode import memory_aware_logits, packed_answer_loss, pad_batch, predicting_positions
 from .match import match_scores, recall_at, select_top_k, self_matching_loss
 
 
 @dataclass
 class Example:
-    doc: List[int]        # compressor input for the gold document
-    query: List[int]      # compressor input for the question (self-matching)
-    prompt: List[int]     # decoder prompt (bos + template)
-    answer: List[int]     # answer tokens + eos
+    doc: list[int]        # compressor input for the gold document
+    query: list[int]      # compressor input for the question (self-matching)
+    prompt: list[int]     # decoder prompt (bos + template)
+    answer: list[int]     # answer tokens + eos
     chunked: bool = False  # the prompt holds the document's text (memory+chunk mode)
     recon: bool = False    # the answer is the document itself (reconstruction from memory)
     real: bool = False     # a real project's question and chunk (real.py), not the synthetic generator's
@@ -79,7 +79,7 @@ class CMTModel(nn.Module):
         ids, mask = pad_batch(seqs, pad_id)
         return self.compressor(ids.to(self.device), mask.to(self.device))
 
-    def loss(self, batch: List[Example], pad_id: int, top_k: int, force_gold: bool):
+    def loss(self, batch: list[Example], pad_id: int, top_k: int, force_gold: bool):
         cfg = self.cfg
         b = len(batch)
         dev = self.device

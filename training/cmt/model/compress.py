@@ -13,8 +13,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import LlamaForCausalLM, make_attn_bias
 from ..config import CMTConfig
+from .base import LlamaForCausalLM, make_attn_bias
 
 
 class LoRALinear(nn.Module):

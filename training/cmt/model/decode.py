@@ -1,6 +1,6 @@
 """Answering with the frozen LM: the memory-aware logit contrast, the answer loss, prompts and
 greedy KV-cache decoding. The TypeScript engine's decode.ts implements the same steps."""
-from typing import List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -8,7 +8,7 @@ import torch.nn.functional as F
 QUESTION_TEMPLATE = "Question: {question}\nAnswer:"
 STOP_STRINGS = ["\n"]
 
-Prefix = Optional[List[Tuple[torch.Tensor, torch.Tensor]]]
+Prefix = list[tuple[torch.Tensor, torch.Tensor]] | None
 
 
 def memory_aware_logits(with_memory: torch.Tensor, without_memory: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -39,12 +39,12 @@ def packed_answer_loss(logits: torch.Tensor, input_ids: torch.Tensor, target_mas
     return F.cross_entropy(logits.float(), targets)
 
 
-def prompt_ids(tok, question: str, template: str = QUESTION_TEMPLATE, add_bos: bool = True) -> List[int]:
+def prompt_ids(tok, question: str, template: str = QUESTION_TEMPLATE, add_bos: bool = True) -> list[int]:
     ids = tok.encode(template.format(question=question))
     return ([tok.bos_id] if add_bos else []) + ids
 
 
-def context_prompt_ids(tok, question: str, context, template: str, add_bos: bool = True) -> List[int]:
+def context_prompt_ids(tok, question: str, context, template: str, add_bos: bool = True) -> list[int]:
     """A prompt with raw text in it, tokenized in pieces exactly as the engine's
     Decoder.buildContextPrompt does (head, the text + a newline, tail; or head, each labelled block
     of several texts on its own, tail: real.labelled), so that training sees the engine's token
@@ -56,13 +56,13 @@ def context_prompt_ids(tok, question: str, context, template: str, add_bos: bool
     return ([tok.bos_id] if add_bos else []) + head + [i for b in blocks for i in tok.encode(b)] + tail
 
 
-def answer_ids(tok, answer: str, answer_prefix: str = " ") -> List[int]:
+def answer_ids(tok, answer: str, answer_prefix: str = " ") -> list[int]:
     """Answer tokens + eos. `answer_prefix` is what separates the answer from the prompt: a space
     after "Answer:", nothing after a chat template's assistant header."""
     return tok.encode(answer_prefix + answer) + [tok.eos_id]
 
 
-def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int) -> Tuple[torch.Tensor, torch.Tensor]:
+def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     t = max(1, max(len(s) for s in seqs))
     ids = torch.full((len(seqs), t), pad_id, dtype=torch.long)
     mask = torch.zeros((len(seqs), t), dtype=torch.long)
@@ -83,7 +83,7 @@ def _step(base, ids, past, past_len, pos):
 
 
 @torch.no_grad()
-def generate(base, tok, prompt: List[int], prefix: Prefix = None, alpha: float = 0.0,
+def generate(base, tok, prompt: list[int], prefix: Prefix = None, alpha: float = 0.0,
              max_new_tokens: int = 16, stop_strings: Sequence[str] = STOP_STRINGS,
              start_pos: int = 0, stop_ids: Sequence[int] = ()) -> str:
     """Greedy decoding of one prompt; `prefix` is the per-layer memory prefix (None = closed book).
@@ -96,7 +96,7 @@ def generate(base, tok, prompt: List[int], prefix: Prefix = None, alpha: float =
     use_contrast = prefix is not None and alpha != 0
     if use_contrast:
         logits0, past0 = _step(base, ids, None, 0, 0)
-    out: List[int] = []
+    out: list[int] = []
     n = len(prompt)  # tokens after the prefix so far
     for _ in range(max_new_tokens):
         scores = memory_aware_logits(logits, logits0, alpha) if use_contrast else logits

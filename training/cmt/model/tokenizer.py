@@ -1,5 +1,5 @@
 """The real base model's tokenizer (its tokenizer.json) through the `tokenizers` library."""
-from typing import Iterable, List
+from collections.abc import Iterable
 
 
 class HFTokenizer:
@@ -16,7 +16,7 @@ class HFTokenizer:
     def vocab_size(self) -> int:
         return self._tok.get_vocab_size()
 
-    def encode(self, text: str) -> List[int]:
+    def encode(self, text: str) -> list[int]:
         return self._tok.encode(text, add_special_tokens=False).ids
 
     def encode_with_offsets(self, text: str):

@@ -18,7 +18,6 @@ import os
 import shutil
 import sys
 import time
-from typing import Dict, Optional
 
 from .. import paths
 
@@ -42,7 +41,7 @@ def _require_modules() -> None:
                          "`.venv/bin/pip install -r training/requirements-pack.txt` (or run `bash scripts/setup.sh`)")
 
 
-def _split_cmt(state: Dict, prefix: str) -> Dict:
+def _split_cmt(state: dict, prefix: str) -> dict:
     return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
 
 
@@ -50,15 +49,15 @@ SHARED_WEIGHTS = "base.onnx.data"  # the base tensors decoder.onnx and compresso
 COMPRESSOR_ACCURACY_LEVEL = 0      # MatMulNBits with fp32 activations: the compressor computes its stored weights exactly
 
 
-def build(gguf_path: str, out_dir: str = DEFAULT_OUT, precision: Optional[str] = None, log=print,
-          weights: Optional[str] = None, overrides: Optional[dict] = None,
-          compressor_precision: Optional[str] = None, embedder_precision: Optional[str] = None) -> Dict:
+def build(gguf_path: str, out_dir: str = DEFAULT_OUT, precision: str | None = None, log=print,
+          weights: str | None = None, overrides: dict | None = None,
+          compressor_precision: str | None = None, embedder_precision: str | None = None) -> dict:
     _require_modules()
     import numpy as np
 
+    from ..config import CMTConfig
     from . import embedder
     from . import recipe as rc
-    from ..config import CMTConfig
     from .gguf_import import GgufError, load_gguf
     from .graph import build_compressor, build_decoder, default_embed_precision, save_model, save_models
     from .graph_aggregate import build_aggregator
@@ -164,7 +163,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the compressor's base layers (default: the recipe's compressorPrecision)")
     p.add_argument("--embedder-precision", choices=["fp32", "int8"], default=None,
                    help="the sentence embedder's weights (default: int8, quantized from the fp32 model here)")
-    p.add_argument("--weights", default=None, help="CMT weights to build with (default: packs/recipe/cmt.safetensors.gz), e.g. an ablation's")
+    p.add_argument("--weights", default=None,
+                   help="CMT weights to build with (default: packs/recipe/cmt.safetensors.gz), e.g. an ablation's")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="the CMT config the --weights were trained with (train-recipe --set), e.g. query_residual=0")
 
@@ -175,7 +175,8 @@ def run(args: argparse.Namespace) -> int:
         from ..config import parse_overrides
         from .recipe import find_gguf
         if args.set and not args.weights:
-            raise BuildError("--set describes an experiment's weights: give --weights too (packs/recipe's weights keep recipe.json's config)")
+            raise BuildError("--set describes an experiment's weights: give --weights too "
+                             "(packs/recipe's weights keep recipe.json's config)")
         build(find_gguf(args.gguf), args.out, args.precision, weights=args.weights, overrides=parse_overrides(args.set),
               compressor_precision=args.compressor_precision, embedder_precision=args.embedder_precision)
     except (BuildError, FileNotFoundError, ValueError) as e:

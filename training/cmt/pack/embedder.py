@@ -21,11 +21,9 @@ Nothing of the model is committed to git.
 """
 from __future__ import annotations
 
-import glob
 import json
 import os
 import shutil
-from typing import Dict, Optional
 
 from .. import paths
 from .manifest import sha256_file
@@ -52,7 +50,7 @@ class EmbedderError(Exception):
     pass
 
 
-def find_model_dir(explicit: Optional[str] = None) -> str:
+def find_model_dir(explicit: str | None = None) -> str:
     """The installed package's model folder (explicit path, $CMT_EMBEDDER_DIR, else .venv site-packages)."""
     cands = [explicit, os.environ.get("CMT_EMBEDDER_DIR")]
     cands += paths.in_venv(MODEL_SUBDIR)
@@ -70,7 +68,7 @@ def find_model_dir(explicit: Optional[str] = None) -> str:
                         "(or `bash scripts/setup.sh`)")
 
 
-def _check(model_dir: str) -> Dict:
+def _check(model_dir: str) -> dict:
     for name, want in FILES_SHA256.items():
         p = os.path.join(model_dir, name)
         if not os.path.exists(p):
@@ -89,7 +87,7 @@ DEFAULT_PRECISION = "int8"
 BLOCK_SIZE = 32
 
 
-def build_bert_onnx(state: Dict, cfg: Dict, precision: str = "fp32"):
+def build_bert_onnx(state: dict, cfg: dict, precision: str = "fp32"):
     """BERT encoder (post-LN, exact GELU) as an ONNX graph: input_ids, attention_mask [B, T] int64
     -> last_hidden_state [B, T, hidden]. token_type_ids are all 0 (single sentences).
 
@@ -138,7 +136,8 @@ def build_bert_onnx(state: Dict, cfg: Dict, precision: str = "fp32"):
             N, K = W.shape
             packed, s16 = quantize_int8_f16(W, BLOCK_SIZE)
             q = init(pre + ".qweight_i8", (packed.astype(np.int16) - 128).reshape(N, K), np.int8)
-            q = node("Reshape", [node("Cast", [q], to=TensorProto.FLOAT), init(pre + ".blocks", [N, K // BLOCK_SIZE, BLOCK_SIZE], np.int64)])
+            q = node("Reshape", [node("Cast", [q], to=TensorProto.FLOAT),
+                                 init(pre + ".blocks", [N, K // BLOCK_SIZE, BLOCK_SIZE], np.int64)])
             s = node("Cast", [init(pre + ".scales_f16", s16.reshape(N, K // BLOCK_SIZE, 1), np.float16)], to=TensorProto.FLOAT)
             wt = node("Transpose", [node("Reshape", [node("Mul", [q, s]), init(pre + ".shape", [N, K], np.int64)])], perm=[1, 0])
             return node("Add", [node("MatMul", [x, wt]), b])
@@ -212,15 +211,15 @@ def build_bert_onnx(state: Dict, cfg: Dict, precision: str = "fp32"):
 RETRIEVAL_JSON = os.path.join(os.path.dirname(__file__), "retrieval.json")
 
 
-def retrieval_section() -> Dict:
+def retrieval_section() -> dict:
     """The pack.json "retrieval" section: fusion weights fitted on dev splits (retrieval.json, written
     from `cmt eval --retrieval-only --fit`; see docs/RESULTS.md)."""
     with open(RETRIEVAL_JSON) as f:
         return json.load(f)
 
 
-def add_to_pack(out_dir: str, model_dir: Optional[str] = None, log=print, required: bool = False,
-                precision: str = DEFAULT_PRECISION) -> Optional[Dict]:
+def add_to_pack(out_dir: str, model_dir: str | None = None, log=print, required: bool = False,
+                precision: str = DEFAULT_PRECISION) -> dict | None:
     """Export the embedder into out_dir/embedder/ and return the pack.json "embedder" section.
     Call it BEFORE manifest.file_hashes(out_dir). When the package is not installed: None (the pack
     works without an embedder) unless required, then EmbedderError. ``precision``: fp32 | int8."""

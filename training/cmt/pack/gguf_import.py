@@ -17,7 +17,6 @@ import dataclasses
 import json
 import os
 import re
-from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -66,12 +65,12 @@ class GgufError(ValueError):
 @dataclasses.dataclass
 class ImportedBase:
     config: BaseConfig
-    tensors: Dict[str, np.ndarray]          # float32, HF names; lm_head absent when tied
+    tensors: dict[str, np.ndarray]          # float32, HF names; lm_head absent when tied
     tokenizer_json: dict                     # Hugging Face tokenizer.json
-    chat_template: Optional[str]
-    special_tokens: Dict[str, int]           # bos, eos, pad, unk (as the GGUF declares them)
-    metadata: Dict[str, object]              # general.* fields, for the pack's provenance
-    tensor_types: Dict[str, str]             # HF name -> GGUF storage type (Q4_1, Q8_0, F32...)
+    chat_template: str | None
+    special_tokens: dict[str, int]           # bos, eos, pad, unk (as the GGUF declares them)
+    metadata: dict[str, object]              # general.* fields, for the pack's provenance
+    tensor_types: dict[str, str]             # HF name -> GGUF storage type (Q4_1, Q8_0, F32...)
 
 
 def unpermute_qk(w: np.ndarray, n_heads: int) -> np.ndarray:
@@ -145,8 +144,8 @@ def hf_name(gguf_name: str) -> str:
 def read_tensors(reader, cfg: BaseConfig, path: str = "<gguf>"):
     from gguf.quants import dequantize
 
-    tensors: Dict[str, np.ndarray] = {}
-    types: Dict[str, str] = {}
+    tensors: dict[str, np.ndarray] = {}
+    types: dict[str, str] = {}
     for t in reader.tensors:
         name = hf_name(t.name)
         try:
@@ -173,13 +172,13 @@ def tokenizer_json(reader, path: str = "<gguf>") -> dict:
     pre = _field(reader, "tokenizer.ggml.pre", "gpt2")
     if pre not in _PRE_TOKENIZERS:
         raise GgufError(f"{path}: pre-tokenizer {pre!r} is not supported (known: {', '.join(_PRE_TOKENIZERS)})")
-    tokens: List[str] = list(_field(reader, "tokenizer.ggml.tokens"))
-    types: List[int] = list(_field(reader, "tokenizer.ggml.token_type"))
-    merges: List[str] = list(_field(reader, "tokenizer.ggml.merges"))
+    tokens: list[str] = list(_field(reader, "tokenizer.ggml.tokens"))
+    types: list[int] = list(_field(reader, "tokenizer.ggml.token_type"))
+    merges: list[str] = list(_field(reader, "tokenizer.ggml.merges"))
     added = [
         {"id": i, "content": tok, "single_word": False, "lstrip": False, "rstrip": False,
          "normalized": False, "special": True}
-        for i, (tok, ty) in enumerate(zip(tokens, types)) if ty in (TOKEN_TYPE_CONTROL, TOKEN_TYPE_USER_DEFINED)
+        for i, (tok, ty) in enumerate(zip(tokens, types, strict=True)) if ty in (TOKEN_TYPE_CONTROL, TOKEN_TYPE_USER_DEFINED)
     ]
     return {
         "version": "1.0",
@@ -199,7 +198,7 @@ def tokenizer_json(reader, path: str = "<gguf>") -> dict:
     }
 
 
-def load_gguf(path: str, expected_sha256: Optional[str] = None) -> ImportedBase:
+def load_gguf(path: str, expected_sha256: str | None = None) -> ImportedBase:
     """Read, check and dequantize a Llama GGUF. `expected_sha256` (hex) is checked first."""
     if expected_sha256 is not None and os.path.isfile(path):
         got = sha256_file(path)

@@ -35,7 +35,7 @@ external data file next to them.
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import numpy as np
 import onnx
@@ -52,7 +52,7 @@ F32_MIN = float(np.finfo(np.float32).min)
 # ----------------------------------------------------------------------------- quantization
 
 def quantize_blockwise(w: np.ndarray, bits: int, block_size: int, float_zero_point: bool = False
-                       ) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Round-to-nearest block quantization of ``w`` [N, K] (blocks of ``block_size`` along K) in the
     MatMulNBits layout.  Returns (B uint8 [N, n_blocks, block_size*bits/8], scales float32
     [N * n_blocks], zero_points or None):
@@ -71,7 +71,7 @@ def quantize_blockwise(w: np.ndarray, bits: int, block_size: int, float_zero_poi
     if nb * block_size != K:
         w = np.concatenate([w, np.zeros((N, nb * block_size - K), np.float32)], axis=1)
     blk = w.reshape(N, nb, block_size)
-    zp_out: Optional[np.ndarray] = None
+    zp_out: np.ndarray | None = None
     if bits == 8:
         amax = np.abs(blk).max(axis=2)
         scale = (amax / np.float32(127.0)).astype(np.float32)
@@ -106,7 +106,7 @@ def quantize_blockwise(w: np.ndarray, bits: int, block_size: int, float_zero_poi
     return np.ascontiguousarray(packed), np.ascontiguousarray(scale.reshape(-1)), zp_out
 
 
-def dequantize_blockwise(packed: np.ndarray, scales: np.ndarray, zero_points: Optional[np.ndarray],
+def dequantize_blockwise(packed: np.ndarray, scales: np.ndarray, zero_points: np.ndarray | None,
                          bits: int, block_size: int, K: int) -> np.ndarray:
     """Inverse of ``quantize_blockwise`` (for tests and error reports): [N, K] float32."""
     N, nb = packed.shape[0], packed.shape[1]
@@ -141,7 +141,7 @@ def _f16_scale_up(x: np.ndarray, floor: np.ndarray) -> np.ndarray:
     return h
 
 
-def quantize_int8_f16(w: np.ndarray, block_size: int) -> Tuple[np.ndarray, np.ndarray]:
+def quantize_int8_f16(w: np.ndarray, block_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Symmetric int8 blocks with a float16 scale (GGUF Q8_0's form: lossless for a dequantized Q8_0
     tensor). Returns (B uint8 [N, n_blocks, block_size] = q + 128, MatMulNBits' 8-bit layout and
     default zero point; scales float16 [N * n_blocks]). Dequantized: (B - 128) * scale."""
@@ -158,7 +158,7 @@ def quantize_int8_f16(w: np.ndarray, block_size: int) -> Tuple[np.ndarray, np.nd
     return np.ascontiguousarray(q.astype(np.uint8)), np.ascontiguousarray(s16.reshape(-1))
 
 
-def quantize_q4_min(w: np.ndarray, block_size: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def quantize_q4_min(w: np.ndarray, block_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """4-bit blocks of the form w = q*d + m (q 0..15, d and m float16 per block): GGUF Q4_1's own
     form, so a dequantized Q4_1 tensor comes back exactly (its blocks hold q=0 at the minimum and
     q=15 at the maximum). Returns (B uint8 [N, n_blocks, block_size/2] in MatMulNBits' 4-bit layout,
@@ -202,22 +202,22 @@ def lossless_f16(arr: np.ndarray) -> bool:
 class _Graph:
     def __init__(self, precision: str, block_size: int, accuracy_level: int, fused_rope: bool = False):
         self.fused_rope = fused_rope
-        self.rope_cache: Optional[Tuple[str, str, str]] = None  # (position_ids, cos_cache, sin_cache)
+        self.rope_cache: tuple[str, str, str] | None = None  # (position_ids, cos_cache, sin_cache)
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.precision = precision
         self.block_size = block_size
         self.accuracy_level = accuracy_level
-        self.nodes: List[onnx.NodeProto] = []
-        self.inits: List[onnx.TensorProto] = []
+        self.nodes: list[onnx.NodeProto] = []
+        self.inits: list[onnx.TensorProto] = []
         self._n = 0
-        self._consts: Dict[Tuple, str] = {}
+        self._consts: dict[tuple, str] = {}
 
     def name(self, base: str) -> str:
         self._n += 1
         return f"{base}_{self._n}"
 
-    def op(self, op_type: str, inputs: Sequence[str], n_out: int = 1, domain: str = "", out: Optional[Sequence[str]] = None,
+    def op(self, op_type: str, inputs: Sequence[str], n_out: int = 1, domain: str = "", out: Sequence[str] | None = None,
            **attrs) -> object:
         outs = list(out) if out is not None else [self.name(f"{op_type.lower()}") for _ in range(n_out)]
         self.nodes.append(helper.make_node(op_type, list(inputs), outs, name=self.name(op_type),
@@ -248,7 +248,7 @@ class _Graph:
 
     # -- layers ---------------------------------------------------------------------------------
 
-    def linear(self, x: str, w: np.ndarray, name: str, precision: Optional[str] = None) -> str:
+    def linear(self, x: str, w: np.ndarray, name: str, precision: str | None = None) -> str:
         """x [..., K] @ w[N, K]^T."""
         precision = precision or self.precision
         N, K = w.shape
@@ -302,7 +302,7 @@ class _Graph:
         return self.op("MatMulNBits", [x, qw, scales], domain=MS_DOMAIN, K=H, N=V, bits=8, block_size=self.block_size,
                        accuracy_level=self.accuracy_level)
 
-    def _int8_table(self, w: np.ndarray, name: str) -> Tuple[str, str]:
+    def _int8_table(self, w: np.ndarray, name: str) -> tuple[str, str]:
         key = ("int8_table", name)
         if key not in self._consts:
             packed, s16 = quantize_int8_f16(w, self.block_size)
@@ -327,7 +327,7 @@ class _Graph:
         return self.op("Add", [self.op("Mul", [x, cos]), self.op("Mul", [rot, sin])])
 
 
-def _rotary_cos_sin(g: _Graph, position_ids: str, cfg: BaseConfig) -> Tuple[str, str]:
+def _rotary_cos_sin(g: _Graph, position_ids: str, cfg: BaseConfig) -> tuple[str, str]:
     """position_ids [B,T] int64 -> cos, sin [B,1,T,hd] (as RotaryEmbedding in base.py, float32)."""
     hd = cfg.hd
     inv_freq = (1.0 / (np.float64(cfg.rope_theta) ** (np.arange(0, hd, 2, dtype=np.float64) / hd))).astype(np.float32)
@@ -358,13 +358,13 @@ def _attn_bias(g: _Graph, attention_mask: str, T: str, S: str) -> str:
     return g.op("Where", [visible, g.const(0.0, np.float32), g.const(F32_MIN, np.float32)])
 
 
-def _layer(g: _Graph, cfg: BaseConfig, tensors: Dict[str, np.ndarray], li: int, h: str, cos: str, sin: str,
-           bias: str, past: Optional[Tuple[str, str]], present: Optional[Tuple[str, str]],
-           lora: Optional[Dict[str, Tuple[np.ndarray, np.ndarray, float]]] = None) -> str:
+def _layer(g: _Graph, cfg: BaseConfig, tensors: dict[str, np.ndarray], li: int, h: str, cos: str, sin: str,
+           bias: str, past: tuple[str, str] | None, present: tuple[str, str] | None,
+           lora: dict[str, tuple[np.ndarray, np.ndarray, float]] | None = None) -> str:
     """One DecoderLayer.  h [B,T,H]; returns new h.  With ``lora`` (compressor) q/k/v/o get
     y += ((x A^T) B^T) * scale on top of the base projections."""
     p = f"model.layers.{li}."
-    H, Hq, Hkv, D, nrep = cfg.hidden_size, cfg.num_attention_heads, cfg.num_key_value_heads, cfg.hd, cfg.n_rep
+    Hq, Hkv, D, nrep = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.hd, cfg.n_rep
     x = g.rms_norm(h, tensors[p + "input_layernorm.weight"], cfg.rms_norm_eps, p + "input_layernorm")
     wq, wk, wv = (tensors[p + f"self_attn.{n}_proj.weight"] for n in ("q", "k", "v"))
     # q, k and v in one fused matmul (the decoder and the compressor then hold the same base tensors)
@@ -400,15 +400,15 @@ def _layer(g: _Graph, cfg: BaseConfig, tensors: Dict[str, np.ndarray], li: int, 
         o = _add_lora(g, out, o, lora["o"], p + "self_attn.o_proj")
     h = g.op("Add", [h, o])
     x = g.rms_norm(h, tensors[p + "post_attention_layernorm.weight"], cfg.rms_norm_eps, p + "post_attention_layernorm")
-    I = cfg.intermediate_size
+    inter = cfg.intermediate_size
     gu = g.linear(x, np.concatenate([tensors[p + "mlp.gate_proj.weight"], tensors[p + "mlp.up_proj.weight"]], axis=0),
                   p + "mlp.gate_up_proj")
-    gate, up = g.op("Split", [gu, g.const([I, I])], n_out=2, axis=-1)
+    gate, up = g.op("Split", [gu, g.const([inter, inter])], n_out=2, axis=-1)
     act = g.op("Mul", [g.op("Mul", [gate, g.op("Sigmoid", [gate])]), up])
     return g.op("Add", [h, g.linear(act, tensors[p + "mlp.down_proj.weight"], p + "mlp.down_proj")])
 
 
-def _add_lora(g: _Graph, x: str, y: str, ab: Tuple[np.ndarray, np.ndarray, float], name: str) -> str:
+def _add_lora(g: _Graph, x: str, y: str, ab: tuple[np.ndarray, np.ndarray, float], name: str) -> str:
     a, b, scale = ab
     xa = g.op("MatMul", [x, g.weight(f"{name}.lora_a_t", np.ascontiguousarray(a.T.astype(np.float32)))])
     xab = g.op("MatMul", [xa, g.weight(f"{name}.lora_b_t", np.ascontiguousarray(b.T.astype(np.float32)))])
@@ -423,7 +423,7 @@ def _model(g: _Graph, inputs, outputs, name: str) -> onnx.ModelProto:
     return model
 
 
-def _check_tensors(cfg: BaseConfig, tensors: Dict[str, np.ndarray], layers: int) -> None:
+def _check_tensors(cfg: BaseConfig, tensors: dict[str, np.ndarray], layers: int) -> None:
     H, D = cfg.hidden_size, cfg.hd
     want = {"model.embed_tokens.weight": (cfg.vocab_size, H)}
     for i in range(layers):
@@ -456,7 +456,7 @@ def default_embed_precision(precision: str) -> str:
 LOGITS_TO_KEEP = "logits_to_keep"  # decoder input: int64 scalar, logits for the last N positions (0 = all)
 
 
-def decoder_feeds(sess, feeds: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+def decoder_feeds(sess, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """``feeds`` plus logits_to_keep = 0 (all positions) when the onnxruntime session ``sess``'s graph
     has that input and it is not given."""
     if LOGITS_TO_KEEP not in feeds and any(i.name == LOGITS_TO_KEEP for i in sess.get_inputs()):
@@ -464,9 +464,9 @@ def decoder_feeds(sess, feeds: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
     return feeds
 
 
-def build_decoder(cfg: BaseConfig, tensors: Dict[str, np.ndarray], precision: str = "int4", block_size: int = 32,
-                  lm_head_precision: Optional[str] = None, accuracy_level: int = 4,
-                  fused_rope: bool = False, embed_precision: Optional[str] = None) -> onnx.ModelProto:
+def build_decoder(cfg: BaseConfig, tensors: dict[str, np.ndarray], precision: str = "int4", block_size: int = 32,
+                  lm_head_precision: str | None = None, accuracy_level: int = 4,
+                  fused_rope: bool = False, embed_precision: str | None = None) -> onnx.ModelProto:
     """decoder.onnx (docs/model-pack.md) from HF-named float32 numpy weights.
 
     ``lm_head_precision`` defaults to fp32 for fp32 graphs and int8 otherwise.
@@ -519,9 +519,9 @@ def build_decoder(cfg: BaseConfig, tensors: Dict[str, np.ndarray], precision: st
 
 # ----------------------------------------------------------------------------- compressor
 
-def build_compressor(cfg: BaseConfig, tensors: Dict[str, np.ndarray], cmt_cfg: CMTConfig,
-                     cmt_tensors: Dict[str, np.ndarray], precision: str = "fp32", block_size: int = 32,
-                     accuracy_level: int = 4, embed_precision: Optional[str] = None) -> onnx.ModelProto:
+def build_compressor(cfg: BaseConfig, tensors: dict[str, np.ndarray], cmt_cfg: CMTConfig,
+                     cmt_tensors: dict[str, np.ndarray], precision: str = "fp32", block_size: int = 32,
+                     accuracy_level: int = 4, embed_precision: str | None = None) -> onnx.ModelProto:
     """compressor.onnx (docs/model-pack.md), mirroring ``Compressor.forward``.
 
     ``cmt_tensors``: the Compressor's trainable state_dict entries (memory_tokens, slot_w1/b1/w2/b2,
@@ -589,8 +589,8 @@ def save_model(model: onnx.ModelProto, path: str) -> None:
         onnx.save_model(model, path)
 
 
-def save_models(models: Dict[str, onnx.ModelProto], shared_path: str, min_bytes: int = 1 << 16,
-                align: int = 4096, all_external: bool = True) -> Dict[str, int]:
+def save_models(models: dict[str, onnx.ModelProto], shared_path: str, min_bytes: int = 1 << 16,
+                align: int = 4096, all_external: bool = True) -> dict[str, int]:
     """Write several graphs (path -> model) storing every large initializer in ``shared_path``, an
     ONNX external data file in the same folder that each graph references by (location, offset,
     length); one that more than one graph holds (same name, same bytes) is stored once.
@@ -606,13 +606,13 @@ def save_models(models: Dict[str, onnx.ModelProto], shared_path: str, min_bytes:
     def key(t: onnx.TensorProto):
         return (t.name, hashlib.sha256(t.raw_data).hexdigest()) if t.HasField("raw_data") and len(t.raw_data) >= min_bytes else None
 
-    seen: Dict[Tuple[str, str], int] = {}
+    seen: dict[tuple[str, str], int] = {}
     for m in models.values():
         for k in {key(t) for t in m.graph.initializer} - {None}:
             seen[k] = seen.get(k, 0) + 1
     shared = {k for k, n in seen.items() if n > 1 or all_external}
-    sizes: Dict[str, int] = {}
-    loc: Dict[Tuple[str, str], Tuple[int, int]] = {}
+    sizes: dict[str, int] = {}
+    loc: dict[tuple[str, str], tuple[int, int]] = {}
     if shared:
         folder = {os.path.dirname(os.path.abspath(p)) for p in models}
         if folder != {os.path.dirname(os.path.abspath(shared_path))}:

@@ -9,7 +9,6 @@ whose values are all float16 values (the recipe's are) are stored as float16, lo
 from __future__ import annotations
 
 import math
-from typing import Dict, List
 
 import numpy as np
 import onnx
@@ -26,8 +25,8 @@ class _G:
     """A tiny graph-building helper: unique names, initializers, nodes."""
 
     def __init__(self):
-        self.nodes: List[onnx.NodeProto] = []
-        self.inits: List[onnx.TensorProto] = []
+        self.nodes: list[onnx.NodeProto] = []
+        self.inits: list[onnx.TensorProto] = []
         self._n = 0
 
     def name(self, hint: str) -> str:
@@ -60,7 +59,7 @@ class _G:
         y = self.op("MatMul", [x, self.weight(w.T, prefix + ".weight_t")])
         return self.op("Add", [y, self.weight(b, prefix + ".bias")])
 
-    def layer_norm(self, x: str, t: Dict[str, np.ndarray], prefix: str) -> str:
+    def layer_norm(self, x: str, t: dict[str, np.ndarray], prefix: str) -> str:
         return self.op("LayerNormalization", [x, self.weight(t[prefix + ".weight"], prefix + ".weight"),
                                               self.weight(t[prefix + ".bias"], prefix + ".bias")],
                        axis=-1, epsilon=1e-5)
@@ -70,7 +69,7 @@ class _G:
         return self.op("Mul", [self.op("Mul", [x, self.op("Add", [e, self.const(1.0)])]), self.const(0.5)])
 
 
-def _block(g: _G, x: str, mem: str, bias: str, t: Dict[str, np.ndarray], p: str, heads: int, dim: int,
+def _block(g: _G, x: str, mem: str, bias: str, t: dict[str, np.ndarray], p: str, heads: int, dim: int,
            residual: bool = True) -> str:
     hd = dim // heads
     q = g.linear(g.layer_norm(x, t, p + ".ln_q"), t[p + ".q.weight"], t[p + ".q.bias"], p + ".q")
@@ -90,7 +89,7 @@ def _block(g: _G, x: str, mem: str, bias: str, t: Dict[str, np.ndarray], p: str,
     return g.op("Add", [x, h])
 
 
-def build_aggregator(cfg: CMTConfig, tensors: Dict[str, np.ndarray], memory_dim: int, num_layers: int,
+def build_aggregator(cfg: CMTConfig, tensors: dict[str, np.ndarray], memory_dim: int, num_layers: int,
                      num_kv_heads: int, head_dim: int) -> onnx.ModelProto:
     k, d, r = cfg.memory_slots, memory_dim, cfg.prefix_per_slot
     t = {name: np.asarray(v, dtype=np.float32) for name, v in tensors.items()}

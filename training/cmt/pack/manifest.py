@@ -3,7 +3,6 @@ file hashes, the packId and the baseModel entry. Format: docs/model-pack.md."""
 import hashlib
 import json
 import os
-from typing import Dict, Optional
 
 from ..config import BaseConfig
 
@@ -19,7 +18,7 @@ def sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
-def file_hashes(out_dir: str) -> Dict[str, str]:
+def file_hashes(out_dir: str) -> dict[str, str]:
     """sha256 of every file under out_dir except pack.json, keyed by '/'-separated relative path."""
     files = {}
     for root, _, names in os.walk(out_dir):
@@ -30,7 +29,7 @@ def file_hashes(out_dir: str) -> Dict[str, str]:
     return dict(sorted(files.items()))
 
 
-def pack_id(name: str, files: Dict[str, str], embedder: Optional[Dict] = None) -> str:
+def pack_id(name: str, files: dict[str, str], embedder: dict | None = None) -> str:
     """name + the first 12 hex of a hash over the weights: changes whenever the weights change. With a
     sentence embedder, its files and settings count too: its vectors fill the bank's `emb` column, so
     a bank written with another embedder, or the same one cut at another maxTokens, is another pack's."""
@@ -41,7 +40,7 @@ def pack_id(name: str, files: Dict[str, str], embedder: Optional[Dict] = None) -
     return f"{name}-{hashlib.sha256(''.join(parts).encode()).hexdigest()[:12]}"
 
 
-def base_model_entry(bc: BaseConfig, description: str) -> Dict:
+def base_model_entry(bc: BaseConfig, description: str) -> dict:
     return {
         "architecture": bc.model_type, "description": description,
         "vocabSize": bc.vocab_size, "hiddenSize": bc.hidden_size, "intermediateSize": bc.intermediate_size,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -36,7 +35,7 @@ QUESTION_TEMPLATE = CHAT.format(system=SYSTEM, user="{question}")
 # The user's files and the question, no worked example: an example's values leaked into answers on real
 # projects ("8431" for unrelated ports); the trained modules give the bare-value form instead.
 CONTEXT_TEMPLATE = CHAT.format(system=SYSTEM, user="{context}\n\nQuestion: {question}")
-STOP_STRINGS: List[str] = []          # the answer ends at <|im_end|> (eos) or <|endoftext|>
+STOP_STRINGS: list[str] = []          # the answer ends at <|im_end|> (eos) or <|endoftext|>
 STOP_TOKEN_IDS = [2, 0]               # <|im_end|>, <|endoftext|>
 ANSWER_PREFIX = ""                    # the assistant header already ends the prompt
 
@@ -48,7 +47,7 @@ CMT = dict(
 )
 
 
-def find_gguf(explicit: Optional[str] = None) -> str:
+def find_gguf(explicit: str | None = None) -> str:
     """The pinned GGUF: an explicit path, else the project venv's site-packages."""
     if explicit:
         return explicit
@@ -58,7 +57,7 @@ def find_gguf(explicit: Optional[str] = None) -> str:
     return hits[0]
 
 
-def read_recipe() -> Dict:
+def read_recipe() -> dict:
     path = os.path.join(RECIPE_DIR, "recipe.json")
     if not os.path.exists(path):
         return {}
@@ -66,14 +65,14 @@ def read_recipe() -> Dict:
         return json.load(f)
 
 
-def write_recipe(obj: Dict) -> None:
+def write_recipe(obj: dict) -> None:
     os.makedirs(RECIPE_DIR, exist_ok=True)
     with open(os.path.join(RECIPE_DIR, "recipe.json"), "w") as f:
         json.dump(obj, f, indent=1)
         f.write("\n")
 
 
-def trainable_state(model) -> Dict[str, "np.ndarray"]:
+def trainable_state(model) -> dict[str, np.ndarray]:
     return {n: p.detach().cpu().float().numpy() for n, p in model.named_parameters() if p.requires_grad}
 
 
@@ -90,7 +89,7 @@ def save_cmt(model, path: str) -> None:
     os.replace(tmp, path)
 
 
-def read_cmt_state(path: str) -> Dict[str, "np.ndarray"]:
+def read_cmt_state(path: str) -> dict[str, np.ndarray]:
     """CMT weights as saved by save_cmt (a .gz path is gzip-compressed safetensors)."""
     from safetensors.numpy import load, load_file
 

@@ -3,7 +3,6 @@ little-endian .bin files plus manifest.json entries, and the tokenizer samples e
 include. Written by the from-scratch export (cmt/legacy/export.py) and by `recipe-vectors`
 (cmt/experiments/recipe_vectors.py); the engine's parity test reads them."""
 import os
-from typing import Dict, List
 
 import numpy as np
 
@@ -21,17 +20,17 @@ TOKENIZER_SAMPLES = [
 class VectorWriter:
     def __init__(self, root: str):
         self.root = root
-        self.cases: List[Dict] = []
+        self.cases: list[dict] = []
         os.makedirs(root, exist_ok=True)
 
-    def tensor(self, name: str, t) -> Dict:  # t: a torch.Tensor
+    def tensor(self, name: str, t) -> dict:  # t: a torch.Tensor
         arr = t.detach().cpu().numpy()
         dtype = {np.dtype("int64"): "int64", np.dtype("float32"): "float32"}[arr.dtype]
         fname = name + ".bin"
         np.ascontiguousarray(arr).astype("<" + arr.dtype.str[1:]).tofile(os.path.join(self.root, fname))
         return {"dtype": dtype, "shape": list(arr.shape), "file": fname}
 
-    def case(self, graph: str, tag: str, inputs: Dict, outputs: Dict):
+    def case(self, graph: str, tag: str, inputs: dict, outputs: dict):
         self.cases.append({
             "graph": graph, "name": tag,
             "inputs": {k: self.tensor(f"{tag}.{k}", v) for k, v in inputs.items()},
