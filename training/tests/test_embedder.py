@@ -11,7 +11,7 @@ except ImportError:  # pragma: no cover
     ort = None
 
 from cmt.pack.embedder import build_bert_onnx
-from cmt.pack.graph import dequantize_blockwise, quantize_int8_f16
+from cmt.pack.quantize import dequantize_blockwise, quantize_int8_f16
 
 CFG = {"hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 2, "intermediate_size": 128,
        "layer_norm_eps": 1e-12, "hidden_act": "gelu", "position_embedding_type": "absolute"}

@@ -17,16 +17,8 @@ except ImportError:  # pragma: no cover
 from cmt.config import BaseConfig, CMTConfig
 from cmt.model.base import LlamaForCausalLM
 from cmt.model.compress import Compressor
-from cmt.pack.graph import (
-    build_compressor,
-    build_decoder,
-    dequantize_blockwise,
-    dequantize_q4_min,
-    quantize_blockwise,
-    quantize_int8_f16,
-    quantize_q4_min,
-    save_models,
-)
+from cmt.pack.graph import build_compressor, build_decoder, save_models
+from cmt.pack.quantize import dequantize_blockwise, dequantize_q4_min, quantize_blockwise, quantize_int8_f16, quantize_q4_min
 
 CFG = BaseConfig(vocab_size=600, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256, rope_theta=10000.0)

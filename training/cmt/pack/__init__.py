@@ -5,7 +5,8 @@ torch: scripts/setup.sh builds the default pack on users' machines without it
 
   recipe          the committed recipe: the pinned base, the prompts, the CMT config, the weights file
   gguf_import     GGUF -> numpy tensors, config and tokenizer.json (Q/K un-permuted)
-  graph           decoder.onnx and compressor.onnx, written with onnx.helper (+ weight quantization)
+  graph           decoder.onnx and compressor.onnx, written with onnx.helper
+  quantize        the weight block formats those graphs read (MatMulNBits int8/int4, Q8_0, Q4_1)
   graph_aggregate aggregator.onnx
   embedder        the sentence embedder's graph and pack.json section (retrieval.json: the fusion fit)
   manifest        pack.json pieces: file hashes, packId, the baseModel entry

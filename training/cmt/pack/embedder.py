@@ -92,7 +92,7 @@ def build_bert_onnx(state: dict, cfg: dict, precision: str = "fp32"):
     -> last_hidden_state [B, T, hidden]. token_type_ids are all 0 (single sentences).
 
     ``precision`` int8: the weights are stored as symmetric int8 blocks of 32 along the input with a
-    float16 scale (``graph.quantize_int8_f16``). The linear layers' blocks are turned back into fp32
+    float16 scale (``quantize.quantize_int8_f16``). The linear layers' blocks are turned back into fp32
     matrices by constant ops onnxruntime folds at load (so they run the fp32 MatMul: same speed and
     the same numbers on every CPU); the word embedding is read by com.microsoft GatherBlockQuantized.
     Biases, LayerNorms and the position embeddings stay float32."""
@@ -100,7 +100,8 @@ def build_bert_onnx(state: dict, cfg: dict, precision: str = "fp32"):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    from .graph import MS_DOMAIN, quantize_int8_f16
+    from .graph import MS_DOMAIN
+    from .quantize import quantize_int8_f16
 
     if precision not in PRECISIONS:
         raise EmbedderError(f"embedder precision must be one of {PRECISIONS}, got {precision!r}")

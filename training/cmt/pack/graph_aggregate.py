@@ -15,7 +15,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from ..config import CMTConfig
-from .graph import lossless_f16
+from .quantize import lossless_f16
 
 OPSET = 17
 NEG = -1e9  # as aggregate.NEG
