@@ -36,11 +36,12 @@ VPY="$VENV/bin/python"
 LOGS=.cache/setup
 PACK=packs/default
 STAMP=packs/.default.stamp   # see pack_stamp
-# What a built pack depends on besides the GGUF (the stamp hashes all of it): the builder's modules
-# (python -m cmt build-pack imports only these), so trainer-only edits do not trigger a rebuild.
-BUILDER_SOURCES=(training/cmt/{__main__,build,gguf_import,graph,graph_aggregate,manifest,recipe,config,cmt_config,embedder}.py
-                 training/cmt/retrieval.json)
-CMT_WEIGHTS=(packs/recipe)    # committed CMT weights + recipe.json the builder reads (training/cmt/recipe.py)
+# What a built pack depends on besides the GGUF (the stamp hashes all of it): the modules
+# `python -m cmt build-pack` imports (the command line, whose parser reads the legacy recipe's
+# defaults, and the torch-free cmt/pack/ package, retrieval.json included; training/tests/test_cli.py
+# checks the list), so trainer-only edits do not trigger a rebuild.
+BUILDER_SOURCES=(training/cmt/{__init__,__main__,paths,config}.py training/cmt/legacy/{__init__,recipe}.py training/cmt/pack)
+CMT_WEIGHTS=(packs/recipe)    # committed CMT weights + recipe.json the builder reads (training/cmt/pack/recipe.py)
 mkdir -p "$LOGS"
 
 die() { echo "error: $1" >&2; shift; for line in "$@"; do echo "  $line" >&2; done; exit 1; }

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev   # .venv with the trainer's packages (torch...), the default pack, node_modules
 echo "== trainer tests (python unittest) =="
 .venv/bin/python -m unittest discover -s training/tests -t training -v
+echo "== trainer lint (ruff, training/ruff.toml) ==" && .venv/bin/ruff check training
 echo "== lint (eslint + typescript-eslint: layer rules, floating promises) =="
 npm run --silent lint
 echo "== unit tests: engine, CLI, eval/bench, reliability, extension (node --test, test/) =="

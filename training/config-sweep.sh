@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Equal-budget sweep of the CMT shape (k, compressor layers, prefix tokens per slot): each config is
 # trained from scratch with the same steps, batch, lr, data and seed (memory-only questions, gold
-# memory in the top K), then scored by `cmt dev-loss` (memory-only answer NLL on the workspace dev
+# memory in the top K: training/experiments/shape-sweep.toml), then scored by `cmt dev-loss` (memory-only answer NLL on the workspace dev
 # split). Usage: bash training/config-sweep.sh OUT_DIR [STEPS]   (defaults: 150 steps; ~50 min on 2 cores)
 # With TRAIN_DOCS=N, each config trains on only N training documents and is also scored on those
 # same documents (`dev-loss --split train`): a memorisation check of how fast each shape takes in
@@ -22,7 +22,7 @@ for name in base-k8-l4-r1 k16 layers8 r2; do
   [ -f "$out/$name/dev.json" ] && continue
   mkdir -p "$out/$name"
   # shellcheck disable=SC2086
-  cmt train-recipe --fresh --steps "$steps" --batch 8 --lr 1e-3 --gold-in-topk --time-budget 100000 \
+  cmt train-recipe --config training/experiments/shape-sweep.toml --steps "$steps" \
     ${TRAIN_DOCS:+--train-docs "$TRAIN_DOCS"} \
     ${configs[$name]} --out "$out/$name/cmt.safetensors" >"$out/$name/train.log" 2>&1
   # shellcheck disable=SC2086

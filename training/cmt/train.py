@@ -1,14 +1,14 @@
-"""Training loops: pretraining the small base LM from scratch, and CMT training (base frozen)."""
+"""CMT training (the base frozen): the loop, its batches and learning-rate schedule."""
 import math
 import random
 import time
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from collections.abc import Callable
 
 import torch
 
-from .cmt_config import CMTConfig
-from .decode import QUESTION_TEMPLATE, answer_ids, context_prompt_ids, prompt_ids
-from .model import CMTModel, Example, base_fingerprint
+from .config import CMTConfig
+from .data.examples import make_examples
+from .model.cmt import CMTModel, Example, base_fingerprint
 
 
 def pick_device() -> torch.device:
@@ -22,124 +22,20 @@ def lr_at(step: int, total: int, peak: float, warmup: int) -> float:
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def token_stream(tok, texts: Sequence[str]) -> torch.Tensor:
-    ids: List[int] = []
-    for t in texts:
-        ids.append(tok.bos_id)
-        ids.extend(tok.encode(t))
-        ids.append(tok.eos_id)
-    return torch.tensor(ids, dtype=torch.long)
-
-
-def pretrain(base, tok, texts: Sequence[str], steps: int, seq_len: int = 256, batch_size: int = 16,
-             lr: float = 3e-3, seed: int = 0, log: Callable[[str], None] = print,
-             time_budget_s: Optional[float] = None) -> List[Dict]:
-    """Next-token pretraining on random windows of the concatenated corpus. Returns the loss curve."""
-    g = torch.Generator().manual_seed(seed)
-    t0 = time.time()
-    stream = token_stream(tok, texts)
-    log(f"pretrain: {len(stream):,} tokens in stream (tokenized in {time.time() - t0:.0f}s)")
-    device = next(base.parameters()).device
-    base.train()
-    opt = torch.optim.AdamW(base.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.1)
-    curve = []
-    t0 = time.time()
-    for step in range(steps):
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, steps, lr, max(1, steps // 20))
-        starts = torch.randint(0, len(stream) - seq_len - 1, (batch_size,), generator=g)
-        x = torch.stack([stream[s: s + seq_len] for s in starts]).to(device)
-        logits, _ = base(input_ids=x)
-        loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(base.parameters(), 1.0)
-        opt.step()
-        elapsed = time.time() - t0
-        if step % 20 == 0 or step == steps - 1:
-            tps = (step + 1) * batch_size * seq_len / max(elapsed, 1e-9)
-            curve.append({"step": step, "loss": loss.item(), "elapsed_s": round(elapsed, 1)})
-            log(f"pretrain step {step}/{steps} loss {loss.item():.3f} ({tps:,.0f} tok/s)")
-        if time_budget_s is not None and elapsed > time_budget_s:
-            log(f"pretrain: time budget reached at step {step}")
-            curve.append({"step": step, "loss": loss.item(), "elapsed_s": round(elapsed, 1)})
-            break
-    base.eval()
-    return curve
-
-
-def make_examples(tok, dataset, cfg: CMTConfig, template: str = QUESTION_TEMPLATE, add_bos: bool = True,
-                  answer_prefix: str = " ", context_template: Optional[str] = None, with_chunk: float = 0.0,
-                  seed: int = 0) -> List[Example]:
-    """One Example per question. With `context_template`, a share `with_chunk` of the questions get
-    their document's text in the prompt (the engine's "memory+chunk" answer mode; the top chunk is
-    the gold document for ~all workspace questions), the rest the memory-only prompt."""
-    docs = {d.id: d for d in dataset.documents}
-    rng = random.Random(seed)
-    bos = [tok.bos_id] if add_bos else []
-    doc_cache: Dict[str, List[int]] = {}
-    out = []
-    for qa in dataset.questions:
-        if qa.doc_id not in doc_cache:
-            doc_cache[qa.doc_id] = (bos + tok.encode(docs[qa.doc_id].text))[: cfg.max_doc_tokens]
-        chunked = bool(context_template) and rng.random() < with_chunk
-        out.append(Example(
-            doc=doc_cache[qa.doc_id],
-            query=(bos + tok.encode(qa.question))[: cfg.max_question_tokens],
-            prompt=(context_prompt_ids(tok, qa.question, chunk_text(tok, docs[qa.doc_id].text, cfg.max_doc_tokens), context_template, add_bos)
-                    if chunked else prompt_ids(tok, qa.question, template, add_bos)),
-            answer=answer_ids(tok, qa.answers[0], answer_prefix),
-            chunked=chunked,
-        ))
-    return out
-
-
-def chunk_text(tok, text: str, max_tokens: int) -> str:
-    """The document as the engine would show it: whole if it fits in one chunk, else its first lines."""
-    if len(tok.encode(text)) <= max_tokens:
-        return text
-    lines, out = text.split("\n"), []
-    for line in lines:
-        if len(tok.encode("\n".join(out + [line]))) > max_tokens:
-            break
-        out.append(line)
-    return "\n".join(out)
-
-
-RECON_INSTRUCTION = "Repeat the file word for word."
-
-
-def make_recon_examples(tok, dataset, cfg: CMTConfig, template: str = QUESTION_TEMPLATE, add_bos: bool = True,
-                        answer_prefix: str = " ", max_answer_tokens: int = 96) -> List[Example]:
-    """One reconstruction example per document (as ICAE's autoencoding objective): from the memory
-    alone, the frozen LM is asked to write the document out. Every document token is a target, so a
-    step carries ~20x the supervision of a question's few answer tokens, all of it about what the
-    memory holds. Long documents are cut to their first `max_answer_tokens` tokens (no eos then)."""
-    bos = [tok.bos_id] if add_bos else []
-    query = (bos + tok.encode(RECON_INSTRUCTION))[: cfg.max_question_tokens]
-    prompt = prompt_ids(tok, RECON_INSTRUCTION, template, add_bos)
-    out = []
-    for d in dataset.documents:
-        doc = (bos + tok.encode(d.text))[: cfg.max_doc_tokens]
-        answer = answer_ids(tok, d.text, answer_prefix)
-        out.append(Example(doc=doc, query=query, prompt=prompt, answer=answer[:max_answer_tokens], recon=True))
-    return out
-
-
-def sample_batch(examples: List[Example], doc_of: List[str], batch_size: int, rng: random.Random,
-                 pools: Optional[List[Tuple[float, List[int]]]] = None) -> List[Example]:
+def sample_batch(examples: list[Example], doc_of: list[str], batch_size: int, rng: random.Random,
+                 pools: list[tuple[float, list[int]]] | None = None) -> list[Example]:
     """A batch of questions about distinct documents: the batch's documents are the in-batch bank.
     With `pools` ((weight, example indices) pairs), the whole batch comes from one pool, drawn in
     proportion to its weight: memory-only, with-chunk and reconstruction examples differ up to ~5x
     in length, and a batch is padded to its longest, so mixing them would cost the longest's time."""
-    if pools:
+    pool = None
+    if pools:  # the pool whose share of the total weight holds r (the last one if rounding leaves r past them all)
         r = rng.random() * sum(w for w, _ in pools)
-        for w, pool in pools:
+        for w, candidate in pools:
+            pool = candidate
             if r < w:
                 break
             r -= w
-    else:
-        pool = None
     seen, batch = set(), []
     while len(batch) < batch_size:
         i = pool[rng.randrange(len(pool))] if pool else rng.randrange(len(examples))
@@ -152,11 +48,11 @@ def sample_batch(examples: List[Example], doc_of: List[str], batch_size: int, rn
 
 def train_cmt(model: CMTModel, tok, train_ds, cfg: CMTConfig, steps: int, batch_size: int = 16,
               lr: float = 1e-3, warmup_force_gold: float = 0.3, seed: int = 0,
-              log: Callable[[str], None] = print, time_budget_s: Optional[float] = None,
-              eval_fn: Optional[Callable[[int], Dict]] = None, eval_every: int = 0,
-              examples: Optional[List[Example]] = None, save_fn: Optional[Callable[[int], None]] = None,
-              save_every: int = 0, all_memories: bool = False, doc_of: Optional[List[str]] = None,
-              pool_shares: Optional[Dict[str, float]] = None) -> Dict:
+              log: Callable[[str], None] = print, time_budget_s: float | None = None,
+              eval_fn: Callable[[int], dict] | None = None, eval_every: int = 0,
+              examples: list[Example] | None = None, save_fn: Callable[[int], None] | None = None,
+              save_every: int = 0, all_memories: bool = False, doc_of: list[str] | None = None,
+              pool_shares: dict[str, float] | None = None) -> dict:
     """CMT training: only Θ (LoRA + memory tokens + slot MLPs), ψ and π are trained.
 
     warmup_force_gold: share of the steps whose selected set always holds the question's own
@@ -172,7 +68,7 @@ def train_cmt(model: CMTModel, tok, train_ds, cfg: CMTConfig, steps: int, batch_
     if examples is None:
         examples = make_examples(tok, train_ds, cfg)
     doc_of = doc_of or [qa.doc_id for qa in train_ds.questions]
-    by_kind: Dict[str, List[int]] = {}
+    by_kind: dict[str, list[int]] = {}
     for i, e in enumerate(examples):
         by_kind.setdefault(e.kind, []).append(i)
     pools = [(pool_shares.get(kind, 0.0) if pool_shares else len(idx), idx) for kind, idx in sorted(by_kind.items())]
@@ -184,7 +80,7 @@ def train_cmt(model: CMTModel, tok, train_ds, cfg: CMTConfig, steps: int, batch_
     model.train()
     curve, evals = [], []
     t0 = time.time()
-    window: Dict[str, List[float]] = {}
+    window: dict[str, list[float]] = {}
     for step in range(steps):
         for group in opt.param_groups:
             group["lr"] = lr_at(step, steps, lr, max(1, steps // 20))

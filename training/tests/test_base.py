@@ -5,12 +5,18 @@ import struct
 import tempfile
 import unittest
 
-import numpy as np
 import torch
 
 from cmt.config import BaseConfig
-from cmt.base import (LlamaForCausalLM, DecoderLayer, make_attn_bias, save_hf_checkpoint,
-                      load_hf_checkpoint, count_parameters, read_safetensors, write_safetensors)
+from cmt.model.base import (
+    DecoderLayer,
+    LlamaForCausalLM,
+    count_parameters,
+    load_hf_checkpoint,
+    make_attn_bias,
+    save_hf_checkpoint,
+    write_safetensors,
+)
 
 
 def tiny_cfg(**kw):
@@ -275,7 +281,7 @@ class TestBase(unittest.TestCase):
                       torch.randn(b2, cfg.num_key_value_heads, p2, cfg.hd),
                       torch.randn(b2, cfg.num_key_value_heads, p2, cfg.hd))
                 a2[1][0, 0] = 0 if p2 else 1
-                for x, y in zip(traced(*a2), w(*a2)):
+                for x, y in zip(traced(*a2), w(*a2), strict=True):
                     self.assertEqual(x.shape, y.shape)
                     self.assertLess((x - y).abs().max().item(), 1e-5)
         d = tempfile.mkdtemp()

@@ -7,13 +7,11 @@ import unittest
 
 import torch
 
-from cmt.aggregate import Aggregator
-from cmt.base import LlamaForCausalLM
-from cmt.cmt_config import CMTConfig
-from cmt.config import BaseConfig
-from cmt.decode import answer_loss, memory_aware_logits, packed_answer_loss, predicting_positions
-from cmt.match import match_scores, select_top_k, self_matching_loss
-from cmt.model import CMTModel, Example, base_fingerprint
+from cmt.config import BaseConfig, CMTConfig
+from cmt.model.base import LlamaForCausalLM
+from cmt.model.cmt import CMTModel, Example, base_fingerprint
+from cmt.model.decode import answer_loss, memory_aware_logits, packed_answer_loss, predicting_positions
+from cmt.model.match import match_scores, select_top_k, self_matching_loss
 
 BASE = BaseConfig(vocab_size=50, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                   num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128)
@@ -119,7 +117,7 @@ class Training(unittest.TestCase):
         batch = examples(6, rng)
         opt = torch.optim.Adam(model.trainable_parameters(), lr=3e-3)
         first = None
-        for step in range(30):
+        for _ in range(30):
             loss, stats = model.loss(batch, pad_id=0, top_k=2, force_gold=True)
             first = first if first is not None else loss.item()
             opt.zero_grad()
@@ -160,15 +158,15 @@ class ChunkPrompts(unittest.TestCase):
             return [ord(c) + 3 for c in text]
 
     def test_context_prompt_is_head_text_tail_in_three_pieces(self):
-        from cmt.decode import context_prompt_ids
+        from cmt.model.decode import context_prompt_ids
         tok = self.CharTok()
         ids = context_prompt_ids(tok, "Q?", "doc", "<{context}|{question}>", add_bos=False)
         self.assertEqual(ids, tok.encode("<") + tok.encode("doc\n") + tok.encode("|Q?>"))
 
     def test_share_of_questions_with_their_document(self):
         from cmt.data import workspace_qa
-        from cmt.decode import context_prompt_ids, prompt_ids
-        from cmt.train import chunk_text, make_examples
+        from cmt.data.examples import chunk_text, make_examples
+        from cmt.model.decode import context_prompt_ids, prompt_ids
         tok = self.CharTok()
         ds = workspace_qa("train", 6, seed=1)
         cfg = CMTConfig()
@@ -176,12 +174,13 @@ class ChunkPrompts(unittest.TestCase):
         plain = make_examples(tok, ds, cfg, "Q:{question}", add_bos=False)
         self.assertEqual([e.prompt for e in plain], [prompt_ids(tok, q.question, "Q:{question}", False) for q in ds.questions])
         full = make_examples(tok, ds, cfg, "Q:{question}", add_bos=False, context_template="{context}Q:{question}", with_chunk=1.0)
-        for e, q in zip(full, ds.questions):
+        for e, q in zip(full, ds.questions, strict=True):
             shown = chunk_text(tok, docs[q.doc_id], cfg.max_doc_tokens)  # as the engine's chunker would cut it
             self.assertTrue(docs[q.doc_id].startswith(shown) and len(tok.encode(shown)) <= cfg.max_doc_tokens)
             self.assertEqual(e.prompt, context_prompt_ids(tok, q.question, shown, "{context}Q:{question}", False))
         half = make_examples(tok, ds, cfg, "Q:{question}", add_bos=False, context_template="{context}Q:{question}", with_chunk=0.5)
-        with_doc = sum(len(e.prompt) > len(prompt_ids(tok, q.question, "Q:{question}", False)) for e, q in zip(half, ds.questions))
+        with_doc = sum(len(e.prompt) > len(prompt_ids(tok, q.question, "Q:{question}", False))
+                       for e, q in zip(half, ds.questions, strict=True))
         self.assertTrue(0 < with_doc < len(half))
 
 
@@ -227,14 +226,15 @@ class BatchesAndSelection(unittest.TestCase):
 
     def test_reconstruction_examples_and_pool_shares(self):
         from cmt.data import workspace_qa
-        from cmt.decode import prompt_ids
-        from cmt.train import RECON_INSTRUCTION, make_recon_examples, train_cmt
+        from cmt.data.examples import RECON_INSTRUCTION, make_recon_examples
+        from cmt.model.decode import prompt_ids
+        from cmt.train import train_cmt
         tok = ChunkPrompts.CharTok()
         tok.bos_id, tok.eos_id = 1, 2
         ds = workspace_qa("train", 3, seed=2)
         rec = make_recon_examples(tok, ds, CFG, "Q:{question}", add_bos=False, answer_prefix="", max_answer_tokens=40)
         self.assertEqual(len(rec), len(ds.documents))
-        for e, d in zip(rec, ds.documents):
+        for e, d in zip(rec, ds.documents, strict=True):
             self.assertEqual(e.kind, "recon")
             self.assertEqual(e.answer, (tok.encode(d.text) + [2])[:40])
             self.assertEqual(e.prompt, prompt_ids(tok, RECON_INSTRUCTION, "Q:{question}", False))
@@ -254,7 +254,7 @@ if __name__ == "__main__":
 
 class ConfigOverrides(unittest.TestCase):
     def test_typed_values_and_clear_errors(self):
-        from cmt.recipe import parse_overrides
+        from cmt.config import parse_overrides
 
         got = parse_overrides(["memory_slots=16", "alpha=0.25", "compressor_layers=8"])
         self.assertEqual(got, {"memory_slots": 16, "alpha": 0.25, "compressor_layers": 8})
@@ -272,7 +272,7 @@ class ConfigOverrides(unittest.TestCase):
     def test_training_device(self):
         import torch
 
-        from cmt.recipe import resolve_device
+        from cmt.experiments.recipe_model import resolve_device
 
         self.assertEqual(resolve_device("cpu").type, "cpu")
         self.assertEqual(resolve_device("auto").type, "cuda" if torch.cuda.is_available() else "cpu")
@@ -283,17 +283,17 @@ class ConfigOverrides(unittest.TestCase):
                 resolve_device("cuda")
 
     def test_shape_changes_never_overwrite_the_shipped_weights(self):
-        from cmt import recipe
+        from cmt.experiments import train_recipe
 
         with self.assertRaisesRegex(ValueError, "--out"):
-            recipe.train(overrides={"memory_slots": 16})
+            train_recipe.train(overrides={"memory_slots": 16})
 
     def test_build_pack_set_needs_the_experiments_weights(self):
         import contextlib
         import io
         import tempfile
 
-        from cmt import build
+        from cmt.pack import build
 
         err = io.StringIO()
         with tempfile.TemporaryDirectory() as d, contextlib.redirect_stderr(err):
@@ -311,7 +311,7 @@ class CommittedWeightsFile(unittest.TestCase):
         import numpy as np
         import torch
 
-        from cmt.recipe import CMT_WEIGHTS, read_cmt_state, save_cmt
+        from cmt.pack.recipe import CMT_WEIGHTS, read_cmt_state, save_cmt
 
         self.assertTrue(CMT_WEIGHTS.endswith(".gz"))
         torch.manual_seed(0)
@@ -336,15 +336,15 @@ class KvOracle(unittest.TestCase):
     give what answering from the whole prompt gives."""
 
     def test_split_encoding_equals_one_pass_and_answers_match(self):
-        from cmt.decode import generate
-        from cmt.kv_oracle import _encode, _select
+        from cmt.experiments.kv_oracle import _encode, _select
+        from cmt.model.decode import generate
 
         torch.manual_seed(0)
         base = LlamaForCausalLM(BASE).eval()
         head, doc, tail = [1, 7, 8, 9], [11, 12, 13, 14, 15], [20, 21]
         whole = _encode(base, head + doc, 0)
         split = _encode(base, doc, len(head), past=_encode(base, head, 0))
-        for (k1, v1), (k2, v2) in zip(whole, split):
+        for (k1, v1), (k2, v2) in zip(whole, split, strict=True):
             self.assertTrue(torch.allclose(k1, k2, atol=1e-5))
             self.assertTrue(torch.allclose(v1, v2, atol=1e-5))
 

@@ -1,4 +1,4 @@
-"""Tests for training/cmt/data.py.  Run: cd training && /usr/bin/python3 -m unittest tests.test_data -v"""
+"""Tests for training/cmt/data/.  Run: cd training && /usr/bin/python3 -m unittest tests.test_data -v"""
 import json
 import os
 import re
@@ -14,6 +14,7 @@ if TRAINING not in sys.path:
     sys.path.insert(0, TRAINING)
 
 from cmt import data as D  # noqa: E402
+from cmt.data import facts  # noqa: E402
 
 SQUAD = os.path.join(os.path.dirname(__file__), "..", "..", "test", "fixtures", "squad", "notre-dame.json")
 
@@ -207,7 +208,7 @@ class SentenceFactsTest(unittest.TestCase):
             for q in ds.questions:
                 self.assertNotIn(q.answers[0], train_answers)
             # the object noun of each held-out phrase is from the split's own partition
-            objs = set(D._S_OBJECTS[split]) | set(D._S_INFRA[split])
+            objs = set(facts._S_OBJECTS[split]) | set(facts._S_INFRA[split])
             hits = [o for o in objs if o in train_text]
             self.assertEqual(hits, [], "held-out %s nouns appear in training documents" % split)
             self.assertTrue(all(any(o in q.answers[0] for o in objs) for q in ds.questions))

@@ -1,4 +1,4 @@
-"""cmt.embedder.build_bert_onnx: the int8 graph (MatMulNBits + GatherBlockQuantized, quantized at
+"""cmt.pack.embedder.build_bert_onnx: the int8 graph (MatMulNBits + GatherBlockQuantized, quantized at
 pack-build time from the fp32 weights) computes its stored weights and stays close to the fp32 graph.
 The fp32 graph's parity with transformers' BertModel is test/core/embed.test.ts (on the real model)."""
 import unittest
@@ -10,8 +10,8 @@ try:
 except ImportError:  # pragma: no cover
     ort = None
 
-from cmt.embedder import build_bert_onnx
-from cmt.graph import dequantize_blockwise, quantize_int8_f16
+from cmt.pack.embedder import build_bert_onnx
+from cmt.pack.quantize import dequantize_blockwise, quantize_int8_f16
 
 CFG = {"hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 2, "intermediate_size": 128,
        "layer_norm_eps": 1e-12, "hidden_act": "gelu", "position_embedding_type": "absolute"}
@@ -19,7 +19,7 @@ CFG = {"hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 2, "int
 
 def random_bert(seed=0, vocab=300, positions=64):
     rng = np.random.default_rng(seed)
-    H, I = CFG["hidden_size"], CFG["intermediate_size"]
+    H, INTER = CFG["hidden_size"], CFG["intermediate_size"]
     st = {"embeddings.word_embeddings.weight": rng.normal(0, 0.5, (vocab, H)),
           "embeddings.position_embeddings.weight": rng.normal(0, 0.1, (positions, H)),
           "embeddings.token_type_embeddings.weight": rng.normal(0, 0.1, (2, H)),
@@ -27,7 +27,7 @@ def random_bert(seed=0, vocab=300, positions=64):
     for i in range(CFG["num_hidden_layers"]):
         p = f"encoder.layer.{i}."
         for name, (n, k) in {"attention.self.query": (H, H), "attention.self.key": (H, H), "attention.self.value": (H, H),
-                             "attention.output.dense": (H, H), "intermediate.dense": (I, H), "output.dense": (H, I)}.items():
+                             "attention.output.dense": (H, H), "intermediate.dense": (INTER, H), "output.dense": (H, INTER)}.items():
             st[p + name + ".weight"] = rng.normal(0, 1 / np.sqrt(k), (n, k))
             st[p + name + ".bias"] = rng.normal(0, 0.05, n)
         for ln in ("attention.output.LayerNorm", "output.LayerNorm"):

@@ -12,12 +12,12 @@ import unittest
 import numpy as np
 import torch
 
-from cmt.base import LlamaForCausalLM
 from cmt.config import BaseConfig
-from cmt.gguf_import import GgufError, load_gguf, permute_qk, unpermute_qk, write_hf_checkpoint
+from cmt.model.base import LlamaForCausalLM
+from cmt.pack.gguf_import import GgufError, load_gguf, permute_qk, unpermute_qk, write_hf_checkpoint
 
 try:
-    from cmt.recipe import MODEL_SHA256, find_gguf
+    from cmt.pack.recipe import find_gguf
     REAL_GGUF = find_gguf()
 except FileNotFoundError:
     REAL_GGUF = None
@@ -28,7 +28,7 @@ CFG = BaseConfig(vocab_size=300, hidden_size=64, intermediate_size=96, num_hidde
 
 def _tokens():
     # byte-level BPE alphabet + a few merges + specials, like a real gpt2-style GGUF vocabulary
-    from cmt.tokenizer import bytes_to_unicode
+    from cmt.legacy.bpe import bytes_to_unicode
 
     alphabet = list(bytes_to_unicode().values())
     merges = ["h e", "l l", "he ll", "o r"]
@@ -131,7 +131,7 @@ class SyntheticGgufTest(unittest.TestCase):
         self.assertEqual(ids[-3:-1], [four, two])  # every digit its own token (llama.cpp "smollm")
         out = os.path.join(self.tmp.name, "hf")
         write_hf_checkpoint(imported, out)
-        from cmt.base import load_hf_checkpoint
+        from cmt.model.base import load_hf_checkpoint
 
         m, cfg = load_hf_checkpoint(out)
         self.assertEqual(cfg.num_attention_heads, 4)
@@ -158,20 +158,21 @@ class RealSmolLM2Test(unittest.TestCase):
     def test_logits_match_transformers_and_it_answers(self):
         from transformers import LlamaForCausalLM as HFLlama
 
-        from cmt import recipe
+        from cmt.experiments.recipe_model import load_base, tokenizer_of
+        from cmt.pack import recipe
 
         torch.set_num_threads(2)
-        base, imported = recipe.load_base(REAL_GGUF)
+        base, imported = load_base(REAL_GGUF)
         with tempfile.TemporaryDirectory() as tmp:
             write_hf_checkpoint(imported, tmp)
             hf = HFLlama.from_pretrained(tmp, torch_dtype=torch.float32).eval()
-            tok = recipe.tokenizer_of(imported, tmp)
+            tok = tokenizer_of(imported, tmp)
             ids = torch.tensor([tok.encode("The quick brown fox. def main(): return 42")])
             with torch.no_grad():
                 diff = float((base(ids)[0] - hf(ids).logits).abs().max())
             self.assertLess(diff, 2e-4)
             prompt = recipe.QUESTION_TEMPLATE.format(question="What is the capital of France?")
-            from cmt.decode import generate
+            from cmt.model.decode import generate
 
             answer = generate(base, tok, tok.encode(prompt), max_new_tokens=12, stop_strings=[])
             self.assertIn("Paris", answer)

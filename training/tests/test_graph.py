@@ -1,4 +1,4 @@
-"""cmt.graph: decoder.onnx / compressor.onnx written with onnx.helper from numpy weights must
+"""cmt.pack.graph: decoder.onnx / compressor.onnx written with onnx.helper from numpy weights must
 compute what base.py / compress.py compute (onnxruntime vs torch), including a memory prefix
 (past with position_ids starting at 0), a masked prefix row, right padding, batch 2 and cache
 continuation; quantized precisions stay close to fp32."""
@@ -14,12 +14,11 @@ try:
 except ImportError:  # pragma: no cover
     ort = None
 
-from cmt.base import LlamaForCausalLM
-from cmt.cmt_config import CMTConfig
-from cmt.compress import Compressor
-from cmt.config import BaseConfig
-from cmt.graph import (build_compressor, build_decoder, dequantize_blockwise, dequantize_q4_min, quantize_blockwise,
-                       quantize_int8_f16, quantize_q4_min, save_models)
+from cmt.config import BaseConfig, CMTConfig
+from cmt.model.base import LlamaForCausalLM
+from cmt.model.compress import Compressor
+from cmt.pack.graph import build_compressor, build_decoder, save_models
+from cmt.pack.quantize import dequantize_blockwise, dequantize_q4_min, quantize_blockwise, quantize_int8_f16, quantize_q4_min
 
 CFG = BaseConfig(vocab_size=600, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256, rope_theta=10000.0)
@@ -117,7 +116,7 @@ class DecoderGraphTest(unittest.TestCase):
         for keep in (1, 3, 7, 50):
             got_l, got_p = run_decoder(self.fp32, self.ids, self.mask, self.pos, empty_past(2), keep)
             self.assertClose(got_l, all_l[:, -min(keep, 7):], tol=1e-5, what=f"logits_to_keep={keep}")
-            for (k, v), (k0, v0) in zip(got_p, all_p):
+            for (k, v), (k0, v0) in zip(got_p, all_p, strict=True):
                 self.assertClose(k, k0, tol=0.0, what="present key")
                 self.assertClose(v, v0, tol=0.0, what="present value")
 
@@ -240,8 +239,10 @@ class DecoderGraphTest(unittest.TestCase):
             # every large tensor is external (mapped by onnxruntime), each shared one stored once
             saved = onnx.load(os.path.join(d, "decoder.onnx"), load_external_data=False)
             self.assertEqual([i.name for i in saved.graph.initializer if len(i.raw_data) >= 1024], [])
-            big = lambda m: {(i.name, i.raw_data) for i in m.graph.initializer if len(i.raw_data) >= 1024}
-            self.assertLess(sizes[os.path.join(d, "base.onnx.data")], sum(len(r) for _, r in big(dec) | big(comp)) + 4096 * (len(big(dec) | big(comp)) + 1))
+            def big(m):
+                return {(i.name, i.raw_data) for i in m.graph.initializer if len(i.raw_data) >= 1024}
+            both = big(dec) | big(comp)
+            self.assertLess(sizes[os.path.join(d, "base.onnx.data")], sum(len(r) for _, r in both) + 4096 * (len(both) + 1))
             self.assertLess(sizes[os.path.join(d, "base.onnx.data")], sum(len(r) for _, r in big(dec)) + sum(len(r) for _, r in big(comp)))
             so = ort.SessionOptions()
             so.intra_op_num_threads = 2
@@ -359,7 +360,7 @@ class CompressorGraphTest(unittest.TestCase):
         torch.manual_seed(4)
         comp = Compressor(base, CMT)
         with torch.no_grad():
-            for name, p in comp.named_parameters():
+            for p in comp.parameters():
                 if p.requires_grad:
                     p.normal_(0.0, 0.2)
         comp.eval()

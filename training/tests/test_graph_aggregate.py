@@ -1,4 +1,4 @@
-"""aggregator.onnx built with onnx.helper (no torch) computes what cmt.aggregate.Aggregator computes."""
+"""aggregator.onnx built with onnx.helper (no torch) computes what cmt.model.aggregate.Aggregator computes."""
 import unittest
 
 import numpy as np
@@ -6,15 +6,15 @@ import onnx
 import onnxruntime as ort
 import torch
 
-from cmt.aggregate import Aggregator
-from cmt.cmt_config import CMTConfig
-from cmt.graph_aggregate import build_aggregator
+from cmt.config import CMTConfig
+from cmt.model.aggregate import Aggregator
+from cmt.pack.graph_aggregate import build_aggregator
 
 
 def _run(model, feeds):
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     names = [o.name for o in sess.get_outputs()]
-    return dict(zip(names, sess.run(None, feeds)))
+    return dict(zip(names, sess.run(None, feeds), strict=True))
 
 
 class AggregatorGraph(unittest.TestCase):

@@ -7,8 +7,9 @@ import unittest
 
 import onnx
 
-from cmt import pipeline
-from cmt.manifest import sha256_file
+from cmt import paths
+from cmt.legacy import pipeline
+from cmt.pack.manifest import sha256_file
 
 
 class QuickPipeline(unittest.TestCase):
@@ -39,7 +40,7 @@ class TinyPack(unittest.TestCase):
             manifest = pipeline.tiny_pack(os.path.join(tmp, "tiny"))
             total = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(os.path.join(tmp, "tiny")) for f in fs)
             self.assertLess(total, 2 * 1024 * 1024)
-        committed = json.load(open(os.path.join(pipeline.TINY_PACK, "pack.json")))
+        committed = json.load(open(os.path.join(paths.TINY_PACK, "pack.json")))
         self.assertEqual(manifest["packId"], committed["packId"],
                          "test/fixtures/tiny-pack is stale: rebuild it with `npm run pack:tiny`")
 
@@ -50,7 +51,7 @@ class PackIdCoversTheEmbedder(unittest.TestCase):
     def test_embedder_files_and_settings_change_the_pack_id(self):
         import hashlib
 
-        from cmt.manifest import WEIGHT_FILES, pack_id
+        from cmt.pack.manifest import WEIGHT_FILES, pack_id
 
         files = {f: hashlib.sha256(f.encode()).hexdigest() for f in WEIGHT_FILES}
         plain = pack_id("p", files)

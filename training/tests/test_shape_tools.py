@@ -5,7 +5,7 @@ import os
 import unittest
 
 try:
-    from cmt.recipe import RECIPE_DIR, CMT_WEIGHTS, find_gguf
+    from cmt.pack.recipe import CMT_WEIGHTS, RECIPE_DIR, find_gguf
     REAL_GGUF = find_gguf()
 except FileNotFoundError:
     REAL_GGUF = None
@@ -16,11 +16,12 @@ class DevLossTest(unittest.TestCase):
     def test_shipped_memory_beats_closed_book_and_every_question_round_is_scored(self):
         import torch
 
-        from cmt.recipe import dev_loss
+        from cmt.experiments.dev_loss import dev_loss
 
         torch.set_num_threads(2)
         r = dev_loss(os.path.join(RECIPE_DIR, CMT_WEIGHTS), n_docs=8, split="train")
-        for key in ("memory_nll", "own_memory_nll_k1", "wrong_memory_nll_k1", "closed_book_nll", "content_gain", "compress_ms", "aggregate_ms"):
+        for key in ("memory_nll", "own_memory_nll_k1", "wrong_memory_nll_k1", "closed_book_nll", "content_gain", "compress_ms",
+                    "aggregate_ms"):
             self.assertTrue(math.isfinite(r[key]), key)
         # 8 documents, 2-5 facts each with several phrasings: more than one round of 8 questions
         self.assertGreater(r["questions"], 8)

@@ -5,7 +5,7 @@ import subprocess
 import tempfile
 import unittest
 
-from cmt.tokenizer import BPETokenizer, train_bpe, pretokenize
+from cmt.legacy.bpe import BPETokenizer, pretokenize, train_bpe
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 NODE_PKG = os.path.join(REPO, "node_modules", "@huggingface", "tokenizers")
@@ -120,7 +120,7 @@ class TestTokenizer(unittest.TestCase):
                            capture_output=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr.decode("utf-8", "replace"))
         out = json.loads(r.stdout.decode("utf-8"))
-        for s, o in zip(TRICKY, out):
+        for s, o in zip(TRICKY, out, strict=True):
             self.assertEqual(o["ids"], self.tok.encode(s), f"ids differ for {s!r}")
             self.assertEqual(o["dec"], self.tok.decode(o["ids"]), f"decode differs for {s!r}")
 
