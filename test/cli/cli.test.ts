@@ -113,7 +113,7 @@ test('exit codes: missing pack 2, empty question 4, nothing memorized 4, usage 1
   const noDefault = cmt(['ask', 'hello?'], { env: { CMT_BANK: bank } });
   if (!fs.existsSync(path.join(REPO, 'packs', 'default', 'pack.json'))) {
     assert.equal(noDefault.code, 2);
-    assert.match(noDefault.stderr, /npm run pack:default/);
+    assert.match(noDefault.stderr, /npm run pack:build/);
   }
   const empty = cmt(['--json', '--pack', PACK, '--bank', bank, 'ask', '   ']);
   assert.equal(empty.code, 4, empty.stdout + empty.stderr);
