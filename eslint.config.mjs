@@ -4,8 +4,10 @@
 //   src/eval, src/bench  share src/measure, never import each other
 //   src/webview   the chat view's browser script: imports no `vscode` and no node built-ins
 //   src/mcp       the MCP server (`cmt mcp`): imports src/core only, no `vscode`, no other front end
+// No import circle anywhere in src/ (import-x/no-cycle).
 // Size: in all of src/ a file has at most 450 lines and a function at most 80 (blank and comment lines
 // aside): split by concept when one grows past them.
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 const frontEnds = ['extension', 'cli', 'eval', 'bench', 'measure', 'webview', 'mcp'];
@@ -72,6 +74,18 @@ export default tseslint.config(
         patterns: [{ group: ['../extension', '../extension/*', '../cli', '../cli/*', '../eval', '../eval/*', '../bench', '../bench/*', '../measure', '../measure/*', '../webview', '../webview/*'], message: 'src/mcp imports src/core only.' }],
       }],
     },
+  },
+  // No import circle in src/: modules form layers, each understood (and loaded) after what it imports.
+  // `import type` is erased by the compiler and does not count. Relative imports resolve to the .ts
+  // sources with the plugin's node resolver (no path aliases, so no TypeScript resolver needed).
+  {
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts'],
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json', '.node'] })],
+    },
+    rules: { 'import-x/no-cycle': 'error' },
   },
   // Small files and small functions in all of src/ (see the header; tests are exempt).
   {
