@@ -43,6 +43,7 @@ interface NlcModule {
 }
 
 // TypeScript compiles import() to require() under "module": "commonjs"; node-llama-cpp is ESM-only.
+// eslint-disable-next-line @typescript-eslint/no-implied-eval -- the one way to a real import() from CommonJS output
 const importEsm = new Function('s', 'return import(s)') as (s: string) => Promise<unknown>;
 
 function nodeLlamaCppVersion(): string | undefined {

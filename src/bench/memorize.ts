@@ -65,7 +65,7 @@ async function benchMemorize(c: BenchContext): Promise<MemorizeBench> {
     const h = monitorEventLoopDelay({ resolution: 10 });
     h.enable();
     const result = await runWorker<Record<string, number>>(worker, [c.pack.dir, root, path.join(dir, 'bank'), c.device], 'memorize worker', (msg) => {
-      if (msg.type === 'progress') c.log(`[bench] memorize: ${msg.done}/${msg.total}`);
+      if (msg.type === 'progress') c.log(`[bench] memorize: ${String(msg.done)}/${String(msg.total)}`);
     });
     h.disable();
     const ms = (ns: number) => round(ns / 1e6, 2);

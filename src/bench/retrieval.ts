@@ -86,10 +86,14 @@ export interface RetrievalBench {
   notes: string[];
 }
 
+function isAnnKind(k: string): k is VectorIndexOptions['kind'] {
+  return k === 'ivf_hnsw_sq' || k === 'ivf_pq';
+}
+
 /** --ann-kind, --nprobes, --ef, --refine-factor: the ANN settings that override the bank's (undefined: none given). */
 export function vectorIndexOf(o: Pick<BenchOptions, 'annKind' | 'nprobes' | 'ef' | 'refineFactor'>): Partial<VectorIndexOptions> | undefined {
-  if (o.annKind !== undefined && o.annKind !== 'ivf_hnsw_sq' && o.annKind !== 'ivf_pq') throw new Error(`unknown --ann-kind ${o.annKind}; ivf_hnsw_sq or ivf_pq`);
-  const v = defined({ kind: o.annKind as VectorIndexOptions['kind'] | undefined, nprobes: o.nprobes, ef: o.ef, refineFactor: o.refineFactor });
+  if (o.annKind !== undefined && !isAnnKind(o.annKind)) throw new Error(`unknown --ann-kind ${o.annKind}; ivf_hnsw_sq or ivf_pq`);
+  const v = defined({ kind: o.annKind, nprobes: o.nprobes, ef: o.ef, refineFactor: o.refineFactor });
   return Object.keys(v).length ? v : undefined;
 }
 

@@ -19,7 +19,7 @@ import { benchCommand } from '../bench/command';
 import { evalCommand } from '../eval/command';
 import type { MeasureContext } from '../measure/options';
 import { Cli, CLI_FIXES, DEFAULT_PACK, EXIT, exitCodeFor, GlobalOpts, programVersion } from './cli';
-import { AskCliOpts, cmdAsk, cmdForget, cmdMcp, cmdMemorize, cmdPacks, cmdStatus, McpCliOpts, SKIPPED_LISTED } from './commands';
+import { AskCliOpts, cmdAsk, cmdForget, cmdMcp, cmdMemorize, cmdPacks, cmdStatus, McpCliOpts, MemorizeCliOpts, SKIPPED_LISTED } from './commands';
 import { measureCommand } from './measure';
 import { collect, floatArg, intArg, parseSize } from './options';
 
@@ -72,7 +72,7 @@ function addEngineCommands(program: Command, run: Run): void {
     .option('--exclude <glob>', 'skip files matching this glob (repeatable, gitignore syntax)', collect)
     .option('--max-file-size <size>', 'skip files larger than this (e.g. 1mb, 512k; default 1 MiB)', parseSize)
     .option('--list-skipped', `list every skipped file (default: one by one up to ${SKIPPED_LISTED}, else grouped by reason)`)
-    .action(async (paths: string[], o) => {
+    .action(async (paths: string[], o: MemorizeCliOpts) => {
       await run((cli) => cmdMemorize(cli, paths, o));
     });
 
@@ -90,7 +90,7 @@ function addEngineCommands(program: Command, run: Run): void {
     .description('remove a file (or every file under a folder) from the memory bank')
     .argument('<path>', 'file or folder')
     .option('--root <dir>', 'workspace root (default: cwd)')
-    .action(async (p: string, o) => {
+    .action(async (p: string, o: { root?: string }) => {
       await run((cli) => cmdForget(cli, p, o));
     });
 
@@ -153,13 +153,13 @@ export function buildProgram(run: Run): Command {
 
   // Resolve global options at action time.
   program.hook('preAction', (_this, action) => {
-    currentGlobals = action.optsWithGlobals() as GlobalOpts;
+    currentGlobals = action.optsWithGlobals<GlobalOpts>();
   });
   return program;
 }
 
 function currentGlobalsOf(program: Command): GlobalOpts {
-  return program.opts() as GlobalOpts;
+  return program.opts<GlobalOpts>();
 }
 
 let currentGlobals: GlobalOpts = { device: 'auto' };
@@ -186,7 +186,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   process.on('SIGTERM', onSigint);
   // Last line of defence: a stray rejection (e.g. inside a library) must not kill the CLI with a stack dump.
   process.on('unhandledRejection', (e) => {
-    if (currentGlobals.verbose) process.stderr.write(`cmt: unhandled rejection: ${(e as Error)?.stack ?? e}\n`);
+    if (currentGlobals.verbose) process.stderr.write(`cmt: unhandled rejection: ${(e as Error)?.stack ?? String(e)}\n`);
   });
 
   const run = async (fn: (cli: Cli) => Promise<number>): Promise<void> => {

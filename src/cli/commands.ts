@@ -33,7 +33,16 @@ export function groupedSkips(skipped: ReadonlyArray<{ path: string; reason: stri
     .map((g) => `  ${g.paths.length} × ${g.reason}: ${g.paths.slice(0, examples).join(', ')}${g.paths.length > examples ? `, … (+${g.paths.length - examples})` : ''}`);
 }
 
-export async function cmdMemorize(cli: Cli, paths: string[], o: { root?: string; force?: boolean; include?: string[]; exclude?: string[]; maxFileSize?: number; listSkipped?: boolean }): Promise<number> {
+export interface MemorizeCliOpts {
+  root?: string;
+  force?: boolean;
+  include?: string[];
+  exclude?: string[];
+  maxFileSize?: number;
+  listSkipped?: boolean;
+}
+
+export async function cmdMemorize(cli: Cli, paths: string[], o: MemorizeCliOpts): Promise<number> {
   const root = path.resolve(o.root ?? process.cwd());
   const abs = paths.map((p) => path.resolve(p));
   const client = await cli.engine();

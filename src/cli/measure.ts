@@ -20,7 +20,7 @@ export function helpOrder(groups: MeasureCommand['options']): Array<[string, Opt
 function optionOf(s: OptionSpec): Option {
   const o = new Option(s.flags, s.description);
   const parse = PARSERS[s.kind];
-  return parse ? o.argParser(parse as (v: string) => unknown) : o;
+  return parse ? o.argParser<unknown>(parse) : o;
 }
 
 export function measureCommand(def: MeasureCommand, ctx: MeasureContext): Command {
@@ -32,7 +32,7 @@ export function measureCommand(def: MeasureCommand, ctx: MeasureContext): Comman
     try {
       await def.run(ctx, given);
     } catch (e) {
-      process.stderr.write(`cmt ${def.name}: ${(e as Error).stack ?? e}\n`);
+      process.stderr.write(`cmt ${def.name}: ${(e as Error).stack ?? String(e)}\n`);
       process.exitCode = 1;
     }
   });

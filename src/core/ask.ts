@@ -51,7 +51,7 @@ type CompressedQuestion = Awaited<ReturnType<Compressor['compressQuestion']>>;
 type AskDefaults = PackDefaults & { hybrid?: boolean };
 
 function defaultsOf(ctx: AskContext): AskDefaults {
-  return { ...ctx.pack.manifest.defaults, ...(ctx.settings.ask ?? {}) } as AskDefaults;
+  return { ...ctx.pack.manifest.defaults, ...(ctx.settings.ask ?? {}) };
 }
 
 const EXCERPT_CHARS = 300;

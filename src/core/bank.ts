@@ -6,7 +6,7 @@
 import * as lancedb from '@lancedb/lancedb';
 import type { Schema } from 'apache-arrow';
 import { DEFAULT_TEXT_INDEX, DEFAULT_VECTOR_INDEX, TextIndexer, TextIndexOptions, VectorIndexer, VectorIndexInfo, VectorIndexOptions } from './bankIndex';
-import { BankMeta, decodeRow, encodeRows, FileState, PackTableInfo, readFileStates, Row, schemaFor, sqlString, tableLayout, TableLayout, tableNameForPack } from './bankSchema';
+import { BankMeta, decodeRow, encodeRows, FileState, PackTableInfo, readFileStates, Row, rowsOf, schemaFor, sqlString, tableLayout, TableLayout, tableNameForPack } from './bankSchema';
 import { BankSearch, TextHit, VectorHit } from './bankSearch';
 import { listPackTables, openPackTable, tableBytes } from './bankStorage';
 import { Serial } from './serial';
@@ -263,7 +263,7 @@ export class MemoryBank {
     const cache = await this.fileCache();
     const st = cache.get(from);
     if (!st) return false;
-    const rows = await table.query().where(`path = ${sqlString(from)}`).toArray();
+    const rows = await rowsOf(table.query().where(`path = ${sqlString(from)}`));
     const records = rows.map(decodeRow);
     const moved = encodeRows(this.layout, to, st.contentHash, st.mtimeMs, records);
     await this.mergeFileRows(table, to, moved, cache.has(to));
@@ -336,7 +336,7 @@ export class MemoryBank {
     const byId = new Map<string, MemoryRecord>();
     for (let i = 0; i < ids.length; i += 256) {
       const part = ids.slice(i, i + 256);
-      const rows = await this.table.query().where(`id IN (${part.map(sqlString).join(', ')})`).toArray();
+      const rows = await rowsOf(this.table.query().where(`id IN (${part.map(sqlString).join(', ')})`));
       for (const r of rows) byId.set(String(r.id), decodeRow(r));
     }
     return ids.map((id) => byId.get(id)).filter((r): r is MemoryRecord => !!r);
@@ -346,7 +346,7 @@ export class MemoryBank {
   async recordsOf(filePath: string): Promise<MemoryRecord[]> {
     this.assertOpen();
     if (!this.table) return [];
-    const rows = await this.table.query().where(`path = ${sqlString(filePath)}`).toArray();
+    const rows = await rowsOf(this.table.query().where(`path = ${sqlString(filePath)}`));
     return rows.map((r) => decodeRow(r)).sort((a, b) => a.startLine - b.startLine);
   }
 

@@ -215,7 +215,7 @@ export function encodeRows(layout: TableLayout, p: string, contentHash: string, 
 /** Each file's state, from the table's rows (the bank caches it and keeps it up to date as it writes). */
 export async function readFileStates(table: lancedb.Table): Promise<Map<string, FileState>> {
   const m = new Map<string, FileState>();
-  const rows = await table.query().select(['path', 'content_hash', 'mtime_ms']).toArray();
+  const rows = await rowsOf(table.query().select(['path', 'content_hash', 'mtime_ms']));
   for (const r of rows) {
     const p = String(r.path);
     const s = m.get(p);
@@ -223,6 +223,11 @@ export async function readFileStates(table: lancedb.Table): Promise<Map<string, 
     else m.set(p, { contentHash: String(r.content_hash), mtimeMs: Number(r.mtime_ms), chunks: 1 });
   }
   return m;
+}
+
+/** A query's rows (LanceDB types them `any`): column values by name, read through decodeRow. */
+export async function rowsOf(q: { toArray(): Promise<unknown[]> }): Promise<Row[]> {
+  return (await q.toArray()) as Row[];
 }
 
 /** A table row as a MemoryRecord. */

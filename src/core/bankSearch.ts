@@ -4,7 +4,7 @@
 // and keeps the indexes fresh (bankIndex.ts) before a full-text search.
 import * as lancedb from '@lancedb/lancedb';
 import type { TextIndexer, VectorIndexer } from './bankIndex';
-import { decodeRow, sqlString, TableLayout } from './bankSchema';
+import { decodeRow, rowsOf, sqlString, TableLayout } from './bankSchema';
 import { PathIndex, questionDefTerms } from './names';
 import { codeTerms, sanitizeFtsQuery } from './terms';
 import { CmtError, MemoryRecord } from './types';
@@ -49,7 +49,7 @@ export class BankSearch {
   /** A cosine vector query on `column`; with an ANN index on it, the index's search settings apply (exact search ignores them). */
   private async nearest(table: lancedb.Table, column: 'key' | 'emb', v: Float32Array, limit: number, exact = false): Promise<VectorHit[]> {
     const q = this.src.ann.tune(table.vectorSearch(Array.from(v)).column(column).distanceType('cosine').limit(limit), limit, exact);
-    const rows = await q.toArray();
+    const rows = await rowsOf(q);
     return rows.map((r) => ({ record: decodeRow(r), distance: Number(r._distance) }));
   }
 
@@ -80,7 +80,7 @@ export class BankSearch {
     if (!table || !layout.hasDefines || !q || limit <= 0) return [];
     await this.src.freshIndexes();
     if (!(await fts.hasDefinesIndex(table))) return [];
-    const rows = await table.query().fullTextSearch(new lancedb.MatchQuery(q, 'defines')).limit(limit).toArray();
+    const rows = await rowsOf(table.query().fullTextSearch(new lancedb.MatchQuery(q, 'defines')).limit(limit));
     return rows.map((r) => ({ record: decodeRow(r), score: Number(r._score) }));
   }
 
@@ -99,8 +99,8 @@ export class BankSearch {
     const out: TextHit[] = [];
     for (const f of files) {
       const where = `path = ${sqlString(f.path)}`;
-      let rows = fts.textIndexed && q ? await table.query().fullTextSearch(new lancedb.MatchQuery(q, this.textColumn)).where(where).limit(limit).toArray() : [];
-      if (rows.length === 0) rows = (await table.query().where(where).limit(64).toArray()).sort((a, b) => Number(a.start_line) - Number(b.start_line)).slice(0, 1);
+      let rows = fts.textIndexed && q ? await rowsOf(table.query().fullTextSearch(new lancedb.MatchQuery(q, this.textColumn)).where(where).limit(limit)) : [];
+      if (rows.length === 0) rows = (await rowsOf(table.query().where(where).limit(64))).sort((a, b) => Number(a.start_line) - Number(b.start_line)).slice(0, 1);
       for (const r of rows) out.push({ record: decodeRow(r), score: f.score * 1000 + Number(r._score ?? 0) });
       if (out.length >= limit) break;
     }
@@ -114,7 +114,7 @@ export class BankSearch {
     if (!table || !q || limit <= 0) return [];
     await this.src.freshIndexes();
     if (!(await fts.hasTextIndex(table))) return []; // read-only bank that was never indexed, or empty table
-    const rows = await table.query().fullTextSearch(new lancedb.MatchQuery(q, this.textColumn)).limit(limit).toArray();
+    const rows = await rowsOf(table.query().fullTextSearch(new lancedb.MatchQuery(q, this.textColumn)).limit(limit));
     return rows.map((r) => ({ record: decodeRow(r), score: Number(r._score) }));
   }
 

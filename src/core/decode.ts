@@ -270,7 +270,7 @@ export class Decoder {
     const streamer = new TextStreamer(this.pack.tokenizer, stops, opts.onToken);
     const init = this.initialCache(prefix, contrast);
     const rowsTokens = (t: number[]) => (contrast ? [t, t] : [t]);
-    let tokens: number[] = [];
+    const tokens: number[] = [];
     let sum = 0;
     let count = 0;
     let gain = 0; // sum of log p(with prefix) − log p(without), over the answer tokens
@@ -385,7 +385,7 @@ export class Decoder {
         cache = gatherRows(cache, order);
         n = alive.length;
         const stepTokens = alive.map((a) => [a.tokens[a.tokens.length - 1]]);
-        const masked = contrast ? [...new Array(n).fill(0), ...new Array(n).fill(init.P)] : new Array(n).fill(0);
+        const masked = contrast ? [...new Array<number>(n).fill(0), ...new Array<number>(n).fill(init.P)] : new Array<number>(n).fill(0);
         ({ logits, cache } = await this.step(cache, contrast ? [...stepTokens, ...stepTokens] : stepTokens, pos, masked));
         pos++;
       }

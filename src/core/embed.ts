@@ -85,7 +85,7 @@ export class Embedder {
     const bs = Math.max(1, opts.batchSize ?? 16);
     const toks = texts.map((t) => this.tokenize(t));
     const order = toks.map((_, i) => i).sort((a, b) => toks[a].length - toks[b].length);
-    const out: Float32Array[] = new Array(texts.length);
+    const out = new Array<Float32Array>(texts.length);
     const session = texts.length === 1 ? this.session : await this.batchesSession();
     for (let s = 0; s < order.length; s += bs) {
       if (opts.signal?.aborted) throw new CmtError('CANCELLED', 'embedding cancelled');

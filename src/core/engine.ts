@@ -219,7 +219,7 @@ export class Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.writes.run(async () => undefined); // let a running write finish
+    await this.writes.run(() => Promise.resolve()); // let a running write finish
     try {
       this.bank.close();
     } finally {

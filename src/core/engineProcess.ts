@@ -47,7 +47,7 @@ export function spawnEngine(opts: SpawnOptions, on: ProcessEvents): Generation {
   // Writes go through a sink that drops them once the child is gone: vscode-jsonrpc turns a failed
   // write into an unhandled promise rejection (it throws inside an async Promise executor), which
   // would crash a CLI. A request whose write was dropped is failed by the `died` race instead.
-  const stdin = proc.stdin!;
+  const stdin = proc.stdin;
   let gone = false;
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -55,13 +55,13 @@ export function spawnEngine(opts: SpawnOptions, on: ProcessEvents): Generation {
       stdin.write(chunk, () => cb());
     },
   });
-  const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(sink));
+  const conn = createMessageConnection(new StreamMessageReader(proc.stdout), new StreamMessageWriter(sink));
   let rejectDied!: (e: CmtError) => void;
   const died = new Promise<never>((_, reject) => (rejectDied = reject));
   died.catch(() => undefined);
   const g: Generation = { proc, conn, died, dead: false, expectedExit: false, ready: false };
 
-  forwardLines(proc, on.stderr);
+  forwardLines(proc, (line) => on.stderr(line));
   stdin.on('error', () => {
     gone = true; // EPIPE after the child died: reported through 'exit'
   });

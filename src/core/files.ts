@@ -115,7 +115,7 @@ export interface PathRuleOptions {
 export class PathRules {
   readonly include: Ignore | null;
   readonly exclude: Ignore | null;
-  readonly secrets = ignore().add(DEFAULT_SECRET_EXCLUDES as string[]);
+  readonly secrets = ignore().add(DEFAULT_SECRET_EXCLUDES);
   readonly defaults: Ignore | null;
   readonly vendored: Ignore | null;
   private readonly includeDirPrefixes: string[] = [];
@@ -123,8 +123,8 @@ export class PathRules {
   constructor(opts: PathRuleOptions) {
     this.include = opts.include?.length ? ignore().add(opts.include) : null;
     this.exclude = opts.exclude?.length ? ignore().add(opts.exclude) : null;
-    this.defaults = opts.useDefaultExcludes === false ? null : ignore().add(DEFAULT_EXCLUDES as string[]);
-    this.vendored = opts.useDefaultExcludes === false ? null : ignore().add(VENDOR_EXCLUDES as string[]);
+    this.defaults = opts.useDefaultExcludes === false ? null : ignore().add(DEFAULT_EXCLUDES);
+    this.vendored = opts.useDefaultExcludes === false ? null : ignore().add(VENDOR_EXCLUDES);
     for (const pat of opts.include ?? []) {
       // Anchored patterns (with a slash before the end) may reach into excluded folders.
       const p = pat.replace(/^\//, '');

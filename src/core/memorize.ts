@@ -42,7 +42,8 @@ const FAILURE_CODES = new Set<SkipReason>(['unreadable']);
 /** Chunks per compressor run: 54.6 ms/chunk at 4 vs 56.0 at 8, and 115 MiB less resident (docs/RESULTS.md, "Memory"). */
 const DEFAULT_BATCH_SIZE = 4;
 
-function issue(p: string, code: SkipReason | string, detail?: string): FileIssue & { code: string } {
+/** `code`: a SkipReason, or a message of its own (e.g. 'outside the workspace root'). */
+function issue(p: string, code: string, detail?: string): FileIssue & { code: string } {
   return { path: p, code, reason: skipReasonText(code, detail) };
 }
 

@@ -258,7 +258,7 @@ export function validateEmbedderSection(e: unknown, files: Record<string, unknow
   if ((o.maxTokens as number) < 3) bad('maxTokens');
   if (o.pooling !== 'mean-l2') bad('pooling');
   for (const f of ['graph', 'tokenizer']) {
-    if (!((o[f] as string) in files)) throw new CmtError('PACK_CORRUPT', `${where}: "${o[f]}" (embedder.${f}) is not listed in "files" (no checksum)`);
+    if (!((o[f] as string) in files)) throw new CmtError('PACK_CORRUPT', `${where}: "${String(o[f])}" (embedder.${f}) is not listed in "files" (no checksum)`);
   }
   return o as unknown as PackEmbedder;
 }

@@ -156,7 +156,7 @@ const MEMORIZE_OPTION_KEYS = ['root', 'force', 'include', 'exclude', 'maxFileByt
 export function memorizeOptionsOf(o: MemorizeOptions): MemorizeOptions {
   const out: Record<string, unknown> = {};
   for (const k of MEMORIZE_OPTION_KEYS) if (o[k] !== undefined) out[k] = o[k];
-  return out as MemorizeOptions;
+  return out;
 }
 
 /** Progress of a memorize, after every file (memorized, unchanged, skipped or failed). */

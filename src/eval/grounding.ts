@@ -37,7 +37,7 @@ function groundingConsole(g: NonNullable<EvalReport['groundingFit']>): string {
 export const groundingSection: EvalSection = {
   name: 'grounding',
   options: GROUNDING_OPTIONS,
-  async run(ctx, report) {
+  run(ctx, report) {
     if (!ctx.o.fitGrounding) return;
     const maxConfidentWrong = ctx.o.fitMaxConfidentWrong;
     report.groundingFit = { maxConfidentWrong, fits: fitFloors(ctx.outcomes, ctx.variants, maxConfidentWrong) };

@@ -171,7 +171,7 @@ async function answerVariants(a: Asked, variants: readonly Variant[]): Promise<v
   if (want.has('cmt') && full) await cmtWith(a, 'cmt', full.matched.map((x) => x.record), s.alpha, full.ms);
   // Memory + chunk, and what the memory contributes to it: the same prompt with the retrieved
   // memories, with other documents' memories, and with the question alone.
-  const retrieved = async () => full!.matched.map((x) => x.record.memory);
+  const retrieved = () => Promise.resolve(full!.matched.map((x) => x.record.memory));
   await withChunks(a, full, 'cmt_plus_chunk', 1, retrieved);
   await withChunks(a, full, 'cmt_plus_top2', 2, retrieved);
   await withChunks(a, full, 'cmt_plus_chunk_other_memory', 1, async () => {
@@ -179,7 +179,7 @@ async function answerVariants(a: Asked, variants: readonly Variant[]): Promise<v
     const far = await bank.engine.bank.vectorSearch(a.q.key.map((x) => -x), s.topK + mine.size);
     return far.filter((h) => !mine.has(h.record.id)).slice(0, Math.max(1, full!.matched.length)).map((h) => h.record.memory);
   });
-  await withChunks(a, full, 'cmt_plus_chunk_no_memory', 1, async () => []);
+  await withChunks(a, full, 'cmt_plus_chunk_no_memory', 1, () => Promise.resolve([]));
   await withChunks(a, full, 'cmt_plus_chunk_copy', 1, retrieved);
   if (want.has('cmt_alpha0') && full) await cmtWith(a, 'cmt_alpha0', full.matched.map((x) => x.record), 0, full.ms);
   if (want.has('cmt_no_hybrid')) {

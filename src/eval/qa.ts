@@ -103,14 +103,14 @@ function runMarkdown(run: DatasetRun): string[] {
   out.push(
     mdTable(
       ['variant', 'EM', 'prefix EM', 'F1', 'latency p50 ms', 'latency p95 ms', 'prompt tokens (mean)'],
-      Object.entries(run.variants).map(([v, x]) => [`${v} — ${x!.label}`, x!.em, x!.prefixEm, x!.f1, x!.latencyMs.p50, x!.latencyMs.p95, x!.promptTokens.mean]),
+      Object.entries(run.variants).map(([v, x]) => [`${v} — ${x.label}`, x.em, x.prefixEm, x.f1, x.latencyMs.p50, x.latencyMs.p95, x.promptTokens.mean]),
     ),
   );
   out.push(`\nGrounding (% of answers; "correct" = SQuAD F1 ≥ ${CORRECT_F1} or the gold answer contained whole; confident-wrong = marked "found in source" but wrong):\n`);
   out.push(
     mdTable(
       ['variant', 'found in source', 'precision of found', 'confident-wrong', 'correct but "not sure"'],
-      Object.entries(run.variants).map(([v, x]) => [v, x!.grounding.found, x!.grounding.foundPrecision ?? '—', x!.grounding.confidentWrong, x!.grounding.correctNotSure]),
+      Object.entries(run.variants).map(([v, x]) => [v, x.grounding.found, x.grounding.foundPrecision ?? '—', x.grounding.confidentWrong, x.grounding.correctNotSure]),
     ),
   );
   out.push('\nGold-document retrieval (% of questions):\n');
@@ -128,7 +128,7 @@ function qaConsole(r: EvalReport): string {
   const out: string[] = [];
   for (const run of r.runs) {
     out.push(`${run.dataset}: ${run.documents} docs, ${run.questions} questions\n`);
-    for (const [v, x] of Object.entries(run.variants)) out.push(`  ${v.padEnd(22)} EM ${x!.em}  prefixEM ${x!.prefixEm}  F1 ${x!.f1}  right ${x!.right}  p50 ${x!.latencyMs.p50} ms\n`);
+    for (const [v, x] of Object.entries(run.variants)) out.push(`  ${v.padEnd(22)} EM ${x.em}  prefixEM ${x.prefixEm}  F1 ${x.f1}  right ${x.right}  p50 ${x.latencyMs.p50} ms\n`);
     out.push(`  recall@1/5 vector ${run.retrieval.vector.recall1}/${run.retrieval.vector.recall5} text ${run.retrieval.text.recall1}/${run.retrieval.text.recall5} hybrid ${run.retrieval.hybrid.recall1}/${run.retrieval.hybrid.recall5}\n`);
   }
   return out.join('');
@@ -147,7 +147,7 @@ export const qaSection: EvalSection = {
     Object.fromEntries(
       r.runs.map((run) => [
         `${tag}-${run.dataset}-f1.svg`,
-        barChart({ title: `${run.dataset}: F1 by variant (${r.pack.name})`, xLabel: 'SQuAD F1 (%)', bars: Object.entries(run.variants).map(([v, x]) => ({ label: v, value: x!.f1 })) }),
+        barChart({ title: `${run.dataset}: F1 by variant (${r.pack.name})`, xLabel: 'SQuAD F1 (%)', bars: Object.entries(run.variants).map(([v, x]) => ({ label: v, value: x.f1 })) }),
       ]),
     ),
   console: qaConsole,

@@ -37,7 +37,7 @@ function byKindOf(outs: QuestionOutcome[], kinds: string[], variants: readonly V
     byKind[k] = {
       questions: xs.length,
       topChunkFile: pct(xs.filter((x) => x.rank.hybrid === 1).length, xs.length),
-      variants: Object.fromEntries(Object.entries(sv).map(([v, x]) => [v, { f1: x!.f1, right: x!.right }])),
+      variants: Object.fromEntries(Object.entries(sv).map(([v, x]) => [v, { f1: x.f1, right: x.right }])),
     };
   }
   return byKind;
@@ -119,7 +119,7 @@ export function realAnswersMarkdown(run: DatasetRun, real: RealAnswerRun): strin
   out.push(
     mdTable(
       ['variant', 'EM', 'F1', 'right', 'found in source', 'confident-wrong', 'latency p50 ms', 'prompt tokens (mean)'],
-      Object.entries(run.variants).map(([v, x]) => [`${v} — ${x!.label}`, x!.em, x!.f1, x!.right, x!.grounding.found, x!.grounding.confidentWrong, x!.latencyMs.p50, x!.promptTokens.mean]),
+      Object.entries(run.variants).map(([v, x]) => [`${v} — ${x.label}`, x.em, x.f1, x.right, x.grounding.found, x.grounding.confidentWrong, x.latencyMs.p50, x.promptTokens.mean]),
     ),
   );
   const vs = Object.keys(run.variants) as Variant[];

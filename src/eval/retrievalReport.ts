@@ -28,7 +28,7 @@ export function retrievalMarkdown(r: RetrievalReport): string {
     const cost = run.memorizeNoEmbedderMs ? `, without the embedder ${(run.memorizeNoEmbedderMs / 1000).toFixed(1)} s (+${round((100 * (run.memorizeMs - run.memorizeNoEmbedderMs)) / run.memorizeNoEmbedderMs, 1)}%)` : '';
     out.push(`## ${run.dataset}: ${run.documents} documents (${run.chunks} chunks), ${run.questions} questions\n`);
     out.push(`Memorize ${(run.memorizeMs / 1000).toFixed(1)} s (embedder ${(run.embedderMs / 1000).toFixed(1)} s)${cost}; per question (compress + embed + 3 searches) p50 ${run.questionMs.p50} ms, p95 ${run.questionMs.p95} ms.\n`);
-    out.push(mdTable(['retriever', 'recall@1', 'recall@5', 'MRR'], Object.entries(run.retrievers).map(([k, s]) => [LABEL[k] ?? k, s!.recall1, s!.recall5, s!.mrr])));
+    out.push(mdTable(['retriever', 'recall@1', 'recall@5', 'MRR'], Object.entries(run.retrievers).map(([k, s]) => [LABEL[k] ?? k, s.recall1, s.recall5, s.mrr])));
     out.push('');
   }
   return out.join('\n');
@@ -103,7 +103,7 @@ export function retrievalConsole(r: RetrievalReport): string {
     const lines = run.real?.lines;
     for (const [k, x] of Object.entries(run.retrievers)) {
       const l = lines?.[k as keyof typeof lines];
-      out.push(`  ${k.padEnd(7)} ${run.real ? 'file ' : ''}recall@1 ${x!.recall1}  recall@5 ${x!.recall5}  MRR ${x!.mrr}${l ? `  line hit@1 ${l.hit1}  hit@5 ${l.hit5}` : ''}\n`);
+      out.push(`  ${k.padEnd(7)} ${run.real ? 'file ' : ''}recall@1 ${x.recall1}  recall@5 ${x.recall5}  MRR ${x.mrr}${l ? `  line hit@1 ${l.hit1}  hit@5 ${l.hit5}` : ''}\n`);
     }
     if (run.real) out.push(realConsole(run.real));
   }

@@ -13,7 +13,7 @@ import { rewordIssue } from '../core/files';
 
 let controller: MemoryController | undefined;
 
-export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
+export function activate(ctx: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel('CMT Memory');
   const log = new StatusLog();
   log.record('activate', { vscodeVersion: vscode.version, node: process.version, trusted: vscode.workspace.isTrusted });
@@ -128,8 +128,8 @@ async function bulkMemorize({ ctrl, output }: Parts, paths: string[], title: str
   );
 }
 
-/** Registers a command (disposed with the extension). */
-type Register = (id: string, fn: (...a: any[]) => unknown) => void;
+/** Registers a command (disposed with the extension); any handler: VS Code hands commands their arguments untyped. */
+type Register = (id: string, fn: (...a: never[]) => unknown) => void;
 
 /** The command palette / context menu commands. */
 function registerCommands(parts: Parts): void {
@@ -151,7 +151,7 @@ function registerMemoryCommands(parts: Parts, reg: Register): void {
   const bulk = (paths: string[], title: string) => bulkMemorize(parts, paths, title);
 
   reg('cmtMemory.memorizeFile', async (arg?: unknown, all?: unknown) => {
-    const uris = Array.isArray(all) && all.every((x) => x instanceof vscode.Uri) ? (all as vscode.Uri[]) : [targetUri(arg)];
+    const uris = Array.isArray(all) && all.every((x) => x instanceof vscode.Uri) ? all : [targetUri(arg)];
     const ok = uris.filter(inWorkspace);
     if (ok.length === 0) {
       void vscode.window.showWarningMessage('CMT Memory: open a file of this workspace first.');

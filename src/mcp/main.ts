@@ -17,7 +17,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   }
   const root = path.resolve(values.root ?? process.cwd());
   const engine = new RelayEngine(sock, token);
-  const server = await serveStdio({ root, engine: async () => engine, version: values.version ?? '0.0.0' });
+  const server = await serveStdio({ root, engine: () => Promise.resolve(engine), version: values.version ?? '0.0.0' });
   const stop = () => void server.close();
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -45,7 +45,7 @@ export function createMcpServer(opts: McpServerOptions): Server {
   const tracked = async (): Promise<McpEngine> => (lastEngine = await engine());
   const byName = new Map(TOOLS.map((t) => [t.name, t]));
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+  server.setRequestHandler(ListToolsRequestSchema, () => ({
     tools: TOOLS.map((t) => ({
       name: t.name,
       title: t.title,

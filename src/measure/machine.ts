@@ -21,7 +21,7 @@ export function machineInfo(): MachineInfo {
   let ortVersion = '';
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, on purpose
-    ortVersion = require('onnxruntime-node/package.json').version;
+    ortVersion = (require('onnxruntime-node/package.json') as { version: string }).version;
   } catch {
     ortVersion = '?';
   }

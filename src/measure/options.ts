@@ -98,8 +98,8 @@ export interface Section<C, R> {
   readonly name: string;
   /** Its options (declared once: types, defaults and --help come from here). */
   readonly options: OptionSpecs;
-  /** Measures and puts its result in the report. */
-  run(ctx: C, report: R): Promise<void>;
+  /** Measures and puts its result in the report (a section that only computes may return at once). */
+  run(ctx: C, report: R): void | Promise<void>;
   /** Its part of the markdown report ('' when it has nothing to say). */
   markdown?(report: R): string;
   /** Its SVG charts: file name -> SVG text. */

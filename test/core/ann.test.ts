@@ -78,7 +78,7 @@ test('ANN index: built past minRows in the background, agrees with exact search,
     const kq = unit(Float32Array.from({ length: D }, rand));
     const kExact = (await bank.vectorSearch(kq, 5, { exact: true })).map((h) => h.record.id);
     const kAnn = (await bank.vectorSearch(kq, 5)).map((h) => h.record.id);
-    assert.ok(kAnn.filter((id) => kExact.includes(id)).length >= 4, `key top-5 ${kAnn} vs exact ${kExact}`);
+    assert.ok(kAnn.filter((id) => kExact.includes(id)).length >= 4, `key top-5 ${kAnn.join(',')} vs exact ${kExact.join(',')}`);
 
     // A row written after the build is not in the index but is still searched.
     const probe = embVec();
@@ -144,7 +144,7 @@ test('ANN index: off below the default threshold and when minRows is Infinity; I
     const kq = unit(Float32Array.from({ length: D }, rand));
     const exact = (await pq.vectorSearch(kq, 5, { exact: true })).map((h) => h.record.id);
     const ann = (await pq.vectorSearch(kq, 5)).map((h) => h.record.id);
-    assert.ok(ann.filter((id) => exact.includes(id)).length >= 4, `${ann} vs ${exact}`);
+    assert.ok(ann.filter((id) => exact.includes(id)).length >= 4, `${ann.join(',')} vs ${exact.join(',')}`);
     pq.close();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -285,6 +285,6 @@ test('definition index and path search: the defining chunk ahead of a call site;
     assert.equal(paths[0].record.path, 'pyproject.toml');
     assert.deepEqual(await bank.pathSearch('What does Flask do?', 5), []);
   } finally {
-    await bank.close();
+    bank.close();
   }
 });

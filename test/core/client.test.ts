@@ -30,7 +30,7 @@ function client(extra: Partial<ConstructorParameters<typeof EngineClient>[0]> = 
 async function rejectsCode(p: Promise<unknown>, code: string): Promise<CmtError> {
   let err: CmtError | undefined;
   await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof CmtError, `expected CmtError, got ${e}`);
+    assert.ok(e instanceof CmtError, `expected CmtError, got ${String(e)}`);
     assert.equal(e.code, code, e.message);
     err = e;
     return true;

@@ -32,7 +32,7 @@ function write(rel: string, text: string): void {
 
 async function rejectsCode(p: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof CmtError, `expected CmtError, got ${e}`);
+    assert.ok(e instanceof CmtError, `expected CmtError, got ${String(e)}`);
     assert.equal(e.code, code, e.message);
     return true;
   });
@@ -94,7 +94,7 @@ test('ask options: vector-only, beams, alpha; bad and long questions', async () 
   const long = Array.from({ length: 200 }, (_, i) => `word${i}`).join(' ') + '?';
   const t = await engine.ask(long, { maxNewTokens: 2 });
   assert.ok(t.questionTruncated, 'over-long question should be reported as truncated');
-  assert.ok(t.questionTruncated!.tokens > t.questionTruncated!.maxQuestionTokens);
+  assert.ok(t.questionTruncated.tokens > t.questionTruncated.maxQuestionTokens);
   const ac = new AbortController();
   ac.abort();
   await rejectsCode(engine.ask('zurfea replicas', { signal: ac.signal }), 'CANCELLED');

@@ -42,14 +42,14 @@ test('match: the embedder list joins the fusion; weight 0 skips a search', async
     textSearch: async () => (calls.push('text'), ['t', 'b'].map((id, i) => ({ record: rec(id), score: 5 - i }))),
   };
   const q = { key: new Float32Array(2), text: 'q', emb: new Float32Array(2) };
-  const all = await match(fake as never, q, { topK: 4 });
+  const all = await match(fake, q, { topK: 4 });
   assert.equal(all[0].record.id, 'b'); // in all three lists
   calls.length = 0;
-  const embOnly = await match(fake as never, q, { topK: 2, weights: { key: 0, emb: 1, text: 0 } });
+  const embOnly = await match(fake, q, { topK: 2, weights: { key: 0, emb: 1, text: 0 } });
   assert.deepEqual(calls, ['emb']);
   assert.deepEqual(embOnly.map((m) => m.record.id), ['e', 'b']);
   calls.length = 0;
-  await match(fake as never, { key: q.key, text: 'q' }, { topK: 2 }); // no question embedding: no emb search
+  await match(fake, { key: q.key, text: 'q' }, { topK: 2 }); // no question embedding: no emb search
   assert.deepEqual(calls.sort(), ['key', 'text']);
 });
 

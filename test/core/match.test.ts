@@ -33,11 +33,11 @@ test('match: hybrid vs vector-only with a fake bank', async () => {
       ['a', 'b', 'c', 'x'].slice(0, limit).map((id, i) => ({ record: rec(id), distance: i * 0.1 })),
     textSearch: async (_q: string, limit: number) => ['c', 'z'].slice(0, limit).map((id, i) => ({ record: rec(id), score: 5 - i })),
   };
-  const hy = await match(fake as never, { key: new Float32Array(2), text: 'q' }, { topK: 3 });
+  const hy = await match(fake, { key: new Float32Array(2), text: 'q' }, { topK: 3 });
   // b (vector 2) and z (text 2) tie on score; the vector rank breaks the tie.
   assert.deepEqual(hy.map((m) => m.record.id), ['c', 'a', 'b']);
   assert.equal((await match(fake as never, { key: new Float32Array(2), text: 'q' }, { topK: 5 }))[3].record.id, 'z');
-  const vo = await match(fake as never, { key: new Float32Array(2), text: 'q' }, { topK: 2, hybrid: false });
+  const vo = await match(fake, { key: new Float32Array(2), text: 'q' }, { topK: 2, hybrid: false });
   assert.deepEqual(vo.map((m) => [m.record.id, m.vectorRank, m.textRank]), [['a', 1, undefined], ['b', 2, undefined]]);
   assert.ok(Math.abs(vo[1].score - 0.9) < 1e-9);
 });

@@ -36,7 +36,7 @@ async function withPackCopy(f: (dir: string) => Promise<void>): Promise<void> {
 
 async function rejectsWith(p: Promise<unknown>, code: string, mention: string): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof CmtError, `expected CmtError, got ${e}`);
+    assert.ok(e instanceof CmtError, `expected CmtError, got ${String(e)}`);
     assert.equal(e.code, code, e.message);
     assert.ok(e.message.includes(mention), `message should name ${mention}: ${e.message}`);
     return true;

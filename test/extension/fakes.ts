@@ -43,7 +43,7 @@ export class FakeEngine extends EventEmitter {
     this.maxRunning = Math.max(this.maxRunning, ++this.running);
     await new Promise((r) => setTimeout(r, 10));
     const n = params.paths.length;
-    for (let i = 1; i <= n; i++) opts.onProgress?.({ done: i, total: n, path: `f${i}` } as ProgressParams);
+    for (let i = 1; i <= n; i++) opts.onProgress?.({ done: i, total: n, path: `f${i}` });
     this.memories += 3 * n;
     this.files += n;
     this.running--;
@@ -79,7 +79,7 @@ export class FakeEngine extends EventEmitter {
       citations: [{ path: 'a.md', startLine: 1, endLine: 3, score: 0.9, excerpt: 'x'.repeat(500) }],
       timings: { matchMs: 1, aggregateMs: 1, firstTokenMs: 1, totalMs: 2 },
       grounding: { verdict: 'found', reason: 'in-source', message: 'Found in your files.', quotes: [{ path: 'a.md', line: 2, text: 'port: 5432', citation: 0 }], coverage: 1, memoryGain: 0.5 },
-    } as AskResponse;
+    };
   }
   async shutdown(): Promise<void> {
     this.state = 'disposed';

@@ -83,7 +83,7 @@ test('work queue: pause holds work, resume runs it; maxWait bounds a steady stre
     q.push({ kind: 'memorize', path: '/w/hot' });
     await sleep(10);
   }
-  assert.ok(batches.length >= 2, `expected a forced batch during the stream, got ${batches.length}`);
+  assert.ok(batches.length >= 2, `expected a forced batch during the stream, got ${String(batches.length)}`);
   q.dispose();
 });
 

@@ -33,7 +33,7 @@ test('webview CSP: default-src none, scripts only by nonce, every script carries
   const csp = cspOf(html);
   assert.deepEqual(csp.get('default-src'), ["'none'"]);
   const script = csp.get('script-src');
-  assert.ok(script && script.length === 1, `script-src has exactly one source: ${script}`);
+  assert.ok(script && script.length === 1, `script-src has exactly one source: ${String(script)}`);
   const nonce = /^'nonce-([A-Za-z0-9+/=]+)'$/.exec(script[0])?.[1];
   assert.ok(nonce, `script-src is a nonce: ${script[0]}`);
   assert.ok(!/unsafe-inline|unsafe-eval|unsafe-hashes|wasm-unsafe/.test(html), 'no unsafe-* anywhere');

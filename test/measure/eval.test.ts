@@ -85,12 +85,12 @@ test('cmt eval --quick on the tiny pack: structure and sane values', async () =>
       assert.ok(run.memorize.chunks >= run.documents);
       assert.deepEqual(Object.keys(run.variants).sort(), [...VARIANTS].sort());
       for (const v of Object.values(run.variants)) {
-        assert.equal(v!.n, run.questions);
-        for (const x of [v!.em, v!.prefixEm, v!.f1]) assert.ok(x >= 0 && x <= 100);
-        assert.ok(v!.prefixEm >= v!.em);
-        assert.ok(v!.latencyMs.p50 > 0 && v!.latencyMs.p95 >= v!.latencyMs.p50);
-        assert.ok(v!.promptTokens.mean > 0);
-        const g = v!.grounding;
+        assert.equal(v.n, run.questions);
+        for (const x of [v.em, v.prefixEm, v.f1]) assert.ok(x >= 0 && x <= 100);
+        assert.ok(v.prefixEm >= v.em);
+        assert.ok(v.latencyMs.p50 > 0 && v.latencyMs.p95 >= v.latencyMs.p50);
+        assert.ok(v.promptTokens.mean > 0);
+        const g = v.grounding;
         for (const x of [g.found, g.confidentWrong, g.correctNotSure]) assert.ok(x >= 0 && x <= 100);
         assert.ok(g.confidentWrong <= g.found);
         if (g.found === 0) assert.equal(g.foundPrecision, null);
@@ -104,7 +104,7 @@ test('cmt eval --quick on the tiny pack: structure and sane values', async () =>
       }
     }
     assert.ok(r.retention && r.retention.points.length >= 2);
-    const mems = r.retention!.points.map((p) => p.memories);
+    const mems = r.retention.points.map((p) => p.memories);
     assert.ok(mems.every((m, i) => i === 0 || m > mems[i - 1]), 'bank grows along the retention curve');
     assert.ok(r.noise && r.noise.points.length >= 2 && r.noise.points[0].x === 0);
     for (const f of r.files) assert.ok(fs.existsSync(path.join(out, path.basename(f))), f);

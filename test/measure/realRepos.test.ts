@@ -220,8 +220,8 @@ test('retrieval-only on a project memorized whole (tiny pack): file/line ranks, 
     const d2 = qls.find((q) => q.id === 'd2')!;
     assert.equal(fileRank(d2.lists.text!, 'README.md'), 1);
     assert.equal(lineRank(d2.lists.text!, 'README.md', d2.lines!), 0);
-    for (const [k, l] of Object.entries(real.lines)) assert.ok(l!.hit5 <= 100 - 100 / 6 + 0.01, `${k}: d2 is never a line hit`);
-    for (const x of Object.values(run.retrievers)) assert.ok(x!.recall1 <= x!.recall5 && x!.recall5 <= 100 && x!.mrr >= x!.recall1 / 100 - 1e-9);
+    for (const [k, l] of Object.entries(real.lines)) assert.ok(l.hit5 <= 100 - 100 / 6 + 0.01, `${k}: d2 is never a line hit`);
+    for (const x of Object.values(run.retrievers)) assert.ok(x.recall1 <= x.recall5 && x.recall5 <= 100 && x.mrr >= x.recall1 / 100 - 1e-9);
     // the report
     const md = fs.readFileSync(path.join(out, 'real.md'), 'utf8');
     assert.equal(md, retrievalMarkdown(JSON.parse(fs.readFileSync(path.join(out, 'real.json'), 'utf8'))));
@@ -241,7 +241,7 @@ test('--fit mixes real datasets (file-level gold rank) with SQuAD-format ones', 
     const src = makeProject(root);
     const r = await runRetrievalEval({ pack: TINY, datasets: ['real:demo', 'workspace-dev'], maxDocs: 8, maxQuestions: 8, fit: true, real: src, repoRoot: REPO, write: false, log: () => undefined });
     assert.ok(r.fit);
-    assert.deepEqual(r.fit!.datasets, ['real:demo', 'workspace-dev']);
+    assert.deepEqual(r.fit.datasets, ['real:demo', 'workspace-dev']);
     assert.equal(r.runs[0].questions, 6);
     assert.equal(r.runs[1].real, undefined);
     assert.equal(r.runs[0].retrievers.fusion!.recall1 >= 0, true);

@@ -45,7 +45,7 @@ function write(root: string, rel: string, text: string | Buffer): void {
 async function rejectsCode(p: Promise<unknown>, code: string, bound = 15_000): Promise<CmtError> {
   let err: CmtError | undefined;
   await assert.rejects(within(bound, p, `request expected to fail with ${code}`), (e: unknown) => {
-    assert.ok(e instanceof CmtError, `expected CmtError, got ${e}`);
+    assert.ok(e instanceof CmtError, `expected CmtError, got ${String(e)}`);
     assert.equal(e.code, code, e.message);
     err = e;
     return true;
@@ -274,7 +274,7 @@ test('full disk (tmpfs): clear per-file errors, no corruption, works again once 
       assert.equal(s2.failed.length, 30);
       assert.match(s2.failed[0].reason, /no space|ENOSPC|os error 28/i);
     } catch (e) {
-      assert.ok(e instanceof CmtError && e.code !== 'ENGINE_CRASHED', `unexpected: ${e}`);
+      assert.ok(e instanceof CmtError && e.code !== 'ENGINE_CRASHED', `unexpected: ${String(e)}`);
       outcome = `error ${e.code}: ${e.message}`;
     }
     t.diagnostic(`full disk: ${outcome}`);

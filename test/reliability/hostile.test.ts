@@ -347,7 +347,7 @@ test('questions: empty gives BAD_INPUT, 100 KB is truncated and still answers (e
   const pieces: string[] = [];
   const r = await within(30_000, c.ask(long, {}, { onToken: (x) => pieces.push(x) }), '100 KB ask');
   assert.ok(r.questionTruncated, 'truncation is reported');
-  assert.ok(r.questionTruncated!.tokens > r.questionTruncated!.maxQuestionTokens);
+  assert.ok(r.questionTruncated.tokens > r.questionTruncated.maxQuestionTokens);
   assert.equal(typeof r.answer, 'string');
   assert.equal(pieces.join(''), r.answer);
   assert.ok(r.citations.length >= 1);
