@@ -1,4 +1,4 @@
-// The pack's sentence embedder (optional `embedder` section of pack.json; training/cmt/embedder.py
+// The pack's sentence embedder (optional `embedder` section of pack.json; training/cmt/pack/embedder.py
 // writes it): all-MiniLM-L6-v2 run by onnxruntime-node in the engine process. WordPiece tokens
 // ([CLS] text [SEP], cut to maxTokens) -> model.onnx -> last_hidden_state -> mean over the
 // attention mask -> L2 norm, exactly sentence-transformers' Transformer/Pooling(mean)/Normalize.

@@ -96,7 +96,7 @@ export interface PackManifest {
   training?: PackTraining;
   metrics?: Record<string, unknown>;
   files: Record<string, string>; // relative path -> sha256 hex (every file except pack.json)
-  /** Optional sentence embedder (training/cmt/embedder.py, src/core/embed.ts). */
+  /** Optional sentence embedder (training/cmt/pack/embedder.py, src/core/embed.ts). */
   embedder?: PackEmbedder;
   /** Optional calibrated fusion of the retrievers (src/core/match.ts fusionOf). */
   retrieval?: PackRetrieval;
@@ -116,7 +116,7 @@ export interface PackRetrieval {
   fittedOn?: unknown;
 }
 
-/** The optional `embedder` section: a sentence embedder (training/cmt/embedder.py writes it, embed.ts runs it). */
+/** The optional `embedder` section: a sentence embedder (training/cmt/pack/embedder.py writes it, embed.ts runs it). */
 export interface PackEmbedder {
   name: string;
   /** Pack-relative ONNX file: input_ids, attention_mask [B, T] int64 (token_type_ids optional) -> last_hidden_state. */

@@ -27,7 +27,7 @@ export const QA_OPTIONS = {
   /**
    * Real-project datasets: write one JSON line per question to this file: the question, its
    * answers, kind and gold location, the fused retrieval's best three chunks and the chunks of the
-   * gold file that hold the gold lines (the reader's training data: training/cmt/real.py).
+   * gold file that hold the gold lines (the reader's training data: training/cmt/data/real.py).
    */
   dumpContexts: {
     flags: '--dump-contexts <file>',

@@ -1,5 +1,5 @@
 // QA datasets in SQuAD v1.1 JSON format -> documents (one per paragraph) + questions, as
-// training/cmt/data.py load_squad does. A document's workspace path is the article's `path`
+// training/cmt/data/squad.py load_squad does. A document's workspace path is the article's `path`
 // field when present (the synthetic workspace-QA fixture carries the real file path, which
 // decides how the file is chunked), else `<title>/<paragraph>.txt` (title made path-safe).
 

@@ -1,4 +1,4 @@
-// Answer metrics, matching training/cmt/evaluate.py exactly: SQuAD normalisation (lower-case,
+// Answer metrics, matching training/cmt/metrics.py exactly: SQuAD normalisation (lower-case,
 // drop ASCII punctuation = Python's string.punctuation, drop the articles a/an/the as whole words,
 // collapse whitespace), strict EM, prefix EM (MAC's: the prediction is cut to the gold answer's
 // normalised length before comparing), SQuAD token F1 (best over the gold answers).

@@ -16,7 +16,7 @@ import { lineChart, barChart } from '../../src/measure/svg';
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const TINY = path.join(REPO, 'test', 'fixtures', 'tiny-pack');
 
-// Expected values computed with training/cmt/evaluate.py (normalize_answer, f1_score, prefix_exact_match).
+// Expected values computed with training/cmt/metrics.py (normalize_answer, f1_score, prefix_exact_match).
 const PY_CASES: Array<[string, string, string, number, number]> = [
   ['The Cat, sat!', 'cat sat', 'cat sat', 1.0, 1.0],
   ['an apple a day', '', 'apple day', 0.0, 1.0],
@@ -28,7 +28,7 @@ const PY_CASES: Array<[string, string, string, number, number]> = [
   ['a-b c_d', 'ab cd', 'ab cd', 1.0, 1.0],
 ];
 
-test('metrics match training/cmt/evaluate.py', () => {
+test('metrics match training/cmt/metrics.py', () => {
   for (const [pred, gold, norm, f1, pem] of PY_CASES) {
     assert.equal(normalizeAnswer(pred), norm, pred);
     assert.ok(Math.abs(f1Score(pred, [gold]) - f1) < 1e-12, `f1 ${pred}`);
