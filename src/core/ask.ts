@@ -12,6 +12,7 @@ import type { Compressor } from './compress';
 import type { Decoder, GenerateResult } from './decode';
 import type { Embedder } from './embed';
 import { groundAnswer } from './ground';
+import { copySources } from './copy';
 import { fusionOf, keySearchUsed, match } from './match';
 import { Pack, promptOwnText } from './pack';
 import type { PackDefaults } from './packManifest';
@@ -199,7 +200,7 @@ async function generateAnswer(
     // the prompt the answer rightly does not depend on the prefix.
     measureMemoryGain: mode === 'memory',
     // Copy decoding: the answer is a span of the chunks in the prompt (or of their paths).
-    copyFrom: defaults.copyAnswer && rawText.length ? rawText.flatMap((x) => [x.record.text, x.record.path]) : undefined,
+    copyFrom: defaults.copyAnswer && rawText.length ? copySources(rawText.map((x) => x.record)) : undefined,
     signal,
     onToken: (delta) => {
       if (!tFirst) tFirst = performance.now();

@@ -10,6 +10,11 @@ import { topN } from './logits';
 /** How many of the model's own best tokens are tried besides the tokens of the sources. */
 const MODEL_CANDIDATES = 32;
 
+/** What an answer may be copied from: each chunk in the prompt, and its path. */
+export function copySources(chunks: ReadonlyArray<{ text: string; path: string }>): string[] {
+  return chunks.flatMap((c) => [c.text, c.path]);
+}
+
 export class CopyConstraint {
   private readonly sources: string[];
   private readonly sourceTokens: number[];
