@@ -162,6 +162,10 @@ try {
     await event('activate', { timeout: 90000 });
     const ready = await event('engine-ready', { timeout: 90000 });
     console.log(`     engine pid ${ready.pid}, pack ${ready.packName} (${ready.packId}) on ${ready.provider}`);
+    // installed as a user installs it: the default pack is the pack extension's, found without a setting
+    if (!DEV && PACK_NAME && PACK_NAME !== 'cmt-tiny' && !/cmt-memory\.cmt-memory-pack-[^/]*\/pack$/.test(ready.packDir ?? '')) {
+      throw new Error(`the engine did not load the pack extension's pack: ${ready.packDir}`);
+    }
     await page.locator('.statusbar-item', { hasText: 'CMT' }).first().waitFor({ timeout: 15000 });
     await page.mouse.click(700, 450);
     await snap('workbench');

@@ -30,14 +30,22 @@ cs() { node "$CS_DIR/out/node/entry.js" --config "$RUN/config.yaml" --user-data-
 
 if [ "${E2E_DEV:-0}" = "1" ]; then
   node scripts/build-extension.mjs
-  lap "extension bundled (working tree is loaded via extensionDevelopmentPath)"
+  # the editor extension depends on the pack extension: install it (VS Code web loads one development path)
+  bash scripts/pack-extension-vsix.sh "$PACK" "$RUN/cmt-memory-pack.vsix" >"$RUN/package.log" 2>&1 || { tail -30 "$RUN/package.log"; exit 1; }
+  cs --install-extension "$RUN/cmt-memory-pack.vsix" >"$RUN/install.log" 2>&1 || { cat "$RUN/install.log"; exit 1; }
+  lap "extension bundled (the working tree is loaded via extensionDevelopmentPath; the pack extension installed)"
 else
+  # The two .vsix of a release, installed as a user installs them offline: the model pack first (the editor
+  # extension names it in extensionDependencies), and no cmtMemory.packPath: the extension finds the pack itself.
   npm run --silent package >"$RUN/package.log" 2>&1 || { tail -30 "$RUN/package.log"; exit 1; }
-  VSIX="$ROOT/cmt-memory-linux-x64.vsix"
-  lap "packaged $(du -h "$VSIX" | cut -f1) .vsix"
-  cs --install-extension "$VSIX" >"$RUN/install.log" 2>&1 || { cat "$RUN/install.log"; exit 1; }
-  ls "$RUN/extensions" | grep -q '^cmt-memory.cmt-memory-' || { echo "the .vsix did not install"; cat "$RUN/install.log"; exit 1; }
-  lap ".vsix installed into code-server"
+  grep ' MB = ' "$RUN/package.log"
+  for VSIX in "$ROOT/cmt-memory-pack.vsix" "$ROOT/cmt-memory-linux-x64.vsix"; do
+    cs --install-extension "$VSIX" >>"$RUN/install.log" 2>&1 || { cat "$RUN/install.log"; exit 1; }
+  done
+  for id in cmt-memory.cmt-memory-pack- cmt-memory.cmt-memory-0; do
+    ls "$RUN/extensions" | grep -q "^$id" || { echo "the .vsix of ${id%-} did not install"; cat "$RUN/install.log"; exit 1; }
+  done
+  lap "both .vsix installed into code-server"
 fi
 
 # Workspace: a copy of the sample workspace, plus generated files for the lag benchmark.
@@ -58,13 +66,17 @@ else
 fi
 lap "workspace: $(find "$WS" -type f | wc -l) files"
 
+# The installed default pack needs no setting (the test then checks the pack extension is what answers);
+# the working tree (E2E_DEV) and the random-weight fallback name theirs.
+PACK_SETTING="\"cmtMemory.packPath\": \"$PACK\", "
+[ "${E2E_DEV:-0}" != "1" ] && [ "$PACK" = "$ROOT/packs/default" ] && PACK_SETTING=""
 mkdir -p "$RUN/user/User" artifacts/e2e
 rm -f artifacts/e2e/*.png artifacts/e2e/lag.json
 cat > "$RUN/user/User/settings.json" <<JSON
 { "workbench.startupEditor": "none", "workbench.tips.enabled": false, "telemetry.telemetryLevel": "off",
   "extensions.autoCheckUpdates": false, "extensions.autoUpdate": false, "update.mode": "none",
   "security.workspace.trust.enabled": false, "workbench.editor.enablePreview": false,
-  "cmtMemory.packPath": "$PACK", "cmtMemory.device": "cpu", "cmtMemory.maxAnswerTokens": 16 }
+  $PACK_SETTING"cmtMemory.device": "cpu", "cmtMemory.maxAnswerTokens": 16 }
 JSON
 
 export CMT_STATUS_FILE="$RUN/status.jsonl"

@@ -27,6 +27,14 @@ if [ ! -f "$RUN/user/User/settings.json" ]; then
 JSON
 fi
 export XDG_CONFIG_HOME="$RUN/xdg/config" XDG_DATA_HOME="$RUN/xdg/data" XDG_CACHE_HOME="$RUN/xdg/cache"
+# The extension depends on the model-pack extension (extensionDependencies); VS Code web loads one development
+# path, so the pack extension is installed, again only when the pack changed.
+PACK_ID=$(node -e 'console.log(require(process.argv[1]).packId)' "$PACK/pack.json")
+if ! grep -qs "\"$PACK_ID\"" "$RUN"/extensions/cmt-memory.cmt-memory-pack-*/pack/pack.json; then
+  bash scripts/pack-extension-vsix.sh "$PACK" "$RUN/cmt-memory-pack.vsix" >/dev/null
+  node "$CS_DIR/out/node/entry.js" --user-data-dir "$RUN/user" --extensions-dir "$RUN/extensions" \
+    --install-extension "$RUN/cmt-memory-pack.vsix" --force >/dev/null
+fi
 setsid node "$CS_DIR/out/node/entry.js" --config "$RUN/config.yaml" --user-data-dir "$RUN/user" \
   --extensions-dir "$RUN/extensions" --auth none --bind-addr "127.0.0.1:$PORT" --disable-telemetry \
   --disable-update-check --disable-getting-started-override --ignore-last-opened \

@@ -8,7 +8,8 @@ import { EngineClient, EngineClientOptions, EngineState } from '../core/client';
 import { Serial } from '../core/serial';
 import { CmtError, type AskResponse, type MemorizeSummary, type SearchOptions, type SearchResult, type StatusResult } from '../core/types';
 import { isInside, toRel } from './paths';
-import { askOptions, initializeParams, memorizeOptions, packExists, readSettings, Settings } from './settings';
+import { packExists } from './packLocation';
+import { askOptions, initializeParams, memorizeOptions, readSettings, Settings } from './settings';
 import { LagMeter, LagStats, StatusLog } from './statusLog';
 import type { ViewPhase } from '../webview/protocol';
 import { WORDING } from '../webview/wording';
@@ -120,7 +121,7 @@ export class MemoryController implements vscode.Disposable {
       this.stopClient();
       this.setState({
         phase: 'noPack',
-        detail: s.packIsDefault ? WORDING.bundledPackMissing(s.packDir) : WORDING.packSettingMissing(s.packDir),
+        detail: s.packIsDefault ? WORDING.defaultPackMissing(s.packDir) : WORDING.packSettingMissing(s.packDir),
       });
       this.log.record('state', { phase: 'noPack', packDir: s.packDir });
       return;
@@ -139,7 +140,7 @@ export class MemoryController implements vscode.Disposable {
     try {
       const r = this.client.state === 'idle' ? await this.client.start() : await this.client.reinitialize(init);
       this.setState({ phase: 'ready', detail: undefined, packName: r.packName, packId: r.packId, provider: r.provider });
-      this.log.record('engine-ready', { packId: r.packId, packName: r.packName, provider: r.provider, pid: r.pid, bank: s.bankDir });
+      this.log.record('engine-ready', { packId: r.packId, packName: r.packName, provider: r.provider, pid: r.pid, bank: s.bankDir, packDir: s.packDir });
       await this.refreshStatus();
     } catch (e) {
       this.onStartError(e);

@@ -1,9 +1,9 @@
 // Reads the `cmtMemory.*` settings and turns them into engine parameters.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { InitializeParams } from '../core/protocol';
 import { ANSWER_MODES, type AnswerMode, type AskRequestOptions, type Device, type EngineSettings, type MemorizeOptions } from '../core/types';
+import { defaultPackDir, PACK_EXTENSION_ID } from './packLocation';
 import { workspaceKey } from './paths';
 import { EDITOR_DEVICES } from './settingValues';
 
@@ -36,21 +36,12 @@ function optNum(v: unknown, min: number, max: number): number | undefined {
 }
 const round = (x: number | undefined) => (x === undefined ? undefined : Math.round(x));
 
-/** The pack bundled with the extension. */
-export function bundledPackDir(extensionPath: string): string {
-  return path.join(extensionPath, 'packs', 'default');
-}
-
-export function packExists(dir: string): boolean {
-  return fs.existsSync(path.join(dir, 'pack.json'));
-}
-
 export function readSettings(ctx: vscode.ExtensionContext): Settings {
   const c = vscode.workspace.getConfiguration('cmtMemory');
   const packSetting = (c.get<string>('packPath') ?? '').trim();
   const expand = (p: string) => (p.startsWith('~/') ? path.join(process.env.HOME ?? '', p.slice(2)) : p);
   const folders = vscode.workspace.workspaceFolders ?? [];
-  let packDir = packSetting ? expand(packSetting) : bundledPackDir(ctx.extensionPath);
+  let packDir = packSetting ? expand(packSetting) : defaultPackDir(ctx.extensionPath, vscode.extensions.getExtension(PACK_EXTENSION_ID)?.extensionPath);
   if (!path.isAbsolute(packDir) && folders[0]) packDir = path.resolve(folders[0].uri.fsPath, packDir);
 
   const device = c.get<string>('device') as Device;

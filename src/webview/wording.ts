@@ -9,7 +9,8 @@ export const WORDING = {
   noWorkspace: 'Open a folder to give CMT Memory something to memorize.',
   noWorkspaceTip: 'Open a folder to use CMT Memory',
   starting: 'Starting the engine…',
-  bundledPackMissing: (packDir: string) => `The bundled model pack is missing (${packDir}). Select a model pack folder.`,
+  defaultPackMissing: (packDir: string) =>
+    `The default model pack is missing (${packDir}). Install the extension "CMT Memory: default model pack" (cmt-memory.cmt-memory-pack), or select a model pack folder.`,
   packSettingMissing: (packDir: string) => `No model pack at ${packDir} (setting cmtMemory.packPath).`,
   noPack: (detail: string) => `No model pack. ${detail}`,
   restarting: (detail: string) => `The engine stopped unexpectedly and is restarting. ${detail}`,

@@ -1,13 +1,16 @@
 // The controller (src/extension/controller.ts) against a fake engine and a stub `vscode`: no engine
 // process, no editor. node --test out/test/extension/controller.test.js
+import * as stub from './vscodeStub';
 import { FakeEngine, setup, TINY } from './fakes';
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { EngineClientOptions } from '../../src/core/client';
 import { CmtError } from '../../src/core/types';
 import type { EngineLike } from '../../src/extension/controller';
+import { PACK_EXTENSION_ID } from '../../src/extension/packLocation';
 
 test('start: the engine starts with the pack and bank from the settings; the counts are read', async () => {
   const { ctrl, engines, cleanup } = setup();
@@ -81,6 +84,36 @@ test('no pack folder: noPack without starting an engine', async () => {
     await ctrl.start();
     assert.equal(ctrl.state.phase, 'noPack');
     assert.match(ctrl.state.detail ?? '', /No model pack at/);
+    assert.equal(engines.length, 0);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('the default pack comes from the pack extension (cmt-memory.cmt-memory-pack) when it is installed', async () => {
+  const packExt = fs.mkdtempSync(path.join(os.tmpdir(), 'cmt-pack-ext-'));
+  fs.cpSync(TINY, path.join(packExt, 'pack'), { recursive: true });
+  stub.installedExtensions[PACK_EXTENSION_ID] = packExt;
+  // an editor extension folder without packs/default, as installed from a .vsix
+  const { ctrl, engines, cleanup } = setup({ pack: null, extensionPath: packExt + '-editor' });
+  try {
+    await ctrl.start();
+    assert.equal(ctrl.state.phase, 'ready');
+    assert.equal(engines.length, 1);
+    assert.equal(engines[0].opts.init.packDir, path.join(packExt, 'pack'));
+  } finally {
+    await cleanup();
+    delete stub.installedExtensions[PACK_EXTENSION_ID];
+    fs.rmSync(packExt, { recursive: true, force: true });
+  }
+});
+
+test('no pack extension and no packs/default: noPack, and the message names the pack extension to install', async () => {
+  const { ctrl, engines, cleanup } = setup({ pack: null, extensionPath: path.join(os.tmpdir(), 'no-such-editor-ext') });
+  try {
+    await ctrl.start();
+    assert.equal(ctrl.state.phase, 'noPack');
+    assert.match(ctrl.state.detail ?? '', /cmt-memory\.cmt-memory-pack/);
     assert.equal(engines.length, 0);
   } finally {
     await cleanup();

@@ -89,14 +89,15 @@ export class FakeEngine extends EventEmitter {
   }
 }
 
-export function setup(opts: { pack?: string } = {}) {
+/** `pack: null` leaves cmtMemory.packPath unset (the default pack); `extensionPath` defaults to the repository. */
+export function setup(opts: { pack?: string | null; extensionPath?: string } = {}) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cmt-ctrl-'));
   const ws = path.join(tmp, 'ws');
   fs.mkdirSync(ws);
   openFolders(ws);
-  config.cmtMemory = { packPath: opts.pack ?? TINY };
+  config.cmtMemory = opts.pack === null ? {} : { packPath: opts.pack ?? TINY };
   const engines: FakeEngine[] = [];
-  const ctx = extensionContext(REPO, path.join(tmp, 'storage'));
+  const ctx = extensionContext(opts.extensionPath ?? REPO, path.join(tmp, 'storage'));
   const ctrl = new MemoryController(
     ctx as never,
     new StatusLog(),

@@ -3,6 +3,8 @@ import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { defaultPackDir, packExists } from '../../src/extension/packLocation';
 import { isInside, resolveCitationPath, toRel, workspaceKey } from '../../src/extension/paths';
 import { parseFromWebview } from '../../src/extension/webviewInput';
 import { Batch, WorkQueue } from '../../src/extension/workQueue';
@@ -145,4 +147,25 @@ test("package.json's setting enums are the engine's lists (devices, answer modes
   assert.equal(props['cmtMemory.answerMode'].enumDescriptions.length, EDITOR_ANSWER_MODES.length);
   // every editor device is an engine device
   for (const d of EDITOR_DEVICES) assert.ok((DEVICES as readonly string[]).includes(d));
+});
+
+test('defaultPackDir: the pack extension first, then packs/default of a development checkout', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cmt-packdir-'));
+  try {
+    const editor = path.join(tmp, 'editor'), packExt = path.join(tmp, 'pack-ext');
+    const dev = path.join(editor, 'packs', 'default');
+    // nothing anywhere: the place to fix is the pack extension's folder if installed, else packs/default
+    assert.equal(defaultPackDir(editor, packExt), path.join(packExt, 'pack'));
+    assert.equal(defaultPackDir(editor, undefined), dev);
+    fs.mkdirSync(dev, { recursive: true });
+    fs.writeFileSync(path.join(dev, 'pack.json'), '{}');
+    assert.equal(defaultPackDir(editor, packExt), dev, 'an installed pack extension without a pack does not hide a working one');
+    fs.mkdirSync(path.join(packExt, 'pack'), { recursive: true });
+    fs.writeFileSync(path.join(packExt, 'pack', 'pack.json'), '{}');
+    assert.equal(defaultPackDir(editor, packExt), path.join(packExt, 'pack'));
+    assert.equal(packExists(path.join(packExt, 'pack')), true);
+    assert.equal(packExists(tmp), false);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });

@@ -142,6 +142,12 @@ export const window = {
   activeTextEditor: undefined,
 };
 
+/** Installed extensions the test declares: id -> extension folder (vscode.extensions.getExtension). */
+export const installedExtensions: Record<string, string> = {};
+export const extensions = {
+  getExtension: (id: string) => (installedExtensions[id] ? { id, extensionPath: installedExtensions[id] } : undefined),
+};
+
 /** Sets the open workspace folders. */
 export function openFolders(...dirs: string[]): void {
   workspace.workspaceFolders = dirs.map((d, index) => ({ uri: fileUri(path.resolve(d)), name: path.basename(d), index }));
@@ -177,6 +183,7 @@ const stub = {
   commands,
   env,
   window,
+  extensions,
   Uri: { file: fileUri, joinPath },
 };
 const load = Module._load;
