@@ -6,11 +6,7 @@
 //
 // Prefix convention (docs/model-pack.md): the prefix fills the first P cache slots but no
 // positions; the prompt's position_ids start at 0; attention_mask covers prefix + tokens.
-//
-// Two cache protocols (pack.json decoderCache): 'concat' (past in, present = past + new out, copied
-// to JS and fed back every step; contrast rows mask the prefix with attention_mask) and
-// 'shared-buffer' (GroupQueryAttention appends in place to one preallocated buffer per layer that is
-// both the past input and the present output; contrast rows simply hold no prefix: kvCache.ts).
+// Cache protocols (pack.json decoderCache): 'concat' and 'shared-buffer' (kvCache.ts, sharedStep.ts).
 
 import { CopyConstraint } from './copy';
 import { CmtError, Device } from './types';
@@ -19,10 +15,9 @@ import { contextPrompt, questionPrompt } from './prompt';
 import { Prefix } from './aggregate';
 import { createSession, CreatedSession, ort, ProviderReport, SessionOptions } from './runtime';
 import { TextStreamer, repetitionLoop } from './decodeText';
-import { emptyCache, gatherRows, gatherSharedRows, KvCache, prefixCache, sharedCache, SharedKvCache, sharedRow } from './kvCache';
+import { AnyCache, emptyCache, gatherRows, gatherSharedRows, isShared, KvCache, prefixCache, sharedCache } from './kvCache';
+import { allLogitsShared, runShared } from './sharedStep';
 
-type AnyCache = KvCache | SharedKvCache;
-const isShared = (c: AnyCache): c is SharedKvCache => 'lengths' in c;
 import { argmax, contrastLogits, logSumExp, topN } from './logits';
 
 export interface GenerateOptions {
@@ -103,7 +98,6 @@ export class Decoder {
   readonly numKvHeads: number;
   readonly headDim: number;
   readonly vocabSize: number;
-  /** pack.json decoderCache 'shared-buffer': the GroupQueryAttention decoder (in-place cache). */
   readonly sharedBuffer: boolean;
   private hasPositionIds = false;
   private hasUseCacheBranch = false;
@@ -147,10 +141,8 @@ export class Decoder {
     if (!names.includes(`past_key_values.${this.numLayers - 1}.value`) || names.includes(`past_key_values.${this.numLayers}.key`)) {
       throw new CmtError('PACK_INCOMPATIBLE', `decoder.onnx past_key_values inputs do not match numLayers=${this.numLayers}`);
     }
-    if (this.sharedBuffer) {
-      for (const n of ['position_ids', LOGITS_TO_KEEP]) {
-        if (!names.includes(n)) throw new CmtError('PACK_INCOMPATIBLE', `decoder.onnx (decoderCache shared-buffer) has no input "${n}"`);
-      }
+    for (const n of this.sharedBuffer ? ['position_ids', LOGITS_TO_KEEP] : []) {
+      if (!names.includes(n)) throw new CmtError('PACK_INCOMPATIBLE', `decoder.onnx (decoderCache shared-buffer) has no input "${n}"`);
     }
     this.hasPositionIds = names.includes('position_ids');
     this.hasUseCacheBranch = names.includes('use_cache_branch');
@@ -232,10 +224,7 @@ export class Decoder {
     pos: number,
     maskedPrefix: number[],
   ): Promise<{ logits: Float32Array[]; cache: AnyCache }> {
-    if (isShared(cache)) {
-      const rows = await this.stepShared(cache, tokens, pos, 1n);
-      return { logits: rows.map((l) => l.subarray(l.length - this.vocabSize)), cache };
-    }
+    if (isShared(cache)) return { logits: (await runShared(await this.session(), cache, tokens, pos, 1n, this.numLayers)).map((l) => l.subarray(l.length - this.vocabSize)), cache };
     const session = await this.session(); // first: a lazy decoder learns its inputs here
     const R = cache.rows;
     const S = cache.length + tokens[0].length;
@@ -255,59 +244,6 @@ export class Decoder {
       }
     }
     return { logits, cache: { tensors, length: S, rows: R } };
-  }
-
-  /**
-   * Shared-buffer protocol: runs `tokens` (one row of T ids per cache row) at positions pos..pos+T-1,
-   * appending to `cache` in place (its lengths grow by T). Returns each row's logits for the last `keep`
-   * positions (0n: all), [Tk * V]. GroupQueryAttention on CPU takes a T > 1 run with a past only for
-   * one row, so a multi-row prompt runs row by row, each on a view of its row of the buffers.
-   */
-  private async stepShared(cache: SharedKvCache, tokens: number[][], pos: number, keep: bigint): Promise<Float32Array[]> {
-    if (cache.rows > 1 && tokens[0].length > 1) {
-      const out: Float32Array[] = [];
-      for (let r = 0; r < cache.rows; r++) {
-        const row = sharedRow(cache, r);
-        out.push(...(await this.stepShared(row, [tokens[r]], pos, keep)));
-        cache.lengths[r] = row.lengths[0];
-      }
-      return out;
-    }
-    const session = await this.session();
-    const R = cache.rows;
-    const T = tokens[0].length;
-    const totals = cache.lengths.map((n) => n + T);
-    const S = Math.max(...totals);
-    if (S > cache.capacity) throw new CmtError('INTERNAL', `decoder cache of ${cache.capacity} slots cannot hold ${S}`);
-    const ids = new BigInt64Array(R * T);
-    const posIds = new BigInt64Array(R * T);
-    const mask = new BigInt64Array(R * S);
-    for (let r = 0; r < R; r++) {
-      for (let t = 0; t < T; t++) {
-        ids[r * T + t] = BigInt(tokens[r][t]);
-        posIds[r * T + t] = BigInt(pos + t);
-      }
-      mask.fill(1n, r * S, r * S + totals[r]); // right padding: row r's cache is its first totals[r] slots
-    }
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', ids, [R, T]),
-      attention_mask: new ort.Tensor('int64', mask, [R, S]),
-      position_ids: new ort.Tensor('int64', posIds, [R, T]),
-      [LOGITS_TO_KEEP]: new ort.Tensor('int64', BigInt64Array.of(keep), []),
-      ...cache.tensors,
-    };
-    // The past buffers are the present outputs too: onnxruntime writes into them, the op appends in place.
-    const fetches: Record<string, ort.Tensor | null> = { logits: null };
-    for (let l = 0; l < this.numLayers; l++) {
-      for (const kv of ['key', 'value']) fetches[`present.${l}.${kv}`] = cache.tensors[`past_key_values.${l}.${kv}`];
-    }
-    const out = await session.run(feeds, fetches);
-    for (let r = 0; r < R; r++) cache.lengths[r] = totals[r];
-    const lt = out.logits;
-    if (!lt) throw new CmtError('PACK_INCOMPATIBLE', 'decoder.onnx has no "logits" output');
-    const rowSize = lt.dims[1] * lt.dims[2];
-    const ld = lt.data as Float32Array;
-    return Array.from({ length: R }, (_, r) => ld.subarray(r * rowSize, (r + 1) * rowSize));
   }
 
   // -- generation -------------------------------------------------------------------------------
@@ -332,13 +268,10 @@ export class Decoder {
     return numBeams === 1 && !opts.forceBeamSearch ? this.greedy(plan) : this.beam(plan);
   }
 
-  /** `tokens`: how many the cache must hold after the prefix (prompt + new tokens; shared buffers are sized by it). */
+  /** `tokens`: slots after the prefix a shared cache holds (prompt + new tokens). */
   private initialCache(prefix: Prefix | null, contrast: boolean, tokens: number): { cache: AnyCache; masked: number[]; P: number } {
-    if (this.sharedBuffer) {
-      const P = prefix ? prefix.length : 0;
-      // masked stays 0: the shared cache's contrast row holds no prefix instead of masking it
-      return { cache: sharedCache(this, contrast ? 2 : 1, P + tokens, prefix, contrast), masked: contrast ? [0, 0] : [0], P };
-    }
+    // masked stays 0 with a shared cache: its contrast row holds no prefix instead of masking it
+    if (this.sharedBuffer) return { cache: sharedCache(this, tokens, prefix, contrast), masked: contrast ? [0, 0] : [0], P: prefix?.length ?? 0 };
     if (!prefix) return { cache: emptyCache(this, 1), masked: [0], P: 0 };
     const cache = prefixCache(prefix, contrast);
     return { cache, masked: contrast ? [0, prefix.length] : [0], P: prefix.length };
@@ -464,8 +397,7 @@ export class Decoder {
         cache = isShared(cache) ? gatherSharedRows(cache, order) : gatherRows(cache, order);
         n = alive.length;
         const stepTokens = alive.map((a) => [a.tokens[a.tokens.length - 1]]);
-        const maskP = this.sharedBuffer ? 0 : init.P; // a shared cache's twin rows hold no prefix
-        const masked = contrast ? [...new Array<number>(n).fill(0), ...new Array<number>(n).fill(maskP)] : new Array<number>(n).fill(0);
+        const masked = contrast ? [...new Array<number>(n).fill(0), ...new Array<number>(n).fill(this.sharedBuffer ? 0 : init.P)] : new Array<number>(n).fill(0);
         ({ logits, cache } = await this.step(cache, contrast ? [...stepTokens, ...stepTokens] : stepTokens, pos, masked));
         pos++;
       }
@@ -497,16 +429,10 @@ export class Decoder {
     const init = this.initialCache(prefix, contrast, all.length);
     const T = all.length;
     const rows = new Array<number[]>(init.cache.rows).fill(all);
-    let ld: Float32Array; // logits of every position, row after row
-    if (isShared(init.cache)) {
-      const perRow = await this.stepShared(init.cache, rows, 0, 0n);
-      ld = new Float32Array(perRow.reduce((n, l) => n + l.length, 0));
-      perRow.reduce((at, l) => (ld.set(l, at), at + l.length), 0);
-    } else {
-      const session = await this.session();
-      const out = await session.run(this.feeds(init.cache, rows, 0, init.masked, 0n));
-      ld = out.logits.data as Float32Array;
-    }
+    const session = await this.session(); // logits of every position, row after row:
+    const ld = isShared(init.cache)
+      ? await allLogitsShared(session, init.cache, rows, this.numLayers)
+      : ((await session.run(this.feeds(init.cache, rows, 0, init.masked, 0n))).logits.data as Float32Array);
     const V = this.vocabSize;
     const adj = new Float32Array(V);
     const logprobs: number[] = [];

@@ -70,13 +70,15 @@ export interface SharedKvCache {
 }
 
 /**
- * A cache of `rows` rows and `capacity` slots (prefix + prompt + new tokens: sized per question, not
- * to maxPositions). With a prefix, row 0 holds it in its first P slots; `contrast`: row 1 stays empty.
+ * A cache of P + `tokens` slots (prefix + prompt + new tokens: sized per question, not to
+ * maxPositions). With a prefix, row 0 holds it in its first P slots; `contrast`: row 1 stays empty.
  */
-export function sharedCache(dims: CacheDims, rows: number, capacity: number, prefix: Prefix | null, contrast: boolean): SharedKvCache {
+export function sharedCache(dims: CacheDims, tokens: number, prefix: Prefix | null, contrast: boolean): SharedKvCache {
   const { numLayers: L, numKvHeads: H, headDim: D } = dims;
   const tensors: Record<string, ort.Tensor> = {};
   const P = prefix ? prefix.length : 0;
+  const rows = prefix && contrast ? 2 : 1;
+  const capacity = P + tokens;
   for (let l = 0; l < L; l++) {
     for (const kv of ['key', 'value']) {
       const name = `past_key_values.${l}.${kv}`;
@@ -119,3 +121,6 @@ export function gatherSharedRows(cache: SharedKvCache, rows: number[]): SharedKv
   }
   return { tensors, lengths: rows.map((r) => cache.lengths[r]), capacity: cache.capacity, rows: rows.length };
 }
+
+export type AnyCache = KvCache | SharedKvCache;
+export const isShared = (c: AnyCache): c is SharedKvCache => 'lengths' in c;
