@@ -61,8 +61,8 @@ async function ortSide(pack: Pack, threads: number) {
   const timed = {
     inputNames: session.inputNames,
     outputNames: session.outputNames,
-    run: async (feeds: Record<string, ort.Tensor>) => {
-      const out = await session.run(feeds);
+    run: async (feeds: Record<string, ort.Tensor>, fetches?: Record<string, ort.Tensor | null>) => {
+      const out = fetches ? await session.run(feeds, fetches) : await session.run(feeds);
       stamps.push(now());
       return out;
     },

@@ -6,6 +6,7 @@
 //
 // Prefix convention (docs/model-pack.md): the prefix fills the first P cache slots but no
 // positions; the prompt's position_ids start at 0; attention_mask covers prefix + tokens.
+// Cache protocols (pack.json decoderCache): 'concat' and 'shared-buffer' (kvCache.ts, sharedStep.ts).
 
 import { CopyConstraint } from './copy';
 import { CmtError, Device } from './types';
@@ -14,7 +15,9 @@ import { contextPrompt, questionPrompt } from './prompt';
 import { Prefix } from './aggregate';
 import { createSession, CreatedSession, ort, ProviderReport, SessionOptions } from './runtime';
 import { TextStreamer, repetitionLoop } from './decodeText';
-import { emptyCache, gatherRows, KvCache, prefixCache } from './kvCache';
+import { AnyCache, emptyCache, gatherRows, gatherSharedRows, isShared, KvCache, prefixCache, sharedCache } from './kvCache';
+import { allLogitsShared, runShared } from './sharedStep';
+
 import { argmax, contrastLogits, logSumExp, topN } from './logits';
 
 export interface GenerateOptions {
@@ -95,6 +98,7 @@ export class Decoder {
   readonly numKvHeads: number;
   readonly headDim: number;
   readonly vocabSize: number;
+  readonly sharedBuffer: boolean;
   private hasPositionIds = false;
   private hasUseCacheBranch = false;
   /** The graph computes logits only for the last `logits_to_keep` positions (0 = all). */
@@ -114,6 +118,7 @@ export class Decoder {
     this.numKvHeads = bm.numKvHeads;
     this.headDim = bm.headDim;
     this.vocabSize = bm.vocabSize;
+    this.sharedBuffer = pack.manifest.decoderCache === 'shared-buffer';
     this.providerReport = report;
     if (typeof session === 'function') {
       this.load = session;
@@ -135,6 +140,9 @@ export class Decoder {
     }
     if (!names.includes(`past_key_values.${this.numLayers - 1}.value`) || names.includes(`past_key_values.${this.numLayers}.key`)) {
       throw new CmtError('PACK_INCOMPATIBLE', `decoder.onnx past_key_values inputs do not match numLayers=${this.numLayers}`);
+    }
+    for (const n of this.sharedBuffer ? ['position_ids', LOGITS_TO_KEEP] : []) {
+      if (!names.includes(n)) throw new CmtError('PACK_INCOMPATIBLE', `decoder.onnx (decoderCache shared-buffer) has no input "${n}"`);
     }
     this.hasPositionIds = names.includes('position_ids');
     this.hasUseCacheBranch = names.includes('use_cache_branch');
@@ -211,11 +219,12 @@ export class Decoder {
    * Returns the last-position logits of every row and the new cache.
    */
   private async step(
-    cache: KvCache,
+    cache: AnyCache,
     tokens: number[][],
     pos: number,
     maskedPrefix: number[],
-  ): Promise<{ logits: Float32Array[]; cache: KvCache }> {
+  ): Promise<{ logits: Float32Array[]; cache: AnyCache }> {
+    if (isShared(cache)) return { logits: (await runShared(await this.session(), cache, tokens, pos, 1n, this.numLayers)).map((l) => l.subarray(l.length - this.vocabSize)), cache };
     const session = await this.session(); // first: a lazy decoder learns its inputs here
     const R = cache.rows;
     const S = cache.length + tokens[0].length;
@@ -259,7 +268,10 @@ export class Decoder {
     return numBeams === 1 && !opts.forceBeamSearch ? this.greedy(plan) : this.beam(plan);
   }
 
-  private initialCache(prefix: Prefix | null, contrast: boolean): { cache: KvCache; masked: number[]; P: number } {
+  /** `tokens`: slots after the prefix a shared cache holds (prompt + new tokens). */
+  private initialCache(prefix: Prefix | null, contrast: boolean, tokens: number): { cache: AnyCache; masked: number[]; P: number } {
+    // masked stays 0 with a shared cache: its contrast row holds no prefix instead of masking it
+    if (this.sharedBuffer) return { cache: sharedCache(this, tokens, prefix, contrast), masked: contrast ? [0, 0] : [0], P: prefix?.length ?? 0 };
     if (!prefix) return { cache: emptyCache(this, 1), masked: [0], P: 0 };
     const cache = prefixCache(prefix, contrast);
     return { cache, masked: contrast ? [0, prefix.length] : [0], P: prefix.length };
@@ -268,7 +280,7 @@ export class Decoder {
   private async greedy(plan: DecodePlan): Promise<GenerateResult> {
     const { promptIds, maxNew, stopIds, stops, prefix, alpha, contrast, opts } = plan;
     const streamer = new TextStreamer(this.pack.tokenizer, stops, opts.onToken);
-    const init = this.initialCache(prefix, contrast);
+    const init = this.initialCache(prefix, contrast, promptIds.length + maxNew);
     const rowsTokens = (t: number[]) => (contrast ? [t, t] : [t]);
     const tokens: number[] = [];
     let sum = 0;
@@ -334,7 +346,7 @@ export class Decoder {
     // gain: sum over the tokens of log p(with prefix) − log p(without) (the memory contrast)
     let alive: { tokens: number[]; sum: number; gain: number; parent: number }[] = [{ tokens: [], sum: 0, gain: 0, parent: 0 }];
     if (maxNew > 0) {
-      const init = this.initialCache(prefix, contrast);
+      const init = this.initialCache(prefix, contrast, promptIds.length + maxNew);
       let { logits, cache } = await this.step(init.cache, contrast ? [promptIds, promptIds] : [promptIds], 0, init.masked);
       // Row layout: alive beams 0..n-1 (with prefix), then their no-prefix twins n..2n-1.
       let n = 1;
@@ -382,10 +394,10 @@ export class Decoder {
         if (step === maxNew - 1) break;
         const rows = alive.map((a) => a.parent);
         const order = contrast ? [...rows, ...rows.map((r) => n + r)] : rows;
-        cache = gatherRows(cache, order);
+        cache = isShared(cache) ? gatherSharedRows(cache, order) : gatherRows(cache, order);
         n = alive.length;
         const stepTokens = alive.map((a) => [a.tokens[a.tokens.length - 1]]);
-        const masked = contrast ? [...new Array<number>(n).fill(0), ...new Array<number>(n).fill(init.P)] : new Array<number>(n).fill(0);
+        const masked = contrast ? [...new Array<number>(n).fill(0), ...new Array<number>(n).fill(this.sharedBuffer ? 0 : init.P)] : new Array<number>(n).fill(0);
         ({ logits, cache } = await this.step(cache, contrast ? [...stepTokens, ...stepTokens] : stepTokens, pos, masked));
         pos++;
       }
@@ -409,18 +421,19 @@ export class Decoder {
     tokenIds: number[],
     opts: { prefix?: Prefix | null; alpha?: number; stopTokenId?: number } = {},
   ): Promise<{ sum: number; mean: number; logprobs: number[] }> {
-    const session = await this.session();
     const prefix = opts.prefix ?? null;
     const alpha = opts.alpha ?? 0;
     const contrast = prefix !== null && alpha !== 0;
     const targets = opts.stopTokenId !== undefined ? [...tokenIds, opts.stopTokenId] : tokenIds;
     const all = [...promptIds, ...tokenIds];
-    const init = this.initialCache(prefix, contrast);
+    const init = this.initialCache(prefix, contrast, all.length);
     const T = all.length;
     const rows = new Array<number[]>(init.cache.rows).fill(all);
-    const out = await session.run(this.feeds(init.cache, rows, 0, init.masked, 0n)); // logits of every position
-    const V = out.logits.dims[2];
-    const ld = out.logits.data as Float32Array;
+    const session = await this.session(); // logits of every position, row after row:
+    const ld = isShared(init.cache)
+      ? await allLogitsShared(session, init.cache, rows, this.numLayers)
+      : ((await session.run(this.feeds(init.cache, rows, 0, init.masked, 0n))).logits.data as Float32Array);
+    const V = this.vocabSize;
     const adj = new Float32Array(V);
     const logprobs: number[] = [];
     for (let i = 0; i < targets.length; i++) {

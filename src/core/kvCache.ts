@@ -55,3 +55,72 @@ export function gatherRows(cache: KvCache, rows: number[]): KvCache {
   }
   return { tensors, length: cache.length, rows: rows.length };
 }
+
+// -- shared-buffer caches (pack.json decoderCache 'shared-buffer') ------------------------------
+// One preallocated [R, Hkv, capacity, D] buffer per layer and kind, fed as past_key_values.N.* and
+// bound as present.N.* so GroupQueryAttention appends the new keys/values in place (no copy to JS and
+// back, no Concat). Row r's cache is its first lengths[r] slots; a contrast row holds no prefix at
+// all (its prompt starts at slot 0), which is what masking the prefix computes.
+
+export interface SharedKvCache {
+  tensors: Record<string, ort.Tensor>; // past_key_values.N.key|value [R, Hkv, capacity, D]
+  lengths: number[]; // per row: filled slots
+  capacity: number;
+  rows: number;
+}
+
+/**
+ * A cache of P + `tokens` slots (prefix + prompt + new tokens: sized per question, not to
+ * maxPositions). With a prefix, row 0 holds it in its first P slots; `contrast`: row 1 stays empty.
+ */
+export function sharedCache(dims: CacheDims, tokens: number, prefix: Prefix | null, contrast: boolean): SharedKvCache {
+  const { numLayers: L, numKvHeads: H, headDim: D } = dims;
+  const tensors: Record<string, ort.Tensor> = {};
+  const P = prefix ? prefix.length : 0;
+  const rows = prefix && contrast ? 2 : 1;
+  const capacity = P + tokens;
+  for (let l = 0; l < L; l++) {
+    for (const kv of ['key', 'value']) {
+      const name = `past_key_values.${l}.${kv}`;
+      const data = new Float32Array(rows * H * capacity * D);
+      if (prefix) {
+        const src = prefix.tensors[name].data as Float32Array; // [1, H, P, D]
+        for (let h = 0; h < H; h++) data.set(src.subarray(h * P * D, (h + 1) * P * D), h * capacity * D);
+      }
+      tensors[name] = new ort.Tensor('float32', data, [rows, H, capacity, D]);
+    }
+  }
+  const lengths = new Array<number>(rows).fill(0);
+  if (prefix) lengths[0] = P;
+  if (prefix && !contrast) lengths.fill(P);
+  return { tensors, lengths, capacity, rows };
+}
+
+/** Row r of `cache` as a one-row cache over the same memory (what it writes lands in the big buffer). */
+export function sharedRow(cache: SharedKvCache, r: number): SharedKvCache {
+  const tensors: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(cache.tensors)) {
+    const [, h, m, d] = t.dims;
+    const size = h * m * d;
+    tensors[name] = new ort.Tensor('float32', (t.data as Float32Array).subarray(r * size, (r + 1) * size), [1, h, m, d]);
+  }
+  return { tensors, lengths: [cache.lengths[r]], capacity: cache.capacity, rows: 1 };
+}
+
+/** New shared cache whose row i is row `rows[i]` of `cache` (beam reordering). */
+export function gatherSharedRows(cache: SharedKvCache, rows: number[]): SharedKvCache {
+  if (rows.length === cache.rows && rows.every((r, i) => r === i)) return cache;
+  const tensors: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(cache.tensors)) {
+    const [, h, m, d] = t.dims;
+    const size = h * m * d;
+    const src = t.data as Float32Array;
+    const data = new Float32Array(rows.length * size);
+    rows.forEach((r, i) => data.set(src.subarray(r * size, (r + 1) * size), i * size));
+    tensors[name] = new ort.Tensor('float32', data, [rows.length, h, m, d]);
+  }
+  return { tensors, lengths: rows.map((r) => cache.lengths[r]), capacity: cache.capacity, rows: rows.length };
+}
+
+export type AnyCache = KvCache | SharedKvCache;
+export const isShared = (c: AnyCache): c is SharedKvCache => 'lengths' in c;

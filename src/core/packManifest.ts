@@ -9,6 +9,8 @@ export const PACK_FORMAT = 'cmt-pack';
 export const SUPPORTED_FORMAT_VERSIONS: readonly number[] = [1];
 
 export type GraphName = 'compressor' | 'aggregator' | 'decoder';
+export const DECODER_CACHES = ['concat', 'shared-buffer'] as const;
+export type DecoderCache = (typeof DECODER_CACHES)[number];
 
 export interface PackBaseModel {
   architecture: string;
@@ -93,6 +95,12 @@ export interface PackManifest {
   prompt: PackPrompt;
   defaults: PackDefaults;
   graphs: Record<GraphName, string>;
+  /**
+   * How decoder.onnx's KV cache is fed (docs/model-pack.md "decoder.onnx"): 'concat' (absent in older
+   * packs) = past in, present = past + new out, every step; 'shared-buffer' = GroupQueryAttention: one
+   * preallocated [B, Hkv, capacity, D] buffer per layer fed as past and bound as present, appended in place.
+   */
+  decoderCache: DecoderCache;
   training?: PackTraining;
   metrics?: Record<string, unknown>;
   files: Record<string, string>; // relative path -> sha256 hex (every file except pack.json)
@@ -290,6 +298,10 @@ export function validateManifest(m: unknown, where = 'pack.json'): PackManifest 
   const graphs = o.graphs as Record<string, string>;
   for (const g of [...Object.values(graphs), 'tokenizer.json']) {
     if (!(g in files)) fail('PACK_CORRUPT', `${where}: "${g}" is not listed in "files" (no checksum)`);
+  }
+  if (o.decoderCache === undefined) o.decoderCache = 'concat';
+  if (!(DECODER_CACHES as readonly unknown[]).includes(o.decoderCache)) {
+    fail('PACK_INCOMPATIBLE', `${where}: decoderCache ${JSON.stringify(o.decoderCache)} is not supported by this engine (supported: ${DECODER_CACHES.join(', ')})`);
   }
   if (o.embedder !== undefined) validateEmbedderSection(o.embedder, files, where);
   if (o.retrieval !== undefined) validateRetrieval(o.retrieval, where);

@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadPack } from '../../src/core/pack';
-import { LOGITS_TO_KEEP } from '../../src/core/decode';
+import { Decoder, LOGITS_TO_KEEP } from '../../src/core/decode';
 import { createSession, ort, releaseAllSessions } from '../../src/core/runtime';
 
 // The random-weight fixture and the shipped default pack (CMT_TEST_PACK checks another one).
@@ -176,6 +176,45 @@ test(`${label}: graph outputs match the trainer's references within the manifest
       }
     }
     for (const g of ['compressor', 'aggregator', 'decoder']) assert.ok(graphsSeen.has(g), `no parity case for ${g}`);
+  } finally {
+    await releaseAllSessions();
+  }
+});
+
+test(`${label}: the engine's decode path (its cache protocol) gives the decoder references`, async () => {
+  // The decoder case through Decoder's own cache handling: for a shared-buffer pack the prefix copied
+  // into a preallocated buffer, appended to in place, and a contrast row (no prefix) beside it.
+  const vm = loadVectors(TV);
+  const pack = await loadPack(PACK);
+  const c = vm.cases.find((k) => k.graph === 'decoder' && Object.keys(k.inputs).includes('past_key_values.0.key'));
+  if (!c) return;
+  const dec = await Decoder.create(pack, 'cpu');
+  try {
+    const ids = Array.from(readArray(TV, c.inputs.input_ids).data as BigInt64Array, Number);
+    const tensors: Record<string, ort.Tensor> = {};
+    for (const [n, spec] of Object.entries(c.inputs)) if (n.startsWith('past_key_values.')) tensors[n] = readArray(TV, spec);
+    const P = c.inputs['past_key_values.0.key'].shape[2];
+    const ref = readArray(TV, c.outputs.logits);
+    const [, T, V] = c.outputs.logits.shape;
+    const last = (ref.data as Float32Array).subarray((T - 1) * V, T * V);
+    type Step = (cache: unknown, tokens: number[][], pos: number, masked: number[]) => Promise<{ logits: Float32Array[] }>;
+    const d = dec as unknown as { initialCache: (p: unknown, contrast: boolean, n: number) => { cache: unknown; masked: number[] }; step: Step };
+    const init = d.initialCache({ length: P, tensors, numMemories: 1 }, true, ids.length + 1);
+    const { logits } = await d.step.call(dec, init.cache, [ids, ids], 0, init.masked);
+    const quantized = c.reference !== undefined && c.reference !== 'pytorch';
+    if (quantized) checkQuantized(`${label} engine decode (${pack.manifest.decoderCache}) logits`, logits[0], last, [1, V], true);
+    else {
+      let maxDiff = 0;
+      for (let v = 0; v < V; v++) maxDiff = Math.max(maxDiff, Math.abs(logits[0][v] - last[v]));
+      assert.ok(maxDiff <= (c.tolerance?.absolute ?? vm.tolerance.absolute), `engine decode logits: max abs diff ${maxDiff}`);
+    }
+    // the contrast row computes the prompt without the prefix: the same as a run without it
+    const plain = d.initialCache(null, false, ids.length + 1);
+    const alone = (await d.step.call(dec, plain.cache, [ids], 0, plain.masked)).logits[0];
+    let diff = 0;
+    for (let v = 0; v < V; v++) diff = Math.max(diff, Math.abs(alone[v] - logits[1][v]));
+    console.log(`${label} engine decode (${pack.manifest.decoderCache}): contrast row vs no prefix max abs diff ${diff.toExponential(3)}`);
+    assert.ok(diff <= 1e-3, `contrast row differs from a run without the prefix by ${diff}`);
   } finally {
     await releaseAllSessions();
   }

@@ -158,6 +158,56 @@ class DecoderGraphTest(unittest.TestCase):
             self.assertClose(step[0, 0], full[0, t], what=f"step {t}")
         self.assertClose(first[0], full[0, :4], what="prefill")
 
+    def test_shared_buffer_gqa_decoder_matches_torch(self):
+        """kv_cache="shared-buffer" (GroupQueryAttention): the engine's protocol -- one [B,Hkv,M,D] buffer per
+        layer fed as past and bound as present (appended in place); a memory prefix in row 0's first P slots,
+        a contrast row without it (its cache holds the prompt only), each row's prompt run alone, then
+        batched steps with per-row lengths (right padding) -- gives torch's logits with the prefix masked."""
+        sess = session(build_decoder(CFG, self.tensors, "fp32", kv_cache="shared-buffer"))
+        rng = np.random.default_rng(4)
+        P, T, N, Hkv, D, L = 3, 5, 3, CFG.num_key_value_heads, CFG.hd, CFG.num_hidden_layers
+        M = P + T + N
+        prefix = [(rng.normal(size=(1, Hkv, P, D)).astype(np.float32), rng.normal(size=(1, Hkv, P, D)).astype(np.float32))
+                  for _ in range(L)]
+        bufs = [[np.zeros((2, Hkv, M, D), np.float32) for _ in range(2)] for _ in range(L)]
+        for i in range(L):
+            bufs[i][0][0, :, :P], bufs[i][1][0, :, :P] = prefix[i]
+        vals = [[ort.OrtValue.ortvalue_from_numpy(b) for b in layer] for layer in bufs]
+        rows = [[ort.OrtValue.ortvalue_from_numpy(b[r:r + 1]) for b in layer] for r in range(2) for layer in bufs]
+
+        def run(ids, lens, pos, kv):  # kv: per layer (key, value) OrtValues, fed and bound in place
+            io = sess.io_binding()
+            S = max(lens)
+            mask = np.array([[1] * n + [0] * (S - n) for n in lens], np.int64)
+            for n, a in (("input_ids", ids), ("attention_mask", mask), ("position_ids", pos), ("logits_to_keep", np.array(1, np.int64))):
+                io.bind_cpu_input(n, a)
+            io.bind_output("logits")
+            for i, (k, v) in enumerate(kv):
+                io.bind_ortvalue_input(f"past_key_values.{i}.key", k)
+                io.bind_ortvalue_input(f"past_key_values.{i}.value", v)
+                io.bind_ortvalue_output(f"present.{i}.key", k)
+                io.bind_ortvalue_output(f"present.{i}.value", v)
+            sess.run_with_iobinding(io)
+            return io.copy_outputs_to_cpu()[0][:, -1]
+
+        ids = rng.integers(3, CFG.vocab_size, size=(1, T + N - 1)).astype(np.int64)
+        pos = np.arange(T + N - 1)[None]
+        got = [np.concatenate([run(ids[:, :T], [P * (1 - r) + T], pos[:, :T], rows[r * L:(r + 1) * L]) for r in range(2)])]
+        for t in range(T, T + N - 1):
+            got.append(run(np.repeat(ids[:, t:t + 1], 2, 0), [P + t + 1, t + 1], np.repeat(pos[:, t:t + 1], 2, 0), vals))
+        for b in (bufs[0][0], bufs[0][1]):  # the appended keys/values landed in the shared buffers
+            self.assertGreater(float(np.abs(b[0, :, P + T + N - 2]).max()), 0.0)
+            self.assertGreater(float(np.abs(b[1, :, T + N - 2]).max()), 0.0)
+        past2 = [(np.concatenate([k, k]), np.concatenate([v, v])) for k, v in prefix]
+        mask = np.ones((2, P + T + N - 1), np.int64)
+        mask[1, :P] = 0  # the contrast row: prefix masked out
+        ref, _ = torch_decoder(self.model, np.repeat(ids, 2, 0), mask, np.repeat(pos, 2, 0), past2)
+        for j, g in enumerate(got):
+            self.assertClose(g, ref[:, T - 1 + j], what=f"step {j}")
+        # the plain protocol (no shared buffer: past of length P, present = past + new) gives the same
+        plain, _ = run_decoder(sess, ids[:, :T], np.ones((1, P + T), np.int64), pos[:, :T], prefix)
+        self.assertClose(plain[0, -1], got[0][0], what="plain feeds")
+
     def dequantized_reference(self, bits, float_zp):
         """fp32 graph (untied lm_head) of exactly the weights a quantized graph stores."""
         dq = {}

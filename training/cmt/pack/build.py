@@ -51,7 +51,8 @@ COMPRESSOR_ACCURACY_LEVEL = 0      # MatMulNBits with fp32 activations: the comp
 
 def build(gguf_path: str, out_dir: str = DEFAULT_OUT, precision: str | None = None, log=print,
           weights: str | None = None, overrides: dict | None = None,
-          compressor_precision: str | None = None, embedder_precision: str | None = None) -> dict:
+          compressor_precision: str | None = None, embedder_precision: str | None = None,
+          kv_cache: str = "shared-buffer") -> dict:
     _require_modules()
     import numpy as np
 
@@ -92,7 +93,7 @@ def build(gguf_path: str, out_dir: str = DEFAULT_OUT, precision: str | None = No
     # The compressor's base layers and embedding are the decoder's first ones: at the same precision
     # they are the same tensors, written once to SHARED_WEIGHTS (save_models).
     sizes = save_models({
-        os.path.join(tmp, "decoder.onnx"): build_decoder(bc, base.tensors, precision),
+        os.path.join(tmp, "decoder.onnx"): build_decoder(bc, base.tensors, precision, kv_cache=kv_cache),
         os.path.join(tmp, "compressor.onnx"): build_compressor(bc, base.tensors, cfg, _split_cmt(state, "compressor."),
                                                                compressor_precision,
                                                                accuracy_level=COMPRESSOR_ACCURACY_LEVEL,
@@ -140,6 +141,7 @@ def build(gguf_path: str, out_dir: str = DEFAULT_OUT, precision: str | None = No
         "defaults": {"topK": cfg.top_k, "alpha": cfg.alpha, "maxNewTokens": 48, "numBeams": 1,
                      **spec.get("defaults", {})},
         "graphs": {"compressor": "compressor.onnx", "aggregator": "aggregator.onnx", "decoder": "decoder.onnx"},
+        "decoderCache": kv_cache,
         "training": {**spec.get("training", {}), "hyperparameters": cfg.to_dict()},
         "metrics": spec.get("metrics", {}),
         **({"embedder": emb, "retrieval": embedder.retrieval_section()} if emb else {}),
@@ -163,6 +165,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the compressor's base layers (default: the recipe's compressorPrecision)")
     p.add_argument("--embedder-precision", choices=["fp32", "int8"], default=None,
                    help="the sentence embedder's weights (default: int8, quantized from the fp32 model here)")
+    p.add_argument("--kv-cache", choices=["shared-buffer", "concat"], default="shared-buffer",
+                   help="decoder.onnx's cache (pack.json decoderCache): shared-buffer = GroupQueryAttention appending in "
+                        "place to a preallocated buffer (default); concat = the cache concatenated every step")
     p.add_argument("--weights", default=None,
                    help="CMT weights to build with (default: packs/recipe/cmt.safetensors.gz), e.g. an ablation's")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -178,7 +183,8 @@ def run(args: argparse.Namespace) -> int:
             raise BuildError("--set describes an experiment's weights: give --weights too "
                              "(packs/recipe's weights keep recipe.json's config)")
         build(find_gguf(args.gguf), args.out, args.precision, weights=args.weights, overrides=parse_overrides(args.set),
-              compressor_precision=args.compressor_precision, embedder_precision=args.embedder_precision)
+              compressor_precision=args.compressor_precision, embedder_precision=args.embedder_precision,
+              kv_cache=args.kv_cache)
     except (BuildError, FileNotFoundError, ValueError) as e:
         print(f"build-pack: {e}", file=sys.stderr)
         return 2

@@ -180,8 +180,9 @@ class _Graph:
         return self.op("Add", [self.op("Mul", [x, cos]), self.op("Mul", [rot, sin])])
 
 
-def _rotary_cos_sin(g: _Graph, position_ids: str, cfg: BaseConfig) -> tuple[str, str]:
-    """position_ids [B,T] int64 -> cos, sin [B,1,T,hd] (as RotaryEmbedding in base.py, float32)."""
+def _rotary_cos_sin(g: _Graph, position_ids: str, cfg: BaseConfig, head_axis: int = 1) -> tuple[str, str]:
+    """position_ids [B,T] int64 -> cos, sin [B,1,T,hd] (as RotaryEmbedding in base.py, float32); with
+    head_axis 2, [B,T,1,hd] (for activations laid out [B,T,heads,hd])."""
     hd = cfg.hd
     inv_freq = (1.0 / (np.float64(cfg.rope_theta) ** (np.arange(0, hd, 2, dtype=np.float64) / hd))).astype(np.float32)
     if g.fused_rope:
@@ -193,8 +194,8 @@ def _rotary_cos_sin(g: _Graph, position_ids: str, cfg: BaseConfig) -> tuple[str,
     pos = g.op("Unsqueeze", [g.op("Cast", [position_ids], to=TensorProto.FLOAT), g.const([2])])  # [B,T,1]
     freqs = g.op("Mul", [pos, g.init("rope.inv_freq", inv_freq)])  # [B,T,hd/2]
     emb = g.op("Concat", [freqs, freqs], axis=-1)
-    cos = g.op("Unsqueeze", [g.op("Cos", [emb]), g.const([1])])
-    sin = g.op("Unsqueeze", [g.op("Sin", [emb]), g.const([1])])
+    cos = g.op("Unsqueeze", [g.op("Cos", [emb]), g.const([head_axis])])
+    sin = g.op("Unsqueeze", [g.op("Sin", [emb]), g.const([head_axis])])
     return cos, sin
 
 
@@ -213,9 +214,11 @@ def _attn_bias(g: _Graph, attention_mask: str, T: str, S: str) -> str:
 
 def _layer(g: _Graph, cfg: BaseConfig, tensors: dict[str, np.ndarray], li: int, h: str, cos: str, sin: str,
            bias: str, past: tuple[str, str] | None, present: tuple[str, str] | None,
-           lora: dict[str, tuple[np.ndarray, np.ndarray, float]] | None = None) -> str:
+           lora: dict[str, tuple[np.ndarray, np.ndarray, float]] | None = None,
+           gqa: tuple[str, str] | None = None) -> str:
     """One DecoderLayer.  h [B,T,H]; returns new h.  With ``lora`` (compressor) q/k/v/o get
-    y += ((x A^T) B^T) * scale on top of the base projections."""
+    y += ((x A^T) B^T) * scale on top of the base projections. With ``gqa`` (seqlens_k, total_sequence_length
+    int32 tensors) attention is GroupQueryAttention (_gqa_attention); cos/sin are then [B,T,1,hd]."""
     p = f"model.layers.{li}."
     Hq, Hkv, D, nrep = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.hd, cfg.n_rep
     x = g.rms_norm(h, tensors[p + "input_layernorm.weight"], cfg.rms_norm_eps, p + "input_layernorm")
@@ -229,6 +232,8 @@ def _layer(g: _Graph, cfg: BaseConfig, tensors: dict[str, np.ndarray], li: int, 
         q = g.op("Add", [q, g.init(p + "self_attn.q_proj.bias", tensors[p + "self_attn.q_proj.bias"].astype(np.float32))])
         k = g.op("Add", [k, g.init(p + "self_attn.k_proj.bias", tensors[p + "self_attn.k_proj.bias"].astype(np.float32))])
         v = g.op("Add", [v, g.init(p + "self_attn.v_proj.bias", tensors[p + "self_attn.v_proj.bias"].astype(np.float32))])
+    if gqa is not None:
+        return _layer_tail(g, cfg, tensors, p, h, _gqa_attention(g, cfg, q, k, v, cos, sin, past, present, gqa), lora)
     # [B,T,N*D] -> [B,N,T,D]
     q = g.op("Transpose", [g.op("Reshape", [q, g.const([0, 0, Hq, D])])], perm=[0, 2, 1, 3])
     k = g.op("Transpose", [g.op("Reshape", [k, g.const([0, 0, Hkv, D])])], perm=[0, 2, 1, 3])
@@ -248,6 +253,33 @@ def _layer(g: _Graph, cfg: BaseConfig, tensors: dict[str, np.ndarray], li: int, 
     out = g.op("MatMul", [probs, g.op("Unsqueeze", [v, g.const([2])])])  # [B,Hkv,nrep,T,D]
     out = g.op("Reshape", [out, g.const([0, Hq, -1, D])])  # [B,Hq,T,D]
     out = g.op("Reshape", [g.op("Transpose", [out], perm=[0, 2, 1, 3]), g.const([0, 0, Hq * D])])
+    return _layer_tail(g, cfg, tensors, p, h, out, lora)
+
+
+def _gqa_attention(g: _Graph, cfg: BaseConfig, q: str, k: str, v: str, cos: str, sin: str, past: tuple[str, str],
+                   present: tuple[str, str], gqa: tuple[str, str]) -> str:
+    """Attention by com.microsoft GroupQueryAttention on q [B,T,Hq*D], k/v [B,T,Hkv*D] (BSNH, no
+    transposes). RoPE stays outside the op (do_rotary 0) at the given position_ids, as in the Concat
+    graph. The op writes the new keys/values after each row's past (seqlens_k = the row's total length
+    - 1): fed the same buffer as past and present, it appends in place (docs/model-pack.md)."""
+    Hq, Hkv, D = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.hd
+    seqlens_k, total = gqa
+
+    def rope3(x: str, n: int) -> str:  # [B,T,n*D] -> rope per head -> [B,T,n*D]
+        if g.rope_cache is not None:
+            return g.rope(x, cos, sin, D)  # RotaryEmbedding reads [B,T,n*D] directly
+        x4 = g.op("Reshape", [x, g.const([0, 0, n, D])])
+        return g.op("Reshape", [g.rope(x4, cos, sin, D), g.const([0, 0, n * D])])
+
+    q, k = rope3(q, Hq), rope3(k, Hkv)
+    return g.op("GroupQueryAttention", [q, k, v, past[0], past[1], seqlens_k, total], domain=MS_DOMAIN,
+                out=[g.name("gqa_out"), present[0], present[1]], num_heads=Hq, kv_num_heads=Hkv,
+                scale=1.0 / math.sqrt(D), do_rotary=0)[0]
+
+
+def _layer_tail(g: _Graph, cfg: BaseConfig, tensors: dict[str, np.ndarray], p: str, h: str, out: str,
+                lora: dict[str, tuple[np.ndarray, np.ndarray, float]] | None) -> str:
+    """o_proj of the attention output out [B,T,Hq*D], the residual, and the MLP block."""
     o = g.linear(out, tensors[p + "self_attn.o_proj.weight"], p + "self_attn.o_proj")
     if lora is not None:
         o = _add_lora(g, out, o, lora["o"], p + "self_attn.o_proj")
@@ -306,6 +338,7 @@ def default_embed_precision(precision: str) -> str:
     return "fp32" if precision == "fp32" else "int8"
 
 
+KV_CACHES = ("concat", "shared-buffer")  # pack.json decoderCache: how decoder.onnx's cache is fed (docs/model-pack.md)
 LOGITS_TO_KEEP = "logits_to_keep"  # decoder input: int64 scalar, logits for the last N positions (0 = all)
 
 
@@ -319,7 +352,8 @@ def decoder_feeds(sess, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def build_decoder(cfg: BaseConfig, tensors: dict[str, np.ndarray], precision: str = "int4", block_size: int = 32,
                   lm_head_precision: str | None = None, accuracy_level: int = 4,
-                  fused_rope: bool = False, embed_precision: str | None = None) -> onnx.ModelProto:
+                  fused_rope: bool = False, embed_precision: str | None = None,
+                  kv_cache: str = "concat") -> onnx.ModelProto:
     """decoder.onnx (docs/model-pack.md) from HF-named float32 numpy weights.
 
     ``lm_head_precision`` defaults to fp32 for fp32 graphs and int8 otherwise.
@@ -328,32 +362,49 @@ def build_decoder(cfg: BaseConfig, tensors: dict[str, np.ndarray], precision: st
     ``accuracy_level`` is MatMulNBits' (4 = int8 activations, the fast CPU path; 0 = fp32).
     ``fused_rope`` uses com.microsoft RotaryEmbedding with cos/sin tables of
     max_position_embeddings rows (positions must stay below it) instead of primitive ops.
+    ``kv_cache`` (KV_CACHES): ``concat`` = attention by primitive ops, present = Concat(past, new);
+    ``shared-buffer`` = com.microsoft GroupQueryAttention: row r's cache is its first
+    sum(attention_mask[r]) slots (right-padded rows), the new keys/values are written after row r's
+    past, and a past buffer fed again as the present output is appended to in place.
     """
+    if kv_cache not in KV_CACHES:
+        raise ValueError(f"kv_cache must be one of {KV_CACHES}, got {kv_cache!r}")
     _check_tensors(cfg, tensors, cfg.num_hidden_layers)
     g = _Graph(precision, block_size, accuracy_level, fused_rope)
+    gqa: tuple[str, str] | None = None  # set below for the shared-buffer cache
     L, Hkv, D, V = cfg.num_hidden_layers, cfg.num_key_value_heads, cfg.hd, cfg.vocab_size
     inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
               helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch_size", "total_sequence_length"]),
               helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
               helper.make_tensor_value_info(LOGITS_TO_KEEP, TensorProto.INT64, [])]
     outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch_size", "logits_length", V])]
+    if kv_cache == "shared-buffer":
+        gqa = ("", "")
     for i in range(L):
         for kv in ("key", "value"):
             inputs.append(helper.make_tensor_value_info(f"past_key_values.{i}.{kv}", TensorProto.FLOAT,
                                                         ["batch_size", Hkv, "past_sequence_length", D]))
             outputs.append(helper.make_tensor_value_info(f"present.{i}.{kv}", TensorProto.FLOAT,
-                                                         ["batch_size", Hkv, "total_sequence_length", D]))
+                                                         ["batch_size", Hkv, "total_sequence_length" if gqa is None
+                                                          else "present_sequence_length", D]))
     emb_w = tensors["model.embed_tokens.weight"].astype(np.float32)
     embed_precision = embed_precision or default_embed_precision(precision)
     h = g.embedding("input_ids", emb_w, "model.embed_tokens" if embed_precision == "int8" else "model.embed_tokens.weight",
                     embed_precision)
     T = g.op("Gather", [g.op("Shape", ["input_ids"]), g.const(1)], axis=0)
     S = g.op("Gather", [g.op("Shape", ["attention_mask"]), g.const(1)], axis=0)
-    bias = _attn_bias(g, "attention_mask", T, S)
-    cos, sin = _rotary_cos_sin(g, "position_ids", cfg)
+    if kv_cache == "shared-buffer":
+        bias = ""
+        lens = g.op("ReduceSum", ["attention_mask", g.const([1])], keepdims=0)  # [B]: each row's total length
+        gqa = (g.op("Cast", [g.op("Sub", [lens, g.const(1)])], to=TensorProto.INT32),
+               g.op("Cast", [S], to=TensorProto.INT32))
+    else:
+        bias = _attn_bias(g, "attention_mask", T, S)
+    cos, sin = _rotary_cos_sin(g, "position_ids", cfg, head_axis=2 if gqa else 1)
     for i in range(L):
         h = _layer(g, cfg, tensors, i, h, cos, sin, bias,
-                   (f"past_key_values.{i}.key", f"past_key_values.{i}.value"), (f"present.{i}.key", f"present.{i}.value"))
+                   (f"past_key_values.{i}.key", f"past_key_values.{i}.value"), (f"present.{i}.key", f"present.{i}.value"),
+                   gqa=gqa)
     # Only the last logits_to_keep positions reach the final norm and the lm_head (0 = all): a
     # 500-token prefill needs one row of logits, not 500 x vocab floats (98 MB) and their matmul.
     start = g.op("Neg", [g.op("Reshape", [LOGITS_TO_KEEP, g.const([1])])])
