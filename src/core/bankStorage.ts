@@ -4,6 +4,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
+import { displayUri, objectStoreError, redact } from './bankStore';
 import { BankMeta, checkTable, PackTableInfo, packTableInfo, schemaFor, TABLE_PREFIX, tableNameForPack } from './bankSchema';
 import { CmtError } from './types';
 
@@ -36,8 +37,15 @@ async function connect(uri: string, connectOptions: Partial<lancedb.ConnectionOp
     if (create && isLocalUri(uri)) await fsp.mkdir(localPath(uri), { recursive: true });
     return await lancedb.connect(uri, connectOptions);
   } catch (e) {
-    throw new CmtError('BANK_UNAVAILABLE', `cannot open memory bank at ${uri}: ${(e as Error).message}`);
+    throw bankError(e, uri, connectOptions, 'cannot open memory bank at');
   }
+}
+
+/** A failure to open or read the bank as a CmtError: what to fix for an object store (bankStore.ts), else the redacted cause. */
+function bankError(e: unknown, uri: string, connectOptions: Partial<lancedb.ConnectionOptions> | undefined, what: string): CmtError {
+  if (e instanceof CmtError) return e;
+  const endpoint = connectOptions?.storageOptions?.endpoint;
+  return objectStoreError(e, uri, { endpoint }) ?? new CmtError('BANK_UNAVAILABLE', `${what} ${displayUri(uri)}: ${redact((e as Error).message)}`);
 }
 
 /**
@@ -61,10 +69,13 @@ export async function openPackTable(
     } else if (!readOnly) {
       table = await db.createEmptyTable(name, schemaFor(meta), { mode: 'create', existOk: true });
       await checkTable(table, meta);
+    } else if (names.some((n) => n.startsWith(TABLE_PREFIX))) {
+      const others = names.filter((n) => n.startsWith(TABLE_PREFIX)).join(', ');
+      throw new CmtError('BANK_PACK_MISMATCH', `the memory bank ${displayUri(uri)} was written by another pack (tables: ${others}), not by ${meta.packId}. Fix: use the pack the bank was written with (--pack / cmtMemory.packPath), or memorize with this pack (not read-only)`);
     }
   } catch (e) {
-    if (e instanceof CmtError) throw e;
-    throw new CmtError('BANK_UNAVAILABLE', `cannot open table ${name} in ${uri}: ${(e as Error).message}`);
+    db.close();
+    throw bankError(e, uri, opts.connectOptions, `cannot open table ${name} in`);
   }
   return { db, table };
 }

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Aggregator } from './aggregate';
 import { ask, AskContext, search } from './ask';
 import { BankOpenOptions, MemoryBank } from './bank';
+import { BankAccess, connectOptionsFor, displayUri } from './bankStore';
 import { Compressor } from './compress';
 import { Decoder } from './decode';
 import { Embedder } from './embed';
@@ -42,6 +43,8 @@ export interface EngineOpenOptions {
   settings?: EngineSettings;
   /** The bank's index options (default: as the environment sets them, processEnv.ts engineSwitches). */
   bank?: Pick<BankOpenOptions, 'textIndex' | 'vectorIndex'>;
+  /** Read-only, endpoint, region (bankStore.ts; credentials come from the standard places, never from here). */
+  access?: BankAccess;
   /** Verify every pack file's sha256 on open (default true). */
   verifyHashes?: boolean;
   /** Warnings of the engine and its bank (default: none are shown). */
@@ -73,7 +76,9 @@ export class Engine {
     const pack = await loadPack(opts.packDir, { verifyHashes: opts.verifyHashes });
     const m = pack.manifest;
     const meta = { packId: m.packId, memorySlots: m.cmt.memorySlots, memoryDim: m.cmt.memoryDim, embedDim: m.embedder?.dim ?? 0 };
-    const bank = await MemoryBank.open(opts.bankUri, meta, { ...(opts.bank ?? engineSwitches().bank), log: opts.log });
+    const access = opts.access ?? {};
+    const connectOptions = connectOptionsFor(opts.bankUri, access);
+    const bank = await MemoryBank.open(opts.bankUri, meta, { ...(opts.bank ?? engineSwitches().bank), readOnly: access.readOnly, connectOptions, log: opts.log });
     openPacks.set(pack.dir, (openPacks.get(pack.dir) ?? 0) + 1);
     try {
       const [compressor, aggregator, decoder] = await Promise.all([
@@ -119,6 +124,14 @@ export class Engine {
     if (this.closed) throw new CmtError('INTERNAL', 'engine is closed');
   }
 
+  /** memorize, forget and rename: not on a read-only bank (the error says how to write). */
+  private assertWritable(): void {
+    this.assertOpen();
+    if (this.bank.readOnly) {
+      throw new CmtError('BANK_UNAVAILABLE', `the memory bank ${displayUri(this.bankUri)} is open read-only (--read-only / CMT_BANK_READ_ONLY=1 / cmtMemory.bankReadOnly): memorize and forget need a writer`);
+    }
+  }
+
   /** What the ask and search pipelines use (the embedder as it is now: a caller may turn it off). */
   private get askContext(): AskContext {
     const { pack, bank, compressor, aggregator, decoder, embedder, settings, log } = this;
@@ -133,7 +146,7 @@ export class Engine {
 
   /** Memorizes files and folders (memorize.ts); one memorize, forget or rename at a time. */
   memorize(paths: string[], opts: EngineMemorizeOptions = {}): Promise<MemorizeSummary> {
-    this.assertOpen();
+    this.assertWritable();
     return this.writes.run(() => new Memorizer(this.memorizeContext).memorize(paths, opts));
   }
 
@@ -154,7 +167,7 @@ export class Engine {
 
   /** Removes a file's memories, or every file's under a folder path. */
   forget(p: string): Promise<ForgetResult> {
-    this.assertOpen();
+    this.assertWritable();
     return this.writes.run(async () => {
       const key = normalizeRel(p);
       let removed = 0;
@@ -170,7 +183,7 @@ export class Engine {
 
   /** Moves a file's memories (or a folder's) to a new path, without recompressing. */
   rename(from: string, to: string): Promise<RenameResult> {
-    this.assertOpen();
+    this.assertWritable();
     return this.writes.run(async () => {
       const a = normalizeRel(from);
       const b = normalizeRel(to);
@@ -212,7 +225,8 @@ export class Engine {
       memories: s.memories,
       files: s.files,
       bytesOnDisk: s.bytesOnDisk,
-      bankUri: this.bankUri,
+      bankUri: displayUri(this.bankUri),
+      readOnly: this.bank.readOnly,
     };
   }
 
