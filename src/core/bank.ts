@@ -86,6 +86,10 @@ export class MemoryBank {
     });
   }
 
+  /** Other processes or machines may write this bank (object storage): writes take the writer lease. */
+  get isShared(): boolean {
+    return this.shared !== null;
+  }
   get meta(): BankMeta {
     return this.layout.meta;
   }

@@ -73,7 +73,7 @@ const SECRET_KEY = /(secret|token|password|passwd|signature|sig|credential|accou
  */
 export function redact(text: string, env: NodeJS.ProcessEnv = process.env): string {
   let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s?#]+@/gi, '$1***@');
-  out = out.replace(/([?&;,\s{"]|^)([A-Za-z0-9_-]+)(["']?\s*[=:]\s*["']?)([^&\s"',}]+)/g, (all, pre: string, key: string, eq: string) =>
+  out = out.replace(/([?&;,\s{"]|^)([A-Za-z0-9_-]+)(["']?\s*[=:]\s*["']?)([^&\s"',}?]+)/g, (all, pre: string, key: string, eq: string) =>
     SECRET_KEY.test(key) ? `${pre}${key}${eq}***` : all,
   );
   for (const name of SECRET_ENV) {

@@ -147,7 +147,11 @@ export class Engine {
   /** Memorizes files and folders (memorize.ts); one memorize, forget or rename at a time. */
   memorize(paths: string[], opts: EngineMemorizeOptions = {}): Promise<MemorizeSummary> {
     this.assertWritable();
-    return this.writes.run(() => new Memorizer(this.memorizeContext).memorize(paths, opts));
+    return this.writes.run(async () => {
+      const summary = await new Memorizer(this.memorizeContext).memorize(paths, opts);
+      if (this.bank.isShared) await this.publishIndexes();
+      return summary;
+    });
   }
 
   /** The chunks a question retrieves, without an answer: exactly the ask path's retrieval (ask.ts). */
@@ -198,6 +202,19 @@ export class Engine {
       }
       return { renamed };
     });
+  }
+
+  /**
+   * A shared bank's readers never write, so the writer leaves the indexes built: the full-text
+   * indexes now, and the ANN index if one is due (a CI job must not exit before it is committed).
+   */
+  private async publishIndexes(): Promise<void> {
+    try {
+      await this.bank.refreshTextIndex();
+      await this.bank.whenIndexed();
+    } catch (e) {
+      this.log(`could not build the shared bank's indexes (readers search unindexed rows meanwhile): ${errorMessage(e)}`);
+    }
   }
 
   /**
