@@ -69,9 +69,6 @@ export async function openPackTable(
     } else if (!readOnly) {
       table = await db.createEmptyTable(name, schemaFor(meta), { mode: 'create', existOk: true });
       await checkTable(table, meta);
-    } else if (names.some((n) => n.startsWith(TABLE_PREFIX))) {
-      const others = names.filter((n) => n.startsWith(TABLE_PREFIX)).join(', ');
-      throw new CmtError('BANK_PACK_MISMATCH', `the memory bank ${displayUri(uri)} was written by another pack (tables: ${others}), not by ${meta.packId}. Fix: use the pack the bank was written with (--pack / cmtMemory.packPath), or memorize with this pack (not read-only)`);
     }
   } catch (e) {
     db.close();

@@ -79,6 +79,7 @@ export class Engine {
     const access = opts.access ?? {};
     const connectOptions = connectOptionsFor(opts.bankUri, access);
     const bank = await MemoryBank.open(opts.bankUri, meta, { ...(opts.bank ?? engineSwitches().bank), readOnly: access.readOnly, connectOptions, log: opts.log });
+    if (access.readOnly) await Engine.checkConsumer(bank, opts.bankUri, connectOptions);
     openPacks.set(pack.dir, (openPacks.get(pack.dir) ?? 0) + 1);
     try {
       const [compressor, aggregator, decoder] = await Promise.all([
@@ -96,6 +97,16 @@ export class Engine {
       await Engine.releasePack(pack.dir);
       throw e;
     }
+  }
+
+  /** A read-only consumer of a bank that only other packs wrote would answer from nothing: say which pack to use. */
+  private static async checkConsumer(bank: MemoryBank, uri: string, connectOptions: BankOpenOptions['connectOptions']): Promise<void> {
+    if ((await bank.countRows()) > 0) return;
+    const others = (await MemoryBank.listPacks(uri, connectOptions)).filter((p) => p.packId !== bank.meta.packId);
+    if (others.length === 0) return;
+    bank.close();
+    const names = others.map((p) => p.packId).join(', ');
+    throw new CmtError('BANK_PACK_MISMATCH', `the memory bank ${displayUri(uri)} was written by another pack (${names}), not by ${bank.meta.packId}. Fix: use the pack it was written with (--pack / cmtMemory.packPath)`);
   }
 
   private static async releasePack(dir: string): Promise<void> {

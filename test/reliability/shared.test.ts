@@ -162,8 +162,13 @@ test('read-only: memorize and forget fail naming the fix, nothing is written; a 
   assert.equal((await inspect(bankUri)).size, 3);
   await r.shutdown();
   // A consumer whose pack did not write the bank: told which pack did, and how to fix it.
-  const other = { ...META, packId: 'some-other-pack' };
-  await rejectsWith(MemoryBank.open(bankUri, other, { readOnly: true, connectOptions: connectOptionsFor(bankUri, { endpoint: moto.endpoint }) }), 'BANK_PACK_MISMATCH', /written by another pack.*Fix/);
+  const otherPack = path.join(tmp, 'other-pack');
+  fs.cpSync(PACK, otherPack, { recursive: true });
+  const pj = JSON.parse(fs.readFileSync(path.join(otherPack, 'pack.json'), 'utf8'));
+  fs.writeFileSync(path.join(otherPack, 'pack.json'), JSON.stringify({ ...pj, packId: 'some-other-pack' }));
+  const o = client({ bankUri, packDir: otherPack, access: { readOnly: true } });
+  await rejectsWith(o.start(), 'BANK_PACK_MISMATCH', new RegExp(`written by another pack \\(${M.packId}\\).*Fix: use the pack`));
+  o.dispose();
 });
 
 test('two writers at once (two engine processes, separate caches): every file exactly once, none lost', { skip }, async (t) => {
