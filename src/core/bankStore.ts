@@ -15,6 +15,8 @@ export interface BankAccess {
   endpoint?: string;
   /** The store's region (S3: else AWS_REGION / AWS_DEFAULT_REGION / the profile's). */
   region?: string;
+  /** Seconds after which a read checks the store for other machines' commits (default READ_CONSISTENCY_S; 0: every read). */
+  readConsistencyS?: number;
 }
 
 /** The object-store schemes the bank accepts (LanceDB's own names). */
@@ -46,7 +48,7 @@ export function connectOptionsFor(uri: string, access: BankAccess = {}): Partial
   }
   if (access.region) storageOptions.region = access.region;
   // Reads see other machines' commits within this many seconds (each check costs a request to the store).
-  return { storageOptions, readConsistencyInterval: READ_CONSISTENCY_S };
+  return { storageOptions, readConsistencyInterval: access.readConsistencyS ?? READ_CONSISTENCY_S };
 }
 
 /** Seconds after which a read checks the store for a newer table version (docs/RESULTS.md, "A shared bank"). */

@@ -16,7 +16,7 @@ import { EngineClient } from '../../src/core/client';
 import type { InitializeParams } from '../../src/core/protocol';
 import { CmtError } from '../../src/core/types';
 import { fileWriter, within } from '../helpers';
-import { Moto, motoMissing, startMoto } from '../moto';
+import { Moto, motoMissing, startMoto } from '../../src/bench/moto';
 
 const PACK = path.resolve(process.env.CMT_TEST_PACK ?? 'test/fixtures/tiny-pack');
 const M = JSON.parse(fs.readFileSync(path.join(PACK, 'pack.json'), 'utf8')) as { packId: string; cmt: { memorySlots: number; memoryDim: number } };

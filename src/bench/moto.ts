@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
-export const MOTO_SERVER = path.resolve(process.env.CMT_MOTO_SERVER ?? '.venv/bin/moto_server');
+const REPO = path.resolve(__dirname, '..', '..', '..'); // out/src/bench -> repo
+export const MOTO_SERVER = process.env.CMT_MOTO_SERVER ?? path.join(REPO, '.venv', 'bin', 'moto_server');
 
 /** Why the S3 tests cannot run here (null: they can): only a clone without `scripts/setup.sh --dev`. */
 export function motoMissing(): string | null {
@@ -43,6 +44,8 @@ process.once('exit', () => {
  */
 export async function startMoto(env: NodeJS.ProcessEnv = {}): Promise<Moto> {
   const port = await freePort();
+  const missing = motoMissing();
+  if (missing) throw new Error(missing);
   const proc = spawn(MOTO_SERVER, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   running.add(proc);
   let log = '';
