@@ -349,7 +349,7 @@ export class MemoryBank {
   /** Records by id, in the order asked (missing ids are left out). */
   async getMany(ids: string[]): Promise<MemoryRecord[]> {
     const table = this.table;
-    if (!table || ids.length === 0) return this.reading(async () => []);
+    if (!table || ids.length === 0) return this.reading(() => Promise.resolve([]));
     const byId = new Map<string, MemoryRecord>();
     for (let i = 0; i < ids.length; i += 256) {
       const where = `id IN (${ids.slice(i, i + 256).map(sqlString).join(', ')})`;

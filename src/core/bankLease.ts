@@ -98,9 +98,9 @@ export class WriterLease {
 
   private async holder(): Promise<string | null> {
     await this.table.checkoutLatest();
-    const rows = await this.table.query().where(`k = '${ROW}'`).select(['owner']).toArray();
-    const r = rows.find((x: { owner?: string }) => x.owner);
-    return r ? String(r.owner) : null;
+    const rows = (await this.table.query().where(`k = '${ROW}'`).select(['owner']).toArray()) as Array<{ owner?: string | null }>;
+    const r = rows.find((x) => x.owner);
+    return r?.owner ? String(r.owner) : null;
   }
 
   private async release(): Promise<void> {

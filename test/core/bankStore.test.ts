@@ -34,8 +34,8 @@ test('object-store errors name what to fix (bucket, credentials, network); other
   try {
     const bucket = objectStoreError(new Error('ListRequest ... <Code>NoSuchBucket</Code> verysecretvalue'), 's3://team/b');
     assert.equal(bucket?.code, 'BANK_UNAVAILABLE');
-    assert.match(bucket!.message, /bucket "team".*does not exist\. Fix: create it/);
-    assert.ok(!bucket!.message.includes('verysecretvalue'));
+    assert.match(bucket?.message ?? '', /bucket "team".*does not exist\. Fix: create it/);
+    assert.ok(!(bucket?.message ?? '').includes('verysecretvalue'));
     assert.match(objectStoreError(new Error('status: 403 <Code>InvalidAccessKeyId</Code>'), 'gs://b/p')!.message, /refused the credentials/);
     assert.match(objectStoreError(new Error('tcp connect error Connection refused'), 's3://team/b', { endpoint: 'http://h:1' })!.message, /cannot reach the object store .* at http:\/\/h:1\. Fix/);
     assert.equal(objectStoreError(new Error('something else'), 's3://team/b'), null);
