@@ -6,6 +6,7 @@
 // Sizes are small (CI); `cmt bench --sections shared-bank` runs 2 writers x 1,000 files.
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -143,6 +144,16 @@ test('a bank on S3: one process memorizes, another reads it (citations); unchang
   assert.deepEqual([...(await inspect(bankUri)).keys()].sort(), [0, 1, 2, 3, 4, 5].map((i) => `docs/note-${i}.md`).sort());
   await w.shutdown();
   await r.shutdown();
+  // The CLI: --read-only, --bank-endpoint; status shows the bank and no secret; a write is refused with exit 3.
+  const cmt = (...args: string[]) => spawnSync(process.execPath, ['bin/cmt.js', '--pack', PACK, '--bank', bankUri, '--bank-endpoint', moto.endpoint, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const st2 = cmt('status', '--json', '--read-only');
+  assert.equal(st2.status, 0, st2.stderr);
+  assert.equal((JSON.parse(st2.stdout) as { files: number }).files, 6);
+  assert.ok(!(st2.stdout + st2.stderr).includes(SECRET));
+  const fo = cmt('forget', 'docs/note-1.md', '--read-only');
+  assert.equal(fo.status, 3, fo.stderr);
+  assert.match(fo.stderr, /read-only/);
+  assert.equal((await inspect(bankUri)).size, 6);
 });
 
 test('read-only: memorize and forget fail naming the fix, nothing is written; a bank of another pack is named', { skip }, async () => {
