@@ -162,15 +162,19 @@ export async function benchShared(c: BenchContext): Promise<SharedBankBench> {
       c.log(`[bench] shared-bank: ANN index on the ${label} bank built in ${round((performance.now() - t0) / 1000, 1)} s`);
       latency.push(await latencyOn(c, `${label}, with an ANN index`, uri, access, questions, 0));
     }
-    // 2. memorize throughput
+    // 2. memorize throughput: a fifth of the files, local and s3 alternately, twice each (fresh banks), the faster of each kept
     const repo = path.join(dir, 'repo');
-    await writeSyntheticRepo(path.join(repo, 'a'), files, 11);
-    const memorize = [];
-    for (const [label, uri, endpoint] of [['local', path.join(dir, 'bank-mem'), undefined], ['s3', 's3://bench/mem', moto.endpoint]] as const) {
-      const r = await memorizeIn(c, repo, ['a'], uri, endpoint);
-      c.log(`[bench] shared-bank: memorize ${files} files into ${label}: ${round(r.wallMs / 1000, 1)} s`);
-      memorize.push({ bank: label, files, wallMs: round(r.wallMs, 0), filesPerSecond: round(files / (r.wallMs / 1000), 1) });
+    const tFiles = Math.max(4, Math.round(files / 5));
+    await writeSyntheticRepo(path.join(repo, 'a'), tFiles, 11);
+    const best: Record<string, number> = {};
+    for (const round_ of [1, 2]) {
+      for (const [label, uri, endpoint] of [['local', path.join(dir, `bank-mem${round_}`), undefined], ['s3', `s3://bench/mem${round_}`, moto.endpoint]] as const) {
+        const r = await memorizeIn(c, repo, ['a'], uri, endpoint);
+        c.log(`[bench] shared-bank: memorize ${tFiles} files into ${label} (run ${round_}): ${round(r.wallMs / 1000, 1)} s`);
+        best[label] = Math.min(best[label] ?? Infinity, r.wallMs);
+      }
     }
+    const memorize = ['local', 's3'].map((label) => ({ bank: label, files: tFiles, wallMs: round(best[label], 0), filesPerSecond: round(tFiles / (best[label] / 1000), 1) }));
     // 3. two writers at once: A memorizes a2 + both, B both + b2 (the same files in `both`)
     const half = Math.ceil(files / 2);
     await writeSyntheticRepo(path.join(repo, 'a2'), half, 21);

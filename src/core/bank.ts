@@ -7,7 +7,7 @@ import * as lancedb from '@lancedb/lancedb';
 import type { Schema } from 'apache-arrow';
 import { DEFAULT_TEXT_INDEX, DEFAULT_VECTOR_INDEX, stripUndefined, TextIndexer, TextIndexOptions, VectorIndexer, VectorIndexInfo, VectorIndexOptions } from './bankIndex';
 import { BankMeta, decodeRow, encodeRows, FileState, PackTableInfo, readFileStates, Row, rowsOf, schemaFor, sqlString, tableLayout, TableLayout, tableNameForPack } from './bankSchema';
-import { BankSearch, TextHit, VectorHit } from './bankSearch';
+import { BankSearch, SearchHow, TextHit, VectorHit } from './bankSearch';
 import { SharedBank } from './bankShared';
 import { listPackTables, openPackTable, tableBytes } from './bankStorage';
 import { isObjectStoreUri } from './bankStore';
@@ -15,7 +15,7 @@ import { Serial } from './serial';
 import { CmtError, CompressedChunk, Logger, MemoryRecord } from './types';
 
 export { DEFAULT_VECTOR_INDEX, tableNameForPack };
-export type { BankMeta, FileState, PackTableInfo, TextHit, TextIndexOptions, VectorHit, VectorIndexInfo, VectorIndexOptions };
+export type { BankMeta, FileState, PackTableInfo, SearchHow, TextHit, TextIndexOptions, VectorHit, VectorIndexInfo, VectorIndexOptions };
 
 export interface BankOpenOptions {
   /** Never create or write: a missing table reads as empty, writes throw BANK_UNAVAILABLE. */
@@ -131,11 +131,6 @@ export class MemoryBank {
   /** Every pack table in a bank folder, with its recorded pack and dims. */
   static listPacks(uri: string, connectOptions?: Partial<lancedb.ConnectionOptions>): Promise<PackTableInfo[]> {
     return listPackTables(uri, connectOptions);
-  }
-
-  /** Same as the static listPacks, on this bank's connection. */
-  async listPacks(): Promise<PackTableInfo[]> {
-    return MemoryBank.listPacks(this.uri);
   }
 
   /** Run `fn` after every earlier write on this object finished (writes never interleave; shared: under the writer lease). */
@@ -296,22 +291,20 @@ export class MemoryBank {
     return true;
   }
 
-  // -------------------------------------------------------------------------------------------
-  // searches (bankSearch.ts)
-
+  // ---- searches (bankSearch.ts) ------------------------------------------------------------
   /** Nearest keys by cosine distance (exact; approximate beside exact on unindexed rows once the table has an ANN index). */
-  async vectorSearch(key: Float32Array, limit: number, opts: { exact?: boolean } = {}): Promise<VectorHit[]> {
-    return this.reading(() => this.search.vector(key, limit, opts.exact));
+  async vectorSearch(key: Float32Array, limit: number, opts: SearchHow = {}): Promise<VectorHit[]> {
+    return this.reading(() => this.search.vector(key, limit, opts.exact, opts.idsOnly));
   }
 
   /** Nearest chunks by the sentence embedder's cosine distance; [] when the table has no `emb` column. */
-  async embedSearch(vec: Float32Array, limit: number, opts: { exact?: boolean } = {}): Promise<VectorHit[]> {
-    return this.reading(() => this.search.embed(vec, limit, opts.exact));
+  async embedSearch(vec: Float32Array, limit: number, opts: SearchHow = {}): Promise<VectorHit[]> {
+    return this.reading(() => this.search.embed(vec, limit, opts.exact, opts.idsOnly));
   }
 
   /** The definition index: chunks that define a name the question mentions. [] for banks written before it existed. */
-  async defSearch(query: string, limit: number): Promise<TextHit[]> {
-    return this.reading(() => this.search.definitions(query, limit));
+  async defSearch(query: string, limit: number, opts: SearchHow = {}): Promise<TextHit[]> {
+    return this.reading(() => this.search.definitions(query, limit, opts.idsOnly));
   }
 
   /** Files the question names, best first, and in each the chunks BM25 ranks for the question. */
@@ -320,8 +313,8 @@ export class MemoryBank {
   }
 
   /** BM25 full-text search over chunk text; the query is sanitised (punctuation can't break it). */
-  async textSearch(query: string, limit: number): Promise<TextHit[]> {
-    return this.reading(() => this.search.text(query, limit));
+  async textSearch(query: string, limit: number, opts: SearchHow = {}): Promise<TextHit[]> {
+    return this.reading(() => this.search.text(query, limit, opts.idsOnly));
   }
 
   /** (Re)build the full-text index if writes happened since it was built. */
@@ -356,6 +349,12 @@ export class MemoryBank {
       for (const r of await this.reading(() => rowsOf(table.query().where(where)))) byId.set(String(r.id), decodeRow(r));
     }
     return ids.map((id) => byId.get(id)).filter((r): r is MemoryRecord => !!r);
+  }
+
+  /** `records` whole (text, lines, memory slots, key), read now: searches leave the vectors (and, idsOnly, all but id and path) in the store. */
+  async withMemory(records: MemoryRecord[]): Promise<MemoryRecord[]> {
+    const full = new Map((await this.getMany(records.filter((r) => r.memory.length === 0).map((r) => r.id))).map((r) => [r.id, r]));
+    return records.map((r) => full.get(r.id) ?? r);
   }
 
   /** Every record of one file, in line order. */
