@@ -61,7 +61,7 @@ export class BankSearch {
 
   /** A cosine vector query on `column`; with an ANN index on it, the index's search settings apply (exact search ignores them). */
   private async nearest(table: lancedb.Table, column: 'key' | 'emb', v: Float32Array, limit: number, exact = false, idsOnly = false): Promise<VectorHit[]> {
-    const q = this.src.ann.tune(table.vectorSearch(Array.from(v)).column(column).distanceType('cosine').select(this.cols(idsOnly)).limit(limit), limit, exact);
+    const q = this.src.ann.tune(table.vectorSearch(Array.from(v)).column(column).distanceType('cosine').select([...this.cols(idsOnly), '_distance']).limit(limit), limit, exact);
     const rows = await rowsOf(q);
     return rows.map((r) => ({ record: decodeRow(r), distance: Number(r._distance) }));
   }
@@ -93,7 +93,7 @@ export class BankSearch {
     if (!table || !layout.hasDefines || !q || limit <= 0) return [];
     await this.src.freshIndexes();
     if (!(await fts.hasDefinesIndex(table))) return [];
-    const rows = await rowsOf(table.query().fullTextSearch(new lancedb.MatchQuery(q, 'defines')).select(this.cols(idsOnly)).limit(limit));
+    const rows = await rowsOf(table.query().fullTextSearch(new lancedb.MatchQuery(q, 'defines')).select([...this.cols(idsOnly), '_score']).limit(limit));
     return rows.map((r) => ({ record: decodeRow(r), score: Number(r._score) }));
   }
 
@@ -112,7 +112,7 @@ export class BankSearch {
     const out: TextHit[] = [];
     for (const f of files) {
       const where = `path = ${sqlString(f.path)}`;
-      let rows = fts.textIndexed && q ? await rowsOf(table.query().fullTextSearch(new lancedb.MatchQuery(q, this.textColumn)).where(where).select(this.columns).limit(limit)) : [];
+      let rows = fts.textIndexed && q ? await rowsOf(table.query().fullTextSearch(new lancedb.MatchQuery(q, this.textColumn)).where(where).select([...this.columns, '_score']).limit(limit)) : [];
       if (rows.length === 0) rows = (await rowsOf(table.query().where(where).select(this.columns).limit(64))).sort((a, b) => Number(a.start_line) - Number(b.start_line)).slice(0, 1);
       for (const r of rows) out.push({ record: decodeRow(r), score: f.score * 1000 + Number(r._score ?? 0) });
       if (out.length >= limit) break;
@@ -127,7 +127,7 @@ export class BankSearch {
     if (!table || !q || limit <= 0) return [];
     await this.src.freshIndexes();
     if (!(await fts.hasTextIndex(table))) return []; // read-only bank that was never indexed, or empty table
-    const rows = await rowsOf(table.query().fullTextSearch(new lancedb.MatchQuery(q, this.textColumn)).select(this.cols(idsOnly)).limit(limit));
+    const rows = await rowsOf(table.query().fullTextSearch(new lancedb.MatchQuery(q, this.textColumn)).select([...this.cols(idsOnly), '_score']).limit(limit));
     return rows.map((r) => ({ record: decodeRow(r), score: Number(r._score) }));
   }
 
