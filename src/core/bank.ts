@@ -6,7 +6,7 @@
 import * as lancedb from '@lancedb/lancedb';
 import type { Schema } from 'apache-arrow';
 import { DEFAULT_TEXT_INDEX, DEFAULT_VECTOR_INDEX, stripUndefined, TextIndexer, TextIndexOptions, VectorIndexer, VectorIndexInfo, VectorIndexOptions } from './bankIndex';
-import { BankMeta, decodeRow, encodeRows, FileState, PackTableInfo, readFileStates, Row, rowsOf, schemaFor, sqlString, tableLayout, TableLayout, tableNameForPack } from './bankSchema';
+import { BankMeta, decodeRow, encodeRows, FileState, PackTableInfo, readFileStates, Row, rowsOf, schemaFor, searchColumns, sqlString, tableLayout, TableLayout, tableNameForPack } from './bankSchema';
 import { BankSearch, SearchHow, TextHit, VectorHit } from './bankSearch';
 import { SharedBank } from './bankShared';
 import { listPackTables, openPackTable, tableBytes } from './bankStorage';
@@ -113,7 +113,7 @@ export class MemoryBank {
       throw new CmtError('BAD_INPUT', `bad bank meta: ${JSON.stringify(meta)}`);
     }
     const readOnly = !!opts.readOnly;
-    const { db, table } = await openPackTable(uri, meta, opts);
+    const { db, table } = await openPackTable(uri, meta, { ...opts, shared: opts.shared ?? isObjectStoreUri(uri) });
     const name = tableNameForPack(meta.packId);
     const layout = await tableLayout(table, meta, opts.textIndex?.plainText ?? DEFAULT_TEXT_INDEX.plainText);
     if (table && (meta.embedDim ?? 0) > 0 && layout.embedDim === 0) {
@@ -340,20 +340,21 @@ export class MemoryBank {
   }
 
   /** Records by id, in the order asked (missing ids are left out). */
-  async getMany(ids: string[]): Promise<MemoryRecord[]> {
+  async getMany(ids: string[], columns?: string[]): Promise<MemoryRecord[]> {
     const table = this.table;
     if (!table || ids.length === 0) return this.reading(() => Promise.resolve([]));
     const byId = new Map<string, MemoryRecord>();
     for (let i = 0; i < ids.length; i += 256) {
       const where = `id IN (${ids.slice(i, i + 256).map(sqlString).join(', ')})`;
-      for (const r of await this.reading(() => rowsOf(table.query().where(where)))) byId.set(String(r.id), decodeRow(r));
+      const q = () => (columns ? table.query().where(where).select(columns) : table.query().where(where));
+      for (const r of await this.reading(() => rowsOf(q()))) byId.set(String(r.id), decodeRow(r));
     }
     return ids.map((id) => byId.get(id)).filter((r): r is MemoryRecord => !!r);
   }
 
-  /** `records` whole (text, lines, memory slots, key), read now: searches leave the vectors (and, idsOnly, all but id and path) in the store. */
+  /** `records` with what an answer reads (text, lines, memory slots; not the key or embedding): searches leave the vectors (and, idsOnly, all but id and path) in the store. */
   async withMemory(records: MemoryRecord[]): Promise<MemoryRecord[]> {
-    const full = new Map((await this.getMany(records.filter((r) => r.memory.length === 0).map((r) => r.id))).map((r) => [r.id, r]));
+    const full = new Map((await this.getMany(records.filter((r) => r.memory.length === 0).map((r) => r.id), [...searchColumns(this.layout), 'memory'])).map((r) => [r.id, r]));
     return records.map((r) => full.get(r.id) ?? r);
   }
 

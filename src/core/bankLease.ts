@@ -11,6 +11,7 @@
 import * as os from 'node:os';
 import * as lancedb from '@lancedb/lancedb';
 import { sqlString } from './bankSchema';
+import { openOrCreate } from './bankStore';
 import { CmtError } from './types';
 
 export interface LeaseOptions {
@@ -50,9 +51,9 @@ export class WriterLease {
   /** The lease table beside the pack's table (created when missing; several creators are fine). */
   static async open(db: lancedb.Connection, tableName: string, opts: Partial<LeaseOptions> = {}): Promise<WriterLease> {
     const name = `${tableName}__writer`;
-    let table: lancedb.Table;
-    if ((await db.tableNames()).includes(name)) table = await db.openTable(name);
-    else table = await db.createTable(name, [{ k: ROW, owner: '', until: 0 }], { mode: 'create', existOk: true });
+    const table = await openOrCreate(async () =>
+      (await db.tableNames()).includes(name) ? db.openTable(name) : db.createTable(name, [{ k: ROW, owner: '', until: 0 }], { mode: 'create', existOk: true }),
+    );
     // Two creators at once: each may have added its row; any of them works (updates touch them all).
     return new WriterLease(table, { ...DEFAULT_LEASE, ...opts });
   }

@@ -54,6 +54,23 @@ export function connectOptionsFor(uri: string, access: BankAccess = {}): Partial
 /** Seconds after which a read checks the store for a newer table version (docs/RESULTS.md, "A shared bank"). */
 export const READ_CONSISTENCY_S = 5;
 
+/**
+ * Opens or creates a table that another process may be creating at the same moment: LanceDB then
+ * reports it as existing but not loadable (its first version is not committed yet), or the
+ * creation loses the race. Retried (up to ~10 s) until the other creator's commit is visible.
+ */
+export async function openOrCreate<T>(fn: () => Promise<T>, tries = 40): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const m = e instanceof Error ? e.message : String(e);
+      if (i >= tries || !/could not be loaded|was not found|already exists|Not found: .*_versions|Commit conflict|Retryable commit conflict/i.test(m)) throw e;
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 200));
+    }
+  }
+}
+
 /** Environment variables whose values are secrets (never shown, whatever message carries them). */
 const SECRET_ENV = [
   'AWS_SECRET_ACCESS_KEY',

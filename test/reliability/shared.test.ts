@@ -205,6 +205,16 @@ test('two writers at once (two engine processes, separate caches): every file ex
   await Promise.all([wa.shutdown(), wb.shutdown()]);
 });
 
+test('four writers opening a new shared bank at the same moment: one table, one lease, every write kept', { skip }, async () => {
+  const uri = 's3://team/race';
+  const co = connectOptionsFor(uri, { endpoint: moto.endpoint });
+  const banks = await within(60_000, Promise.all([0, 1, 2, 3].map(() => MemoryBank.open(uri, META, { connectOptions: co }))), 'concurrent opens');
+  const chunk = (i: number) => ({ path: `f${i}.md`, startLine: 1, endLine: 1, text: `file ${i}`, key: new Float32Array(META.memoryDim).fill(i + 1), memory: new Float32Array(META.memorySlots * META.memoryDim).fill(i) });
+  await Promise.all(banks.map((b, i) => b.upsertFile(`f${i}.md`, `h${i}`, 1, [chunk(i)])));
+  for (const b of banks) b.close();
+  assert.deepEqual([...(await inspect(uri)).keys()].sort(), ['f0.md', 'f1.md', 'f2.md', 'f3.md']);
+});
+
 test('kill -9 mid-commit on S3: every reported file is there once; the lease of the dead writer is taken over; a re-run completes', { skip }, async (t) => {
   const ws = path.join(tmp, 'ws-kill');
   const all = notes(ws, 'k', 40);
