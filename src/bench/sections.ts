@@ -17,19 +17,20 @@ import { memorizeSection } from './memorize';
 import { memorySection } from './memory';
 import { retrievalSection } from './retrieval';
 import { searchSection } from './search';
+import { sharedBankSection } from './sharedBank';
 import type { BenchSection, BenchSectionName } from './types';
 
-export const BENCH_SECTIONS: readonly BenchSection[] = [compressSection, answerSection, retrievalSection, memorizeSection, memorySection, searchSection, embedderSection, chunkingSection, decodeSection];
+export const BENCH_SECTIONS: readonly BenchSection[] = [compressSection, answerSection, retrievalSection, memorizeSection, memorySection, searchSection, embedderSection, chunkingSection, decodeSection, sharedBankSection];
 
 /** Every section's name, in the order --help and error messages list them (decode before chunking, unlike the run order). */
-export const SECTIONS: BenchSectionName[] = ['compress', 'answer', 'retrieval', 'memorize', 'memory', 'search', 'embedder', 'decode', 'chunking'];
+export const SECTIONS: BenchSectionName[] = ['compress', 'answer', 'retrieval', 'memorize', 'memory', 'search', 'embedder', 'decode', 'chunking', 'shared-bank'];
 
-/** chunking needs the real projects fetched; search builds (and caches) a 10K-memory bank and runs the MCP server: both only on request. */
-export const DEFAULT_SECTIONS: BenchSectionName[] = SECTIONS.filter((s) => s !== 'chunking' && s !== 'search');
+/** chunking needs the real projects fetched; search builds (and caches) a 10K-memory bank and runs the MCP server; shared-bank starts a local S3-compatible server: only on request. */
+export const DEFAULT_SECTIONS: BenchSectionName[] = SECTIONS.filter((s) => s !== 'chunking' && s !== 'search' && s !== 'shared-bank');
 
 /** The command's own options. */
 export const BENCH_OPTIONS = {
-  sections: { flags: '--sections <list>', description: `sections to run (${SECTIONS.join(', ')}; default: all but chunking and search)`, kind: 'strings' },
+  sections: { flags: '--sections <list>', description: `sections to run (${SECTIONS.join(', ')}; default: all but chunking, search and shared-bank)`, kind: 'strings' },
   quick: { flags: '--quick', description: 'small sizes (smoke run)', kind: 'flag' },
   outDir: { flags: '--out <dir>', description: 'where the reports go (default: docs/results)', kind: 'string' },
   tag: { flags: '--tag <name>', description: 'report file name prefix', kind: 'string' },

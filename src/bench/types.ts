@@ -13,6 +13,7 @@ import type { MEMORIZE_OPTIONS, MemorizeBench } from './memorize';
 import type { MemoryBench } from './memory';
 import type { RETRIEVAL_OPTIONS, RetrievalBench } from './retrieval';
 import type { SearchBench } from './search';
+import type { SHARED_OPTIONS, SharedBankBench } from './sharedBank';
 import type { BENCH_OPTIONS } from './sections';
 
 /** Every declared option of `cmt bench` (the command's own and each section's). */
@@ -23,7 +24,8 @@ type BenchSpecs = typeof BENCH_OPTIONS &
   typeof MEMORIZE_OPTIONS &
   typeof EMBEDDER_OPTIONS &
   typeof CHUNKING_OPTIONS &
-  typeof DECODE_OPTIONS;
+  typeof DECODE_OPTIONS &
+  typeof SHARED_OPTIONS;
 
 /** What a run takes besides the declared options (the CLI gives pack, device and command). */
 interface BenchRun {
@@ -73,6 +75,7 @@ export interface BenchResults {
   embedder?: EmbedderCostBench;
   chunking?: ChunkingCostBench;
   decode?: DecodeBench;
+  'shared-bank'?: SharedBankBench;
 }
 
 export type BenchReport = BenchHeader & BenchResults;

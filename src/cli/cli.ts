@@ -2,6 +2,7 @@
 // Ctrl-C handling, JSON output; and the exit codes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BankAccess, redact } from '../core/bankStore';
 import { EngineClient, EngineClientOptions } from '../core/client';
 import { CmtError, Device } from '../core/types';
 
@@ -41,6 +42,9 @@ export function exitCodeFor(e: unknown): number {
 export interface GlobalOpts {
   pack?: string;
   bank?: string;
+  readOnly?: boolean;
+  bankEndpoint?: string;
+  bankRegion?: string;
   device: Device;
   json?: boolean;
   verbose?: boolean;
@@ -80,6 +84,13 @@ export class Cli {
     return /^[a-z][a-z0-9+.-]*:\/\//i.test(b) ? b : path.resolve(base, b);
   }
 
+  /** --read-only (or CMT_BANK_READ_ONLY=1), --bank-endpoint, --bank-region (else CMT_BANK_ENDPOINT, CMT_BANK_REGION). */
+  bankAccess(env: NodeJS.ProcessEnv = process.env): BankAccess {
+    const endpoint = this.g.bankEndpoint ?? env.CMT_BANK_ENDPOINT;
+    const region = this.g.bankRegion ?? env.CMT_BANK_REGION;
+    return { readOnly: !!this.g.readOnly || env.CMT_BANK_READ_ONLY === '1', ...(endpoint ? { endpoint } : {}), ...(region ? { region } : {}) };
+  }
+
   /** Fails fast (exit 2) with how-to-get-one when the pack directory has no pack.json. */
   checkPack(): void {
     const dir = this.packDir();
@@ -108,9 +119,10 @@ export class Cli {
       }
     }
     const client = new EngineClient({
-      init: { packDir: this.packDir(), bankUri: bank, device: this.g.device },
+      init: { packDir: this.packDir(), bankUri: bank, device: this.g.device, access: this.bankAccess() },
       maxRestarts: opts.maxRestarts ?? 1, // a CLI run is short: one retry, then report
-      onStderr: (line) => {
+      onStderr: (raw) => {
+        const line = redact(raw); // the engine's log never shows a secret
         this.logTail.push(line);
         if (this.logTail.length > 30) this.logTail.shift();
         if (this.g.verbose) process.stderr.write(`${line}\n`);

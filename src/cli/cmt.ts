@@ -34,7 +34,8 @@ Exit codes:
   130  interrupted (Ctrl-C)
 
 Environment:
-  CMT_BANK     default memory bank location (else ./.cmt/bank)
+  CMT_BANK     default memory bank location (else ./.cmt/bank); s3://, gs://, az:// banks
+               take their credentials from the standard places (AWS_*, profiles, the default chain)
   CMT_THREADS  ONNX Runtime threads per graph
 
 Examples:
@@ -141,7 +142,10 @@ export function buildProgram(run: Run): Command {
     .description('CMT Memory: compress your files into memory vectors and ask questions about them, fully offline.')
     .version(version)
     .option('--pack <dir>', `model pack directory (default: the bundled pack, ${DEFAULT_PACK})`)
-    .option('--bank <uri>', 'memory bank location (default: $CMT_BANK or ./.cmt/bank)')
+    .option('--bank <uri>', 'memory bank location: a folder, or s3://, s3+ddb://, gs://, az:// on object storage (default: $CMT_BANK or ./.cmt/bank)')
+    .option('--read-only', 'never write the bank (memorize/forget fail, no compaction; also CMT_BANK_READ_ONLY=1)')
+    .option('--bank-endpoint <url>', "the object store's endpoint, for S3-compatible stores (also CMT_BANK_ENDPOINT)")
+    .option('--bank-region <region>', "the object store's region (also CMT_BANK_REGION)")
     .addOption(new Option('--device <device>', 'execution device').choices([...DEVICES]).default('auto'))
     .option('--json', 'machine-readable JSON output on stdout, no progress bars')
     .option('-v, --verbose', "show the engine process's log on stderr")

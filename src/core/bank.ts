@@ -5,15 +5,17 @@
 // out, bankIndex.ts keeps its vector and full-text indexes.
 import * as lancedb from '@lancedb/lancedb';
 import type { Schema } from 'apache-arrow';
-import { DEFAULT_TEXT_INDEX, DEFAULT_VECTOR_INDEX, TextIndexer, TextIndexOptions, VectorIndexer, VectorIndexInfo, VectorIndexOptions } from './bankIndex';
-import { BankMeta, decodeRow, encodeRows, FileState, PackTableInfo, readFileStates, Row, rowsOf, schemaFor, sqlString, tableLayout, TableLayout, tableNameForPack } from './bankSchema';
-import { BankSearch, TextHit, VectorHit } from './bankSearch';
+import { DEFAULT_TEXT_INDEX, DEFAULT_VECTOR_INDEX, stripUndefined, TextIndexer, TextIndexOptions, VectorIndexer, VectorIndexInfo, VectorIndexOptions } from './bankIndex';
+import { BankMeta, decodeRow, encodeRows, FileState, PackTableInfo, readFileStates, Row, rowsOf, schemaFor, searchColumns, sqlString, tableLayout, TableLayout, tableNameForPack } from './bankSchema';
+import { BankSearch, SearchHow, TextHit, VectorHit } from './bankSearch';
+import { SharedBank } from './bankShared';
 import { listPackTables, openPackTable, tableBytes } from './bankStorage';
+import { isObjectStoreUri } from './bankStore';
 import { Serial } from './serial';
 import { CmtError, CompressedChunk, Logger, MemoryRecord } from './types';
 
 export { DEFAULT_VECTOR_INDEX, tableNameForPack };
-export type { BankMeta, FileState, PackTableInfo, TextHit, TextIndexOptions, VectorHit, VectorIndexInfo, VectorIndexOptions };
+export type { BankMeta, FileState, PackTableInfo, SearchHow, TextHit, TextIndexOptions, VectorHit, VectorIndexInfo, VectorIndexOptions };
 
 export interface BankOpenOptions {
   /** Never create or write: a missing table reads as empty, writes throw BANK_UNAVAILABLE. */
@@ -22,8 +24,10 @@ export interface BankOpenOptions {
   vectorIndex?: Partial<VectorIndexOptions>;
   /** The full-text index (see TextIndexOptions; default: code-aware terms, stemmed, stop words left out). */
   textIndex?: Partial<TextIndexOptions>;
-  /** Passed to lancedb.connect (e.g. storageOptions for s3://). */
+  /** Passed to lancedb.connect (e.g. storageOptions for s3://; bankStore.ts connectOptionsFor). */
   connectOptions?: Partial<lancedb.ConnectionOptions>;
+  /** Other processes or machines write it too: writes under the writer lease (bankShared.ts; default: object-store URIs). */
+  shared?: boolean;
   /** Warnings (default: none are shown). */
   log?: Logger;
 }
@@ -32,10 +36,6 @@ export interface BankStats {
   memories: number;
   files: number;
   bytesOnDisk: number;
-}
-
-function stripUndefined<T extends object>(x: T): Partial<T> {
-  return Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 export class MemoryBank {
@@ -54,6 +54,8 @@ export class MemoryBank {
   private readonly search: BankSearch;
   /** This handle's checkoutLatest after an ANN build, while in flight (close() waits for it before closing). */
   private switching: Promise<unknown> | null = null;
+  /** A bank other processes write too (null: this process is its only writer). */
+  private shared: SharedBank | null = null;
 
   private constructor(
     private readonly db: lancedb.Connection,
@@ -84,6 +86,10 @@ export class MemoryBank {
     });
   }
 
+  /** Other processes or machines may write this bank (object storage): writes take the writer lease. */
+  get isShared(): boolean {
+    return this.shared !== null;
+  }
   get meta(): BankMeta {
     return this.layout.meta;
   }
@@ -107,13 +113,14 @@ export class MemoryBank {
       throw new CmtError('BAD_INPUT', `bad bank meta: ${JSON.stringify(meta)}`);
     }
     const readOnly = !!opts.readOnly;
-    const { db, table } = await openPackTable(uri, meta, opts);
+    const { db, table } = await openPackTable(uri, meta, { ...opts, shared: opts.shared ?? isObjectStoreUri(uri) });
     const name = tableNameForPack(meta.packId);
     const layout = await tableLayout(table, meta, opts.textIndex?.plainText ?? DEFAULT_TEXT_INDEX.plainText);
     if (table && (meta.embedDim ?? 0) > 0 && layout.embedDim === 0) {
       opts.log?.(`memory bank table ${name} has no ${meta.embedDim}-wide embedder column: sentence-embedder retrieval is off for it (memorize the files again into a new, empty bank to turn it on)`);
     }
     const bank = new MemoryBank(db, uri, name, table, readOnly, layout, opts);
+    if (table && (opts.shared ?? isObjectStoreUri(uri))) bank.shared = await SharedBank.open(db, table, readOnly, () => bank.foreignWrite());
     // A bank reopened past the threshold gets its index (in the background). Small tables start
     // nothing in the background: only the row count is read, here, before open() returns.
     const minRows = bank.ann.options.minRows;
@@ -126,14 +133,22 @@ export class MemoryBank {
     return listPackTables(uri, connectOptions);
   }
 
-  /** Same as the static listPacks, on this bank's connection. */
-  async listPacks(): Promise<PackTableInfo[]> {
-    return MemoryBank.listPacks(this.uri);
+  /** Run `fn` after every earlier write on this object finished (writes never interleave; shared: under the writer lease). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    return this.writes.run(() => (this.shared ? this.shared.write(fn) : fn()));
   }
 
-  /** Run `fn` after every earlier write on this object finished (writes never interleave). */
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    return this.writes.run(fn);
+  /** A read (shared banks: retried once on the latest version if another writer's cleanup removed its files). */
+  private reading<T>(fn: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    return this.shared ? this.shared.read(fn) : fn();
+  }
+
+  /** Another process wrote the shared bank: the cached per-file state and the text index are stale. */
+  private foreignWrite(): void {
+    this.files = null;
+    this.search.filesChanged();
+    this.fts.markDirty();
   }
 
   private assertOpen(): void {
@@ -142,11 +157,12 @@ export class MemoryBank {
 
   private writable(): lancedb.Table {
     this.assertOpen();
-    if (this.readOnly || !this.table) throw new CmtError('BANK_UNAVAILABLE', 'memory bank was opened read-only');
+    if (this.readOnly || !this.table) throw new CmtError('BANK_UNAVAILABLE', 'the memory bank is read-only here (--read-only / CMT_BANK_READ_ONLY / cmtMemory.bankReadOnly): memorize and forget need a writable bank');
     return this.table;
   }
 
   private async fileCache(): Promise<Map<string, FileState>> {
+    await this.shared?.fresh();
     this.files ??= this.table ? await readFileStates(this.table) : new Map<string, FileState>();
     return this.files;
   }
@@ -275,41 +291,35 @@ export class MemoryBank {
     return true;
   }
 
-  // -------------------------------------------------------------------------------------------
-  // searches (bankSearch.ts)
-
+  // ---- searches (bankSearch.ts) ------------------------------------------------------------
   /** Nearest keys by cosine distance (exact; approximate beside exact on unindexed rows once the table has an ANN index). */
-  async vectorSearch(key: Float32Array, limit: number, opts: { exact?: boolean } = {}): Promise<VectorHit[]> {
-    this.assertOpen();
-    return this.search.vector(key, limit, opts.exact);
+  async vectorSearch(key: Float32Array, limit: number, opts: SearchHow = {}): Promise<VectorHit[]> {
+    return this.reading(() => this.search.vector(key, limit, opts.exact, opts.idsOnly));
   }
 
   /** Nearest chunks by the sentence embedder's cosine distance; [] when the table has no `emb` column. */
-  async embedSearch(vec: Float32Array, limit: number, opts: { exact?: boolean } = {}): Promise<VectorHit[]> {
-    this.assertOpen();
-    return this.search.embed(vec, limit, opts.exact);
+  async embedSearch(vec: Float32Array, limit: number, opts: SearchHow = {}): Promise<VectorHit[]> {
+    return this.reading(() => this.search.embed(vec, limit, opts.exact, opts.idsOnly));
   }
 
   /** The definition index: chunks that define a name the question mentions. [] for banks written before it existed. */
-  async defSearch(query: string, limit: number): Promise<TextHit[]> {
-    this.assertOpen();
-    return this.search.definitions(query, limit);
+  async defSearch(query: string, limit: number, opts: SearchHow = {}): Promise<TextHit[]> {
+    return this.reading(() => this.search.definitions(query, limit, opts.idsOnly));
   }
 
   /** Files the question names, best first, and in each the chunks BM25 ranks for the question. */
   async pathSearch(query: string, limit: number): Promise<TextHit[]> {
-    this.assertOpen();
-    return this.search.paths(query, limit);
+    return this.reading(() => this.search.paths(query, limit));
   }
 
   /** BM25 full-text search over chunk text; the query is sanitised (punctuation can't break it). */
-  async textSearch(query: string, limit: number): Promise<TextHit[]> {
-    this.assertOpen();
-    return this.search.text(query, limit);
+  async textSearch(query: string, limit: number, opts: SearchHow = {}): Promise<TextHit[]> {
+    return this.reading(() => this.search.text(query, limit, opts.idsOnly));
   }
 
   /** (Re)build the full-text index if writes happened since it was built. */
-  refreshTextIndex(force = false): Promise<void> {
+  async refreshTextIndex(force = false): Promise<void> {
+    if (!force && !this.fts.due) return; // (a shared bank's lease is taken only when there is work)
     return this.serial(async () => {
       this.assertOpen();
       if (!this.table || this.readOnly) return;
@@ -330,23 +340,28 @@ export class MemoryBank {
   }
 
   /** Records by id, in the order asked (missing ids are left out). */
-  async getMany(ids: string[]): Promise<MemoryRecord[]> {
-    this.assertOpen();
-    if (!this.table || ids.length === 0) return [];
+  async getMany(ids: string[], columns?: string[]): Promise<MemoryRecord[]> {
+    const table = this.table;
+    if (!table || ids.length === 0) return this.reading(() => Promise.resolve([]));
     const byId = new Map<string, MemoryRecord>();
     for (let i = 0; i < ids.length; i += 256) {
-      const part = ids.slice(i, i + 256);
-      const rows = await rowsOf(this.table.query().where(`id IN (${part.map(sqlString).join(', ')})`));
-      for (const r of rows) byId.set(String(r.id), decodeRow(r));
+      const where = `id IN (${ids.slice(i, i + 256).map(sqlString).join(', ')})`;
+      const q = () => (columns ? table.query().where(where).select(columns) : table.query().where(where));
+      for (const r of await this.reading(() => rowsOf(q()))) byId.set(String(r.id), decodeRow(r));
     }
     return ids.map((id) => byId.get(id)).filter((r): r is MemoryRecord => !!r);
   }
 
+  /** `records` with what an answer reads (text, lines, memory slots; not the key or embedding): searches leave the vectors (and, idsOnly, all but id and path) in the store. */
+  async withMemory(records: MemoryRecord[]): Promise<MemoryRecord[]> {
+    const full = new Map((await this.getMany(records.filter((r) => r.memory.length === 0).map((r) => r.id), [...searchColumns(this.layout), 'memory'])).map((r) => [r.id, r]));
+    return records.map((r) => full.get(r.id) ?? r);
+  }
+
   /** Every record of one file, in line order. */
   async recordsOf(filePath: string): Promise<MemoryRecord[]> {
-    this.assertOpen();
-    if (!this.table) return [];
-    const rows = await rowsOf(this.table.query().where(`path = ${sqlString(filePath)}`));
+    const table = this.table;
+    const rows = table ? await this.reading(() => rowsOf(table.query().where(`path = ${sqlString(filePath)}`))) : (this.assertOpen(), []);
     return rows.map((r) => decodeRow(r)).sort((a, b) => a.startLine - b.startLine);
   }
 
@@ -422,6 +437,7 @@ export class MemoryBank {
     this.closed = true;
     const shut = () => {
       try {
+        this.shared?.close();
         this.table?.close();
       } finally {
         this.db.close();

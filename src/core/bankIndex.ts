@@ -74,6 +74,11 @@ export interface TextIndexOptions {
 
 export const DEFAULT_TEXT_INDEX: TextIndexOptions = { plainText: false, stem: true, removeStopWords: true };
 
+/** `x` without its undefined fields (so they do not override defaults when spread). */
+export function stripUndefined<T extends object>(x: T): Partial<T> {
+  return Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 /** Whether `column` has a full-text index among a table's indexes. */
 function ftsOn(indexes: Awaited<ReturnType<lancedb.Table['listIndices']>>, column: string): boolean {
   return indexes.some((i) => i.columns.includes(column) && i.indexType === 'FTS');
@@ -245,6 +250,11 @@ export class TextIndexer {
 
   markDirty(): void {
     this.dirty = true;
+  }
+
+  /** Writes happened since the last refresh. */
+  get due(): boolean {
+    return this.dirty;
   }
 
   /** Whether the text column has its index (looked up again when it had none). */

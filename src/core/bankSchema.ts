@@ -230,18 +230,29 @@ export async function rowsOf(q: { toArray(): Promise<unknown[]> }): Promise<Row[
   return (await q.toArray()) as Row[];
 }
 
-/** A table row as a MemoryRecord. */
+/**
+ * The columns a search reads (hits are ranked and cited from these): the vectors and the memory
+ * slots stay in the store until the few records an answer uses are known (MemoryBank.withMemory).
+ * On object storage every column of a hit is a request of its own: reading the memory slots (18 KB
+ * a row with the default pack), the key and the embedding of every candidate made a search 40x
+ * slower than on disk (docs/RESULTS.md, "A shared bank").
+ */
+export function searchColumns(layout: TableLayout): string[] {
+  return ['id', 'path', 'start_line', 'end_line', 'text', 'content_hash', 'mtime_ms', ...(layout.hasDefines ? ['symbol'] : [])];
+}
+
+/** A table row as a MemoryRecord (a search's rows have no vectors: key and memory are empty, emb absent). */
 export function decodeRow(r: Row): MemoryRecord {
   return {
     id: String(r.id),
     path: String(r.path),
-    startLine: Number(r.start_line),
-    endLine: Number(r.end_line),
-    text: String(r.text),
-    contentHash: String(r.content_hash),
-    mtimeMs: Number(r.mtime_ms),
-    key: toFloat32(r.key),
-    memory: bytesToFloats(r.memory as Uint8Array),
+    startLine: Number(r.start_line ?? 0),
+    endLine: Number(r.end_line ?? 0),
+    text: typeof r.text === 'string' ? r.text : '',
+    contentHash: typeof r.content_hash === 'string' ? r.content_hash : '',
+    mtimeMs: Number(r.mtime_ms ?? 0),
+    key: r.key ? toFloat32(r.key) : new Float32Array(0),
+    memory: r.memory ? bytesToFloats(r.memory as Uint8Array) : new Float32Array(0),
     ...(r.emb ? { emb: toFloat32(r.emb) } : {}),
     ...(typeof r.symbol === 'string' && r.symbol ? { symbol: r.symbol } : {}),
   };

@@ -4,6 +4,8 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
+import { WriterLease } from './bankLease';
+import { displayUri, objectStoreError, openOrCreate, redact } from './bankStore';
 import { BankMeta, checkTable, PackTableInfo, packTableInfo, schemaFor, TABLE_PREFIX, tableNameForPack } from './bankSchema';
 import { CmtError } from './types';
 
@@ -36,8 +38,15 @@ async function connect(uri: string, connectOptions: Partial<lancedb.ConnectionOp
     if (create && isLocalUri(uri)) await fsp.mkdir(localPath(uri), { recursive: true });
     return await lancedb.connect(uri, connectOptions);
   } catch (e) {
-    throw new CmtError('BANK_UNAVAILABLE', `cannot open memory bank at ${uri}: ${(e as Error).message}`);
+    throw bankError(e, uri, connectOptions, 'cannot open memory bank at');
   }
+}
+
+/** A failure to open or read the bank as a CmtError: what to fix for an object store (bankStore.ts), else the redacted cause. */
+function bankError(e: unknown, uri: string, connectOptions: Partial<lancedb.ConnectionOptions> | undefined, what: string): CmtError {
+  if (e instanceof CmtError) return e;
+  const endpoint = connectOptions?.storageOptions?.endpoint;
+  return objectStoreError(e, uri, { endpoint }) ?? new CmtError('BANK_UNAVAILABLE', `${what} ${displayUri(uri)}: ${redact((e as Error).message)}`);
 }
 
 /**
@@ -47,26 +56,38 @@ async function connect(uri: string, connectOptions: Partial<lancedb.ConnectionOp
 export async function openPackTable(
   uri: string,
   meta: BankMeta,
-  opts: { readOnly?: boolean; connectOptions?: Partial<lancedb.ConnectionOptions> },
+  opts: { readOnly?: boolean; connectOptions?: Partial<lancedb.ConnectionOptions>; shared?: boolean },
 ): Promise<{ db: lancedb.Connection; table: lancedb.Table | null }> {
   const readOnly = !!opts.readOnly;
   const db = await connect(uri, opts.connectOptions, !readOnly);
   const name = tableNameForPack(meta.packId);
   let table: lancedb.Table | null = null;
   try {
-    const names = await db.tableNames();
-    if (names.includes(name)) {
-      table = await db.openTable(name);
-      await checkTable(table, meta);
-    } else if (!readOnly) {
-      table = await db.createEmptyTable(name, schemaFor(meta), { mode: 'create', existOk: true });
-      await checkTable(table, meta);
-    }
+    const find = async () => ((await db.tableNames()).includes(name) ? db.openTable(name) : null);
+    const create = async () => (await find()) ?? db.createEmptyTable(name, schemaFor(meta), { mode: 'create', existOk: true });
+    // Two writers opening a new shared bank at once: retried until the other's commit is visible (openOrCreate).
+    table = await openOrCreate(async () => (await find()) ?? (readOnly ? null : opts.shared ? createShared(db, name, create) : create()));
+    if (table) await checkTable(table, meta);
   } catch (e) {
-    if (e instanceof CmtError) throw e;
-    throw new CmtError('BANK_UNAVAILABLE', `cannot open table ${name} in ${uri}: ${(e as Error).message}`);
+    db.close();
+    throw bankError(e, uri, opts.connectOptions, `cannot open table ${name} in`);
   }
   return { db, table };
+}
+
+/**
+ * A new shared bank's table, created under the writer lease: two writers creating it at the same
+ * moment made LanceDB commit the losing creator's empty table as an overwrite of the winner's
+ * (seen on the S3 test server: "Overwrite transaction was preempted by concurrent transaction
+ * Overwrite at version 2"), which would drop rows the winner wrote meanwhile.
+ */
+async function createShared(db: lancedb.Connection, name: string, create: () => Promise<lancedb.Table>): Promise<lancedb.Table> {
+  const lease = await WriterLease.open(db, `lease_${name}`);
+  try {
+    return await lease.hold(create);
+  } finally {
+    lease.close();
+  }
 }
 
 /** Every pack table in a bank folder, with its recorded pack and dims. */

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Aggregator } from './aggregate';
 import { ask, AskContext, search } from './ask';
 import { BankOpenOptions, MemoryBank } from './bank';
+import { BankAccess, connectOptionsFor, displayUri } from './bankStore';
 import { Compressor } from './compress';
 import { Decoder } from './decode';
 import { Embedder } from './embed';
@@ -42,6 +43,8 @@ export interface EngineOpenOptions {
   settings?: EngineSettings;
   /** The bank's index options (default: as the environment sets them, processEnv.ts engineSwitches). */
   bank?: Pick<BankOpenOptions, 'textIndex' | 'vectorIndex'>;
+  /** Read-only, endpoint, region (bankStore.ts; credentials come from the standard places, never from here). */
+  access?: BankAccess;
   /** Verify every pack file's sha256 on open (default true). */
   verifyHashes?: boolean;
   /** Warnings of the engine and its bank (default: none are shown). */
@@ -73,7 +76,10 @@ export class Engine {
     const pack = await loadPack(opts.packDir, { verifyHashes: opts.verifyHashes });
     const m = pack.manifest;
     const meta = { packId: m.packId, memorySlots: m.cmt.memorySlots, memoryDim: m.cmt.memoryDim, embedDim: m.embedder?.dim ?? 0 };
-    const bank = await MemoryBank.open(opts.bankUri, meta, { ...(opts.bank ?? engineSwitches().bank), log: opts.log });
+    const access = opts.access ?? {};
+    const connectOptions = connectOptionsFor(opts.bankUri, access);
+    const bank = await MemoryBank.open(opts.bankUri, meta, { ...(opts.bank ?? engineSwitches().bank), readOnly: access.readOnly, connectOptions, log: opts.log });
+    if (access.readOnly) await Engine.checkConsumer(bank, opts.bankUri, connectOptions);
     openPacks.set(pack.dir, (openPacks.get(pack.dir) ?? 0) + 1);
     try {
       const [compressor, aggregator, decoder] = await Promise.all([
@@ -91,6 +97,16 @@ export class Engine {
       await Engine.releasePack(pack.dir);
       throw e;
     }
+  }
+
+  /** A read-only consumer of a bank that only other packs wrote would answer from nothing: say which pack to use. */
+  private static async checkConsumer(bank: MemoryBank, uri: string, connectOptions: BankOpenOptions['connectOptions']): Promise<void> {
+    if ((await bank.countRows()) > 0) return;
+    const others = (await MemoryBank.listPacks(uri, connectOptions)).filter((p) => p.packId !== bank.meta.packId);
+    if (others.length === 0) return;
+    bank.close();
+    const names = others.map((p) => p.packId).join(', ');
+    throw new CmtError('BANK_PACK_MISMATCH', `the memory bank ${displayUri(uri)} was written by another pack (${names}), not by ${bank.meta.packId}. Fix: use the pack it was written with (--pack / cmtMemory.packPath)`);
   }
 
   private static async releasePack(dir: string): Promise<void> {
@@ -119,6 +135,14 @@ export class Engine {
     if (this.closed) throw new CmtError('INTERNAL', 'engine is closed');
   }
 
+  /** memorize, forget and rename: not on a read-only bank (the error says how to write). */
+  private assertWritable(): void {
+    this.assertOpen();
+    if (this.bank.readOnly) {
+      throw new CmtError('BANK_UNAVAILABLE', `the memory bank ${displayUri(this.bankUri)} is open read-only (--read-only / CMT_BANK_READ_ONLY=1 / cmtMemory.bankReadOnly): memorize and forget need a writer`);
+    }
+  }
+
   /** What the ask and search pipelines use (the embedder as it is now: a caller may turn it off). */
   private get askContext(): AskContext {
     const { pack, bank, compressor, aggregator, decoder, embedder, settings, log } = this;
@@ -133,8 +157,12 @@ export class Engine {
 
   /** Memorizes files and folders (memorize.ts); one memorize, forget or rename at a time. */
   memorize(paths: string[], opts: EngineMemorizeOptions = {}): Promise<MemorizeSummary> {
-    this.assertOpen();
-    return this.writes.run(() => new Memorizer(this.memorizeContext).memorize(paths, opts));
+    this.assertWritable();
+    return this.writes.run(async () => {
+      const summary = await new Memorizer(this.memorizeContext).memorize(paths, opts);
+      if (this.bank.isShared) await this.publishIndexes();
+      return summary;
+    });
   }
 
   /** The chunks a question retrieves, without an answer: exactly the ask path's retrieval (ask.ts). */
@@ -154,7 +182,7 @@ export class Engine {
 
   /** Removes a file's memories, or every file's under a folder path. */
   forget(p: string): Promise<ForgetResult> {
-    this.assertOpen();
+    this.assertWritable();
     return this.writes.run(async () => {
       const key = normalizeRel(p);
       let removed = 0;
@@ -170,7 +198,7 @@ export class Engine {
 
   /** Moves a file's memories (or a folder's) to a new path, without recompressing. */
   rename(from: string, to: string): Promise<RenameResult> {
-    this.assertOpen();
+    this.assertWritable();
     return this.writes.run(async () => {
       const a = normalizeRel(from);
       const b = normalizeRel(to);
@@ -185,6 +213,19 @@ export class Engine {
       }
       return { renamed };
     });
+  }
+
+  /**
+   * A shared bank's readers never write, so the writer leaves the indexes built: the full-text
+   * indexes now, and the ANN index if one is due (a CI job must not exit before it is committed).
+   */
+  private async publishIndexes(): Promise<void> {
+    try {
+      await this.bank.refreshTextIndex();
+      await this.bank.whenIndexed();
+    } catch (e) {
+      this.log(`could not build the shared bank's indexes (readers search unindexed rows meanwhile): ${errorMessage(e)}`);
+    }
   }
 
   /**
@@ -212,7 +253,8 @@ export class Engine {
       memories: s.memories,
       files: s.files,
       bytesOnDisk: s.bytesOnDisk,
-      bankUri: this.bankUri,
+      bankUri: displayUri(this.bankUri),
+      readOnly: this.bank.readOnly,
     };
   }
 

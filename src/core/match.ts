@@ -52,7 +52,7 @@ export interface MatchQuery {
 }
 
 /** The part of MemoryBank that match() uses (so tests can fake it). */
-export type MatchSource = Pick<MemoryBank, 'vectorSearch' | 'textSearch'> & Partial<Pick<MemoryBank, 'embedSearch' | 'defSearch' | 'pathSearch'>>;
+export type MatchSource = Pick<MemoryBank, 'vectorSearch' | 'textSearch'> & Partial<Pick<MemoryBank, 'embedSearch' | 'defSearch' | 'pathSearch' | 'withMemory'>>;
 
 type RankField = 'vectorRank' | 'embedRank' | 'textRank' | 'defRank' | 'pathRank';
 const RANK_FIELD: Record<Retriever, RankField> = { key: 'vectorRank', emb: 'embedRank', text: 'textRank', def: 'defRank', path: 'pathRank' };
@@ -170,12 +170,22 @@ function keyOf(q: MatchQuery): Float32Array {
 
 /** Top-K memories for a question (see fuseRanked). Without hybrid, scores are the key cosine similarity. */
 export async function match(bank: MatchSource, q: MatchQuery, opts: MatchOptions): Promise<MatchedMemory[]> {
+  const matched = await matchLight(bank, q, opts);
+  if (!bank.withMemory || matched.length === 0) return matched;
+  // The searches read no vectors (bankSchema.ts searchColumns): the picked memories' slots are read now, once.
+  const full = await bank.withMemory(matched.map((m) => m.record));
+  return matched.map((m, i) => ({ ...m, record: full[i] }));
+}
+
+/** match() without the memory slots of the picked records (the searches leave them in the store). */
+async function matchLight(bank: MatchSource, q: MatchQuery, opts: MatchOptions): Promise<MatchedMemory[]> {
   const topK = Math.max(0, Math.floor(opts.topK));
   if (topK === 0) return [];
   const hybrid = opts.hybrid !== false;
   const candidates = Math.max(opts.candidates ?? Math.max(4 * topK, 20), topK);
+  const light = { idsOnly: !!bank.withMemory }; // hits are ids and paths; match() reads the picked rows whole
   if (!hybrid) {
-    const hits = await bank.vectorSearch(keyOf(q), topK);
+    const hits = await bank.vectorSearch(keyOf(q), topK, light);
     const seen = new Set<string>();
     const out: MatchedMemory[] = [];
     for (const h of hits) {
@@ -188,10 +198,10 @@ export async function match(bank: MatchSource, q: MatchQuery, opts: MatchOptions
   const w = { ...DEFAULT_FUSION, ...stripUndef(opts.weights ?? {}) };
   const { useKey, useEmb, useText, useDef, usePath } = retrieversFor(bank, q, w);
   const [vec, emb, txt, def, pth] = await Promise.all([
-    useKey ? bank.vectorSearch(keyOf(q), candidates) : Promise.resolve([]),
-    useEmb ? bank.embedSearch!(q.emb!, candidates) : Promise.resolve([]),
-    useText ? bank.textSearch(q.text, candidates) : Promise.resolve([]),
-    useDef ? bank.defSearch!(q.text, candidates) : Promise.resolve([]),
+    useKey ? bank.vectorSearch(keyOf(q), candidates, light) : Promise.resolve([]),
+    useEmb ? bank.embedSearch!(q.emb!, candidates, light) : Promise.resolve([]),
+    useText ? bank.textSearch(q.text, candidates, light) : Promise.resolve([]),
+    useDef ? bank.defSearch!(q.text, candidates, light) : Promise.resolve([]),
     usePath ? bank.pathSearch!(q.text, candidates) : Promise.resolve([]),
   ]);
   const lists: RankedList[] = [];

@@ -30,6 +30,7 @@ import type {
   SearchResult,
   StatusResult,
 } from './types';
+import type { BankAccess } from './bankStore';
 import { CmtError, isCmtErrorCode, MAX_SEARCH_K } from './types';
 
 export const PROTOCOL_VERSION = 1;
@@ -64,6 +65,8 @@ export interface InitializeParams {
   bankUri: string;
   device: Device;
   settings?: EngineSettings;
+  /** Read-only, endpoint, region of the bank (never credentials: the engine process reads them from its environment). */
+  access?: BankAccess;
 }
 
 export interface InitializeResult {

@@ -27,6 +27,7 @@ import {
   TokenNotification,
   toResponseError,
 } from './protocol';
+import { displayUri } from './bankStore';
 import { engineSwitches } from './processEnv';
 import { CmtError, memorizeOptionsOf } from './types';
 
@@ -140,14 +141,14 @@ class EngineHost {
     }
     // Loaded here, after the CPU check (native modules).
     const EngineClass = loadEngineModule();
-    this.opening = EngineClass.open({ packDir: p.packDir, bankUri: p.bankUri, device: p.device, settings: p.settings, log: stderrLog });
+    this.opening = EngineClass.open({ packDir: p.packDir, bankUri: p.bankUri, device: p.device, settings: p.settings, access: p.access, log: stderrLog });
     let engine: Engine;
     try {
       engine = this.engine = await this.opening;
     } finally {
       this.opening = undefined;
     }
-    log(`ready: pack ${engine.packId} on ${engine.providerReport.provider}, bank ${p.bankUri}`);
+    log(`ready: pack ${engine.packId} on ${engine.providerReport.provider}, bank ${displayUri(p.bankUri)}${p.access?.readOnly ? ' (read-only)' : ''}`);
     return {
       protocolVersion: PROTOCOL_VERSION,
       packId: engine.packId,

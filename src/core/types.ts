@@ -301,7 +301,10 @@ export interface StatusResult {
   files: number;
   /** Size of the bank directory on disk (0 when the URI is not a local path). */
   bytesOnDisk: number;
+  /** Where the bank is, secrets redacted (bankStore.ts displayUri). */
   bankUri: string;
+  /** The bank is open read-only (nothing is written). */
+  readOnly?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------

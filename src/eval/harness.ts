@@ -138,7 +138,7 @@ async function viaMatch(a: Asked, hybrid: boolean): Promise<{ matched: MatchedMe
 /** A CMT variant: the prefix aggregated from `recs`' memories, the question's prompt. */
 async function cmtWith(a: Asked, v: Variant, recs: MemoryRecord[], alpha: number, retrievalMs: number): Promise<void> {
   const t = now();
-  const prefix = await a.bank.aggregateAny(a.q.memory, recs.map((r) => r.memory));
+  const prefix = await a.bank.aggregateAny(a.q.memory, (await a.bank.engine.bank.withMemory(recs)).map((r) => r.memory));
   await gen(a, v, a.prompt, prefix, alpha, a.tq + retrievalMs + (now() - t), recs);
 }
 
@@ -178,7 +178,8 @@ async function answerVariants(a: Asked, variants: readonly Variant[]): Promise<v
   await withChunks(a, full, 'cmt_plus_chunk_other_memory', 1, async () => {
     const mine = new Set(full!.matched.map((x) => x.record.id));
     const far = await bank.engine.bank.vectorSearch(a.q.key.map((x) => -x), s.topK + mine.size);
-    return far.filter((h) => !mine.has(h.record.id)).slice(0, Math.max(1, full!.matched.length)).map((h) => h.record.memory);
+    const others = far.filter((h) => !mine.has(h.record.id)).slice(0, Math.max(1, full!.matched.length));
+    return (await bank.engine.bank.withMemory(others.map((h) => h.record))).map((r) => r.memory);
   });
   await withChunks(a, full, 'cmt_plus_chunk_no_memory', 1, () => Promise.resolve([]));
   await withChunks(a, full, 'cmt_plus_chunk_copy', 1, retrieved);

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { displayUri, isObjectStoreUri, redact } from '../core/bankStore';
 import { EngineClient, EngineClientOptions, EngineState } from '../core/client';
 import { Serial } from '../core/serial';
 import { CmtError, type AskResponse, type MemorizeSummary, type SearchOptions, type SearchResult, type StatusResult } from '../core/types';
@@ -126,13 +127,13 @@ export class MemoryController implements vscode.Disposable {
       this.log.record('state', { phase: 'noPack', packDir: s.packDir });
       return;
     }
-    await fs.promises.mkdir(s.bankDir, { recursive: true }).catch(() => undefined);
+    if (!isObjectStoreUri(s.bankDir)) await fs.promises.mkdir(s.bankDir, { recursive: true }).catch(() => undefined);
     const init = initializeParams(s);
     if (!this.client) {
       this.client = this.makeEngine({
         init,
         serverPath: path.join(this.ctx.extensionPath, 'dist', 'server.js'),
-        onStderr: (line) => this.output.appendLine(line),
+        onStderr: (line) => this.output.appendLine(redact(line)),
       });
       this.client.on('state', (st: EngineState, detail?: string) => this.onEngineState(st, detail));
     }
@@ -140,7 +141,7 @@ export class MemoryController implements vscode.Disposable {
     try {
       const r = this.client.state === 'idle' ? await this.client.start() : await this.client.reinitialize(init);
       this.setState({ phase: 'ready', detail: undefined, packName: r.packName, packId: r.packId, provider: r.provider });
-      this.log.record('engine-ready', { packId: r.packId, packName: r.packName, provider: r.provider, pid: r.pid, bank: s.bankDir, packDir: s.packDir });
+      this.log.record('engine-ready', { packId: r.packId, packName: r.packName, provider: r.provider, pid: r.pid, bank: displayUri(s.bankDir), packDir: s.packDir });
       await this.refreshStatus();
     } catch (e) {
       this.onStartError(e);
@@ -345,6 +346,7 @@ export class MemoryController implements vscode.Disposable {
   /** Deletes the bank folder (all memories of this workspace) and restarts the engine on an empty bank. */
   async clear(): Promise<void> {
     const dir = this._settings.bankDir;
+    if (isObjectStoreUri(dir)) throw new CmtError('BAD_INPUT', `the memory bank is shared on object storage (${displayUri(dir)}): Clear Memory only deletes a local bank; forget files, or delete the bank's prefix in the store (docs/team.md)`);
     if (this.client) await this.client.shutdown().catch(() => undefined);
     await fs.promises.rm(dir, { recursive: true, force: true });
     this.log.record('clear', { bank: dir });

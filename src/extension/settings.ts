@@ -1,6 +1,7 @@
 // Reads the `cmtMemory.*` settings and turns them into engine parameters.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { type BankAccess, isObjectStoreUri } from '../core/bankStore';
 import type { InitializeParams } from '../core/protocol';
 import { ANSWER_MODES, type AnswerMode, type AskRequestOptions, type Device, type EngineSettings, type MemorizeOptions } from '../core/types';
 import { defaultPackDir, PACK_EXTENSION_ID } from './packLocation';
@@ -21,7 +22,10 @@ export interface Settings {
   topK?: number;
   alpha?: number;
   maxAnswerTokens?: number;
+  /** A folder, or an object-store URI (s3://, s3+ddb://, gs://, az://; docs/team.md). */
   bankDir: string;
+  /** cmtMemory.bankReadOnly, bankEndpoint, bankRegion (credentials: never settings, the standard places). */
+  bankAccess: BankAccess;
 }
 
 function strings(v: unknown): string[] {
@@ -47,7 +51,9 @@ export function readSettings(ctx: vscode.ExtensionContext): Settings {
   const device = c.get<string>('device') as Device;
   const bankSetting = (c.get<string>('bankLocation') ?? 'global').trim() || 'global';
   let bankDir: string;
-  if (bankSetting === 'workspace' && folders[0]) {
+  if (isObjectStoreUri(bankSetting)) {
+    bankDir = bankSetting; // shared with the team (credentials from the environment, never from settings)
+  } else if (bankSetting === 'workspace' && folders[0]) {
     bankDir = path.join(folders[0].uri.fsPath, '.cmt', 'bank');
   } else if (bankSetting !== 'global' && bankSetting !== 'workspace' && path.isAbsolute(expand(bankSetting))) {
     bankDir = expand(bankSetting);
@@ -76,6 +82,11 @@ export function readSettings(ctx: vscode.ExtensionContext): Settings {
     alpha: optNum(c.get('alpha'), 0, 4),
     maxAnswerTokens: round(optNum(c.get('maxAnswerTokens'), 1, 1024)),
     bankDir,
+    bankAccess: {
+      readOnly: c.get<boolean>('bankReadOnly') === true,
+      ...((c.get<string>('bankEndpoint') ?? '').trim() ? { endpoint: (c.get<string>('bankEndpoint') ?? '').trim() } : {}),
+      ...((c.get<string>('bankRegion') ?? '').trim() ? { region: (c.get<string>('bankRegion') ?? '').trim() } : {}),
+    },
   };
 }
 
@@ -104,8 +115,8 @@ export function askOptions(s: Settings): AskRequestOptions {
 }
 
 export function initializeParams(s: Settings): InitializeParams {
-  return { packDir: s.packDir, bankUri: s.bankDir, device: s.device, settings: engineSettings(s) };
+  return { packDir: s.packDir, bankUri: s.bankDir, device: s.device, settings: engineSettings(s), access: s.bankAccess };
 }
 
 /** Settings whose change needs the engine restarted (vs. ones read per request). */
-export const RESTART_KEYS = ['cmtMemory.packPath', 'cmtMemory.device', 'cmtMemory.bankLocation'];
+export const RESTART_KEYS = ['cmtMemory.packPath', 'cmtMemory.device', 'cmtMemory.bankLocation', 'cmtMemory.bankReadOnly', 'cmtMemory.bankEndpoint', 'cmtMemory.bankRegion'];

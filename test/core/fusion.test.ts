@@ -64,7 +64,9 @@ test('bank: emb column searched by embedSearch, code-aware terms found by textSe
     assert.equal(bank.embedDim, 3);
     const e = await bank.embedSearch(new Float32Array([0, 0.9, 0.1]), 2);
     assert.equal(e[0].record.path, 'docs/notes.md');
-    assert.ok(e[0].record.emb && e[0].record.emb.length === 3);
+    assert.equal(e[0].record.emb, undefined, 'a search reads no vectors (bankSchema.ts searchColumns)');
+    assert.equal(e[0].record.memory.length, 0);
+    assert.deepEqual([...(await bank.withMemory([e[0].record]))[0].memory], [1, 0]);
     const t = await bank.textSearch('where is the user by id lookup in the user store?', 2);
     assert.equal(t[0].record.path, 'src/userStore.ts');
     // rename keeps the embedding

@@ -37,11 +37,11 @@ test('--help lists every declared option, in declaration order but for helpAfter
   assert.throws(() => helpOrder([{ a: { flags: '--a', description: '', kind: 'flag', helpAfter: '--nope' } }]), /not an option/);
 });
 
-test('bench: --sections names every section; the default set leaves out chunking and search', () => {
+test('bench: --sections names every section; the default set leaves out chunking, search and shared-bank', () => {
   assert.deepEqual([...SECTIONS].sort(), BENCH_SECTIONS.map((s) => s.name).sort());
-  assert.deepEqual(DEFAULT_SECTIONS, SECTIONS.filter((s) => s !== 'chunking' && s !== 'search'));
+  assert.deepEqual(DEFAULT_SECTIONS, SECTIONS.filter((s) => s !== 'chunking' && s !== 'search' && s !== 'shared-bank'));
   const help = measureCommand(benchCommand, ctx).options.find((o) => o.long === '--sections')!.description;
-  assert.match(help, new RegExp(`\\(${SECTIONS.join(', ')}; default: all but chunking and search\\)`));
+  assert.match(help, new RegExp(`\\(${SECTIONS.join(', ')}; default: all but chunking, search and shared-bank\\)`));
   assert.deepEqual(EVAL_SECTIONS.map((s) => s.name), ['qa', 'grounding', 'curves']);
 });
 
