@@ -57,7 +57,9 @@ export const READ_CONSISTENCY_S = 5;
 /**
  * Opens or creates a table that another process may be creating at the same moment: LanceDB then
  * reports it as existing but not loadable (its first version is not committed yet), or the
- * creation loses the race. Retried (up to ~10 s) until the other creator's commit is visible.
+ * creation loses the race, or a commit on the new table (the writer lease taking its row) meets the
+ * other creator's overwrite ("Incompatible transaction"; nothing of the loser was committed). Retried
+ * (up to ~10 s) until the other creator's commit is visible.
  */
 export async function openOrCreate<T>(fn: () => Promise<T>, tries = 40): Promise<T> {
   for (let i = 1; ; i++) {
@@ -65,7 +67,7 @@ export async function openOrCreate<T>(fn: () => Promise<T>, tries = 40): Promise
       return await fn();
     } catch (e) {
       const m = e instanceof Error ? e.message : String(e);
-      if (i >= tries || !/could not be loaded|was not found|already exists|Not found: .*_versions|Commit conflict|Retryable commit conflict/i.test(m)) throw e;
+      if (i >= tries || !/could not be loaded|was not found|already exists|Not found: .*_versions|Commit conflict|Retryable commit conflict|Incompatible transaction|preempted by concurrent transaction/i.test(m)) throw e;
       await new Promise((r) => setTimeout(r, 50 + Math.random() * 200));
     }
   }
