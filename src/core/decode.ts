@@ -15,7 +15,7 @@ import { contextPrompt, questionPrompt } from './prompt';
 import { Prefix } from './aggregate';
 import { createSession, CreatedSession, ort, ProviderReport, SessionOptions } from './runtime';
 import { TextStreamer, repetitionLoop } from './decodeText';
-import { AnyCache, emptyCache, gatherRows, gatherSharedRows, isShared, KvCache, prefixCache, sharedCache } from './kvCache';
+import { AnyCache, emptyCache, gatherRows, isShared, KvCache, prefixCache, sharedCache } from './kvCache';
 import { allLogitsShared, runShared } from './sharedStep';
 
 import { argmax, contrastLogits, logSumExp, topN } from './logits';
@@ -269,12 +269,12 @@ export class Decoder {
   }
 
   /** `tokens`: slots after the prefix a shared cache holds (prompt + new tokens). */
-  private initialCache(prefix: Prefix | null, contrast: boolean, tokens: number): { cache: AnyCache; masked: number[]; P: number } {
+  private initialCache(prefix: Prefix | null, contrast: boolean, tokens: number): { cache: AnyCache; masked: number[] } {
     // masked stays 0 with a shared cache: its contrast row holds no prefix instead of masking it
-    if (this.sharedBuffer) return { cache: sharedCache(this, tokens, prefix, contrast), masked: contrast ? [0, 0] : [0], P: prefix?.length ?? 0 };
-    if (!prefix) return { cache: emptyCache(this, 1), masked: [0], P: 0 };
+    if (this.sharedBuffer) return { cache: sharedCache(this, tokens, prefix, contrast), masked: contrast ? [0, 0] : [0] };
+    if (!prefix) return { cache: emptyCache(this, 1), masked: [0] };
     const cache = prefixCache(prefix, contrast);
-    return { cache, masked: contrast ? [0, prefix.length] : [0], P: prefix.length };
+    return { cache, masked: contrast ? [0, prefix.length] : [0] };
   }
 
   private async greedy(plan: DecodePlan): Promise<GenerateResult> {
@@ -394,10 +394,10 @@ export class Decoder {
         if (step === maxNew - 1) break;
         const rows = alive.map((a) => a.parent);
         const order = contrast ? [...rows, ...rows.map((r) => n + r)] : rows;
-        cache = isShared(cache) ? gatherSharedRows(cache, order) : gatherRows(cache, order);
+        cache = gatherRows(cache, order);
         n = alive.length;
         const stepTokens = alive.map((a) => [a.tokens[a.tokens.length - 1]]);
-        const masked = contrast ? [...new Array<number>(n).fill(0), ...new Array<number>(n).fill(this.sharedBuffer ? 0 : init.P)] : new Array<number>(n).fill(0);
+        const masked = contrast ? [...new Array<number>(n).fill(0), ...new Array<number>(n).fill(init.masked[1])] : new Array<number>(n).fill(0);
         ({ logits, cache } = await this.step(cache, contrast ? [...stepTokens, ...stepTokens] : stepTokens, pos, masked));
         pos++;
       }

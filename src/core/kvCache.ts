@@ -41,19 +41,26 @@ export function prefixCache(prefix: Prefix, contrast: boolean): KvCache {
   return { tensors, length: prefix.length, rows: 2 };
 }
 
-/** New cache whose row i is row `rows[i]` of `cache` (beam reordering / tiling). */
-export function gatherRows(cache: KvCache, rows: number[]): KvCache {
-  if (rows.length === cache.rows && rows.every((r, i) => r === i)) return cache;
-  const tensors: Record<string, ort.Tensor> = {};
-  for (const [name, t] of Object.entries(cache.tensors)) {
+/** Tensors whose row i is row `rows[i]` of `tensors` (each [R, H, S, D]: rows are contiguous). */
+function gatherTensorRows(tensors: Record<string, ort.Tensor>, rows: number[]): Record<string, ort.Tensor> {
+  const out: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(tensors)) {
     const [, h, s, d] = t.dims;
     const rowSize = h * s * d;
     const src = t.data as Float32Array;
     const data = new Float32Array(rows.length * rowSize);
     rows.forEach((r, i) => data.set(src.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize));
-    tensors[name] = new ort.Tensor('float32', data, [rows.length, h, s, d]);
+    out[name] = new ort.Tensor('float32', data, [rows.length, h, s, d]);
   }
-  return { tensors, length: cache.length, rows: rows.length };
+  return out;
+}
+
+/** New cache (either protocol) whose row i is row `rows[i]` of `cache` (beam reordering / tiling). */
+export function gatherRows<C extends AnyCache>(cache: C, rows: number[]): C {
+  if (rows.length === cache.rows && rows.every((r, i) => r === i)) return cache;
+  const tensors = gatherTensorRows(cache.tensors, rows);
+  if (isShared(cache)) return { tensors, lengths: rows.map((r) => cache.lengths[r]), capacity: cache.capacity, rows: rows.length } as C;
+  return { tensors, length: cache.length, rows: rows.length } as C;
 }
 
 // -- shared-buffer caches (pack.json decoderCache 'shared-buffer') ------------------------------
@@ -91,8 +98,7 @@ export function sharedCache(dims: CacheDims, tokens: number, prefix: Prefix | nu
     }
   }
   const lengths = new Array<number>(rows).fill(0);
-  if (prefix) lengths[0] = P;
-  if (prefix && !contrast) lengths.fill(P);
+  if (prefix) lengths[0] = P; // a contrast row (row 1) starts empty
   return { tensors, lengths, capacity, rows };
 }
 
@@ -105,21 +111,6 @@ export function sharedRow(cache: SharedKvCache, r: number): SharedKvCache {
     tensors[name] = new ort.Tensor('float32', (t.data as Float32Array).subarray(r * size, (r + 1) * size), [1, h, m, d]);
   }
   return { tensors, lengths: [cache.lengths[r]], capacity: cache.capacity, rows: 1 };
-}
-
-/** New shared cache whose row i is row `rows[i]` of `cache` (beam reordering). */
-export function gatherSharedRows(cache: SharedKvCache, rows: number[]): SharedKvCache {
-  if (rows.length === cache.rows && rows.every((r, i) => r === i)) return cache;
-  const tensors: Record<string, ort.Tensor> = {};
-  for (const [name, t] of Object.entries(cache.tensors)) {
-    const [, h, m, d] = t.dims;
-    const size = h * m * d;
-    const src = t.data as Float32Array;
-    const data = new Float32Array(rows.length * size);
-    rows.forEach((r, i) => data.set(src.subarray(r * size, (r + 1) * size), i * size));
-    tensors[name] = new ort.Tensor('float32', data, [rows.length, h, m, d]);
-  }
-  return { tensors, lengths: rows.map((r) => cache.lengths[r]), capacity: cache.capacity, rows: rows.length };
 }
 
 export type AnyCache = KvCache | SharedKvCache;
