@@ -2,7 +2,7 @@
 // Ctrl-C handling, JSON output; and the exit codes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BankAccess, redact } from '../core/bankStore';
+import { BankAccess, redact, uriScheme } from '../core/bankStore';
 import { EngineClient, EngineClientOptions } from '../core/client';
 import { CmtError, Device } from '../core/types';
 
@@ -81,7 +81,7 @@ export class Cli {
   /** --bank, else $CMT_BANK, else .cmt/bank; a relative path is resolved against `base` (default: cwd). */
   bankUri(base = process.cwd()): string {
     const b = this.g.bank ?? process.env.CMT_BANK ?? path.join('.cmt', 'bank');
-    return /^[a-z][a-z0-9+.-]*:\/\//i.test(b) ? b : path.resolve(base, b);
+    return uriScheme(b) ? b : path.resolve(base, b);
   }
 
   /** --read-only (or CMT_BANK_READ_ONLY=1), --bank-endpoint, --bank-region (else CMT_BANK_ENDPOINT, CMT_BANK_REGION). */
@@ -111,7 +111,7 @@ export class Cli {
     if (this.client) return this.client;
     this.checkPack();
     const bank = this.bankUri(opts.bankBase);
-    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(bank)) {
+    if (!uriScheme(bank)) {
       try {
         fs.mkdirSync(path.dirname(bank), { recursive: true });
       } catch (e) {

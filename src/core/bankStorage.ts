@@ -5,12 +5,12 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { WriterLease } from './bankLease';
-import { displayUri, objectStoreError, openOrCreate, redact } from './bankStore';
+import { displayUri, objectStoreError, openOrCreate, redact, uriScheme } from './bankStore';
 import { BankMeta, checkTable, PackTableInfo, packTableInfo, schemaFor, TABLE_PREFIX, tableNameForPack } from './bankSchema';
 import { CmtError } from './types';
 
 function isLocalUri(uri: string): boolean {
-  return !/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) || uri.startsWith('file://');
+  return !uriScheme(uri) || uri.startsWith('file://');
 }
 
 function localPath(uri: string): string {

@@ -22,7 +22,7 @@ export interface BankAccess {
 /** The object-store schemes the bank accepts (LanceDB's own names). */
 export const OBJECT_STORE_SCHEMES = ['s3', 's3+ddb', 'gs', 'az'] as const;
 
-/** The URI's scheme, lower-cased ('' for a local path). */
+/** The URI's scheme, lower-cased ('' for a plain path: no `scheme://`). */
 export function uriScheme(uri: string): string {
   const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri);
   return m ? m[1].toLowerCase() : '';

@@ -10,7 +10,7 @@ import { Watcher } from './watcher';
 import { lmApi } from './lmApi';
 import { WORDING } from '../webview/wording';
 import { rewordIssue } from '../core/files';
-import { redact } from '../core/bankStore';
+import { redact, uriScheme } from '../core/bankStore';
 
 let controller: MemoryController | undefined;
 
@@ -213,7 +213,7 @@ function registerEngineCommands(parts: Parts, reg: Register): void {
   reg('cmtMemory.restartEngine', () => ctrl.retry());
   reg('cmtMemory.newChat', () => chat.newChat());
   reg('cmtMemory.openBankFolder', async () => {
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(ctrl.settings.bankDir)) return void vscode.window.showInformationMessage(`CMT Memory bank (shared): ${redact(ctrl.settings.bankDir)}`);
+    if (uriScheme(ctrl.settings.bankDir)) return void vscode.window.showInformationMessage(`CMT Memory bank (shared): ${redact(ctrl.settings.bankDir)}`);
     const dir = vscode.Uri.file(ctrl.settings.bankDir);
     await vscode.commands.executeCommand('revealFileInOS', dir).then(undefined, () =>
       vscode.window.showInformationMessage(`CMT Memory bank: ${ctrl.settings.bankDir}`));
