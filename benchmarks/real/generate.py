@@ -1203,7 +1203,7 @@ DOC_EXT = (".md", ".rst")
 DOC_NAMES = ("README", "CHANGES", "HISTORY.md", "History.md")
 
 
-def generate(p: Project) -> list[dict]:
+def generate(p: Project, scale: float = 1.0) -> list[dict]:
     py_trees: dict[str, ast.Module] = {}
     js_files = []
     for rel in p.files:
@@ -1251,14 +1251,14 @@ def generate(p: Project) -> list[dict]:
             requirements_rules(p, rel)
         elif (ext in ("md", "rst") or base in DOC_NAMES) and not test:
             docs_rules(p, rel)
-    return select(p)
+    return select(p, scale)
 
 
-def select(p: Project) -> list[dict]:
+def select(p: Project, scale: float = 1.0) -> list[dict]:
     # drop exact-duplicate questions (keep neither: two subjects read alike) and same-subject repeats
     qcount = Counter(check.norm(c["question"]) for c in p.cands)
     cands = [c for c in p.cands if qcount[check.norm(c["question"])] == 1]
-    target = TARGET.get(p.name, 50)
+    target = round(TARGET.get(p.name, 50) * scale)
     cap = max(3, int(target * RULE_SHARE))
     by_rule: dict[str, list[dict]] = defaultdict(list)
     for c in cands:
@@ -1299,9 +1299,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("names", nargs="*")
     ap.add_argument("--cache", type=Path, default=check.DEFAULT_CACHE)
     ap.add_argument("--candidates", action="store_true", help="print candidate counts per rule before selection")
+    ap.add_argument("--scale", type=float, default=1.0,
+                    help="ask for SCALE times each project's usual number of questions (reader training data; train projects only)")
+    ap.add_argument("--out", type=Path, default=check.QUESTIONS, help="folder to write <name>.json into (default: the benchmark's questions)")
     a = ap.parse_args(argv)
+    if a.scale != 1.0 and a.out.resolve() == check.QUESTIONS.resolve():
+        ap.error("--scale writes training data: give --out outside benchmarks/real/questions")
     projects = check.load_projects()
-    check.QUESTIONS.mkdir(parents=True, exist_ok=True)
+    a.out.mkdir(parents=True, exist_ok=True)
     totals: dict[str, Counter] = {"project": Counter(), "split": Counter(), "kind": Counter(), "rule": Counter()}
     per_project_kind: dict[str, Counter] = defaultdict(Counter)
     missing = 0
@@ -1314,10 +1319,13 @@ def main(argv: list[str] | None = None) -> int:
             missing += 1
             continue
         p = Project(meta, ws)
-        qs = generate(p)
+        if a.scale != 1.0 and meta["split"] != "train":
+            print(f"error: --scale is for train projects; {meta['name']} is {meta['split']}", file=sys.stderr)
+            return 2
+        qs = generate(p, a.scale)
         if a.candidates:
             print(meta["name"], dict(sorted(Counter(c["rule"] for c in p.cands).items())), file=sys.stderr)
-        out = check.QUESTIONS / f"{meta['name']}.json"
+        out = a.out / f"{meta['name']}.json"
         doc = {"project": meta["name"], "generatedBy": "rules (benchmarks/real/generate.py)", "questions": qs}
         out.write_text("{" + f'"project": {json.dumps(meta["name"])}, "generatedBy": {json.dumps(doc["generatedBy"])}, "questions": [\n'
                        + ",\n".join("  " + json.dumps(q, ensure_ascii=False) for q in qs) + "\n]}\n")

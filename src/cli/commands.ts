@@ -96,9 +96,18 @@ export async function cmdMemorize(cli: Cli, paths: string[], o: MemorizeCliOpts)
       for (const line of groupedSkips(summary.skipped)) w(line);
     }
     for (const f of summary.failed) w(`  FAILED  ${f.path}: ${f.reason}`);
-    if (nothing) process.stderr.write('cmt: nothing was memorized (no readable text files among the given paths)\n');
+    if (nothing) process.stderr.write(`cmt: nothing was memorized (${nothingReason(summary, root)})\n`);
   }
   return nothing ? EXIT.NOTHING : EXIT.OK;
+}
+
+/** Why a memorize run took nothing: every path outside the root says so and how to fix it. */
+export function nothingReason(summary: Pick<MemorizeSummary, 'skipped' | 'failed'>, root: string): string {
+  const outside = summary.skipped.filter((s) => s.reason.startsWith('outside the workspace root'));
+  if (outside.length > 0 && outside.length === summary.skipped.length && summary.failed.length === 0) {
+    return `the given paths are outside the workspace root ${toPosix(root)}: run cmt from the project's folder or pass --root <folder>`;
+  }
+  return 'no readable text files among the given paths';
 }
 
 export interface AskCliOpts {

@@ -21,7 +21,9 @@
 //     subject, since a phrase that long copied whole is no coincidence; and a question that names
 //     something no cited chunk mentions ("the payroll service") while naming nothing of the quoted
 //     chunk's own (its path, its first lines' values, a name of the question) is about something
-//     else: "3" on billing's `replicas: 3` is no answer about payroll (reason other-subject);
+//     else: "3" on billing's `replicas: 3` is no answer about payroll (reason other-subject); so is
+//     a line under another version's heading, or a line that is not near the key the question puts
+//     in backticks when the chunk has that key elsewhere (`rollup` vs the package's own "version");
 //  2. the model's own confidence (when the pack has a floor for the answer mode): the mean
 //     log-probability of the generated answer tokens is at least the floor fitted on the dev splits
 //     (pack.json defaults.minAnswerConfidence, `cmt eval --fit-grounding`). A small model that copies
@@ -333,6 +335,22 @@ function otherVersion(question: string, lines: readonly Line[], quoted: Line): b
   return false;
 }
 
+/**
+ * Whether the quoted line is about another key than the one the question quotes: the question puts
+ * a name in backticks, the quoted chunk mentions it, but neither the quoted line nor the
+ * CONTEXT_LINES above it do. "Which version of `rollup` is in package.json?" is not answered by
+ * `"version": "3.23.8"`, the package's own version a few keys above `"rollup"`.
+ */
+function otherKey(question: string, lines: readonly Line[], quoted: Line): boolean {
+  const quotedNames = (question.match(/`[^`]+`/g) ?? []).flatMap((q) => [...lineTokens(q)]);
+  const names = [...new Set(quotedNames)].filter((t) => t.length > 1 && !STOPWORDS.has(t) && !GENERIC_PATH_WORDS.has(t));
+  const named = (l: Line) => names.some((n) => l.tokens.has(n));
+  const own = lines.filter((l) => l.citation === quoted.citation);
+  if (!own.some(named)) return false;
+  const at = own.indexOf(quoted);
+  return !own.slice(Math.max(0, at - CONTEXT_LINES), at + 1).some(named);
+}
+
 /** The lines most related to the question and the answer, best first. */
 function relevantLines(lines: readonly Line[], question: string, t: AnswerTerms, first?: Line): Line[] {
   const qTerms = tokenize(question).filter((x) => !STOPWORDS.has(x));
@@ -433,7 +451,7 @@ export function groundAnswer(input: GroundInput): Grounding {
     if (input.promptText && echoes(t.evidence, input.promptText)) return notSure('prompt-echo', coverage);
     return notSure('not-in-source', coverage);
   }
-  if (otherSubject(input.sources, words, lines, best.line, qTerms, input.question) || otherVersion(input.question, lines, best.line)) {
+  if (otherSubject(input.sources, words, lines, best.line, qTerms, input.question) || otherVersion(input.question, lines, best.line) || otherKey(input.question, lines, best.line)) {
     return notSure('other-subject', coverage, best.line);
   }
   const floor = input.minConfidence;

@@ -48,7 +48,7 @@ export async function evalRealDataset(ctx: EvalContext, spec: string): Promise<D
   const { StreamingBank } = await import('./harness');
   const { o, repoRoot, settings, variants, log } = ctx;
   const tr = Date.now();
-  const ds = loadRealDataset(spec, repoRoot, { ...o.real, fetch: o.fetch || o.real?.fetch, log: o.real?.log ?? log });
+  const ds = loadRealDataset(spec, repoRoot, { ...o.real, ...(o.realQuestions ? { questionsDir: o.realQuestions } : {}), fetch: o.fetch || o.real?.fetch, log: o.real?.log ?? log });
   const sample = sampleRealQuestions(ds.projects, o.maxQuestions ?? Infinity);
   const real: RealAnswerRun = { projects: [], byKind: {}, dataErrors: [], withoutQuestions: ds.withoutQuestions };
   const outs: QuestionOutcome[] = [];

@@ -25,6 +25,8 @@ export const EVAL_OPTIONS = {
     default: ['workspace-test', 'squad-notre-dame'],
   },
   fetch: { flags: '--fetch', description: 'real-project datasets: download missing workspaces (python3 benchmarks/real/fetch.py)', kind: 'flag' },
+  /** Real-project datasets: another folder of <name>.json question files (the reader's training data: generate.py --scale --out). */
+  realQuestions: { flags: '--real-questions <dir>', description: 'real-project datasets: read <name>.json / <name>.hand.json from DIR instead of benchmarks/real/questions', kind: 'string' },
   /** Tiny sizes (seconds); not for --retrieval-only. */
   quick: { flags: '--quick', description: 'a few documents and questions (smoke run)', kind: 'flag' },
   /** Output folder (default docs/results under repoRoot). */

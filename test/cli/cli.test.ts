@@ -120,6 +120,13 @@ test('exit codes: missing pack 2, empty question 4, nothing memorized 4, usage 1
   assert.equal(empty.json.error.code, 'BAD_INPUT');
   const nothing = cmt(['--json', '--pack', PACK, '--bank', bank, 'memorize', '--root', ws, path.join(ws, 'empty.md')]);
   assert.equal(nothing.code, 4, nothing.stdout + nothing.stderr);
+  // A file outside the root (cmt run from elsewhere): the message names the root and --root.
+  const elsewhere = path.join(tmp, 'elsewhere');
+  fs.mkdirSync(elsewhere, { recursive: true });
+  const outside = cmt(['--pack', PACK, '--bank', bank, 'memorize', path.join(ws, 'README.md')], { cwd: elsewhere });
+  assert.equal(outside.code, 4, outside.stdout + outside.stderr);
+  assert.match(outside.stderr, /outside the workspace root .*--root/);
+  assert.doesNotMatch(outside.stderr, /no readable text files/);
   const usage = cmt(['--bogus-option']);
   assert.equal(usage.code, 1);
   const help = cmt(['--help']);

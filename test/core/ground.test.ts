@@ -337,3 +337,19 @@ test('other-subject: in a changelog, an answer under another version\'s heading 
   // A question that names no version is not affected.
   assert.equal(ask('What does the parser pin say?', '>= 4.7.0', [log]).reason === 'other-subject', false);
 });
+
+test('other-subject: a line far from the key the question puts in backticks answers another key', () => {
+  const pkg: GroundSource = {
+    path: 'package.json',
+    startLine: 1,
+    text: '{\n  "name": "glanto",\n  "version": "7.41.3",\n  "description": "maps for partners",\n  "license": "MIT",\n  "main": "lib/index.js",\n  "devDependencies": {\n    "eslint": "^9.1.0",\n    "rollup": "^4.18.0",\n    "tsx": "^4.7.0"\n  }\n}\n',
+  };
+  // The package's own version, two keys and more above `rollup`: the words are on a line about "version", but not about rollup.
+  const wrong = ask('Which version of `rollup` is in glanto\'s package.json?', '7.41.3', [pkg]);
+  assert.equal(wrong.verdict, 'not-sure');
+  assert.equal(wrong.reason, 'other-subject');
+  assert.equal(ask('Which version of `rollup` is in glanto\'s package.json?', '^4.18.0', [pkg]).verdict, 'found');
+  // A name the chunk does not hold puts no condition; a name on a line just above the answer's counts.
+  assert.equal(ask('What version is `glanto` at?', '7.41.3', [pkg]).verdict, 'found');
+  assert.equal(ask('Which `devDependencies` entry comes first?', 'eslint', [pkg]).reason === 'other-subject', false);
+});
