@@ -14,6 +14,7 @@ import type { Embedder } from './embed';
 import { groundAnswer } from './ground';
 import { copySources } from './copy';
 import { fusionOf, keySearchUsed, match } from './match';
+import { readerOrder } from './readerChunks';
 import { Pack, promptOwnText } from './pack';
 import type { PackDefaults } from './packManifest';
 import {
@@ -186,7 +187,8 @@ async function generateAnswer(
   // q is always compressed for a question (retrieve)
   const prefix = usesMemory ? await aggregator.aggregate(q!.memory, matched.map((x) => x.record.memory), { signal }) : null;
   const tAgg = performance.now();
-  const rawText = mode === 'memory+chunk' || mode === 'top-chunk' ? matched.slice(0, defaults.contextChunks) : mode === 'rag' ? matched : [];
+  const forReader = defaults.readerRerank ? readerOrder(text, matched, (x) => x.record) : matched;
+  const rawText = mode === 'memory+chunk' || mode === 'top-chunk' ? forReader.slice(0, defaults.contextChunks) : mode === 'rag' ? matched : [];
   const maxNew = opts.maxNewTokens ?? defaults.maxNewTokens;
   const budget = ctx.pack.manifest.baseModel.maxPositions - maxNew - (prefix?.length ?? 0);
   const promptIds = rawText.length ? decoder.buildContextPrompt(text, rawText.map((x) => x.record.text), budget) : decoder.buildPrompt(text);

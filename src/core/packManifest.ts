@@ -70,6 +70,8 @@ export interface PackDefaults {
   contextChunks: number;
   /** Copy decoding (copy.ts): in the modes with chunks in the prompt, the answer is a span of them. */
   copyAnswer: boolean;
+  /** The reader reads the best-covering of the top retrieved chunks, not always the first (readerChunks.ts). */
+  readerRerank: boolean;
 }
 
 export interface PackTraining {
@@ -217,6 +219,12 @@ function copyAnswerOf(v: unknown, where: string): boolean {
   return v;
 }
 
+function readerRerankOf(v: unknown, where: string): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') fail('PACK_CORRUPT', `${where}: defaults.readerRerank must be true or false`);
+  return v;
+}
+
 function contextChunksOf(v: unknown, where: string): number {
   if (v === undefined) return 1;
   if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 4) fail('PACK_CORRUPT', `${where}: defaults.contextChunks must be an integer from 1 to 4`);
@@ -316,6 +324,7 @@ export function validateManifest(m: unknown, where = 'pack.json'): PackManifest 
     minAnswerConfidence: confidenceFloors(defaults.minAnswerConfidence, where),
     contextChunks: contextChunksOf(defaults.contextChunks, where),
     copyAnswer: copyAnswerOf(defaults.copyAnswer, where),
+    readerRerank: readerRerankOf(defaults.readerRerank, where),
   };
   const prompt = o.prompt as Record<string, unknown>;
   if (prompt.context !== undefined && (typeof prompt.context !== 'string' || !prompt.context.includes('{context}'))) {
