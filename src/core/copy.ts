@@ -15,11 +15,15 @@ export function copySources(chunks: ReadonlyArray<{ text: string; path: string }
   return chunks.flatMap((c) => [c.text, c.path]);
 }
 
+/** The constraint for a pack's tokenizer (the sources tokenized as plain text: no special tokens). */
+export function copyConstraint(sources: readonly string[], tok: { encode(t: string): number[]; plain(t: string): string; decode(ids: number[]): string }): CopyConstraint {
+  return new CopyConstraint(sources, (t) => tok.encode(tok.plain(t)), (ids) => tok.decode(ids));
+}
+
 export class CopyConstraint {
   private readonly sources: string[];
   private readonly sourceTokens: number[];
   private readonly pieces = new Map<number, string>();
-  private answer = '';
 
   /**
    * @param sources the texts the answer may be copied from (chunk texts, their paths)
@@ -38,32 +42,32 @@ export class CopyConstraint {
   }
 
   /**
-   * The best token the constraint allows under `logits`: a stop token (only once the answer has a
-   * character), or a token that keeps the answer a span of a source. -1 when nothing can follow.
+   * The best token the constraint allows after the answer `tokens` under `logits`: a stop token (only
+   * once the answer has a character), or a token that keeps the answer a span of a source. -1 when
+   * nothing can follow.
    */
   pick(logits: Float32Array, stopIds: ReadonlySet<number>, tokens: readonly number[]): number {
-    let best = -1;
-    let bestValue = -Infinity;
+    return this.best(logits, stopIds, tokens, 1)[0] ?? -1;
+  }
+
+  /** The `k` best tokens allowed after `tokens` (best first): each beam of a beam search asks for its own. */
+  best(logits: Float32Array, stopIds: ReadonlySet<number>, tokens: readonly number[], k: number): number[] {
+    const answer = this.decode([...tokens]);
+    const tried = new Set<number>();
+    const allowed: number[] = [];
     const consider = (id: number) => {
-      const v = logits[id];
-      if (v <= bestValue || !(v > -Infinity)) return;
-      if (stopIds.has(id) ? this.answer.trim().length > 0 : this.allows(id, tokens)) {
-        best = id;
-        bestValue = v;
-      }
+      if (tried.has(id)) return;
+      tried.add(id);
+      if (!(logits[id] > -Infinity)) return;
+      if (stopIds.has(id) ? answer.trim().length > 0 : this.allows(id, tokens, answer)) allowed.push(id);
     };
     for (const id of topN(logits, MODEL_CANDIDATES)) consider(id);
     for (const id of this.sourceTokens) consider(id);
     for (const id of stopIds) consider(id);
-    return best;
+    return allowed.sort((a, b) => logits[b] - logits[a]).slice(0, k);
   }
 
-  /** Record the token chosen (after pick), so the next pick continues the same span. */
-  advance(tokens: readonly number[]): void {
-    this.answer = this.decode([...tokens]);
-  }
-
-  private allows(id: number, tokens: readonly number[]): boolean {
+  private allows(id: number, tokens: readonly number[], answer: string): boolean {
     let piece = this.pieces.get(id);
     if (piece === undefined) {
       piece = this.decode([id]);
@@ -71,7 +75,7 @@ export class CopyConstraint {
     }
     // A piece that is part of a multi-byte character decodes to U+FFFD on its own: decode it in place,
     // and allow it only where a source has a non-ASCII character right after the answer so far.
-    const raw = piece.includes('\uFFFD') ? this.decode([...tokens, id]) : this.answer + piece;
+    const raw = piece.includes('\uFFFD') ? this.decode([...tokens, id]) : answer + piece;
     const partial = raw.endsWith('\uFFFD');
     const text = raw.replace(/\uFFFD+$/, '').trimStart().toLowerCase();
     if (partial) return this.sources.some((s) => nonAsciiFollows(s, text));

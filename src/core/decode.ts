@@ -8,7 +8,7 @@
 // positions; the prompt's position_ids start at 0; attention_mask covers prefix + tokens.
 // Cache protocols (pack.json decoderCache): 'concat' and 'shared-buffer' (kvCache.ts, sharedStep.ts).
 
-import { CopyConstraint } from './copy';
+import { copyConstraint, type CopyConstraint } from './copy';
 import { CmtError, Device } from './types';
 import type { Pack } from './pack';
 import { contextPrompt, questionPrompt } from './prompt';
@@ -84,6 +84,7 @@ interface DecodePlan {
   alpha: number;
   /** Twin no-prefix rows are run (α contrast and/or memory gain). */
   contrast: boolean;
+  copy: CopyConstraint | null; // copy decoding (opts.copyFrom)
   opts: GenerateOptions;
 }
 
@@ -264,7 +265,8 @@ export class Decoder {
     // Twin no-prefix rows: for the α contrast, and/or to measure how much the memory matters.
     const contrast = prefix !== null && (alpha !== 0 || !!opts.measureMemoryGain);
     isCancelled(opts.signal);
-    const plan: DecodePlan = { promptIds, maxNew, numBeams, stopIds, stops, prefix, alpha, contrast, opts };
+    const copy = opts.copyFrom ? copyConstraint(opts.copyFrom, this.pack.tokenizer) : null;
+    const plan: DecodePlan = { promptIds, maxNew, numBeams, stopIds, stops, prefix, alpha, contrast, copy, opts };
     return numBeams === 1 && !opts.forceBeamSearch ? this.greedy(plan) : this.beam(plan);
   }
 
@@ -278,7 +280,7 @@ export class Decoder {
   }
 
   private async greedy(plan: DecodePlan): Promise<GenerateResult> {
-    const { promptIds, maxNew, stopIds, stops, prefix, alpha, contrast, opts } = plan;
+    const { promptIds, maxNew, stopIds, stops, prefix, alpha, contrast, copy, opts } = plan;
     const streamer = new TextStreamer(this.pack.tokenizer, stops, opts.onToken);
     const init = this.initialCache(prefix, contrast, promptIds.length + maxNew);
     const rowsTokens = (t: number[]) => (contrast ? [t, t] : [t]);
@@ -287,8 +289,6 @@ export class Decoder {
     let count = 0;
     let gain = 0; // sum of log p(with prefix) − log p(without), over the answer tokens
     let finishReason: GenerateResult['finishReason'] = 'length';
-    const tok = this.pack.tokenizer;
-    const copy = opts.copyFrom ? new CopyConstraint(opts.copyFrom, (t) => tok.encode(tok.plain(t)), (ids) => tok.decode(ids)) : null;
     if (maxNew > 0) {
       let { logits, cache } = await this.step(init.cache, rowsTokens(promptIds), 0, init.masked);
       const adj = new Float32Array(logits[0].length);
@@ -308,7 +308,6 @@ export class Decoder {
           break;
         }
         tokens.push(next);
-        copy?.advance(tokens);
         if (contrast) gain += logits[0][next] - logSumExp(logits[0]) - (logits[1][next] - logSumExp(logits[1]));
         if (streamer.update(tokens)) {
           finishReason = 'stop';
@@ -331,7 +330,7 @@ export class Decoder {
   }
 
   private async beam(plan: DecodePlan): Promise<GenerateResult> {
-    const { promptIds, maxNew, numBeams: N, stopIds, stops, prefix, alpha, contrast, opts } = plan;
+    const { promptIds, maxNew, numBeams: N, stopIds, stops, prefix, alpha, contrast, copy, opts } = plan;
     const lp = opts.lengthPenalty ?? 1;
     const norm = (sum: number, len: number) => sum / Math.pow(Math.max(1, len), lp);
     const cutter = new TextStreamer(this.pack.tokenizer, stops);
@@ -360,7 +359,8 @@ export class Decoder {
           const lse = logSumExp(adj);
           const lseW = contrast ? logSumExp(logits[b]) : 0;
           const lseWo = contrast ? logSumExp(logits[n + b]) : 0;
-          for (const t of topN(adj, 2 * N)) {
+          // Copy decoding: each beam continues only with tokens that keep its answer a span of the sources.
+          for (const t of copy ? copy.best(adj, stopIds, alive[b].tokens, 2 * N) : topN(adj, 2 * N)) {
             const g = contrast ? logits[b][t] - lseW - (logits[n + b][t] - lseWo) : 0;
             cands.push({ beam: b, tok: t, sum: alive[b].sum + adj[t] - lse, gain: alive[b].gain + g });
           }

@@ -34,6 +34,7 @@
 //     pass it already runs for the α contrast).
 // Anything else is "not sure", and the most relevant lines of the cited chunks are shown instead.
 
+import { otherKey, otherVersion } from './groundSubject';
 import { GENERIC_PATH_WORDS, lineTokens, PHRASING, prep, stem, STOPWORDS, TOKEN_RE, tokenize } from './terms';
 import type { Grounding, GroundingQuote, GroundingReason } from './types';
 
@@ -317,40 +318,6 @@ function otherSubject(sources: readonly GroundSource[], words: readonly Set<stri
   return ![...questionNames(question)].some((n) => mentions(ownTokens, n));
 }
 
-const VERSION_RE = /(?<![\w.])v?(\d+(?:\.\d+){1,3})(?![\w.]*\d)/g;
-
-/**
- * Whether the quoted line belongs to another version than the one the question names: in a changelog
- * the answer to "When was flask 2.2.2 released?" sits under the "Version 2.2.2" heading, and the
- * "Released 2022-08-03" two sections on belongs to the nearest version named at or above it (2.2.1).
- */
-function otherVersion(question: string, lines: readonly Line[], quoted: Line): boolean {
-  const asked = new Set([...question.matchAll(VERSION_RE)].map((m) => m[1]));
-  if (asked.size === 0) return false;
-  const own = lines.filter((l) => l.citation === quoted.citation);
-  for (let i = own.indexOf(quoted); i >= 0; i--) {
-    const named = [...own[i].text.matchAll(VERSION_RE)].map((m) => m[1]);
-    if (named.length) return !named.some((v) => asked.has(v));
-  }
-  return false;
-}
-
-/**
- * Whether the quoted line is about another key than the one the question quotes: the question puts
- * a name in backticks, the quoted chunk mentions it, but neither the quoted line nor the
- * CONTEXT_LINES above it do. "Which version of `rollup` is in package.json?" is not answered by
- * `"version": "3.23.8"`, the package's own version a few keys above `"rollup"`.
- */
-function otherKey(question: string, lines: readonly Line[], quoted: Line): boolean {
-  const quotedNames = (question.match(/`[^`]+`/g) ?? []).flatMap((q) => [...lineTokens(q)]);
-  const names = [...new Set(quotedNames)].filter((t) => t.length > 1 && !STOPWORDS.has(t) && !GENERIC_PATH_WORDS.has(t));
-  const named = (l: Line) => names.some((n) => l.tokens.has(n));
-  const own = lines.filter((l) => l.citation === quoted.citation);
-  if (!own.some(named)) return false;
-  const at = own.indexOf(quoted);
-  return !own.slice(Math.max(0, at - CONTEXT_LINES), at + 1).some(named);
-}
-
 /** The lines most related to the question and the answer, best first. */
 function relevantLines(lines: readonly Line[], question: string, t: AnswerTerms, first?: Line): Line[] {
   const qTerms = tokenize(question).filter((x) => !STOPWORDS.has(x));
@@ -451,7 +418,7 @@ export function groundAnswer(input: GroundInput): Grounding {
     if (input.promptText && echoes(t.evidence, input.promptText)) return notSure('prompt-echo', coverage);
     return notSure('not-in-source', coverage);
   }
-  if (otherSubject(input.sources, words, lines, best.line, qTerms, input.question) || otherVersion(input.question, lines, best.line) || otherKey(input.question, lines, best.line)) {
+  if (otherSubject(input.sources, words, lines, best.line, qTerms, input.question) || otherVersion(input.question, lines, best.line) || otherKey(input.question, lines, best.line, CONTEXT_LINES)) {
     return notSure('other-subject', coverage, best.line);
   }
   const floor = input.minConfidence;

@@ -32,7 +32,6 @@ test('copy: the best token that keeps the answer a span of a source, else -1', (
   // Stop is not an answer: an empty answer cannot end.
   assert.equal(c.pick(logits({ '<stop>': 9, ' 8080': 1 }), STOP, []), VOCAB.indexOf(' 8080'));
   const tokens = [VOCAB.indexOf('port')];
-  c.advance(tokens);
   // "port 8080" occurs; "port80" and "port9999" do not; once the answer has text, stop is allowed.
   assert.equal(c.pick(logits({ '80': 6, '9999': 7, ' 8080': 1 }), STOP, tokens), VOCAB.indexOf(' 8080'));
   assert.equal(c.pick(logits({ '<stop>': 4, '9999': 7 }), STOP, tokens), 0);
@@ -64,11 +63,20 @@ test('copy: a token holding part of a multi-byte character is allowed only befor
   assert.equal(new CopyConstraint(['xx'], enc, bytes).pick(l, STOP, []), 3);
   // "xé": after "x" the byte that starts "é" is allowed, and then the one that completes it.
   const c = new CopyConstraint(['xé'], enc, bytes);
-  c.advance([3]);
   assert.equal(c.pick(l, STOP, [3]), 1);
-  c.advance([3, 1]);
   const l2 = new Float32Array(4).fill(-10);
   l2[2] = 2;
   l2[3] = 3; // "x" + U+FFFD + "x" is no span
   assert.equal(c.pick(l2, STOP, [3, 1]), 2);
+});
+
+test('copy: the k best allowed tokens after an answer, best first (one list per beam)', () => {
+  const c = new CopyConstraint(['The service listens on port 8080.'], encode, decode);
+  const l = logits({ '9999': 9, ' 8080': 3, '<stop>': 2, '80': 5, port: 1 });
+  // After "port": " 8080" and " " continue the span, stop ends it; "80" and "9999" do not ("port80", "port9999").
+  assert.deepEqual(c.best(l, STOP, [VOCAB.indexOf('port')], 5), [VOCAB.indexOf(' 8080'), 0, VOCAB.indexOf(' ')]);
+  // Before any answer: no stop, and only pieces of the source, by the model's preference.
+  const first = c.best(l, STOP, [], 3);
+  assert.deepEqual(first, [VOCAB.indexOf('80'), VOCAB.indexOf(' 8080'), VOCAB.indexOf('port')]);
+  assert.deepEqual(c.best(l, STOP, [], 1), [c.pick(l, STOP, [])]);
 });

@@ -258,3 +258,14 @@ test('copy decoding: whatever the weights prefer, the answer is a span of the so
   const other = await dec.generate(prompt, { maxNewTokens: 8, stopStrings: [], copyFrom: ['zzz qqq'] });
   assert.ok('zzz qqq'.includes(other.text.trim().toLowerCase()));
 });
+
+test('copy decoding under beam search: every beam stays a span of the sources', async () => {
+  const source = 'The Velmora release ships on 14 March with build 4471.';
+  for (const numBeams of [2, 3]) {
+    const r = await dec.generate(prompt, { maxNewTokens: 8, stopStrings: [], numBeams, copyFrom: [source] });
+    assert.ok(r.text.trim().length > 0, 'an answer is produced');
+    assert.ok(source.toLowerCase().includes(r.text.trim().toLowerCase()), `beams ${numBeams}: ${JSON.stringify(r.text)} is not a span of the source`);
+  }
+  const free = await dec.generate(prompt, { maxNewTokens: 8, stopStrings: [], numBeams: 2 });
+  assert.ok(!source.toLowerCase().includes(free.text.trim().toLowerCase()), 'the tiny pack\'s free beam answer is not a span (else this test shows nothing)');
+});
