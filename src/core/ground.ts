@@ -418,7 +418,7 @@ export function groundAnswer(input: GroundInput): Grounding {
     if (input.promptText && echoes(t.evidence, input.promptText)) return notSure('prompt-echo', coverage);
     return notSure('not-in-source', coverage);
   }
-  if (otherSubject(input.sources, words, lines, best.line, qTerms, input.question) || otherVersion(input.question, lines, best.line) || otherKey(input.question, lines, best.line, CONTEXT_LINES)) {
+  if (otherSubject(input.sources, words, lines, best.line, qTerms, input.question) || otherVersion(input.question, lines, best.line) || otherKey(input.question, lines, best.line, CONTEXT_LINES, new Set(input.sources.flatMap((s) => [...pathWords(s.path)])))) {
     return notSure('other-subject', coverage, best.line);
   }
   const floor = input.minConfidence;

@@ -29,16 +29,18 @@ export function otherVersion(question: string, lines: readonly SubjectLine[], qu
 
 /**
  * Whether the quoted line is about another key than the one the question quotes: the question puts
- * a name in backticks, the quoted chunk mentions it, but neither the quoted line nor the
- * `window` lines above it (ground.ts's CONTEXT_LINES) do. "Which version of `rollup` is in package.json?" is not answered by
- * `"version": "3.23.8"`, the package's own version a few keys above `"rollup"`.
+ * a name in backticks, a cited chunk mentions it, but neither the quoted line nor the `window` lines
+ * above it (ground.ts's CONTEXT_LINES) do. "Which version of `rollup` is in package.json?" is not
+ * answered by `"version": "3.23.8"`, the package's own version, whether `"rollup"` is a few keys
+ * below in the same chunk or in the next chunk of the file. A name that is a word of a cited file's
+ * path (`CHANGES`, `.github/workflows/test.yml`) names the file, not a key: it puts no condition.
  */
-export function otherKey(question: string, lines: readonly SubjectLine[], quoted: SubjectLine, window: number): boolean {
+export function otherKey(question: string, lines: readonly SubjectLine[], quoted: SubjectLine, window: number, pathWords: ReadonlySet<string>): boolean {
   const quotedNames = (question.match(/`[^`]+`/g) ?? []).flatMap((q) => [...lineTokens(q)]);
-  const names = [...new Set(quotedNames)].filter((t) => t.length > 1 && !STOPWORDS.has(t) && !GENERIC_PATH_WORDS.has(t));
+  const names = [...new Set(quotedNames)].filter((t) => t.length > 1 && !STOPWORDS.has(t) && !GENERIC_PATH_WORDS.has(t) && !pathWords.has(t));
   const named = (l: SubjectLine) => names.some((n) => l.tokens.has(n));
+  if (!lines.some(named)) return false;
   const own = lines.filter((l) => l.citation === quoted.citation);
-  if (!own.some(named)) return false;
   const at = own.indexOf(quoted);
   return !own.slice(Math.max(0, at - window), at + 1).some(named);
 }

@@ -349,7 +349,15 @@ test('other-subject: a line far from the key the question puts in backticks answ
   assert.equal(wrong.verdict, 'not-sure');
   assert.equal(wrong.reason, 'other-subject');
   assert.equal(ask('Which version of `rollup` is in glanto\'s package.json?', '^4.18.0', [pkg]).verdict, 'found');
-  // A name the chunk does not hold puts no condition; a name on a line just above the answer's counts.
+  // The key in another cited chunk of the file (the manifest split in two chunks): the same.
+  const [head, deps] = [pkg.text.split('\n').slice(0, 6).join('\n'), pkg.text.split('\n').slice(6).join('\n')];
+  const split: GroundSource[] = [{ path: 'package.json', startLine: 1, text: head }, { path: 'package.json', startLine: 7, text: deps }];
+  assert.equal(ask('Which version of `rollup` is in glanto\'s package.json?', '7.41.3', split).reason, 'other-subject');
+  assert.equal(ask('Which version of `rollup` is in glanto\'s package.json?', '^4.18.0', split).verdict, 'found');
+  // A backticked file name names the file, not a key (`CHANGES` below is also a word of the chunk's text).
+  const log: GroundSource = { path: 'CHANGES', startLine: 1, text: 'Changes\n=======\n\n7.42.0 (2031-06-01)\n\n* Faster tiles.\n\n7.41.3 (2031-05-19)\n\n* Fewer changes to the cache.\n' };
+  assert.equal(ask('What is the release date of glanto 7.41.3 according to `CHANGES`?', '2031-05-19', [log]).verdict, 'found');
+  // A name no cited chunk holds puts no condition; a name on a line just above the answer's counts.
   assert.equal(ask('What version is `glanto` at?', '7.41.3', [pkg]).verdict, 'found');
   assert.equal(ask('Which `devDependencies` entry comes first?', 'eslint', [pkg]).reason === 'other-subject', false);
 });
