@@ -35,7 +35,7 @@
 // Anything else is "not sure", and the most relevant lines of the cited chunks are shown instead.
 
 import { otherKey, otherVersion } from './groundSubject';
-import { GENERIC_PATH_WORDS, lineTokens, PHRASING, prep, stem, STOPWORDS, TOKEN_RE, tokenize } from './terms';
+import { backticked, GENERIC_PATH_WORDS, lineTokens, PHRASING, prep, stem, STOPWORDS, TOKEN_RE, tokenize } from './terms';
 import type { Grounding, GroundingQuote, GroundingReason } from './types';
 
 /** Share of the answer's evidence tokens that must be on the quoted line (salient ones: all of them). */
@@ -285,7 +285,7 @@ function mentions(tokens: Iterable<string>, word: string): boolean {
 /** The names in a question: numbers, code identifiers and capitalised words after the first (lower-cased). */
 function questionNames(question: string): Set<string> {
   const out = new Set<string>();
-  const quoted = new Set((question.match(/`[^`]+`/g) ?? []).flatMap((q) => q.match(TOKEN_RE) ?? []));
+  const quoted = new Set(backticked(question).flatMap((q) => q.match(TOKEN_RE) ?? []));
   (prep(question).match(TOKEN_RE) ?? []).forEach((raw, i) => {
     const t = raw.toLowerCase();
     if (STOPWORDS.has(t)) return;

@@ -1,6 +1,6 @@
 // Two of grounding's "about something else" checks (ground.ts), on the quoted line's chunk: another
 // version's section of a changelog, and a line far from the key the question puts in backticks.
-import { GENERIC_PATH_WORDS, lineTokens, STOPWORDS } from './terms';
+import { backticked, GENERIC_PATH_WORDS, lineTokens, STOPWORDS } from './terms';
 
 /** A cited line as grounding reads it (ground.ts's Line). */
 export interface SubjectLine {
@@ -36,7 +36,7 @@ export function otherVersion(question: string, lines: readonly SubjectLine[], qu
  * path (`CHANGES`, `.github/workflows/test.yml`) names the file, not a key: it puts no condition.
  */
 export function otherKey(question: string, lines: readonly SubjectLine[], quoted: SubjectLine, window: number, pathWords: ReadonlySet<string>): boolean {
-  const quotedNames = (question.match(/`[^`]+`/g) ?? []).flatMap((q) => [...lineTokens(q)]);
+  const quotedNames = backticked(question).flatMap((q) => [...lineTokens(q)]);
   const names = [...new Set(quotedNames)].filter((t) => t.length > 1 && !STOPWORDS.has(t) && !GENERIC_PATH_WORDS.has(t) && !pathWords.has(t));
   const named = (l: SubjectLine) => names.some((n) => l.tokens.has(n));
   if (!lines.some(named)) return false;

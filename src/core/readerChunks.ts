@@ -6,7 +6,7 @@
 // them says nothing), a name the question puts in backticks QUOTED_WEIGHT times, and each rank below
 // the first costing RANK_COST. Chosen on real-train (answer in the shown chunk 75.5 -> 79.1 %).
 // Citations keep the fused order: this only decides what the reader reads.
-import { lineTokens, PHRASING, stem, STOPWORDS } from './terms';
+import { backticked, lineTokens, PHRASING, stem, STOPWORDS } from './terms';
 
 export const READER_CANDIDATES = 3;
 export const RANK_COST = 1.0;
@@ -24,7 +24,7 @@ export function readerOrder<T>(question: string, chunks: readonly T[], textOf: (
   const n = Math.min(READER_CANDIDATES, chunks.length);
   if (n < 2) return [...chunks];
   const asked = contentStems(question, true);
-  const quoted = contentStems((question.match(/`[^`]+`/g) ?? []).join(' '), false);
+  const quoted = contentStems(backticked(question).join(' '), false);
   const words = chunks.slice(0, n).map((c) => {
     const { path, text } = textOf(c);
     return contentStems(`${text} ${path}`, false);

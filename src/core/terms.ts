@@ -131,6 +131,11 @@ export function lineTokens(line: string): Set<string> {
   return out;
 }
 
+/** The spans a question puts in backticks (`engines.node`), without the backticks' text outside them. */
+export function backticked(text: string): string[] {
+  return text.match(/`[^`]+`/g) ?? [];
+}
+
 /** A crude English stem, so that "replicas" meets "replica" and "calls" meets "call". */
 export function stem(t: string): string {
   if (t.length <= 4 || /\p{N}/u.test(t)) return t;

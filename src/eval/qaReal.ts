@@ -6,7 +6,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { EvalQuestion } from '../measure/dataset';
 import { CORRECT_F1 } from '../measure/metrics';
-import { checkGold, loadRealDataset, memorizeWorkspace, ProjectMemorize, RealQuestion, sampleRealQuestions } from '../measure/realRepos';
+import { checkGold, loadRealDataset, memorizeWorkspace, ProjectMemorize, RealQuestion, realSourceOf, sampleRealQuestions } from '../measure/realRepos';
 import { pct, round } from '../measure/stats';
 import { mdTable } from '../measure/svg';
 import type { StreamingBank } from './harness';
@@ -48,7 +48,7 @@ export async function evalRealDataset(ctx: EvalContext, spec: string): Promise<D
   const { StreamingBank } = await import('./harness');
   const { o, repoRoot, settings, variants, log } = ctx;
   const tr = Date.now();
-  const ds = loadRealDataset(spec, repoRoot, { ...o.real, ...(o.realQuestions ? { questionsDir: o.realQuestions } : {}), fetch: o.fetch || o.real?.fetch, log: o.real?.log ?? log });
+  const ds = loadRealDataset(spec, repoRoot, realSourceOf(o, log));
   const sample = sampleRealQuestions(ds.projects, o.maxQuestions ?? Infinity);
   const real: RealAnswerRun = { projects: [], byKind: {}, dataErrors: [], withoutQuestions: ds.withoutQuestions };
   const outs: QuestionOutcome[] = [];

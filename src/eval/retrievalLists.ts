@@ -6,7 +6,7 @@ import type { Engine } from '../core/engine';
 import { RETRIEVERS, Retriever } from '../core/match';
 import type { Device, MemoryRecord } from '../core/types';
 import { loadDataset, questionsOf } from '../measure/dataset';
-import { checkGold, loadRealDataset, memorizeWorkspace, sampleRealQuestions } from '../measure/realRepos';
+import { checkGold, loadRealDataset, memorizeWorkspace, realSourceOf, sampleRealQuestions } from '../measure/realRepos';
 import { memorizeFresh, ScratchBank } from '../measure/scratchBank';
 import { now, p50p95Upper, round } from '../measure/stats';
 import { StreamingBank } from './harness';
@@ -107,7 +107,7 @@ export async function squadRetrievalRun(spec: string, ctx: ListsContext): Promis
 /** A real-project dataset: each project memorized whole into a fresh bank, then its questions' ranked lists. */
 export async function realRetrievalRun(spec: string, ctx: ListsContext): Promise<{ run: RetrievalRun; qls: QLists[] }> {
   const { o, packDir, device, repoRoot, C, log } = ctx;
-  const ds = loadRealDataset(spec, repoRoot, { ...o.real, ...(o.realQuestions ? { questionsDir: o.realQuestions } : {}), fetch: o.fetch || o.real?.fetch, log: o.real?.log ?? log });
+  const ds = loadRealDataset(spec, repoRoot, realSourceOf(o, log));
   const sample = sampleRealQuestions(ds.projects, o.maxQuestions ?? Infinity);
   const qls: QLists[] = [];
   const lat: number[] = [];

@@ -32,6 +32,11 @@ export interface RealSource {
   log?: (m: string) => void;
 }
 
+/** The source an eval run reads: its programmatic `real` settings, then --real-questions and --fetch. */
+export function realSourceOf(o: { real?: RealSource; realQuestions?: string; fetch?: boolean }, log: (m: string) => void): RealSource {
+  return { ...o.real, ...(o.realQuestions ? { questionsDir: o.realQuestions } : {}), fetch: o.fetch || o.real?.fetch, log: o.real?.log ?? log };
+}
+
 export interface RealQuestion {
   id: string;
   project: string;
