@@ -9,7 +9,7 @@ import { DEFAULT_TEXT_INDEX, DEFAULT_VECTOR_INDEX, stripUndefined, TextIndexer, 
 import { BankMeta, decodeRow, encodeRows, FileState, PackTableInfo, readFileStates, Row, rowsOf, schemaFor, searchColumns, sqlString, tableLayout, TableLayout, tableNameForPack } from './bankSchema';
 import { BankSearch, SearchHow, TextHit, VectorHit } from './bankSearch';
 import { SharedBank } from './bankShared';
-import { listPackTables, openPackTable, tableBytes } from './bankStorage';
+import { isLocalUri, listPackTables, localPath, openPackTable, tableBytes } from './bankStorage';
 import { isObjectStoreUri } from './bankStore';
 import { Serial } from './serial';
 import { CmtError, CompressedChunk, Logger, MemoryRecord } from './types';
@@ -86,9 +86,9 @@ export class MemoryBank {
     });
   }
 
-  /** Other processes or machines may write this bank (object storage): writes take the writer lease. */
+  /** Other machines may write this bank (object storage): writes take the writer lease. (A local bank's writes take a lock file.) */
   get isShared(): boolean {
-    return this.shared !== null;
+    return this.shared?.onStore ?? false;
   }
   get meta(): BankMeta {
     return this.layout.meta;
@@ -120,7 +120,7 @@ export class MemoryBank {
       opts.log?.(`memory bank table ${name} has no ${meta.embedDim}-wide embedder column: sentence-embedder retrieval is off for it (memorize the files again into a new, empty bank to turn it on)`);
     }
     const bank = new MemoryBank(db, uri, name, table, readOnly, layout, opts);
-    if (table && (opts.shared ?? isObjectStoreUri(uri))) bank.shared = await SharedBank.open(db, table, readOnly, () => bank.foreignWrite());
+    if (table) bank.shared = await SharedBank.attach(db, table, { onStore: opts.shared ?? isObjectStoreUri(uri), readOnly, localDir: isLocalUri(uri) ? localPath(uri) : null }, () => bank.foreignWrite());
     // A bank reopened past the threshold gets its index (in the background). Small tables start
     // nothing in the background: only the row count is read, here, before open() returns.
     const minRows = bank.ann.options.minRows;

@@ -21,6 +21,12 @@ export interface LeaseOptions {
   waitMs: number;
 }
 
+/** What a shared bank's writes run under: this lease on object storage, a lock file locally (bankLock.ts). */
+export interface Lease {
+  hold<T>(fn: () => Promise<T>): Promise<T>;
+  close(): void;
+}
+
 export const DEFAULT_LEASE: LeaseOptions = { ttlMs: 60_000, waitMs: 600_000 };
 
 const ROW = 'writer';
@@ -37,7 +43,7 @@ function deadHere(owner: string): boolean {
   }
 }
 
-export class WriterLease {
+export class WriterLease implements Lease {
   /** This holder: host|pid|random (the host and pid let a writer on the same host see a dead holder). */
   readonly owner = `${os.hostname()}|${process.pid}|${Math.random().toString(36).slice(2, 10)}`;
   private depth = 0;

@@ -1,11 +1,13 @@
-// A bank shared by several processes or machines (object storage; docs/team.md): what a MemoryBank
-// does beyond a private one. Writes run under the writer lease (bankLease.ts) on the latest table
+// A bank shared by several processes or machines (object storage, docs/team.md; or a local folder
+// that the editor's engine and the CLI both write): what a MemoryBank does beyond a private one.
+// Writes run under the writer lease (bankLease.ts; a lock file locally, bankLock.ts) on the latest table
 // version, and a version written by someone else since this process last wrote makes the bank
 // drop its cached per-file state (onForeignWrite), so "is this file new?" is decided on the
 // store's state, not a stale cache. Reads that lose a race with another writer's compaction
 // (their version's files were removed) are retried once on the latest version.
 import type * as lancedb from '@lancedb/lancedb';
-import { WriterLease } from './bankLease';
+import { FileLock } from './bankLock';
+import { Lease, WriterLease } from './bankLease';
 
 /** A read failed because the files of the version it read were cleaned up by another writer. */
 function isStaleRead(e: unknown): boolean {
@@ -20,14 +22,28 @@ export class SharedBank {
   constructor(
     private readonly table: lancedb.Table,
     /** null: a read-only consumer (no lease). */
-    private readonly lease: WriterLease | null,
+    private readonly lease: Lease | null,
     /** Another writer committed since we last looked: drop the cached file state. */
     private readonly onForeignWrite: () => void,
+    /** On object storage (several machines), not a local folder (several processes of one machine). */
+    readonly onStore: boolean,
   ) {}
 
-  static async open(db: lancedb.Connection, table: lancedb.Table, readOnly: boolean, onForeignWrite: () => void): Promise<SharedBank> {
-    const lease = readOnly ? null : await WriterLease.open(db, `lease_${table.name}`);
-    const shared = new SharedBank(table, lease, onForeignWrite);
+  /**
+   * On object storage: writes under the writer lease (bankLease.ts), reads synced. A writable local
+   * folder (`localDir`), which another process may write too: writes under a lock file (bankLock.ts).
+   * null for a local reader, or a store that is neither.
+   */
+  static async attach(
+    db: lancedb.Connection,
+    table: lancedb.Table,
+    where: { onStore: boolean; readOnly: boolean; localDir: string | null },
+    onForeignWrite: () => void,
+  ): Promise<SharedBank | null> {
+    let shared: SharedBank;
+    if (where.onStore) shared = new SharedBank(table, where.readOnly ? null : await WriterLease.open(db, `lease_${table.name}`), onForeignWrite, true);
+    else if (!where.readOnly && where.localDir) shared = new SharedBank(table, new FileLock(where.localDir, table.name), onForeignWrite, false);
+    else return null;
     shared.seen = await table.version();
     return shared;
   }

@@ -9,11 +9,11 @@ import { displayUri, objectStoreError, openOrCreate, redact, uriScheme } from '.
 import { BankMeta, checkTable, PackTableInfo, packTableInfo, schemaFor, TABLE_PREFIX, tableNameForPack } from './bankSchema';
 import { CmtError } from './types';
 
-function isLocalUri(uri: string): boolean {
+export function isLocalUri(uri: string): boolean {
   return !uriScheme(uri) || uri.startsWith('file://');
 }
 
-function localPath(uri: string): string {
+export function localPath(uri: string): string {
   return uri.startsWith('file://') ? new URL(uri).pathname : uri;
 }
 
