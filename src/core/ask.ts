@@ -15,6 +15,7 @@ import { groundAnswer } from './ground';
 import { copySources } from './copy';
 import { fusionOf, keySearchUsed, match } from './match';
 import { readerOrder } from './readerChunks';
+import { focusText } from './readerFocus';
 import { Pack, promptOwnText } from './pack';
 import type { PackDefaults } from './packManifest';
 import {
@@ -188,7 +189,10 @@ async function generateAnswer(
   const prefix = usesMemory ? await aggregator.aggregate(q!.memory, matched.map((x) => x.record.memory), { signal }) : null;
   const tAgg = performance.now();
   const forReader = defaults.readerRerank ? readerOrder(text, matched, (x) => x.record) : matched;
-  const rawText = mode === 'memory+chunk' || mode === 'top-chunk' ? forReader.slice(0, defaults.contextChunks) : mode === 'rag' ? matched : [];
+  const chosen = mode === 'memory+chunk' || mode === 'top-chunk' ? forReader.slice(0, defaults.contextChunks) : mode === 'rag' ? matched : [];
+  // The reader (and copy decoding) may see only the lines around the question's line (readerFocus.ts).
+  const focus = defaults.readerFocus;
+  const rawText = focus && mode !== 'rag' ? chosen.map((x) => ({ ...x, record: { ...x.record, text: focusText(text, x.record.text, focus) } })) : chosen;
   const maxNew = opts.maxNewTokens ?? defaults.maxNewTokens;
   const budget = ctx.pack.manifest.baseModel.maxPositions - maxNew - (prefix?.length ?? 0);
   const promptIds = rawText.length ? decoder.buildContextPrompt(text, rawText.map((x) => x.record.text), budget) : decoder.buildPrompt(text);

@@ -4,6 +4,7 @@
 // Errors are CmtError PACK_CORRUPT / PACK_INCOMPATIBLE naming the offending field.
 
 import { ANSWER_MODES, AnswerMode, CmtError } from './types';
+import type { FocusWindow } from './readerFocus';
 
 export const PACK_FORMAT = 'cmt-pack';
 export const SUPPORTED_FORMAT_VERSIONS: readonly number[] = [1];
@@ -72,6 +73,8 @@ export interface PackDefaults {
   copyAnswer: boolean;
   /** The reader reads the best-covering of the top retrieved chunks, not always the first (readerChunks.ts). */
   readerRerank: boolean;
+  /** The reader reads only the lines around the one that names what the question names (readerFocus.ts); null: the whole chunk. */
+  readerFocus: FocusWindow | null;
 }
 
 export interface PackTraining {
@@ -225,6 +228,17 @@ function readerRerankOf(v: unknown, where: string): boolean {
   return v;
 }
 
+function readerFocusOf(v: unknown, where: string): FocusWindow | null {
+  if (v === undefined || v === null) return null;
+  const w = v as Partial<FocusWindow>;
+  const lines = (x: unknown) => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 200;
+  const share = typeof w.minShare === 'number' && w.minShare >= 0 && w.minShare <= 1;
+  if (typeof v !== 'object' || !lines(w.above) || !lines(w.below) || !share) {
+    fail('PACK_CORRUPT', `${where}: defaults.readerFocus must be null or { above, below: line counts, minShare: 0..1 }`);
+  }
+  return { above: w.above!, below: w.below!, minShare: w.minShare! };
+}
+
 function contextChunksOf(v: unknown, where: string): number {
   if (v === undefined) return 1;
   if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 4) fail('PACK_CORRUPT', `${where}: defaults.contextChunks must be an integer from 1 to 4`);
@@ -325,6 +339,7 @@ export function validateManifest(m: unknown, where = 'pack.json'): PackManifest 
     contextChunks: contextChunksOf(defaults.contextChunks, where),
     copyAnswer: copyAnswerOf(defaults.copyAnswer, where),
     readerRerank: readerRerankOf(defaults.readerRerank, where),
+    readerFocus: readerFocusOf(defaults.readerFocus, where),
   };
   const prompt = o.prompt as Record<string, unknown>;
   if (prompt.context !== undefined && (typeof prompt.context !== 'string' || !prompt.context.includes('{context}'))) {

@@ -10,6 +10,7 @@ import { copySources } from '../core/copy';
 import { fusionOf, FusionWeights, match } from '../core/match';
 import { promptOwnText } from '../core/pack';
 import { readerOrder } from '../core/readerChunks';
+import { DEFAULT_FOCUS, focusText } from '../core/readerFocus';
 import { ort } from '../core/runtime';
 import type { MatchedMemory, MemoryRecord } from '../core/types';
 import type { EvalQuestion } from '../measure/dataset';
@@ -151,7 +152,9 @@ async function withChunks(a: Asked, full: { matched: MatchedMemory[]; ms: number
   const prefix = await a.bank.aggregateAny(a.q.memory, await memories());
   // As Engine.ask: the reader may read another of the top chunks than the first (readerChunks.ts).
   const rerank = v === 'cmt_plus_chunk_rerank' || a.bank.engine.pack.manifest.defaults.readerRerank;
-  const shown = (rerank ? readerOrder(a.qa.question, recs, (r) => r) : recs).slice(0, chunks);
+  const ordered = (rerank ? readerOrder(a.qa.question, recs, (r) => r) : recs).slice(0, chunks);
+  const focus = v === 'cmt_plus_chunk_focus' ? DEFAULT_FOCUS : a.bank.engine.pack.manifest.defaults.readerFocus;
+  const shown = focus ? ordered.map((r) => ({ ...r, text: focusText(a.qa.question, r.text, focus) })) : ordered;
   const ids = a.bank.ragPrompt(a.qa.question, shown, a.s.ragMaxTokens);
   await gen(a, v, ids, prefix, a.s.alpha, a.tq + full.ms + (now() - t), recs, shown);
 }
@@ -188,6 +191,7 @@ async function answerVariants(a: Asked, variants: readonly Variant[]): Promise<v
   await withChunks(a, full, 'cmt_plus_chunk_no_memory', 1, () => Promise.resolve([]));
   await withChunks(a, full, 'cmt_plus_chunk_copy', 1, retrieved);
   await withChunks(a, full, 'cmt_plus_chunk_rerank', 1, retrieved);
+  await withChunks(a, full, 'cmt_plus_chunk_focus', 1, retrieved);
   if (want.has('cmt_alpha0') && full) await cmtWith(a, 'cmt_alpha0', full.matched.map((x) => x.record), 0, full.ms);
   if (want.has('cmt_no_hybrid')) {
     const r = await viaMatch(a, false);

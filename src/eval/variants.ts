@@ -15,6 +15,7 @@ export const VARIANTS = [
   'cmt_plus_chunk_no_memory',
   'cmt_plus_chunk_copy',
   'cmt_plus_chunk_rerank',
+  'cmt_plus_chunk_focus',
   'cmt_no_self_matching',
   'cmt_no_topk',
   'cmt_alpha0',
@@ -33,6 +34,7 @@ export const VARIANT_LABELS: Record<Variant, string> = {
   cmt_plus_chunk_no_memory: 'as memory + chunk, but the trained modules fed only the question (no memories: ψ sees its null memory alone)',
   cmt_plus_chunk_copy: 'as memory + chunk, with copy decoding: the answer is a span of the chunk (copy.ts)',
   cmt_plus_chunk_rerank: 'as memory + chunk, the reader shown the best-covering of the top three chunks (readerChunks.ts)',
+  cmt_plus_chunk_focus: 'as memory + chunk, the reader shown only the lines around the one that names what the question names (readerFocus.ts)',
   cmt_no_self_matching: 'CMT w/o self-matching (full-text search only)',
   cmt_no_topk: 'CMT w/o top-K (K = maxSelected×4, vector order)',
   cmt_alpha0: 'CMT, α = 0',
@@ -51,6 +53,7 @@ export const MODE_OF: Partial<Record<Variant, AnswerMode>> = {
   cmt_plus_chunk_no_memory: 'memory+chunk',
   cmt_plus_chunk_copy: 'memory+chunk',
   cmt_plus_chunk_rerank: 'memory+chunk',
+  cmt_plus_chunk_focus: 'memory+chunk',
 };
 
 export interface AnswerSettings {

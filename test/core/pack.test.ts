@@ -127,6 +127,21 @@ test('defaults.contextChunks: 1 when absent, an integer from 1 to 4, else PACK_C
     }
   }));
 
+test('defaults.readerFocus: null when absent, a window { above, below, minShare }, else PACK_CORRUPT naming it', async () =>
+  withPackCopy(async (d) => {
+    const p = path.join(d, 'pack.json');
+    const orig = JSON.parse(fs.readFileSync(p, 'utf8'));
+    const withFocus = (v: unknown) => JSON.stringify({ ...orig, defaults: { ...orig.defaults, readerFocus: v } });
+    fs.writeFileSync(p, withFocus(undefined));
+    assert.equal((await loadPack(d, { verifyHashes: false })).manifest.defaults.readerFocus, null);
+    fs.writeFileSync(p, withFocus({ above: 3, below: 10, minShare: 0.7 }));
+    assert.deepEqual((await loadPack(d, { verifyHashes: false })).manifest.defaults.readerFocus, { above: 3, below: 10, minShare: 0.7 });
+    for (const bad of [true, 3, { above: 3, below: 10 }, { above: -1, below: 10, minShare: 0.5 }, { above: 3, below: 1.5, minShare: 0.5 }, { above: 3, below: 10, minShare: 2 }]) {
+      fs.writeFileSync(p, withFocus(bad));
+      await rejectsWith(loadPack(d, { verifyHashes: false }), 'PACK_CORRUPT', 'readerFocus');
+    }
+  }));
+
 test('retrieval section: weights, rrfK and textGate validated (PACK_CORRUPT naming the field), kept as written', async () =>
   withPackCopy(async (d) => {
     const p = path.join(d, 'pack.json');

@@ -1,0 +1,64 @@
+// Which lines of the chosen chunk the reader is shown. A chunk is up to a few dozen lines, and on real
+// files the 135M reader, given the right chunk, most often fails by answering from the line next to
+// the right one: the neighbouring constant, option, changelog date or docstring. The line that names
+// what the question names (weighted as in readerChunks.ts: a word in few lines counts more, a name in
+// backticks counts QUOTED_WEIGHT times) is usually the answer's line or just above it, so the reader
+// gets a window around that line: ABOVE lines above it (more when a comment block sits right above,
+// where JSDoc puts a function's description) and BELOW lines below. Nothing is cut when no line
+// stands out (the best line holds less than minShare of the question's weight; the first of
+// equal lines wins) or the chunk is already short. Citations and grounding keep the whole chunk.
+import { backticked, lineTokens, PHRASING, stem, STOPWORDS } from './terms';
+import { QUOTED_WEIGHT } from './readerChunks';
+
+export interface FocusWindow {
+  above: number;
+  below: number;
+  /** The best line must hold at least this share of the question's weight, else nothing is cut. */
+  minShare: number;
+}
+
+export const DEFAULT_FOCUS: FocusWindow = { above: 3, below: 10, minShare: 0.7 };
+const MAX_COMMENT_LINES = 12;
+const COMMENT_LINE = /^\s*(\/\*\*?|\*|\/\/|#(?![!\[])|"""|''')/;
+
+function stems(text: string, dropPhrasing: boolean): Set<string> {
+  const out = new Set<string>();
+  for (const t of lineTokens(text)) if (!STOPWORDS.has(t) && !(dropPhrasing && PHRASING.has(t))) out.add(stem(t));
+  return out;
+}
+
+/** Index of the line that best matches the question, or -1 when none stands out. */
+export function focusLine(question: string, lines: readonly string[], minShare = DEFAULT_FOCUS.minShare): number {
+  const asked = stems(question, true);
+  if (asked.size === 0) return -1;
+  const quoted = stems(backticked(question).join(' '), false);
+  const words = lines.map((l) => stems(l, false));
+  const weight = new Map<string, number>();
+  for (const t of asked) {
+    const df = words.filter((w) => w.has(t)).length;
+    if (df > 0) weight.set(t, (quoted.has(t) ? QUOTED_WEIGHT : 1) * Math.log(1 + lines.length / df));
+  }
+  const total = [...weight.values()].reduce((a, b) => a + b, 0);
+  if (total === 0) return -1;
+  let best = -1;
+  let bestScore = 0;
+  words.forEach((w, i) => {
+    let score = 0;
+    for (const [t, x] of weight) if (w.has(t)) score += x;
+    if (score > bestScore + 1e-9) [best, bestScore] = [i, score];
+  });
+  return bestScore >= minShare * total ? best : -1;
+}
+
+/** The lines of `text` the reader should read for `question` (all of them when no line stands out). */
+export function focusText(question: string, text: string, win: FocusWindow = DEFAULT_FOCUS): string {
+  const lines = text.split('\n');
+  if (lines.length <= win.above + win.below + 1) return text;
+  const at = focusLine(question, lines, win.minShare);
+  if (at < 0) return text;
+  let from = Math.max(0, at - win.above);
+  // A comment block right above the window (JSDoc, #-comments) is read whole: it describes the line.
+  while (from > 0 && at - from < MAX_COMMENT_LINES && COMMENT_LINE.test(lines[from - 1])) from--;
+  const to = Math.min(lines.length, at + win.below + 1);
+  return lines.slice(from, to).join('\n');
+}
