@@ -15,12 +15,15 @@ class CharTok:
         return [ord(c) + 3 for c in text]
 
 
-def line(question, answers, top, gold, file="a.py"):
+def line(question, answers, top, gold, file="a.py", shown=None):
     def chunk(t):
         return {"path": file, "startLine": 1, "endLine": 2, "text": t}
 
-    return {"project": "p", "id": question, "kind": "code", "question": question, "answers": answers, "file": file,
-            "lines": [1, 2], "top": [chunk(t) for t in top], "gold": [chunk(t) for t in gold]}
+    out = {"project": "p", "id": question, "kind": "code", "question": question, "answers": answers, "file": file,
+           "lines": [1, 2], "top": [chunk(t) for t in top], "gold": [chunk(t) for t in gold]}
+    if shown is not None:
+        out["shown"] = shown
+    return out
 
 
 class PickContext(unittest.TestCase):
@@ -29,6 +32,15 @@ class PickContext(unittest.TestCase):
         self.assertEqual(pick_context(line("q", ["42"], ["x = 42", "y"], ["x = 42"]), two=False), (["x = 42"], "x = 42"))
         self.assertEqual(pick_context(line("q", ["42"], ["y = 1", "x = 42"], ["gold: 42"]), two=False), (["gold: 42"], "gold: 42"))
         self.assertIsNone(pick_context(line("q", ["42"], ["y"], ["z"]), two=False))
+
+    def test_what_the_engine_shows_the_reader_first_with_its_whole_chunk_as_the_document(self):
+        from cmt.data.real import pick_context
+        top = ["y = 1", "a = 0\nx = 42\nb = 2", "z"]
+        # The engine read the second chunk's middle line: that is the prompt; the chunk is the memory's document.
+        self.assertEqual(pick_context(line("q", ["42"], top, ["g 42"], shown="x = 42"), two=False), (["x = 42"], top[1]))
+        # What it showed misses the answer, or is from no top chunk: as before (top chunk, else gold).
+        self.assertEqual(pick_context(line("q", ["42"], top, ["g 42"], shown="b = 2"), two=False), (["g 42"], "g 42"))
+        self.assertEqual(pick_context(line("q", ["42"], ["x = 42"], ["g 42"], shown="w = 42"), two=False), (["x = 42"], "x = 42"))
 
     def test_two_chunks_are_the_products_top_two_when_one_holds_the_answer(self):
         from cmt.data.real import pick_context

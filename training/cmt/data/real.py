@@ -5,9 +5,10 @@ line per question with the fused retrieval's best three chunks and the chunks of
 hold the gold lines, exactly as the engine chunked and stored them. Training then shows the reader
 what it will see in the product: the top chunk (or the top two), in the pack's context template.
 
-Which chunk a question is trained on: the top retrieved chunk when it holds an accepted answer (the
-product's case when retrieval is right), else the gold chunk that holds it (retrieval's misses still
-teach reading). A question whose answer is in none of them is left out and counted.
+Which text a question is trained on: what the engine's reader is shown (its choice among the top
+chunks, cut to the lines around the question's line; `shown` in the dump) when it holds an accepted
+answer (the product's case when retrieval is right), else the top chunk, else the gold chunk that
+holds it (retrieval's misses still teach reading). The compressor's document is the whole chunk. A question whose answer is in none of them is left out and counted.
 """
 from __future__ import annotations
 
@@ -39,12 +40,19 @@ def labelled(texts: Sequence[str]) -> list[str]:
 
 
 def pick_context(q: dict, two: bool) -> tuple[list[str], str] | None:
-    """(the texts in prompt order, the text holding the answer) or None when no chunk holds it."""
+    """(the texts in prompt order, the chunk they come from that holds the answer) or None when no
+    chunk holds it. One text: what the engine's reader is shown (`shown`: its chunk choice and the
+    lines around the question's line, written by newer dumps) when it holds an answer, else the top
+    chunk, else the gold chunk."""
     top = [c["text"] for c in q.get("top", [])]
     answers = q["answers"]
     holding = next((t for t in top[:2] if holds_answer(t, answers)), None)
     gold = next((c["text"] for c in q.get("gold", []) if holds_answer(c["text"], answers)), None)
     if not two:
+        shown = q.get("shown")
+        source = next((t for t in top if shown and shown in t), None)
+        if shown and source and holds_answer(shown, answers):
+            return [shown], source
         if top and holds_answer(top[0], answers):
             return [top[0]], top[0]
         return ([gold], gold) if gold else None
