@@ -8,7 +8,8 @@ what it will see in the product: the top chunk (or the top two), in the pack's c
 Which text a question is trained on: what the engine's reader is shown (its choice among the top
 chunks, cut to the lines around the question's line; `shown` in the dump) when it holds an accepted
 answer (the product's case when retrieval is right), else the top chunk, else the gold chunk that
-holds it (retrieval's misses still teach reading). The compressor's document is the whole chunk. A question whose answer is in none of them is left out and counted.
+holds it (retrieval's misses still teach reading). The compressor's document is the whole chunk. A
+question whose answer is in none of them is left out and counted.
 """
 from __future__ import annotations
 
