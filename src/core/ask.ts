@@ -14,8 +14,7 @@ import type { Embedder } from './embed';
 import { groundAnswer } from './ground';
 import { copySources } from './copy';
 import { fusionOf, keySearchUsed, match } from './match';
-import { readerOrder } from './readerChunks';
-import { focusText } from './readerFocus';
+import { readerView } from './readerFocus';
 import { Pack, promptOwnText } from './pack';
 import type { PackDefaults } from './packManifest';
 import {
@@ -188,14 +187,16 @@ async function generateAnswer(
   // q is always compressed for a question (retrieve)
   const prefix = usesMemory ? await aggregator.aggregate(q!.memory, matched.map((x) => x.record.memory), { signal }) : null;
   const tAgg = performance.now();
-  const forReader = defaults.readerRerank ? readerOrder(text, matched, (x) => x.record) : matched;
-  const chosen = mode === 'memory+chunk' || mode === 'top-chunk' ? forReader.slice(0, defaults.contextChunks) : mode === 'rag' ? matched : [];
-  // The reader (and copy decoding) may see only the lines around the question's line (readerFocus.ts).
-  const focus = defaults.readerFocus;
-  const rawText = focus && mode !== 'rag' ? chosen.map((x) => ({ ...x, record: { ...x.record, text: focusText(text, x.record.text, focus) } })) : chosen;
+  // The reader (and copy decoding) read the pack's choice of chunks, each cut to its line window (readerFocus.ts).
+  const rawText =
+    mode === 'memory+chunk' || mode === 'top-chunk'
+      ? readerView(text, matched, defaults.contextChunks, defaults, (x) => x.record).map((v) => ({ ...v.chunk.record, text: v.text }))
+      : mode === 'rag'
+        ? matched.map((x) => x.record)
+        : [];
   const maxNew = opts.maxNewTokens ?? defaults.maxNewTokens;
   const budget = ctx.pack.manifest.baseModel.maxPositions - maxNew - (prefix?.length ?? 0);
-  const promptIds = rawText.length ? decoder.buildContextPrompt(text, rawText.map((x) => x.record.text), budget) : decoder.buildPrompt(text);
+  const promptIds = rawText.length ? decoder.buildContextPrompt(text, rawText.map((x) => x.text), budget) : decoder.buildPrompt(text);
   let tFirst = 0;
   const gen = await decoder.generate(promptIds, {
     prefix,
@@ -206,7 +207,7 @@ async function generateAnswer(
     // the prompt the answer rightly does not depend on the prefix.
     measureMemoryGain: mode === 'memory',
     // Copy decoding: the answer is a span of the chunks in the prompt (or of their paths).
-    copyFrom: defaults.copyAnswer && rawText.length ? copySources(rawText.map((x) => x.record)) : undefined,
+    copyFrom: defaults.copyAnswer && rawText.length ? copySources(rawText) : undefined,
     signal,
     onToken: (delta) => {
       if (!tFirst) tFirst = performance.now();

@@ -22,9 +22,24 @@ export interface LeaseOptions {
 }
 
 /** What a shared bank's writes run under: this lease on object storage, a lock file locally (bankLock.ts). */
-export interface Lease {
-  hold<T>(fn: () => Promise<T>): Promise<T>;
-  close(): void;
+export abstract class Lease {
+  private depth = 0;
+
+  /** Runs `fn` holding the lease (re-entrant within this object). */
+  async hold<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.depth === 0) await this.acquire();
+    this.depth++;
+    try {
+      return await fn();
+    } finally {
+      this.depth--;
+      if (this.depth === 0) await this.release();
+    }
+  }
+
+  protected abstract acquire(): Promise<void>;
+  protected abstract release(): Promise<void>;
+  abstract close(): void;
 }
 
 export const DEFAULT_LEASE: LeaseOptions = { ttlMs: 60_000, waitMs: 600_000 };
@@ -43,16 +58,17 @@ function deadHere(owner: string): boolean {
   }
 }
 
-export class WriterLease implements Lease {
+export class WriterLease extends Lease {
   /** This holder: host|pid|random (the host and pid let a writer on the same host see a dead holder). */
   readonly owner = `${os.hostname()}|${process.pid}|${Math.random().toString(36).slice(2, 10)}`;
-  private depth = 0;
   private renew: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly table: lancedb.Table,
     private readonly opts: LeaseOptions,
-  ) {}
+  ) {
+    super();
+  }
 
   /** The lease table beside the pack's table (created when missing; several creators are fine). */
   static async open(db: lancedb.Connection, tableName: string, opts: Partial<LeaseOptions> = {}): Promise<WriterLease> {
@@ -64,18 +80,6 @@ export class WriterLease implements Lease {
     return new WriterLease(table, { ...DEFAULT_LEASE, ...opts });
   }
 
-  /** Runs `fn` holding the lease (re-entrant within this object). */
-  async hold<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.depth === 0) await this.acquire();
-    this.depth++;
-    try {
-      return await fn();
-    } finally {
-      this.depth--;
-      if (this.depth === 0) await this.release();
-    }
-  }
-
   private async tryTake(): Promise<boolean> {
     const now = Date.now();
     const r = await this.table.update({
@@ -85,7 +89,7 @@ export class WriterLease implements Lease {
     return r.rowsUpdated > 0;
   }
 
-  private async acquire(): Promise<void> {
+  protected async acquire(): Promise<void> {
     const deadline = Date.now() + this.opts.waitMs;
     for (let wait = 20; ; wait = Math.min(500, wait * 2)) {
       if (await this.tryTake()) break;
@@ -110,7 +114,7 @@ export class WriterLease implements Lease {
     return r?.owner ? String(r.owner) : null;
   }
 
-  private async release(): Promise<void> {
+  protected async release(): Promise<void> {
     if (this.renew) clearInterval(this.renew);
     this.renew = null;
     await this.table.update({ where: `k = '${ROW}' AND owner = ${sqlString(this.owner)}`, values: { owner: '', until: 0 } }).catch(() => undefined);

@@ -7,15 +7,14 @@
 // held, and a lock left by a killed process taken over once it is STALE_MS old.
 import * as path from 'node:path';
 import * as lockfile from 'proper-lockfile';
-import type { Lease } from './bankLease';
+import { Lease } from './bankLease';
 import { CmtError } from './types';
 
 /** A lock not refreshed for this long belongs to a dead writer and is taken over. */
 export const STALE_MS = 15_000;
 const WAIT_MS = 600_000;
 
-export class FileLock implements Lease {
-  private depth = 0;
+export class FileLock extends Lease {
   private unlock: (() => Promise<void>) | null = null;
 
   /** The lock of table `table` in the bank folder `dir` (the file is `<dir>/<table>.writer.lock`). */
@@ -23,25 +22,15 @@ export class FileLock implements Lease {
     private readonly dir: string,
     private readonly table: string,
     private readonly waitMs = WAIT_MS,
-  ) {}
+  ) {
+    super();
+  }
 
   get file(): string {
     return path.join(this.dir, `${this.table}.writer.lock`);
   }
 
-  /** Runs `fn` holding the lock (re-entrant within this object). */
-  async hold<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.depth === 0) await this.acquire();
-    this.depth++;
-    try {
-      return await fn();
-    } finally {
-      this.depth--;
-      if (this.depth === 0) await this.release();
-    }
-  }
-
-  private async acquire(): Promise<void> {
+  protected async acquire(): Promise<void> {
     const deadline = Date.now() + this.waitMs;
     for (let wait = 10; ; wait = Math.min(250, wait * 2)) {
       try {
@@ -66,7 +55,7 @@ export class FileLock implements Lease {
     }
   }
 
-  private async release(): Promise<void> {
+  protected async release(): Promise<void> {
     const unlock = this.unlock;
     this.unlock = null;
     await unlock?.().catch(() => undefined);

@@ -13,10 +13,15 @@ export const RANK_COST = 1.0;
 export const QUOTED_WEIGHT = 2;
 
 /** Stemmed content words of `text` (identifiers also by their parts), stop and phrasing words left out. */
-function contentStems(text: string, dropPhrasing: boolean): Set<string> {
+export function contentStems(text: string, dropPhrasing: boolean): Set<string> {
   const out = new Set<string>();
   for (const t of lineTokens(text)) if (!STOPWORDS.has(t) && !(dropPhrasing && PHRASING.has(t))) out.add(stem(t));
   return out;
+}
+
+/** A question word's weight among `n` texts, `df` of which hold it: rarer counts more, backticked QUOTED_WEIGHT times. */
+export function wordWeight(quoted: boolean, n: number, df: number): number {
+  return (quoted ? QUOTED_WEIGHT : 1) * Math.log(1 + n / df);
 }
 
 /** `chunks` (best first) with the one the reader should read first; the others keep their order. */
@@ -35,8 +40,7 @@ export function readerOrder<T>(question: string, chunks: readonly T[], textOf: (
     let score = -RANK_COST * i;
     for (const t of asked) {
       if (!w.has(t)) continue;
-      const df = words.filter((x) => x.has(t)).length;
-      score += (quoted.has(t) ? QUOTED_WEIGHT : 1) * Math.log(1 + n / df);
+      score += wordWeight(quoted.has(t), n, words.filter((x) => x.has(t)).length);
     }
     if (score > bestScore + 1e-9) [best, bestScore] = [i, score];
   });

@@ -7,8 +7,8 @@
 // where JSDoc puts a function's description) and BELOW lines below. Nothing is cut when no line
 // stands out (the best line holds less than minShare of the question's weight; the first of
 // equal lines wins) or the chunk is already short. Citations and grounding keep the whole chunk.
-import { backticked, lineTokens, PHRASING, stem, STOPWORDS } from './terms';
-import { QUOTED_WEIGHT } from './readerChunks';
+import { backticked } from './terms';
+import { contentStems, readerOrder, wordWeight } from './readerChunks';
 
 export interface FocusWindow {
   above: number;
@@ -21,22 +21,16 @@ export const DEFAULT_FOCUS: FocusWindow = { above: 3, below: 10, minShare: 0.7 }
 const MAX_COMMENT_LINES = 12;
 const COMMENT_LINE = /^\s*(\/\*\*?|\*|\/\/|#(?![!\[])|"""|''')/;
 
-function stems(text: string, dropPhrasing: boolean): Set<string> {
-  const out = new Set<string>();
-  for (const t of lineTokens(text)) if (!STOPWORDS.has(t) && !(dropPhrasing && PHRASING.has(t))) out.add(stem(t));
-  return out;
-}
-
 /** Index of the line that best matches the question, or -1 when none stands out. */
 export function focusLine(question: string, lines: readonly string[], minShare = DEFAULT_FOCUS.minShare): number {
-  const asked = stems(question, true);
+  const asked = contentStems(question, true);
   if (asked.size === 0) return -1;
-  const quoted = stems(backticked(question).join(' '), false);
-  const words = lines.map((l) => stems(l, false));
+  const quoted = contentStems(backticked(question).join(' '), false);
+  const words = lines.map((l) => contentStems(l, false));
   const weight = new Map<string, number>();
   for (const t of asked) {
     const df = words.filter((w) => w.has(t)).length;
-    if (df > 0) weight.set(t, (quoted.has(t) ? QUOTED_WEIGHT : 1) * Math.log(1 + lines.length / df));
+    if (df > 0) weight.set(t, wordWeight(quoted.has(t), lines.length, df));
   }
   const total = [...weight.values()].reduce((a, b) => a + b, 0);
   if (total === 0) return -1;
@@ -61,4 +55,23 @@ export function focusText(question: string, text: string, win: FocusWindow = DEF
   while (from > 0 && at - from < MAX_COMMENT_LINES && COMMENT_LINE.test(lines[from - 1])) from--;
   const to = Math.min(lines.length, at + win.below + 1);
   return lines.slice(from, to).join('\n');
+}
+
+/** The pack defaults that decide what the reader reads. */
+export interface ReaderDefaults {
+  readerRerank: boolean;
+  readerFocus: FocusWindow | null;
+}
+
+/**
+ * What the reader reads of the retrieved `chunks` (best first), as Engine.ask, the eval and the
+ * training dump all must: the chunk choice (readerChunks.ts) when the pack asks for it, the first
+ * `n`, each cut to its line window when the pack has one.
+ */
+export function readerView<T>(question: string, chunks: readonly T[], n: number, d: ReaderDefaults, textOf: (c: T) => { path: string; text: string }): Array<{ chunk: T; text: string }> {
+  const chosen = (d.readerRerank ? readerOrder(question, chunks, textOf) : chunks).slice(0, n);
+  return chosen.map((chunk) => {
+    const text = textOf(chunk).text;
+    return { chunk, text: d.readerFocus ? focusText(question, text, d.readerFocus) : text };
+  });
 }

@@ -9,8 +9,7 @@ import { groundAnswer } from '../core/ground';
 import { copySources } from '../core/copy';
 import { fusionOf, FusionWeights, match } from '../core/match';
 import { promptOwnText } from '../core/pack';
-import { readerOrder } from '../core/readerChunks';
-import { DEFAULT_FOCUS, focusText } from '../core/readerFocus';
+import { DEFAULT_FOCUS, readerView } from '../core/readerFocus';
 import { ort } from '../core/runtime';
 import type { MatchedMemory, MemoryRecord } from '../core/types';
 import type { EvalQuestion } from '../measure/dataset';
@@ -150,11 +149,10 @@ async function withChunks(a: Asked, full: { matched: MatchedMemory[]; ms: number
   const recs = full.matched.map((x) => x.record);
   const t = now();
   const prefix = await a.bank.aggregateAny(a.q.memory, await memories());
-  // As Engine.ask: the reader may read another of the top chunks than the first (readerChunks.ts).
-  const rerank = v === 'cmt_plus_chunk_rerank' || a.bank.engine.pack.manifest.defaults.readerRerank;
-  const ordered = (rerank ? readerOrder(a.qa.question, recs, (r) => r) : recs).slice(0, chunks);
-  const focus = v === 'cmt_plus_chunk_focus' ? DEFAULT_FOCUS : a.bank.engine.pack.manifest.defaults.readerFocus;
-  const shown = focus ? ordered.map((r) => ({ ...r, text: focusText(a.qa.question, r.text, focus) })) : ordered;
+  // As Engine.ask: the pack's chunk choice and line window, or the variant's (readerFocus.ts).
+  const d = a.bank.engine.pack.manifest.defaults;
+  const reader = { readerRerank: v === 'cmt_plus_chunk_rerank' || d.readerRerank, readerFocus: v === 'cmt_plus_chunk_focus' ? DEFAULT_FOCUS : d.readerFocus };
+  const shown = readerView(a.qa.question, recs, chunks, reader, (r) => r).map((x) => ({ ...x.chunk, text: x.text }));
   const ids = a.bank.ragPrompt(a.qa.question, shown, a.s.ragMaxTokens);
   await gen(a, v, ids, prefix, a.s.alpha, a.tq + full.ms + (now() - t), recs, shown);
 }

@@ -12,17 +12,8 @@ import { mdTable } from '../measure/svg';
 import type { StreamingBank } from './harness';
 import { answerAll, examplesOf, retrievalOf, summarize } from './scores';
 import type { DatasetRun, EvalContext, RealAnswerRun } from './types';
-import { ChunkText, chunkText, QuestionOutcome, Variant } from './variants';
-import type { PackDefaults } from '../core/packManifest';
-import { readerOrder } from '../core/readerChunks';
-import { focusText } from '../core/readerFocus';
-
-/** The text the pack's reader reads of `top` (Engine.ask: readerChunks.ts's choice, readerFocus.ts's lines). */
-function readerText(question: string, top: ChunkText[], defaults: PackDefaults): string | null {
-  if (!top.length) return null;
-  const first = defaults.readerRerank ? readerOrder(question, top, (c) => c)[0] : top[0];
-  return defaults.readerFocus ? focusText(question, first.text, defaults.readerFocus) : first.text;
-}
+import { chunkText, QuestionOutcome, Variant } from './variants';
+import { readerView } from '../core/readerFocus';
 
 /** Appends the reader's training lines of one project (--dump-contexts): the top chunks, what the reader is shown, the gold chunks. */
 async function dumpContexts(file: string, bank: StreamingBank, project: string, qs: RealQuestion[], outs: QuestionOutcome[]): Promise<void> {
@@ -34,7 +25,7 @@ async function dumpContexts(file: string, bank: StreamingBank, project: string, 
     if (!recordsOf.has(q.file)) recordsOf.set(q.file, bank.engine.bank.recordsOf(q.file));
     const gold = (await recordsOf.get(q.file)!).filter((r) => r.startLine <= to && r.endLine >= from).map(chunkText);
     const top = outs[i].chunks ?? [];
-    lines.push(JSON.stringify({ project, id: q.id, kind: q.kind, question: q.question, answers: q.answers, file: q.file, lines: q.lines, top, shown: readerText(q.question, top, defaults), gold }));
+    lines.push(JSON.stringify({ project, id: q.id, kind: q.kind, question: q.question, answers: q.answers, file: q.file, lines: q.lines, top, shown: readerView(q.question, top, 1, defaults, (c) => c)[0]?.text ?? null, gold }));
   }
   await fsp.mkdir(path.dirname(path.resolve(file)), { recursive: true });
   await fsp.appendFile(file, lines.map((l) => l + '\n').join(''));

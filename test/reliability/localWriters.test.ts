@@ -7,10 +7,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as lancedb from '@lancedb/lancedb';
-import { MemoryBank } from '../../src/core/bank';
 import { EngineClient } from '../../src/core/client';
-import { fileWriter, within } from '../helpers';
+import { bankRowsPerFile, fileWriter, within } from '../helpers';
 
 const PACK = path.resolve(process.env.CMT_TEST_PACK ?? 'test/fixtures/tiny-pack');
 const M = JSON.parse(fs.readFileSync(path.join(PACK, 'pack.json'), 'utf8')) as { packId: string; cmt: { memorySlots: number; memoryDim: number } };
@@ -38,27 +36,7 @@ function notes(root: string, dir: string, n: number): string[] {
   });
 }
 
-/** Rows per file, read from a fresh connection; asserts every row id once and one content hash per file. */
-async function inspect(uri: string): Promise<Map<string, number>> {
-  const b = await MemoryBank.open(uri, META, { readOnly: true });
-  try {
-    const table = (b as unknown as { table: lancedb.Table | null }).table;
-    const out = new Map<string, number>();
-    const ids = new Set<string>();
-    const hash = new Map<string, string>();
-    for (const r of table ? await table.query().select(['id', 'path', 'content_hash']).toArray() : []) {
-      assert.ok(!ids.has(String(r.id)), `duplicate row ${String(r.id)}`);
-      ids.add(String(r.id));
-      const p = String(r.path);
-      assert.equal(hash.get(p) ?? String(r.content_hash), String(r.content_hash), `${p}: rows from two versions`);
-      hash.set(p, String(r.content_hash));
-      out.set(p, (out.get(p) ?? 0) + 1);
-    }
-    return out;
-  } finally {
-    b.close();
-  }
-}
+const inspect = (uri: string) => bankRowsPerFile(uri, META);
 
 test('two engine processes writing one local bank at once: every file exactly once, none lost', async (t) => {
   const ws = path.join(tmp, 'ws-two');

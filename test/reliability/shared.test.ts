@@ -16,7 +16,7 @@ import { connectOptionsFor } from '../../src/core/bankStore';
 import { EngineClient } from '../../src/core/client';
 import type { InitializeParams } from '../../src/core/protocol';
 import { CmtError } from '../../src/core/types';
-import { fileWriter, within } from '../helpers';
+import { bankRowsPerFile, fileWriter, within } from '../helpers';
 import { Moto, motoMissing, startMoto } from '../../src/bench/moto';
 
 const PACK = path.resolve(process.env.CMT_TEST_PACK ?? 'test/fixtures/tiny-pack');
@@ -59,27 +59,9 @@ function notes(root: string, dir: string, n: number): string[] {
   return rels;
 }
 
-/** Rows per file and ids, read from a fresh connection: asserts every id once, one content hash per file. */
-async function inspect(uri: string): Promise<Map<string, number>> {
-  const b = await MemoryBank.open(uri, META, { readOnly: true, connectOptions: connectOptionsFor(uri, { endpoint: moto.endpoint }) });
-  try {
-    const table = (b as unknown as { table: lancedb.Table | null }).table;
-    const out = new Map<string, number>();
-    if (!table) return out;
-    const ids = new Set<string>();
-    const hash = new Map<string, string>();
-    for (const r of await table.query().select(['id', 'path', 'content_hash']).toArray()) {
-      assert.ok(!ids.has(String(r.id)), `duplicate row ${String(r.id)}`);
-      ids.add(String(r.id));
-      const p = String(r.path);
-      assert.equal(hash.get(p) ?? String(r.content_hash), String(r.content_hash), `${p}: rows from two versions`);
-      hash.set(p, String(r.content_hash));
-      out.set(p, (out.get(p) ?? 0) + 1);
-    }
-    return out;
-  } finally {
-    b.close();
-  }
+/** Rows per file (every id once, one content hash per file), read from a fresh connection. */
+function inspect(uri: string): Promise<Map<string, number>> {
+  return bankRowsPerFile(uri, META, connectOptionsFor(uri, { endpoint: moto.endpoint }));
 }
 
 async function versions(uri: string, table: string): Promise<number> {
