@@ -207,7 +207,7 @@ async function generateAnswer(
     // the prompt the answer rightly does not depend on the prefix.
     measureMemoryGain: mode === 'memory',
     // Copy decoding: the answer is a span of the chunks in the prompt (or of their paths).
-    copyFrom: defaults.copyAnswer && rawText.length ? copySources(rawText) : undefined,
+    copyFrom: defaults.copyAnswer && rawText.length ? copySources(rawText, text) : undefined,
     signal,
     onToken: (delta) => {
       if (!tFirst) tFirst = performance.now();

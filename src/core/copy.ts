@@ -4,37 +4,50 @@
 // (case-insensitively). The model still chooses: among the allowed tokens, the one it scores highest.
 // What it would rather have said shows in the answer's confidence, which stays the full-vocabulary
 // log-probability of each token chosen, so a forced answer is a doubtful one for grounding.
+// An answer cannot end before it names something the question does not quote: "What does
+// `NoAppException` subclass?" answered "NoAppException" (or "#") says nothing, so the reader must go
+// on copying ("NoAppException(click.UsageError").
 
 import { topN } from './logits';
+import { namesOnly, quotedWords } from './terms';
 
 /** How many of the model's own best tokens are tried besides the tokens of the sources. */
 const MODEL_CANDIDATES = 32;
 
-/** What an answer may be copied from: each chunk in the prompt, and its path. */
-export function copySources(chunks: ReadonlyArray<{ text: string; path: string }>): string[] {
-  return chunks.flatMap((c) => [c.text, c.path]);
+/** What an answer may be copied from (each chunk in the prompt, and its path), and the question it answers. */
+export interface CopySources {
+  texts: readonly string[];
+  question?: string;
+}
+
+export function copySources(chunks: ReadonlyArray<{ text: string; path: string }>, question?: string): CopySources {
+  return { texts: chunks.flatMap((c) => [c.text, c.path]), question };
 }
 
 /** The constraint for a pack's tokenizer (the sources tokenized as plain text: no special tokens). */
-export function copyConstraint(sources: readonly string[], tok: { encode(t: string): number[]; plain(t: string): string; decode(ids: number[]): string }): CopyConstraint {
-  return new CopyConstraint(sources, (t) => tok.encode(tok.plain(t)), (ids) => tok.decode(ids));
+export function copyConstraint(src: CopySources, tok: { encode(t: string): number[]; plain(t: string): string; decode(ids: number[]): string }): CopyConstraint {
+  return new CopyConstraint(src.texts, (t) => tok.encode(tok.plain(t)), (ids) => tok.decode(ids), src.question);
 }
 
 export class CopyConstraint {
   private readonly sources: string[];
   private readonly sourceTokens: number[];
   private readonly pieces = new Map<number, string>();
+  private readonly subject: Set<string>;
 
   /**
-   * @param sources the texts the answer may be copied from (chunk texts, their paths)
-   * @param encode  the pack tokenizer's encode (no special tokens), to list the sources' own tokens
-   * @param decode  the pack tokenizer's decode
+   * @param sources  the texts the answer may be copied from (chunk texts, their paths)
+   * @param encode   the pack tokenizer's encode (no special tokens), to list the sources' own tokens
+   * @param decode   the pack tokenizer's decode
+   * @param question the question: the answer may not end while it names only what the question quotes
    */
   constructor(
     sources: readonly string[],
     encode: (text: string) => number[],
     private readonly decode: (ids: number[]) => string,
+    question = '',
   ) {
+    this.subject = quotedWords(question);
     this.sources = sources.filter((s) => s.length > 0).map((s) => s.toLowerCase());
     const ids = new Set<number>();
     for (const s of sources) for (const id of encode(s)) ids.add(id);
@@ -43,7 +56,7 @@ export class CopyConstraint {
 
   /**
    * The best token the constraint allows after the answer `tokens` under `logits`: a stop token (only
-   * once the answer has a character), or a token that keeps the answer a span of a source. -1 when
+   * once the answer names something besides the question's quoted subject), or a token that keeps the answer a span of a source. -1 when
    * nothing can follow.
    */
   pick(logits: Float32Array, stopIds: ReadonlySet<number>, tokens: readonly number[]): number {
@@ -53,13 +66,14 @@ export class CopyConstraint {
   /** The `k` best tokens allowed after `tokens` (best first): each beam of a beam search asks for its own. */
   best(logits: Float32Array, stopIds: ReadonlySet<number>, tokens: readonly number[], k: number): number[] {
     const answer = this.decode([...tokens]);
+    const canStop = answer.trim().length > 0 && !namesOnly(answer, this.subject);
     const tried = new Set<number>();
     const allowed: number[] = [];
     const consider = (id: number) => {
       if (tried.has(id)) return;
       tried.add(id);
       if (!(logits[id] > -Infinity)) return;
-      if (stopIds.has(id) ? answer.trim().length > 0 : this.allows(id, tokens, answer)) allowed.push(id);
+      if (stopIds.has(id) ? canStop : this.allows(id, tokens, answer)) allowed.push(id);
     };
     for (const id of topN(logits, MODEL_CANDIDATES)) consider(id);
     for (const id of this.sourceTokens) consider(id);

@@ -8,7 +8,7 @@
 // positions; the prompt's position_ids start at 0; attention_mask covers prefix + tokens.
 // Cache protocols (pack.json decoderCache): 'concat' and 'shared-buffer' (kvCache.ts, sharedStep.ts).
 
-import { copyConstraint, type CopyConstraint } from './copy';
+import { copyConstraint, type CopyConstraint, type CopySources } from './copy';
 import { CmtError, Device } from './types';
 import type { Pack } from './pack';
 import { contextPrompt, questionPrompt } from './prompt';
@@ -39,8 +39,8 @@ export interface GenerateOptions {
   onToken?: (textDelta: string) => void;
   /** Stop when the tokens fall into a repetition loop (repetitionLoop; default true). Speed benchmarks that time N tokens turn it off. */
   stopOnLoop?: boolean;
-  /** Copy decoding (copy.ts): greedy answers restricted to spans of these texts. */
-  copyFrom?: readonly string[];
+  /** Copy decoding (copy.ts): answers restricted to spans of these texts, and naming more than the question quotes. */
+  copyFrom?: CopySources;
   /** Use the beam-search code path even for numBeams = 1 (tests). */
   forceBeamSearch?: boolean;
   /**

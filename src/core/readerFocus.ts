@@ -5,9 +5,13 @@
 // backticks counts QUOTED_WEIGHT times) is usually the answer's line or just above it, so the reader
 // gets a window around that line: ABOVE lines above it (more when a comment block sits right above,
 // where JSDoc puts a function's description) and BELOW lines below. Nothing is cut when no line
-// stands out (the best line holds less than minShare of the question's weight; the first of
-// equal lines wins) or the chunk is already short. Citations and grounding keep the whole chunk.
-import { backticked } from './terms';
+// stands out (the best line holds less than minShare of the question's weight; the first of equal
+// lines wins; a version the question names, on one line only, stands out on its own). The window
+// keeps to the focus line's section: it starts no higher than the heading above the line and ends
+// before the next heading of that level or above (a changelog's next release, a README's next
+// section, an INI file's next [section]; any heading when none is above), where the neighbouring
+// dates and values the reader confuses sit; a chunk shorter than the window is cut at headings only. Citations and grounding keep the whole chunk.
+import { backticked, tokenize } from './terms';
 import { contentStems, readerOrder, wordWeight } from './readerChunks';
 
 export interface FocusWindow {
@@ -41,19 +45,63 @@ export function focusLine(question: string, lines: readonly string[], minShare =
     for (const [t, x] of weight) if (w.has(t)) score += x;
     if (score > bestScore + 1e-9) [best, bestScore] = [i, score];
   });
-  return bestScore >= minShare * total ? best : -1;
+  if (bestScore >= minShare * total) return best;
+  return versionLine(question, lines);
 }
 
-/** The lines of `text` the reader should read for `question` (all of them when no line stands out). */
-export function focusText(question: string, text: string, win: FocusWindow = DEFAULT_FOCUS): string {
+/** The one line holding a version the question names ("When was 2.2.2 released?"), or -1. */
+function versionLine(question: string, lines: readonly string[]): number {
+  for (const v of tokenize(question).filter((t) => /^\d+(\.\d+)+$/.test(t))) {
+    const holding = lines.flatMap((l, i) => (tokenize(l).includes(v) ? [i] : []));
+    if (holding.length === 1) return holding[0];
+  }
+  return -1;
+}
+
+const UNDERLINE = /^\s*([=\-~^*+])\1{2,}\s*$/;
+const UNDERLINE_LEVEL: Record<string, number> = { '=': 1, '-': 2 };
+
+/**
+ * Each line's heading level (0: no heading): a line underlined by === (1), --- (2) or ~~~ and the
+ * like (3) (reStructuredText, Markdown, History.md changelogs), an INI/TOML [section] (1), and in
+ * Markdown files a # heading (its number of #; elsewhere # is a comment).
+ */
+export function headingLevels(lines: readonly string[], markdown: boolean): number[] {
+  return lines.map((l, i) => {
+    if (!l.trim() || UNDERLINE.test(l)) return 0;
+    const under = i + 1 < lines.length ? UNDERLINE.exec(lines[i + 1]) : null;
+    if (under) return UNDERLINE_LEVEL[under[1]] ?? 3;
+    if (/^\[[^\]\s][^\]]*\]\s*$/.test(l)) return 1;
+    const atx = markdown ? /^(#{1,6})\s+\S/.exec(l) : null;
+    return atx ? atx[1].length : 0;
+  });
+}
+
+/**
+ * The lines of `text` (the chunk of file `path`) the reader should read for `question` (all of them
+ * when no line stands out).
+ */
+export function focusText(question: string, text: string, win: FocusWindow = DEFAULT_FOCUS, path = ''): string {
   const lines = text.split('\n');
-  if (lines.length <= win.above + win.below + 1) return text;
   const at = focusLine(question, lines, win.minShare);
   if (at < 0) return text;
-  let from = Math.max(0, at - win.above);
+  // A short chunk is cut at its headings only.
+  const short = lines.length <= win.above + win.below + 1;
+  let from = short ? 0 : Math.max(0, at - win.above);
   // A comment block right above the window (JSDoc, #-comments) is read whole: it describes the line.
   while (from > 0 && at - from < MAX_COMMENT_LINES && COMMENT_LINE.test(lines[from - 1])) from--;
-  const to = Math.min(lines.length, at + win.below + 1);
+  let to = short ? lines.length : Math.min(lines.length, at + win.below + 1);
+  const level = headingLevels(lines, /\.(md|markdown|mdx)$/i.test(path));
+  // The section the focus line is in starts at the nearest heading above it (or at it) ...
+  let section = Infinity;
+  for (let i = at; i > from; i--) if (level[i]) [from, section] = [i, level[i]];
+  if (level[from]) section = level[from];
+  // ... and ends at the next heading of its level or above, once it has a line of its own.
+  let content = false;
+  for (let i = at + 1; i < to; i++) {
+    if (level[i] && level[i] <= section && content) to = i;
+    else if (lines[i].trim() && !UNDERLINE.test(lines[i])) content = true;
+  }
   return lines.slice(from, to).join('\n');
 }
 
@@ -71,7 +119,7 @@ export interface ReaderDefaults {
 export function readerView<T>(question: string, chunks: readonly T[], n: number, d: ReaderDefaults, textOf: (c: T) => { path: string; text: string }): Array<{ chunk: T; text: string }> {
   const chosen = (d.readerRerank ? readerOrder(question, chunks, textOf) : chunks).slice(0, n);
   return chosen.map((chunk) => {
-    const text = textOf(chunk).text;
-    return { chunk, text: d.readerFocus ? focusText(question, text, d.readerFocus) : text };
+    const c = textOf(chunk);
+    return { chunk, text: d.readerFocus ? focusText(question, c.text, d.readerFocus, c.path) : c.text };
   });
 }

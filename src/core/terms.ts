@@ -136,6 +136,20 @@ export function backticked(text: string): string[] {
   return text.match(/`[^`]+`/g) ?? [];
 }
 
+/** The words of the spans a question quotes (`code`, 'a title', "a title"): the names it asks about. */
+export function quotedWords(question: string): Set<string> {
+  const spans = question.match(/`[^`]+`|(?<![\p{L}\p{N}])'[^']+'(?![\p{L}\p{N}])|"[^"]+"/gu) ?? [];
+  const out = new Set<string>();
+  // Whole names only: the parts of `UnpackException` may be the answer ("Exception").
+  for (const s of spans) for (const t of tokenize(s)) out.add(t);
+  return out;
+}
+
+/** Whether `answer` names nothing besides `words` (a question's quoted subject): no word, or only those. */
+export function namesOnly(answer: string, words: ReadonlySet<string>): boolean {
+  return tokenize(answer).every((t) => STOPWORDS.has(t) || words.has(t));
+}
+
 /** A crude English stem, so that "replicas" meets "replica" and "calls" meets "call". */
 export function stem(t: string): string {
   if (t.length <= 4 || /\p{N}/u.test(t)) return t;

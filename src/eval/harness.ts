@@ -112,7 +112,7 @@ async function gen(a: Asked, v: Variant, ids: number[], prefix: Prefix | null, a
   // As Engine.ask: the memory-gain rule only applies to answers from the memory prefix alone, and
   // copy decoding (the pack's defaults.copyAnswer, or the copy variant) to the chunks in the prompt.
   const copy = inPrompt.length > 0 && (v === 'cmt_plus_chunk_copy' || e.pack.manifest.defaults.copyAnswer);
-  const copyFrom = copy ? copySources(inPrompt) : undefined;
+  const copyFrom = copy ? copySources(inPrompt, qa.question) : undefined;
   const r = await e.decoder.generate(ids, { prefix, alpha, maxNewTokens: s.maxNewTokens, numBeams: s.numBeams, measureMemoryGain: !v.startsWith('cmt_plus_'), copyFrom });
   const mode = MODE_OF[v];
   const input = { question: qa.question, answer: r.text, sources, memoryGain: r.memoryGain ?? null, confidence: r.score, promptText: promptOwnText(e.pack.manifest.prompt) };

@@ -80,3 +80,27 @@ test('copy: the k best allowed tokens after an answer, best first (one list per 
   assert.deepEqual(first, [VOCAB.indexOf('80'), VOCAB.indexOf(' 8080'), VOCAB.indexOf('port')]);
   assert.deepEqual(c.best(l, STOP, [], 1), [c.pick(l, STOP, [])]);
 });
+
+test('copy: an answer naming only what the question quotes cannot end; the reader goes on copying', () => {
+  const l = logits({ '<stop>': 9, ' 8080': 1 });
+  const PORT = [VOCAB.indexOf('P'), VOCAB.indexOf('ORT')];
+  // "PORT" only repeats the question's subject: stop is not allowed, the span goes on ("PORT=8080").
+  assert.notEqual(new CopyConstraint(['PORT=8080'], encode, decode, 'What is `PORT` set to?').pick(l, STOP, PORT), 0);
+  // Without the question, or once the answer names something else, stop is allowed.
+  assert.equal(new CopyConstraint(['PORT=8080'], encode, decode).pick(l, STOP, PORT), 0);
+  assert.equal(new CopyConstraint(['port 8080'], encode, decode, 'What is `PORT` set to?').pick(l, STOP, [VOCAB.indexOf('port'), VOCAB.indexOf(' 8080')]), 0);
+  // A part of a quoted name is no subject: "Exception" answers "What is `UnpackException` derived from?".
+  assert.equal(new CopyConstraint(['port 8080'], encode, decode, 'What is `PortPolicy` derived from?').pick(l, STOP, [VOCAB.indexOf('port')]), 0);
+  // An unquoted question word is no subject: "port" may answer "Which is it, port or host?".
+  assert.equal(new CopyConstraint(['port 8080'], encode, decode, 'Which is it, port or host?').pick(l, STOP, [VOCAB.indexOf('port')]), 0);
+  // 'Quoted titles' and "quoted words" are subjects too; an apostrophe (flask's) quotes nothing.
+  assert.notEqual(new CopyConstraint(['port 8080'], encode, decode, "What does the 'Port' section say?").pick(l, STOP, [VOCAB.indexOf('port')]), 0);
+  assert.equal(new CopyConstraint(['port 8080'], encode, decode, "What is flask's port's value?").pick(l, STOP, [VOCAB.indexOf('port')]), 0);
+});
+
+test('copy: an answer that names nothing (punctuation, stop words) cannot end either', () => {
+  const c = new CopyConstraint(['listens on port 8080'], encode, decode, 'What is the port?');
+  // " on" is a stop word only: the span goes on ("on port").
+  assert.notEqual(c.pick(logits({ '<stop>': 9, ' 8080': 1 }), STOP, [VOCAB.indexOf(' on')]), 0);
+  assert.notEqual(c.pick(logits({ '<stop>': 9, ' 8080': 1 }), STOP, [VOCAB.indexOf(' on'), VOCAB.indexOf(' ')]), 0);
+});

@@ -251,18 +251,18 @@ test('a special token written in a question or a file is plain text in the promp
 test('copy decoding: whatever the weights prefer, the answer is a span of the sources', async () => {
   const source = 'The Velmora release ships on 14 March with build 4471.';
   const free = await dec.generate(prompt, { maxNewTokens: 8, stopStrings: [] });
-  const r = await dec.generate(prompt, { maxNewTokens: 8, stopStrings: [], copyFrom: [source] });
+  const r = await dec.generate(prompt, { maxNewTokens: 8, stopStrings: [], copyFrom: { texts: [source] } });
   assert.ok(r.text.trim().length > 0, 'an answer is produced');
   assert.ok(source.toLowerCase().includes(r.text.trim().toLowerCase()), `${JSON.stringify(r.text)} is not a span of the source (free answer ${JSON.stringify(free.text)})`);
   assert.ok(Number.isFinite(r.score));
-  const other = await dec.generate(prompt, { maxNewTokens: 8, stopStrings: [], copyFrom: ['zzz qqq'] });
+  const other = await dec.generate(prompt, { maxNewTokens: 8, stopStrings: [], copyFrom: { texts: ['zzz qqq'] } });
   assert.ok('zzz qqq'.includes(other.text.trim().toLowerCase()));
 });
 
 test('copy decoding under beam search: every beam stays a span of the sources', async () => {
   const source = 'The Velmora release ships on 14 March with build 4471.';
   for (const numBeams of [2, 3]) {
-    const r = await dec.generate(prompt, { maxNewTokens: 8, stopStrings: [], numBeams, copyFrom: [source] });
+    const r = await dec.generate(prompt, { maxNewTokens: 8, stopStrings: [], numBeams, copyFrom: { texts: [source] } });
     assert.ok(r.text.trim().length > 0, 'an answer is produced');
     assert.ok(source.toLowerCase().includes(r.text.trim().toLowerCase()), `beams ${numBeams}: ${JSON.stringify(r.text)} is not a span of the source`);
   }

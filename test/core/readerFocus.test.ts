@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { DEFAULT_FOCUS, focusLine, focusText } from '../../src/core/readerFocus';
+import { DEFAULT_FOCUS, focusLine, focusText, headingLevels } from '../../src/core/readerFocus';
 
 const win = { above: 1, below: 2, minShare: 0.7 };
 
@@ -24,12 +24,50 @@ const changelog = [
 test('the reader sees the lines around the one that names what the question names', () => {
   const text = changelog.join('\n');
   assert.equal(focusLine('When was glanto 2.2.2 released?', changelog, 0.5), 5);
-  // The version holds 61 % of the question's weight: under the shipped share nothing would be cut.
-  assert.equal(focusLine('When was glanto 2.2.2 released?', changelog, 0.7), -1);
-  const shown = focusText('When was glanto 2.2.2 released?', text, { above: 1, below: 3, minShare: 0.5 });
-  assert.equal(shown, changelog.slice(4, 9).join('\n'));
+  // The version holds 61 % of the question's weight, under the shipped share; but a version the
+  // question names, on one line only, stands out on its own.
+  assert.equal(focusLine('When was glanto 2.2.2 released?', changelog, 0.7), 5);
+  const shown = focusText('When was glanto 2.2.2 released?', text, { above: 3, below: 10, minShare: 0.7 });
+  // The release's own section: from its heading to the next release's heading.
+  assert.equal(shown, changelog.slice(5, 10).join('\n'));
   // The neighbouring releases' dates, the reader's usual wrong answer, are not shown.
   assert.ok(!shown.includes('2022-08-03') && !shown.includes('2022-08-20'));
+});
+
+test('heading levels: underlined titles, INI/TOML sections, and # headings in Markdown only', () => {
+  const lines = ['4.7.3 / 2014-08-04', '==================', '', '  * deps: send@0.7.3', '[testenv:style]', 'commands = x', '### Install', 'text', '---', 'more', '~~~~', '"""'];
+  assert.deepEqual(headingLevels(lines, false), [1, 0, 0, 0, 1, 0, 0, 2, 0, 3, 0, 0]);
+  assert.deepEqual(headingLevels(lines, true), [1, 0, 0, 0, 1, 0, 3, 2, 0, 3, 0, 0]);
+});
+
+test("the window keeps to the focus line's section: the previous section's tail and the next section are cut", () => {
+  const history = [
+    '  * deps: serve-static@~1.4.4',
+    '    - deps: send@0.7.4',
+    '',
+    '4.7.3 / 2014-08-04',
+    '==================',
+    '',
+    '  * deps: send@0.7.3',
+    '    - Fix incorrect 403 on Windows',
+    '',
+    '4.7.2 / 2014-07-27',
+    '==================',
+    '',
+    '  * deps: send@0.7.2',
+    '  * deps: serve-static@~1.4.2',
+  ];
+  const shown = focusText('On what date did version 4.7.3 come out?', history.join('\n'), DEFAULT_FOCUS, 'History.md');
+  assert.equal(shown, history.slice(3, 9).join('\n'));
+  // A heading straight below a heading (a section with no line of its own) does not end the window.
+  const nested = ['intro', 'more', 'x', 'y', '## Usage', '### Install', 'pip install glanto', 'z', 'w', '## Other', 'q'];
+  assert.equal(focusText('What does the `Usage` section say?', nested.join('\n'), { above: 3, below: 10, minShare: 0.7 }, 'README.md'), nested.slice(4, 9).join('\n'));
+  // A subsection does not end its section: the title's window runs on through `## Key facts`.
+  const runbook = ['# Runbook: glanto', '', '## Key facts', '', '- glanto holds 244 connections.', '- When glanto is down, restart it.', '', '## Restarting', '', '1. Drain traffic.', '# Other'];
+  assert.equal(focusText('What is the procedure when glanto is down?', runbook.join('\n'), { above: 1, below: 20, minShare: 0.6 }, 'glanto.md'), runbook.slice(0, 10).join('\n'));
+  // In code, # lines are comments, not headings: nothing is cut at them.
+  const code = ['import os', 'x = 1', 'y = 2', 'def run_glanto():', '    # step one', '    a = 1', '# helper', 'def other():', '    pass', 'z = 3', 'w = 4'];
+  assert.equal(focusText('What does `run_glanto` do?', code.join('\n'), { above: 1, below: 4, minShare: 0.7 }, 'glanto.py'), code.slice(2, 8).join('\n'));
 });
 
 test('nothing is cut when no line stands out or the chunk is short', () => {
