@@ -1,18 +1,23 @@
 // Names in questions and in code, for the two retrievers that read them: the definition index
 // (the names a chunk defines, and the tokens of a question that may name one) and the path
 // retriever (the files a question names). Pure string work: bank.ts stores and searches.
+import { versionsIn } from './terms';
 
 /** An identifier as one lower-case token: `merge_setting`, `mergeSetting`, `MERGE-SETTING` all give `mergesetting`. */
 export function compound(name: string): string {
   return name.normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
 }
 
-/** The definition index's tokens of a chunk's defined names (each name whole, and a qualified name's parts). */
+/**
+ * The definition index's tokens of a chunk's defined names: each name whole (a qualified name's parts
+ * too), and the versions a name holds (a changelog's `3.13 (2018-07-05)` or `Version 2.2.2` title).
+ */
 export function defineTerms(names: string[]): string {
   const out = new Set<string>();
   for (const n of names) {
     const c = compound(n);
     if (c.length >= 2) out.add(c);
+    for (const v of versionsIn(n)) out.add(v);
   }
   return [...out].join(' ');
 }
@@ -36,8 +41,12 @@ export function questionDefTerms(question: string): string {
     if (i + 1 < plain.length) out.add(plain[i] + plain[i + 1]);
     if (i + 2 < plain.length) out.add(plain[i] + plain[i + 1] + plain[i + 2]);
   }
-  return [...out].filter((t) => t.length >= 2 && !DEF_STOP.has(t)).slice(0, 96).join(' ');
+  // A version the question names is the rarest, surest name in it: it counts VERSION_WEIGHT times.
+  const versions = versionsIn(question).flatMap((v) => Array<string>(VERSION_WEIGHT).fill(v));
+  return [...versions, ...[...out].filter((t) => t.length >= 2 && !DEF_STOP.has(t))].slice(0, 96).join(' ');
 }
+
+const VERSION_WEIGHT = 3;
 
 /** Question words that never name a definition worth finding. */
 const DEF_STOP = new Set(

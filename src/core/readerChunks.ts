@@ -6,11 +6,16 @@
 // them says nothing), a name the question puts in backticks QUOTED_WEIGHT times, and each rank below
 // the first costing RANK_COST. Chosen on real-train (answer in the shown chunk 75.5 -> 79.1 %).
 // Citations keep the fused order: this only decides what the reader reads.
-import { backticked, lineTokens, PHRASING, stem, STOPWORDS } from './terms';
+import { backticked, lineTokens, PHRASING, stem, STOPWORDS, versionsIn } from './terms';
 
 export const READER_CANDIDATES = 3;
 export const RANK_COST = 1.0;
 export const QUOTED_WEIGHT = 2;
+
+/** The question's names that count QUOTED_WEIGHT times: its backticked spans and the versions it names. */
+export function quotedStems(question: string): Set<string> {
+  return contentStems([...backticked(question), ...versionsIn(question)].join(' '), false);
+}
 
 /** Stemmed content words of `text` (identifiers also by their parts), stop and phrasing words left out. */
 export function contentStems(text: string, dropPhrasing: boolean): Set<string> {
@@ -19,7 +24,7 @@ export function contentStems(text: string, dropPhrasing: boolean): Set<string> {
   return out;
 }
 
-/** A question word's weight among `n` texts, `df` of which hold it: rarer counts more, backticked QUOTED_WEIGHT times. */
+/** A question word's weight among `n` texts, `df` of which hold it: rarer counts more, backticked or a version QUOTED_WEIGHT times. */
 export function wordWeight(quoted: boolean, n: number, df: number): number {
   return (quoted ? QUOTED_WEIGHT : 1) * Math.log(1 + n / df);
 }
@@ -29,7 +34,7 @@ export function readerOrder<T>(question: string, chunks: readonly T[], textOf: (
   const n = Math.min(READER_CANDIDATES, chunks.length);
   if (n < 2) return [...chunks];
   const asked = contentStems(question, true);
-  const quoted = contentStems(backticked(question).join(' '), false);
+  const quoted = quotedStems(question);
   const words = chunks.slice(0, n).map((c) => {
     const { path, text } = textOf(c);
     return contentStems(`${text} ${path}`, false);

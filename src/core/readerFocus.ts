@@ -2,17 +2,18 @@
 // files the 135M reader, given the right chunk, most often fails by answering from the line next to
 // the right one: the neighbouring constant, option, changelog date or docstring. The line that names
 // what the question names (weighted as in readerChunks.ts: a word in few lines counts more, a name in
-// backticks counts QUOTED_WEIGHT times) is usually the answer's line or just above it, so the reader
-// gets a window around that line: ABOVE lines above it (more when a comment block sits right above,
-// where JSDoc puts a function's description) and BELOW lines below. Nothing is cut when no line
-// stands out (the best line holds less than minShare of the question's weight; the first of equal
-// lines wins; a version the question names, on one line only, stands out on its own). The window
-// keeps to the focus line's section: it starts no higher than the heading above the line and ends
-// before the next heading of that level or above (a changelog's next release, a README's next
-// section, an INI file's next [section]; any heading when none is above), where the neighbouring
-// dates and values the reader confuses sit; a chunk shorter than the window is cut at headings only. Citations and grounding keep the whole chunk.
-import { backticked, tokenize } from './terms';
-import { contentStems, readerOrder, wordWeight } from './readerChunks';
+// backticks or a version counts QUOTED_WEIGHT times) is usually the answer's line or just above it,
+// so the reader gets a window around that line: ABOVE lines above it (more when a comment block sits
+// right above, where JSDoc puts a function's description) and BELOW lines below. A version the
+// question names, on one line only, is the focus line whatever the rest. Otherwise nothing is cut
+// when no line stands out (the best line holds less than minShare of the question's weight; the first
+// of equal lines wins). The window keeps to the focus line's section: it starts no higher than the
+// heading above the line and ends before the next heading of that level or above (a changelog's next
+// release, a README's next section, an INI file's next [section]; any heading when none is above),
+// where the neighbouring dates and values the reader confuses sit; a chunk shorter than the window is
+// cut at headings only. Citations and grounding keep the whole chunk.
+import { versionsIn } from './terms';
+import { contentStems, quotedStems, readerOrder, wordWeight } from './readerChunks';
 
 export interface FocusWindow {
   above: number;
@@ -29,7 +30,9 @@ const COMMENT_LINE = /^\s*(\/\*\*?|\*|\/\/|#(?![!\[])|"""|''')/;
 export function focusLine(question: string, lines: readonly string[], minShare = DEFAULT_FOCUS.minShare): number {
   const asked = contentStems(question, true);
   if (asked.size === 0) return -1;
-  const quoted = contentStems(backticked(question).join(' '), false);
+  const named = versionLine(question, lines);
+  if (named >= 0) return named;
+  const quoted = quotedStems(question);
   const words = lines.map((l) => contentStems(l, false));
   const weight = new Map<string, number>();
   for (const t of asked) {
@@ -45,14 +48,13 @@ export function focusLine(question: string, lines: readonly string[], minShare =
     for (const [t, x] of weight) if (w.has(t)) score += x;
     if (score > bestScore + 1e-9) [best, bestScore] = [i, score];
   });
-  if (bestScore >= minShare * total) return best;
-  return versionLine(question, lines);
+  return bestScore >= minShare * total ? best : -1;
 }
 
 /** The one line holding a version the question names ("When was 2.2.2 released?"), or -1. */
 function versionLine(question: string, lines: readonly string[]): number {
-  for (const v of tokenize(question).filter((t) => /^\d+(\.\d+)+$/.test(t))) {
-    const holding = lines.flatMap((l, i) => (tokenize(l).includes(v) ? [i] : []));
+  for (const v of versionsIn(question)) {
+    const holding = lines.flatMap((l, i) => (versionsIn(l).includes(v) ? [i] : []));
     if (holding.length === 1) return holding[0];
   }
   return -1;

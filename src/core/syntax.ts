@@ -336,17 +336,23 @@ function collect(parent: TsNode, lang: Lang, prefix: string, depth: number): Def
 const CONFIG_EXT = new Set(['toml', 'ini', 'cfg', 'conf', 'properties', 'yaml', 'yml', 'json', 'jsonc', 'json5', 'env']);
 const MARKDOWN_EXT = new Set(['md', 'markdown', 'mdx', 'rst']);
 const CONFIG_NAMES = new Set(['setup.cfg', 'tox.ini', '.editorconfig', 'pytest.ini', '.flake8', 'mypy.ini', 'makefile', 'dockerfile']);
+/** Changelogs without a Markdown extension (PyYAML's `CHANGES`): their releases are underlined titles. */
+const CHANGELOG = /^(changes|changelog|history|news|releases?)(\.txt)?$/;
 
 function lineDefinitions(relPath: string, text: string): Definition[] | null {
   const ext = extOf(relPath);
   const base = (relPath.split(/[\\/]/).pop() ?? '').toLowerCase();
   const lines = text.split(/\r\n|\n|\r/);
   if (MARKDOWN_EXT.has(ext)) return headings(lines, ext === 'rst');
+  if (CHANGELOG.test(base)) return headings(lines, true);
   if (CONFIG_EXT.has(ext) || CONFIG_NAMES.has(base)) return configKeys(lines, ext);
   return null;
 }
 
-/** Markdown `#` headings (and reStructuredText underlined titles), nested by level; a section runs to the next heading of its level or above. */
+/**
+ * Markdown `#` headings (or reStructuredText underlined titles: also changelogs without an extension),
+ * nested by level; a section runs to the next heading of its level or above.
+ */
 function headings(lines: string[], rst: boolean): Definition[] {
   const found: Array<{ level: number; title: string; row: number }> = [];
   const rstLevels: string[] = [];

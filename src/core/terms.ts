@@ -150,6 +150,11 @@ export function namesOnly(answer: string, words: ReadonlySet<string>): boolean {
   return tokenize(answer).every((t) => STOPWORDS.has(t) || words.has(t));
 }
 
+/** The versions written in `text` (2.2.2, 3.13, v1.0.0 as 1.0.0): as specific as a quoted name. */
+export function versionsIn(text: string): string[] {
+  return [...text.matchAll(/(?<![\p{L}\p{N}.])v?(\d+(?:\.\d+)+)(?![\p{N}]|\.\d)/gu)].map((m) => m[1]);
+}
+
 /** A crude English stem, so that "replicas" meets "replica" and "calls" meets "call". */
 export function stem(t: string): string {
   if (t.length <= 4 || /\p{N}/u.test(t)) return t;

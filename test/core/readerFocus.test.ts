@@ -109,3 +109,9 @@ test('a comment block right above the line is read whole (JSDoc describes the fu
 test('the shipped window is the one chosen on real-dev', () => {
   assert.deepEqual(DEFAULT_FOCUS, { above: 3, below: 10, minShare: 0.7 });
 });
+
+test('a version the question names, on one line only, is the focus line even when other lines hold more of its words', () => {
+  const lines = ['3.13 (2018-07-05)', '-----------------', '', '* Resolved issues around PyYAML working in Python 3.7.', '', '3.10 (2011-05-30)', '-----------------', '', '* Do not build bindings on PyPy.'];
+  assert.equal(focusLine('When was PyYAML 3.10 released?', lines, 0.7), 5);
+  assert.equal(focusText('When was PyYAML 3.10 released?', lines.join('\n'), DEFAULT_FOCUS, 'CHANGES'), lines.slice(5).join('\n'));
+});

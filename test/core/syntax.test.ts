@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { definitionsOf, flatten } from '../../src/core/syntax';
 import { chunkFile } from '../../src/core/chunk';
 import { defineTerms, pathMentions, questionDefTerms } from '../../src/core/names';
+import { versionsIn } from '../../src/core/terms';
 
 const PY = [
   'import os',
@@ -103,4 +104,15 @@ test('pathMentions: file names, well-known stems, cued stems, folders; a bare pr
   assert.deepEqual(top('What environment does Express assume?'), []);
   assert.equal(top('Which Python versions does the CI workflow in .github test?')[0], '.github/workflows/ci.yml');
   assert.equal(top('Which envs does tox.ini define?')[0], 'tox.ini');
+});
+
+test('changelogs: underlined titles in CHANGES (no extension); their versions reach the definition index', async () => {
+  const changes = await definitionsOf('CHANGES', 'For a complete changelog, see the site.\n\n3.13 (2018-07-05)\n-----------------\n\n* Resolved issues\n\n3.12 (2016-08-28)\n-----------------\n\n* Wheels\n');
+  assert.deepEqual(flatten(changes!).map((d) => [d.qualified, d.start, d.end]), [['3.13 (2018-07-05)', 2, 5], ['3.12 (2016-08-28)', 7, 10]]);
+  assert.notEqual(await definitionsOf('HISTORY.txt', 'x'), null);
+  assert.equal(await definitionsOf('CHANGES.log', 'x'), null);
+  assert.deepEqual(versionsIn('Version 2.2.2, v1.0.0 and python 3.13; not 2022-08-08 or x1.2'), ['2.2.2', '1.0.0', '3.13']);
+  assert.equal(defineTerms(['3.13 (2018-07-05)']), '31320180705 3.13');
+  // The version counts three times in the question's terms: it outweighs the project's name.
+  assert.equal(questionDefTerms('When was PyYAML 3.13 released?').split(' ').filter((t) => t === '3.13').length, 3);
 });
