@@ -43,10 +43,18 @@ export function questionDefTerms(question: string): string {
   }
   // A version the question names is the rarest, surest name in it: it counts VERSION_WEIGHT times.
   const versions = versionsIn(question).flatMap((v) => Array<string>(VERSION_WEIGHT).fill(v));
-  return [...versions, ...[...out].filter((t) => t.length >= 2 && !DEF_STOP.has(t))].slice(0, 96).join(' ');
+  // "Which version of `parseurl` does it depend on?": the manifest's `dependencies.parseurl` key.
+  // (As sure as a version: it counts as many times.)
+  const deps = /\bdepend/i.test(question) ? backtickedNames(question).flatMap((n) => Array<string>(VERSION_WEIGHT).fill(`dependencies${n} devdependencies${n}`)) : [];
+  return [...versions, ...deps, ...[...out].filter((t) => t.length >= 2 && !DEF_STOP.has(t))].slice(0, 96).join(' ');
 }
 
 const VERSION_WEIGHT = 3;
+
+/** The question's `backticked` names, as the definition index stores them. */
+function backtickedNames(question: string): string[] {
+  return (question.match(/`[^`]+`/g) ?? []).map(compound).filter((c) => c.length >= 2);
+}
 
 /** Question words that never name a definition worth finding. */
 const DEF_STOP = new Set(

@@ -384,12 +384,13 @@ function headings(lines: string[], rst: boolean): Definition[] {
   return roots;
 }
 
-/** `[section]` tables (TOML/INI) holding their `key = …` lines; YAML/JSON keys at the first two levels of indentation. */
+/** `[section]` tables (TOML/INI) holding their `key = …` lines; YAML/JSON keys at the first three levels of indentation, qualified by their parents. */
 function configKeys(lines: string[], ext: string): Definition[] {
   const roots: Definition[] = [];
   let section: Definition | null = null;
   const yamlish = ext === 'yaml' || ext === 'yml' || ext.startsWith('json');
   const indents: number[] = [];
+  const parents: Array<{ indent: number; name: string }> = [];
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i];
     const sec = /^\s*\[{1,2}\s*([^\]]+?)\s*\]{1,2}\s*$/.exec(l);
@@ -409,8 +410,12 @@ function configKeys(lines: string[], ext: string): Definition[] {
       }
       if (indents.indexOf(indent) > 2) continue;
     }
-    const key: Definition = { name: kv[2], qualified: section ? `${section.qualified}.${kv[2]}` : kv[2], kind: 'key', start: i, end: i, children: [] };
+    // YAML/JSON: a key is qualified by the keys it sits under (`dependencies.parseurl`, `on.push.branches`).
+    while (parents.length && parents[parents.length - 1].indent >= indent) parents.pop();
+    const under = yamlish ? parents.map((p) => p.name).join('.') : section?.qualified;
+    const key: Definition = { name: kv[2], qualified: under ? `${under}.${kv[2]}` : kv[2], kind: 'key', start: i, end: i, children: [] };
     (section ? section.children : roots).push(key);
+    if (yamlish) parents.push({ indent, name: kv[2] });
   }
   if (section) section.end = lastNonBlank(lines, section.start, lines.length - 1);
   return roots;

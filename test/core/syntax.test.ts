@@ -116,3 +116,14 @@ test('changelogs: underlined titles in CHANGES (no extension); their versions re
   // The version counts three times in the question's terms: it outweighs the project's name.
   assert.equal(questionDefTerms('When was PyYAML 3.13 released?').split(' ').filter((t) => t === '3.13').length, 3);
 });
+
+test('YAML/JSON keys are qualified by their parents; "depend on `x`" reaches a manifest\'s dependencies.x', async () => {
+  const json = await definitionsOf('package.json', '{\n  "name": "glanto",\n  "dependencies": {\n    "parseurl": "~1.3.3"\n  },\n  "devDependencies": {\n    "marked": "0.7.0"\n  }\n}\n');
+  assert.deepEqual(flatten(json!).map((d) => d.qualified), ['name', 'dependencies', 'dependencies.parseurl', 'devDependencies', 'devDependencies.marked']);
+  const yaml = await definitionsOf('ci.yml', 'on:\n  push:\n    branches: [main]\njobs:\n  test:\n    runs-on: ubuntu-latest\n');
+  assert.deepEqual(flatten(yaml!).map((d) => d.qualified), ['on', 'on.push', 'on.push.branches', 'jobs', 'jobs.test', 'jobs.test.runs-on']);
+  const q = questionDefTerms('Which version of `parseurl` does glanto depend on?').split(' ');
+  assert.ok(q.includes('dependenciesparseurl') && q.includes('devdependenciesparseurl'));
+  assert.ok(!questionDefTerms('Which version of `parseurl` does glanto use?').split(' ').includes('dependenciesparseurl'));
+  assert.ok(defineTerms(['dependencies.parseurl']).split(' ').includes('dependenciesparseurl'));
+});
