@@ -56,8 +56,8 @@ export class CopyConstraint {
 
   /**
    * The best token the constraint allows after the answer `tokens` under `logits`: a stop token (only
-   * once the answer names something besides the question's quoted subject), or a token that keeps the answer a span of a source. -1 when
-   * nothing can follow.
+   * once the answer names something besides the question's quoted subject), or a token that keeps
+   * the answer a span of a source. -1 when nothing can follow.
    */
   pick(logits: Float32Array, stopIds: ReadonlySet<number>, tokens: readonly number[]): number {
     return this.best(logits, stopIds, tokens, 1)[0] ?? -1;

@@ -1,7 +1,7 @@
 // Names in questions and in code, for the two retrievers that read them: the definition index
 // (the names a chunk defines, and the tokens of a question that may name one) and the path
 // retriever (the files a question names). Pure string work: bank.ts stores and searches.
-import { versionsIn } from './terms';
+import { backticked, versionsIn } from './terms';
 
 /** An identifier as one lower-case token: `merge_setting`, `mergeSetting`, `MERGE-SETTING` all give `mergesetting`. */
 export function compound(name: string): string {
@@ -41,20 +41,16 @@ export function questionDefTerms(question: string): string {
     if (i + 1 < plain.length) out.add(plain[i] + plain[i + 1]);
     if (i + 2 < plain.length) out.add(plain[i] + plain[i + 1] + plain[i + 2]);
   }
-  // A version the question names is the rarest, surest name in it: it counts VERSION_WEIGHT times.
-  const versions = versionsIn(question).flatMap((v) => Array<string>(VERSION_WEIGHT).fill(v));
-  // "Which version of `parseurl` does it depend on?": the manifest's `dependencies.parseurl` key.
-  // (As sure as a version: it counts as many times.)
-  const deps = /\bdepend/i.test(question) ? backtickedNames(question).flatMap((n) => Array<string>(VERSION_WEIGHT).fill(`dependencies${n} devdependencies${n}`)) : [];
+  // A version the question names, and for "Which version of `parseurl` does it depend on?" the
+  // manifest's `dependencies.parseurl` key, are the surest names in it: they count SURE_WEIGHT times.
+  const sure = (terms: string[]) => terms.flatMap((t) => Array<string>(SURE_WEIGHT).fill(t));
+  const versions = sure(versionsIn(question));
+  const quoted = backticked(question).map(compound).filter((c) => c.length >= 2);
+  const deps = /\bdepend/i.test(question) ? sure(quoted.flatMap((n) => [`dependencies${n}`, `devdependencies${n}`])) : [];
   return [...versions, ...deps, ...[...out].filter((t) => t.length >= 2 && !DEF_STOP.has(t))].slice(0, 96).join(' ');
 }
 
-const VERSION_WEIGHT = 3;
-
-/** The question's `backticked` names, as the definition index stores them. */
-function backtickedNames(question: string): string[] {
-  return (question.match(/`[^`]+`/g) ?? []).map(compound).filter((c) => c.length >= 2);
-}
+const SURE_WEIGHT = 3;
 
 /** Question words that never name a definition worth finding. */
 const DEF_STOP = new Set(
