@@ -6,51 +6,66 @@
 // log-probability of each token chosen, so a forced answer is a doubtful one for grounding.
 // An answer cannot end before it names something the question does not quote: "What does
 // `NoAppException` subclass?" answered "NoAppException" (or "#") says nothing, so the reader must go
-// on copying ("NoAppException(click.UsageError").
+// on copying ("NoAppException(click.UsageError"). Nor can it end inside a word of its source ("Creat").
+// When the reader was shown exactly what the question names (readerNamed.ts: a doc's first sentence,
+// a key's value), the answer must begin where that text begins: the model decides where it ends.
 
 import { topN } from './logits';
 import { namesOnly, quotedWords } from './terms';
 
 /** How many of the model's own best tokens are tried besides the tokens of the sources. */
 const MODEL_CANDIDATES = 32;
+/** How many places of the sources that hold the answer so far offer their next token. */
+const MAX_CONTINUATIONS = 8;
 
 /** What an answer may be copied from (each chunk in the prompt, and its path), and the question it answers. */
 export interface CopySources {
   texts: readonly string[];
   question?: string;
+  /** When given, the answer must be a prefix of one of these (readerFocus.ts ReaderWindow.anchor). */
+  anchors?: readonly string[];
 }
 
-export function copySources(chunks: ReadonlyArray<{ text: string; path: string }>, question?: string): CopySources {
-  return { texts: chunks.flatMap((c) => [c.text, c.path]), question };
+export function copySources(chunks: ReadonlyArray<{ text: string; path: string; anchor?: string }>, question?: string): CopySources {
+  const anchors = chunks.flatMap((c) => (c.anchor ? [c.anchor] : []));
+  return { texts: chunks.flatMap((c) => [c.text, c.path]), question, ...(anchors.length ? { anchors } : {}) };
 }
 
 /** The constraint for a pack's tokenizer (the sources tokenized as plain text: no special tokens). */
 export function copyConstraint(src: CopySources, tok: { encode(t: string): number[]; plain(t: string): string; decode(ids: number[]): string }): CopyConstraint {
-  return new CopyConstraint(src.texts, (t) => tok.encode(tok.plain(t)), (ids) => tok.decode(ids), src.question);
+  return new CopyConstraint(src.texts, (t) => tok.encode(tok.plain(t)), (ids) => tok.decode(ids), src.question, src.anchors);
 }
 
 export class CopyConstraint {
   private readonly sources: string[];
+  /** The sources as written (same order), to tokenize what follows the answer in them. */
+  private readonly written: string[];
   private readonly sourceTokens: number[];
   private readonly pieces = new Map<number, string>();
   private readonly subject: Set<string>;
+  private readonly anchors: string[];
 
   /**
    * @param sources  the texts the answer may be copied from (chunk texts, their paths)
    * @param encode   the pack tokenizer's encode (no special tokens), to list the sources' own tokens
    * @param decode   the pack tokenizer's decode
    * @param question the question: the answer may not end while it names only what the question quotes
+   * @param anchors  when non-empty, the answer must be a prefix of one of them
    */
   constructor(
     sources: readonly string[],
-    encode: (text: string) => number[],
+    private readonly encode: (text: string) => number[],
     private readonly decode: (ids: number[]) => string,
     question = '',
+    anchors: readonly string[] = [],
   ) {
     this.subject = quotedWords(question);
-    this.sources = sources.filter((s) => s.length > 0).map((s) => s.toLowerCase());
+    const anchored = anchors.map((a) => a.trimStart()).filter((a) => a.length > 0);
+    this.anchors = anchored.map((a) => a.toLowerCase());
+    this.written = anchored.length ? anchored : sources.filter((s) => s.length > 0);
+    this.sources = this.written.map((s) => s.toLowerCase());
     const ids = new Set<number>();
-    for (const s of sources) for (const id of encode(s)) ids.add(id);
+    for (const s of [...sources, ...anchors]) for (const id of encode(s)) ids.add(id);
     this.sourceTokens = [...ids];
   }
 
@@ -66,7 +81,7 @@ export class CopyConstraint {
   /** The `k` best tokens allowed after `tokens` (best first): each beam of a beam search asks for its own. */
   best(logits: Float32Array, stopIds: ReadonlySet<number>, tokens: readonly number[], k: number): number[] {
     const answer = this.decode([...tokens]);
-    const canStop = answer.trim().length > 0 && !namesOnly(answer, this.subject);
+    const canStop = answer.trim().length > 0 && !namesOnly(answer, this.subject) && this.endsWord(answer.trim().toLowerCase());
     const tried = new Set<number>();
     const allowed: number[] = [];
     const consider = (id: number) => {
@@ -77,6 +92,7 @@ export class CopyConstraint {
     };
     for (const id of topN(logits, MODEL_CANDIDATES)) consider(id);
     for (const id of this.sourceTokens) consider(id);
+    for (const id of this.continuations(answer)) consider(id);
     for (const id of stopIds) consider(id);
     return allowed.sort((a, b) => logits[b] - logits[a]).slice(0, k);
   }
@@ -93,8 +109,47 @@ export class CopyConstraint {
     const partial = raw.endsWith('\uFFFD');
     const text = raw.replace(/\uFFFD+$/, '').trimStart().toLowerCase();
     if (partial) return this.sources.some((s) => nonAsciiFollows(s, text));
-    return text.length > 0 && this.sources.some((s) => s.includes(text));
+    return text.length > 0 && this.sources.some((s) => (this.anchors.length ? s.startsWith(text) : s.includes(text)));
   }
+
+  /**
+   * The first token of what follows the answer where a source holds it (an anchor's first token when
+   * the answer is empty): the answer "R" of "Register" goes on with "egister", a token no source's own
+   * tokenization may hold.
+   */
+  private continuations(answer: string): number[] {
+    const text = answer.trimStart().toLowerCase();
+    if (!text && !this.anchors.length) return [];
+    const out: number[] = [];
+    this.sources.forEach((s, i) => {
+      const written = this.written[i];
+      if (written.length !== s.length) return; // lower-casing changed the length: offsets would not match
+      const ats = this.anchors.length ? (s.startsWith(text) ? [0] : []) : occurrences(s, text).slice(0, MAX_CONTINUATIONS);
+      for (const at of ats) {
+        const rest = written.slice(at + text.length, at + text.length + 24);
+        const [id] = rest ? this.encode(rest) : [];
+        if (id !== undefined) out.push(id);
+      }
+    });
+    return out;
+  }
+
+  /** Whether `text` (lower case) can end the answer: it ends in a non-word character, or a source has it followed by one (or by nothing). */
+  private endsWord(text: string): boolean {
+    if (!WORD_CHAR.test(text.slice(-1))) return true;
+    return this.sources.some((s) => {
+      const ats = this.anchors.length ? [0] : occurrences(s, text);
+      return ats.some((at) => s.startsWith(text, at) && !WORD_CHAR.test(s.charAt(at + text.length)));
+    });
+  }
+}
+
+const WORD_CHAR = /[\p{L}\p{N}_]/u;
+
+function occurrences(source: string, text: string): number[] {
+  const out: number[] = [];
+  for (let at = source.indexOf(text); at >= 0; at = source.indexOf(text, at + 1)) out.push(at);
+  return out;
 }
 
 /** Whether `text` occurs in `source` followed by a non-ASCII character. */

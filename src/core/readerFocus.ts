@@ -13,7 +13,8 @@
 // where the neighbouring dates and values the reader confuses sit; a chunk shorter than the window is
 // cut at headings only. Citations and grounding keep the whole chunk.
 import { versionsIn } from './terms';
-import { contentStems, quotedStems, readerOrder, wordWeight } from './readerChunks';
+import { contentStems, quotedStems, READER_CANDIDATES, readerOrder, wordWeight } from './readerChunks';
+import { namedChunk, namedWindow } from './readerNamed';
 
 export interface FocusWindow {
   above: number;
@@ -51,11 +52,14 @@ export function focusLine(question: string, lines: readonly string[], minShare =
   return bestScore >= minShare * total ? best : -1;
 }
 
-/** The one line holding a version the question names ("When was 2.2.2 released?"), or -1. */
+/** The one line holding a version the question names ("When was 2.2.2 released?"), or the one such heading, or -1. */
 function versionLine(question: string, lines: readonly string[]): number {
+  const level = headingLevels(lines, true);
   for (const v of versionsIn(question)) {
     const holding = lines.flatMap((l, i) => (versionsIn(l).includes(v) ? [i] : []));
     if (holding.length === 1) return holding[0];
+    const titles = holding.filter((i) => level[i] > 0);
+    if (titles.length === 1) return titles[0];
   }
   return -1;
 }
@@ -79,10 +83,33 @@ export function headingLevels(lines: readonly string[], markdown: boolean): numb
   });
 }
 
+/** What the reader reads of a chunk, and where its answer must start when the question names what it asks about. */
+export interface ReaderWindow {
+  text: string;
+  /** The text the answer must begin (copy.ts): a doc's first sentence, a key's or a name's value. */
+  anchor?: string;
+}
+
 /**
- * The lines of `text` (the chunk of file `path`) the reader should read for `question` (all of them
- * when no line stands out).
+ * What the reader should read of `text` (the chunk of file `path`, defining `defines`) for
+ * `question`: what the question names (readerNamed.ts), else the window around the focus line, else
+ * all of it.
  */
+export function readerWindow(question: string, text: string, win: FocusWindow = DEFAULT_FOCUS, path = '', defines: readonly string[] = []): ReaderWindow {
+  const lines = text.split('\n');
+  const named = namedWindow(question, { path, text, defines });
+  if (!named) return { text: focusText(question, text, win, path) };
+  const shown = lines.slice(...named.lines);
+  return { text: dedent(shown).join('\n'), anchor: anchorOf(shown, named.col) };
+}
+
+/** The answer's start: the window from column `col` of its first line, comment stars left out, up to a doc's closing quotes. */
+function anchorOf(shown: readonly string[], col: number): string {
+  const text = [shown[0].slice(col), ...shown.slice(1).map((l) => l.replace(/^\s*\*?\s?/, ''))].join('\n');
+  return text.replace(/\s*("""|'''|\*\/)[\s\S]*$/, '').trimEnd();
+}
+
+/** The lines of `text` the reader should read for `question` around its focus line (all of them when no line stands out). */
 export function focusText(question: string, text: string, win: FocusWindow = DEFAULT_FOCUS, path = ''): string {
   const lines = text.split('\n');
   const at = focusLine(question, lines, win.minShare);
@@ -107,21 +134,36 @@ export function focusText(question: string, text: string, win: FocusWindow = DEF
   return lines.slice(from, to).join('\n');
 }
 
+/** `lines` without the indentation they share (a docstring read as prose, a key without its nesting). */
+function dedent(lines: readonly string[]): string[] {
+  const indents = lines.filter((l) => l.trim()).map((l) => l.length - l.trimStart().length);
+  const cut = indents.length ? Math.min(...indents) : 0;
+  return lines.map((l) => l.slice(cut));
+}
+
 /** The pack defaults that decide what the reader reads. */
 export interface ReaderDefaults {
   readerRerank: boolean;
   readerFocus: FocusWindow | null;
 }
 
+type ChunkView = { path: string; text: string; defines?: readonly string[] };
+
 /**
  * What the reader reads of the retrieved `chunks` (best first), as Engine.ask, the eval and the
  * training dump all must: the chunk choice (readerChunks.ts) when the pack asks for it, the first
- * `n`, each cut to its line window when the pack has one.
+ * `n`, each cut to its line window when the pack has one. With windows, a chunk among the first
+ * READER_CANDIDATES that holds what the question names (readerNamed.ts) is read first.
  */
-export function readerView<T>(question: string, chunks: readonly T[], n: number, d: ReaderDefaults, textOf: (c: T) => { path: string; text: string }): Array<{ chunk: T; text: string }> {
-  const chosen = (d.readerRerank ? readerOrder(question, chunks, textOf) : chunks).slice(0, n);
-  return chosen.map((chunk) => {
+export function readerView<T>(question: string, chunks: readonly T[], n: number, d: ReaderDefaults, textOf: (c: T) => ChunkView): Array<{ chunk: T } & ReaderWindow> {
+  let order = d.readerRerank ? readerOrder(question, chunks, textOf) : [...chunks];
+  if (d.readerFocus) {
+    const first = chunks.slice(0, READER_CANDIDATES);
+    const i = namedChunk(question, first.map(textOf));
+    if (i >= 0) order = [first[i], ...order.filter((c) => c !== first[i])];
+  }
+  return order.slice(0, n).map((chunk) => {
     const c = textOf(chunk);
-    return { chunk, text: d.readerFocus ? focusText(question, c.text, d.readerFocus, c.path) : c.text };
+    return { chunk, ...(d.readerFocus ? readerWindow(question, c.text, d.readerFocus, c.path, c.defines) : { text: c.text }) };
   });
 }

@@ -336,15 +336,15 @@ function collect(parent: TsNode, lang: Lang, prefix: string, depth: number): Def
 const CONFIG_EXT = new Set(['toml', 'ini', 'cfg', 'conf', 'properties', 'yaml', 'yml', 'json', 'jsonc', 'json5', 'env']);
 const MARKDOWN_EXT = new Set(['md', 'markdown', 'mdx', 'rst']);
 const CONFIG_NAMES = new Set(['setup.cfg', 'tox.ini', '.editorconfig', 'pytest.ini', '.flake8', 'mypy.ini', 'makefile', 'dockerfile']);
-/** Changelogs without a Markdown extension (PyYAML's `CHANGES`): their releases are underlined titles. */
-const CHANGELOG = /^(changes|changelog|history|news|releases?)(\.txt)?$/;
+/** Changelogs (PyYAML's `CHANGES`, express's `History.md`): their releases are underlined titles, whatever the extension. */
+const CHANGELOG = /^(changes|changelog|history|news|releases?)(\.(txt|md|markdown|rst))?$/;
 
-function lineDefinitions(relPath: string, text: string): Definition[] | null {
+export function lineDefinitions(relPath: string, text: string): Definition[] | null {
   const ext = extOf(relPath);
   const base = (relPath.split(/[\\/]/).pop() ?? '').toLowerCase();
   const lines = text.split(/\r\n|\n|\r/);
-  if (MARKDOWN_EXT.has(ext)) return headings(lines, ext === 'rst');
   if (CHANGELOG.test(base)) return headings(lines, true);
+  if (MARKDOWN_EXT.has(ext)) return headings(lines, ext === 'rst');
   if (CONFIG_EXT.has(ext) || CONFIG_NAMES.has(base)) return configKeys(lines, ext);
   return null;
 }

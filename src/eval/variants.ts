@@ -77,6 +77,8 @@ export interface ChunkText {
   startLine: number;
   endLine: number;
   text: string;
+  /** Names the chunk defines (what the reader's named window looks for). */
+  defines?: string[];
 }
 
 export interface QuestionOutcome {
@@ -104,5 +106,5 @@ export interface GroundingEvidence {
 }
 
 export function chunkText(r: MemoryRecord): ChunkText {
-  return { path: r.path, startLine: r.startLine, endLine: r.endLine, text: r.text };
+  return { path: r.path, startLine: r.startLine, endLine: r.endLine, text: r.text, ...(r.defines ? { defines: r.defines } : {}) };
 }

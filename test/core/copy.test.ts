@@ -104,3 +104,46 @@ test('copy: an answer that names nothing (punctuation, stop words) cannot end ei
   assert.notEqual(c.pick(logits({ '<stop>': 9, ' 8080': 1 }), STOP, [VOCAB.indexOf(' on')]), 0);
   assert.notEqual(c.pick(logits({ '<stop>': 9, ' 8080': 1 }), STOP, [VOCAB.indexOf(' on'), VOCAB.indexOf(' ')]), 0);
 });
+
+test('copy: an answer cannot end inside a word of its source', () => {
+  const c = new CopyConstraint(['The service listens on port 8080.'], encode, decode);
+  // "P" + "ORT" spells "port"; "p" alone would cut "port" in half.
+  const p = [VOCAB.indexOf('P')];
+  assert.equal(c.pick(logits({ '<stop>': 9, ORT: 1 }), STOP, p), VOCAB.indexOf('ORT'));
+  assert.equal(c.pick(logits({ '<stop>': 9, ' 8080': 1 }), STOP, [...p, VOCAB.indexOf('ORT')]), 0);
+  // "80" of "8080x" is inside a word wherever it occurs: go on. (In "8080" it also ends the text: it could stop.)
+  const c2 = new CopyConstraint(['8080x'], encode, decode);
+  assert.equal(c2.pick(logits({ '<stop>': 9, '80': 1 }), STOP, [VOCAB.indexOf('80')]), VOCAB.indexOf('80'));
+});
+
+test('copy: with anchors the answer must begin where an anchor begins, and may end at any word', () => {
+  // The chunk also says "port 9999" elsewhere; the anchor (the named key's value) starts at 8080.
+  const c = new CopyConstraint(['listens on port 9999 or port 8080'], encode, decode, '', ['8080 (the default)']);
+  assert.equal(c.pick(logits({ port: 5, '9999': 4, '80': 1 }), STOP, []), VOCAB.indexOf('80'));
+  assert.equal(c.pick(logits({ '<stop>': 3, '80': 1 }), STOP, [VOCAB.indexOf('80')]), VOCAB.indexOf('80'));
+  assert.equal(c.pick(logits({ '<stop>': 3, '80': 1 }), STOP, [VOCAB.indexOf('80'), VOCAB.indexOf('80')]), 0);
+  // Nothing else of the chunk may be copied, even what the model prefers.
+  assert.equal(c.pick(logits({ ' on': 9 }), STOP, [VOCAB.indexOf('80'), VOCAB.indexOf('80')]), 0);
+});
+
+test("copy: what follows the answer in its source is always a candidate, though neither the model's best nor a source's own token", () => {
+  // 40 filler pieces outrank 'egister' in the model's top 32; the anchor tokenizes as one 'Register' piece.
+  const vocab = ['<stop>', 'Register', 'R', 'egister', ' a', ...Array.from({ length: 40 }, (_, i) => `f${i}`)];
+  const dec = (ids: number[]) => ids.map((i) => (i === 0 ? '' : vocab[i])).join('');
+  const enc = (text: string) => {
+    const ids: number[] = [];
+    for (let at = 0; at < text.length; ) {
+      let best = -1;
+      for (let i = 1; i < vocab.length; i++) if (text.startsWith(vocab[i], at) && (best < 0 || vocab[i].length > vocab[best].length)) best = i;
+      if (best < 0) { at++; continue; }
+      ids.push(best);
+      at += vocab[best].length;
+    }
+    return ids;
+  };
+  const c = new CopyConstraint(['Register a hook.'], enc, dec, '', ['Register a hook.']);
+  const l = new Float32Array(vocab.length).fill(0);
+  l[vocab.indexOf('egister')] = -5;
+  l[0] = 9; // the model would stop after "R": inside a word, it may not
+  assert.equal(c.pick(l, new Set([0]), [vocab.indexOf('R')]), vocab.indexOf('egister'));
+});

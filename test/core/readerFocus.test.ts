@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { DEFAULT_FOCUS, focusLine, focusText, headingLevels } from '../../src/core/readerFocus';
+import { DEFAULT_FOCUS, focusLine, focusText, headingLevels, readerWindow } from '../../src/core/readerFocus';
 
 const win = { above: 1, below: 2, minShare: 0.7 };
 
@@ -102,8 +102,10 @@ test('a comment block right above the line is read whole (JSDoc describes the fu
     '  return app;',
     '}',
   ];
-  const shown = focusText('Briefly, what does `createApplication()` do?', lines.join('\n'), { above: 1, below: 2, minShare: 0.7 });
+  const shown = focusText('What does `createApplication()` return?', lines.join('\n'), { above: 1, below: 2, minShare: 0.7 });
   assert.equal(shown, lines.slice(2, 12).join('\n'));
+  // Asked what it does, the reader reads its description alone (readerNamed.ts), and the answer must start where it starts.
+  assert.deepEqual(readerWindow('Briefly, what does `createApplication()` do?', lines.join('\n')), { text: '* Create a glanto application.', anchor: 'Create a glanto application.' });
 });
 
 test('the shipped window is the one chosen on real-dev', () => {
