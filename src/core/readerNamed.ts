@@ -3,12 +3,15 @@
 // answers the neighbouring key's value. When the chunk holds what the question names, the reader
 // reads that alone:
 // - "What does `Route.all` do?", "What is `--port` for?", "the purpose / docstring / description of
-//   `x`": the first paragraph of the named definition's doc (a Python docstring, the JSDoc block above
+//   `x`": the first sentence of the named definition's doc (a Python docstring, the JSDoc block above
 //   a JavaScript function, the help text of a command-line option);
 // - "What is `on.push.branches`?", "`change_dir` in `[testenv:update-requirements]`": the line of the
 //   config key whose full name (syntax.ts: YAML/JSON keys by their parents, INI/TOML keys by their
-//   section) holds the most of the question's quoted names, with the lines indented under it.
-// Citations and grounding keep the whole chunk.
+//   section) holds the most of the question's quoted names, with the lines indented under it;
+// - "What is `x` set to / its value / default": the first line that assigns x.
+// Each window also says in which column its answer text starts (after the quotes, `help="`, the key's
+// `=`): copy decoding (copy.ts) makes the answer start there. Chosen on real-dev (docs/RESULTS.md,
+// "Named windows"). Citations and grounding keep the whole chunk.
 import { lineDefinitions, flatten } from './syntax';
 import { backticked } from './terms';
 

@@ -3,21 +3,26 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { CopyConstraint } from '../../src/core/copy';
 
-// A toy vocabulary: 0 = stop, then pieces. encode splits greedily on known pieces.
+// A toy tokenizer over `vocab`: 0 = stop, then pieces; encode splits greedily on the longest known piece.
+function toyCodec(vocab: readonly string[]) {
+  const decode = (ids: number[]) => ids.map((i) => (i === 0 ? '' : vocab[i])).join('');
+  const encode = (text: string) => {
+    const ids: number[] = [];
+    let at = 0;
+    while (at < text.length) {
+      let best = -1;
+      for (let i = 1; i < vocab.length; i++) if (text.startsWith(vocab[i], at) && (best < 0 || vocab[i].length > vocab[best].length)) best = i;
+      if (best < 0) { at++; continue; }
+      ids.push(best);
+      at += vocab[best].length;
+    }
+    return ids;
+  };
+  return { encode, decode };
+}
+
 const VOCAB = ['<stop>', 'port', ' 8080', '80', ' ', 'P', 'ORT', '9999', 'listens', ' on', 'é'];
-const decode = (ids: number[]) => ids.map((i) => (i === 0 ? '' : VOCAB[i])).join('');
-const encode = (text: string) => {
-  const ids: number[] = [];
-  let at = 0;
-  while (at < text.length) {
-    let best = -1;
-    for (let i = 1; i < VOCAB.length; i++) if (text.startsWith(VOCAB[i], at) && (best < 0 || VOCAB[i].length > VOCAB[best].length)) best = i;
-    if (best < 0) { at++; continue; }
-    ids.push(best);
-    at += VOCAB[best].length;
-  }
-  return ids;
-};
+const { encode, decode } = toyCodec(VOCAB);
 const logits = (prefs: Record<string, number>) => {
   const l = new Float32Array(VOCAB.length).fill(-10);
   for (const [piece, v] of Object.entries(prefs)) l[piece === '<stop>' ? 0 : VOCAB.indexOf(piece)] = v;
@@ -129,18 +134,7 @@ test('copy: with anchors the answer must begin where an anchor begins, and may e
 test("copy: what follows the answer in its source is always a candidate, though neither the model's best nor a source's own token", () => {
   // 40 filler pieces outrank 'egister' in the model's top 32; the anchor tokenizes as one 'Register' piece.
   const vocab = ['<stop>', 'Register', 'R', 'egister', ' a', ...Array.from({ length: 40 }, (_, i) => `f${i}`)];
-  const dec = (ids: number[]) => ids.map((i) => (i === 0 ? '' : vocab[i])).join('');
-  const enc = (text: string) => {
-    const ids: number[] = [];
-    for (let at = 0; at < text.length; ) {
-      let best = -1;
-      for (let i = 1; i < vocab.length; i++) if (text.startsWith(vocab[i], at) && (best < 0 || vocab[i].length > vocab[best].length)) best = i;
-      if (best < 0) { at++; continue; }
-      ids.push(best);
-      at += vocab[best].length;
-    }
-    return ids;
-  };
+  const { encode: enc, decode: dec } = toyCodec(vocab);
   const c = new CopyConstraint(['Register a hook.'], enc, dec, '', ['Register a hook.']);
   const l = new Float32Array(vocab.length).fill(0);
   l[vocab.indexOf('egister')] = -5;
