@@ -14,7 +14,10 @@
 // cut at headings only. Citations and grounding keep the whole chunk.
 import { versionsIn } from './terms';
 import { contentStems, quotedStems, READER_CANDIDATES, readerOrder, wordWeight } from './readerChunks';
+import { headingLevels, UNDERLINE } from './headings';
 import { namedChunk, namedWindow } from './readerNamed';
+
+export { headingLevels };
 
 export interface FocusWindow {
   above: number;
@@ -64,25 +67,6 @@ function versionLine(question: string, lines: readonly string[]): number {
   return -1;
 }
 
-const UNDERLINE = /^\s*([=\-~^*+])\1{2,}\s*$/;
-const UNDERLINE_LEVEL: Record<string, number> = { '=': 1, '-': 2 };
-
-/**
- * Each line's heading level (0: no heading): a line underlined by === (1), --- (2) or ~~~ and the
- * like (3) (reStructuredText, Markdown, History.md changelogs), an INI/TOML [section] (1), and in
- * Markdown files a # heading (its number of #; elsewhere # is a comment).
- */
-export function headingLevels(lines: readonly string[], markdown: boolean): number[] {
-  return lines.map((l, i) => {
-    if (!l.trim() || UNDERLINE.test(l)) return 0;
-    const under = i + 1 < lines.length ? UNDERLINE.exec(lines[i + 1]) : null;
-    if (under) return UNDERLINE_LEVEL[under[1]] ?? 3;
-    if (/^\[[^\]\s][^\]]*\]\s*$/.test(l)) return 1;
-    const atx = markdown ? /^(#{1,6})\s+\S/.exec(l) : null;
-    return atx ? atx[1].length : 0;
-  });
-}
-
 /** What the reader reads of a chunk, and where its answer must start when the question names what it asks about. */
 export interface ReaderWindow {
   text: string;
@@ -100,11 +84,12 @@ export function readerWindow(question: string, text: string, win: FocusWindow = 
   const named = namedWindow(question, { path, text, defines });
   if (!named) return { text: focusText(question, text, win, path) };
   const shown = lines.slice(...named.lines);
-  return { text: dedent(shown).join('\n'), anchor: anchorOf(shown, named.col) };
+  return { text: dedent(shown).join('\n'), anchor: anchorOf(shown, named.col, named.end) };
 }
 
-/** The answer's start: the window from column `col` of its first line, comment stars left out, up to a doc's closing quotes. */
-function anchorOf(shown: readonly string[], col: number): string {
+/** The answer's start: the window from column `col` of its first line (to column `end` of a one-line window), comment stars left out, up to a doc's closing quotes. */
+function anchorOf(lines: readonly string[], col: number, end?: number): string {
+  const shown = end === undefined ? lines : [lines[0].slice(0, end)];
   const text = [shown[0].slice(col), ...shown.slice(1).map((l) => l.replace(/^\s*\*?\s?/, ''))].join('\n');
   return text.replace(/\s*("""|'''|\*\/)[\s\S]*$/, '').trimEnd();
 }

@@ -8,12 +8,16 @@
 // - "What is `on.push.branches`?", "`change_dir` in `[testenv:update-requirements]`": the line of the
 //   config key whose full name (syntax.ts: YAML/JSON keys by their parents, INI/TOML keys by their
 //   section) holds the most of the question's quoted names, with the lines indented under it;
-// - "What is `x` set to / its value / default": the first line that assigns x.
+// - "What is `x` set to / its value / default": the first line that assigns x;
+// - "What's the latest release?" (no version named): the first release heading's version, alone
+//   ("## 3.15.8 (2023-12-30)": the reader answered the date).
 // Each window also says in which column its answer text starts (after the quotes, `help="`, the key's
-// `=`): copy decoding (copy.ts) makes the answer start there. Chosen on real-dev (docs/RESULTS.md,
-// "Named windows"). Citations and grounding keep the whole chunk.
+// `=`) and may say where it ends (the version's end): copy decoding (copy.ts) makes the answer start
+// there. Chosen on real-dev (docs/RESULTS.md, "Named windows"); the last on the synthetic dev split
+// (real-dev asks no such question). Citations and grounding keep the whole chunk.
+import { headingLevels } from './headings';
 import { lineDefinitions, flatten } from './syntax';
-import { backticked } from './terms';
+import { backticked, versionsIn } from './terms';
 
 /** Lines [from, to) of a chunk. */
 export type LineRange = [number, number];
@@ -39,10 +43,11 @@ export interface NamedView {
   defines?: readonly string[];
 }
 
-/** A window on a chunk's lines and the column of its first line where the answer starts. */
+/** A window on a chunk's lines, the column of its first line where the answer starts and, for a one-line window, the column where it ends (else at the window's end). */
 export interface NamedWindow {
   lines: LineRange;
   col: number;
+  end?: number;
 }
 
 type Finder = (question: string, lines: readonly string[], v: NamedView) => NamedWindow | null;
@@ -74,6 +79,7 @@ const FINDERS: Finder[] = [
     const w = valueWindow(q, lines);
     return w && { lines: w.range, col: w.col };
   },
+  (q, lines, v) => latestRelease(q, lines, v.path),
 ];
 
 /** The window on a chunk for what `question` names, or null. */
@@ -220,6 +226,21 @@ export function valueWindow(question: string, lines: readonly string[]): { range
       const m = /^\s*(#|\/\/|\*)/.test(l) ? null : assigns.exec(l);
       if (m) return { range: [at, at + 1], col: m.index + m[0].length };
     }
+  }
+  return null;
+}
+
+const LATEST_RELEASE = /\b(latest|current|newest|most recent|last)\b.*\b(release|version)\b|^\s*\S+\s+version\s*\??\s*$/i;
+
+/** "What's the latest release?", "glalzeru version?" (no version named): the version of the chunk's first heading that holds one. */
+export function latestRelease(question: string, lines: readonly string[], path: string): NamedWindow | null {
+  if (!LATEST_RELEASE.test(question) || versionsIn(question).length > 0) return null;
+  const level = headingLevels(lines, /\.(md|markdown|mdx)$/i.test(path));
+  for (const [at, l] of lines.entries()) {
+    const [v] = level[at] ? versionsIn(l) : [];
+    if (!v) continue;
+    const col = l.indexOf(v);
+    return { lines: [at, at + 1], col, end: col + v.length };
   }
   return null;
 }

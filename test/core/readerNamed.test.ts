@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { docNames, docOf, keyWindow, namedChunk, namedWindow, valueWindow } from '../../src/core/readerNamed';
+import { docNames, docOf, keyWindow, latestRelease, namedChunk, namedWindow, valueWindow } from '../../src/core/readerNamed';
 import { DEFAULT_FOCUS, readerView, readerWindow } from '../../src/core/readerFocus';
 
 const py = [
@@ -141,4 +141,15 @@ test('the reader reads the chunk that holds what the question names, cut to it',
   assert.deepEqual(readerWindow('What does `Glanto.reset` do?', py.join('\n')).anchor, 'Reset the glanto.'); // closing quotes left out
   // A question that names nothing has no anchor.
   assert.equal(readerWindow('When does the glanto spin?', py.join('\n')).anchor, undefined);
+});
+
+test('a question for the latest release reads the version of the first release heading', () => {
+  const log = ['# Changelog for glalzeru', '', '## 3.15.8 (2023-12-30)', '', '- Internal refactoring.', '', '## 3.15.7 (2023-11-02)'];
+  assert.deepEqual(latestRelease("What's the latest glalzeru release?", log, 'CHANGELOG.md'), { lines: [2, 3], col: 3, end: 9 });
+  assert.deepEqual(readerWindow("What's the latest glalzeru release?", log.join('\n'), DEFAULT_FOCUS, 'CHANGELOG.md'), { text: log[2], anchor: '3.15.8' });
+  assert.equal(readerWindow('glalzeru version?', log.join('\n'), DEFAULT_FOCUS, 'CHANGELOG.md').anchor, '3.15.8');
+  // A question naming a version asks about that release; a file with no release heading has none.
+  assert.equal(latestRelease('When was 3.15.7 released, the last release before 3.15.8?', log, 'CHANGELOG.md'), null);
+  assert.equal(latestRelease('What is the current version?', ['version = "1.2.0"'], 'pyproject.toml'), null);
+  assert.equal(latestRelease('Which port does glalzeru listen on?', log, 'CHANGELOG.md'), null);
 });
