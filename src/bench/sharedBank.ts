@@ -16,6 +16,8 @@ export interface Latency {
   bank: string;
   searchMs: { p50: number; p95: number };
   askMs: { p50: number; p95: number } | null;
+  /** A bank read through its local replica: how long the first copy took (from opening the engine) and its size. */
+  replica?: { copySeconds: number; mib: number };
 }
 
 export interface SharedBankBench {
@@ -34,11 +36,12 @@ function sharedMarkdown(b: SharedBankBench): string {
     '## A shared bank: s3:// (local S3-compatible server, moto) beside a local bank\n',
     `${b.memories} memories (${b.rowsFrom}); warm: 3 searches and 1 ask before the timed ones; the engine opened read-only, as a consumer.\n`,
     mdTable(['bank', 'search p50 ms', 'search p95 ms', 'ask p50 ms', 'ask p95 ms'], b.latency.map((x) => [x.bank, x.searchMs.p50, x.searchMs.p95, x.askMs?.p50 ?? '-', x.askMs?.p95 ?? '-'])),
+    ...b.latency.flatMap((x) => (x.replica ? [`\n${x.bank}: the first copy took ${x.replica.copySeconds} s from opening the engine (reads went to the store meanwhile); the copy takes ${x.replica.mib} MiB.\n`] : [])),
     '\nMemorize (one forked engine process, a fresh bank each run; local and s3 alternately, the faster of 2 runs each):\n',
     mdTable(['memorize into', 'files', 'wall s', 'files/s'], b.memorize.map((x) => [x.bank, x.files, round(x.wallMs / 1000, 1), x.filesPerSecond])),
     `\nTwo writers at once (two engine processes, one s3:// bank, ${w.filesPerWriter} files each, half of them the same): ${w.filesInBank} of ${w.distinctFiles} files in the bank, ${w.rows} rows, ${w.duplicateRows} duplicate rows, ${w.missingFiles} missing; ${round(w.wallMs / 1000, 1)} s (A memorized ${w.memorizedA}, B ${w.memorizedB}).\n`,
     mdTable(['target', 'measured', 'met'], [
-      ['ask p50, s3 / local ≤ 1.5', t.askP50Ratio, t.askP50Ratio <= 1.5 ? 'yes' : 'no'],
+      ['ask p50, s3 (read from a local replica) / local ≤ 1.5', t.askP50Ratio, t.askP50Ratio <= 1.5 ? 'yes' : 'no'],
       ['(search p50, s3 / local)', t.searchP50Ratio, t.searchP50Ratio <= 1.5 ? 'yes' : 'no'],
       ['memorize time, s3 / local ≤ 1.3', t.memorizeRatio, t.memorizeRatio <= 1.3 ? 'yes' : 'no'],
       ['two writers: every row exactly once', t.exactlyOnce ? 'yes' : 'no', t.exactlyOnce ? 'yes' : 'no'],

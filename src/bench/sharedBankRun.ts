@@ -64,10 +64,18 @@ async function fillBank(uri: string, meta: BankMeta, src: Awaited<ReturnType<typ
   b.close();
 }
 
-/** Search (and ask) latency, warm, on one bank. */
+/** Search (and ask) latency, warm, on one bank (with a replica: once it has copied the bank, the copy's time and size noted). */
 async function latencyOn(c: BenchContext, label: string, uri: string, access: BankAccess, questions: string[], asks: number): Promise<Latency> {
+  const t0 = performance.now();
   const engine = await Engine.open({ packDir: c.pack.dir, bankUri: uri, device: c.device, access: { ...access, readOnly: true }, verifyHashes: false });
   try {
+    let replica: Latency['replica'];
+    if (engine.bank.replicaState) {
+      await engine.bank.whenReplicated();
+      const dir = engine.bank.replicaState.dir;
+      replica = { copySeconds: round((performance.now() - t0) / 1000, 1), mib: round((await dirBytes(dir)) / 2 ** 20, 1) };
+      c.log(`[bench] shared-bank: ${label}: the replica copied the bank in ${replica.copySeconds} s (${replica.mib} MiB)`);
+    }
     for (const q of questions.slice(0, 3)) await engine.search(q);
     const search: number[] = [];
     for (const q of questions) {
@@ -83,7 +91,7 @@ async function latencyOn(c: BenchContext, label: string, uri: string, access: Ba
       ask.push(performance.now() - t0);
     }
     c.log(`[bench] shared-bank: ${label}: search p50 ${p50p95(search, 1).p50} ms${asks ? `, ask p50 ${p50p95(ask, 0).p50} ms` : ''}`);
-    return { bank: label, searchMs: p50p95(search, 1), askMs: asks ? p50p95(ask, 0) : null };
+    return { bank: label, searchMs: p50p95(search, 1), askMs: asks ? p50p95(ask, 0) : null, ...(replica ? { replica } : {}) };
   } finally {
     await engine.close();
   }
@@ -110,6 +118,18 @@ async function countRows(uri: string, meta: BankMeta, access: BankAccess): Promi
   t.close();
   db.close();
   return { files, rows, duplicates };
+}
+
+/** The first `n` questions of the synthetic workspace test split. */
+function benchQuestions(repoRoot: string, n: number): string[] {
+  const qa = JSON.parse(fs.readFileSync(path.join(repoRoot, 'test/fixtures/workspace-qa-test.json'), 'utf8')) as { data: Array<{ paragraphs: Array<{ qas: Array<{ question: string }> }> }> };
+  return qa.data.flatMap((d) => d.paragraphs.flatMap((p) => p.qas.map((q) => q.question))).slice(0, n);
+}
+
+async function dirBytes(dir: string): Promise<number> {
+  let n = 0;
+  for (const f of await listFiles(dir)) n += (await fsp.stat(path.join(dir, f))).size;
+  return n;
 }
 
 async function listFiles(root: string, rel = ''): Promise<string[]> {
@@ -144,13 +164,13 @@ export async function benchShared(c: BenchContext): Promise<SharedBankBench> {
     } finally {
       src.close();
     }
-    const qa = JSON.parse(fs.readFileSync(path.join(c.repoRoot, 'test/fixtures/workspace-qa-test.json'), 'utf8')) as { data: Array<{ paragraphs: Array<{ qas: Array<{ question: string }> }> }> };
-    const questions = qa.data.flatMap((d) => d.paragraphs.flatMap((p) => p.qas.map((q) => q.question))).slice(0, c.o.sharedQueries);
+    const questions = benchQuestions(c.repoRoot, c.o.sharedQueries);
     const asks = Math.max(1, Math.floor(c.o.sharedQueries / 4));
     const latency = [
       await latencyOn(c, 'local', path.join(dir, 'bank-local'), {}, questions, asks),
-      await latencyOn(c, `s3 (read consistency ${READ_CONSISTENCY_S} s)`, 's3://bench/ask', s3, questions, asks),
-      await latencyOn(c, 's3 (strong consistency: a check per read)', 's3://bench/ask', { ...s3, readConsistencyS: 0 }, questions, 0),
+      await latencyOn(c, 's3, read from a local replica (--bank-replica)', 's3://bench/ask', { ...s3, replica: path.join(dir, 'replica') }, questions, asks),
+      await latencyOn(c, `s3 without a replica (read consistency ${READ_CONSISTENCY_S} s)`, 's3://bench/ask', s3, questions, asks),
+      await latencyOn(c, 's3 without a replica, strong consistency (a check per read)', 's3://bench/ask', { ...s3, readConsistencyS: 0 }, questions, 0),
     ];
     // Local caching that may pay: an ANN index (LanceDB keeps opened indexes in its in-memory index
     // cache, so a search reads the index once, not the whole vector column from the store each time).
@@ -160,7 +180,7 @@ export async function benchShared(c: BenchContext): Promise<SharedBankBench> {
       await b.whenIndexed();
       b.close();
       c.log(`[bench] shared-bank: ANN index on the ${label} bank built in ${round((performance.now() - t0) / 1000, 1)} s`);
-      latency.push(await latencyOn(c, `${label}, with an ANN index`, uri, access, questions, 0));
+      latency.push(await latencyOn(c, `${label}${label === 's3' ? ' without a replica' : ''}, with an ANN index`, uri, access, questions, 0));
     }
     // 2. memorize throughput: a fifth of the files, local and s3 alternately, twice each (fresh banks), the faster of each kept
     const repo = path.join(dir, 'repo');
@@ -188,7 +208,7 @@ export async function benchShared(c: BenchContext): Promise<SharedBankBench> {
     const missing = want.filter((f) => !got.files.has(f)).length;
     c.log(`[bench] shared-bank: two writers: ${got.files.size}/${want.length} files, ${got.rows} rows, ${got.duplicates} duplicate rows, ${missing} missing, ${round(wallMs / 1000, 1)} s`);
     const twoWriters = { filesPerWriter: files, distinctFiles: want.length, filesInBank: got.files.size, rows: got.rows, duplicateRows: got.duplicates, missingFiles: missing, wallMs, memorizedA: ra.memorized, memorizedB: rb.memorized };
-    const [l, s] = [latency[0], latency[1]];
+    const [l, s] = latency;
     return {
       memories: N,
       rowsFrom: src.from,

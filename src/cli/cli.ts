@@ -45,6 +45,7 @@ export interface GlobalOpts {
   readOnly?: boolean;
   bankEndpoint?: string;
   bankRegion?: string;
+  bankReplica?: string;
   device: Device;
   json?: boolean;
   verbose?: boolean;
@@ -84,11 +85,12 @@ export class Cli {
     return uriScheme(b) ? b : path.resolve(base, b);
   }
 
-  /** --read-only (or CMT_BANK_READ_ONLY=1), --bank-endpoint, --bank-region (else CMT_BANK_ENDPOINT, CMT_BANK_REGION). */
+  /** --read-only (or CMT_BANK_READ_ONLY=1), --bank-endpoint, --bank-region, --bank-replica (else CMT_BANK_ENDPOINT, CMT_BANK_REGION, CMT_BANK_REPLICA). */
   bankAccess(env: NodeJS.ProcessEnv = process.env): BankAccess {
     const endpoint = this.g.bankEndpoint ?? env.CMT_BANK_ENDPOINT;
     const region = this.g.bankRegion ?? env.CMT_BANK_REGION;
-    return { readOnly: !!this.g.readOnly || env.CMT_BANK_READ_ONLY === '1', ...(endpoint ? { endpoint } : {}), ...(region ? { region } : {}) };
+    const replica = this.g.bankReplica ?? env.CMT_BANK_REPLICA;
+    return { readOnly: !!this.g.readOnly || env.CMT_BANK_READ_ONLY === '1', ...(endpoint ? { endpoint } : {}), ...(region ? { region } : {}), ...(replica ? { replica } : {}) };
   }
 
   /** Fails fast (exit 2) with how-to-get-one when the pack directory has no pack.json. */

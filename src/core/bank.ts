@@ -4,10 +4,11 @@
 // reads and the searches (bankSearch.ts); bankStorage.ts opens it, bankSchema.ts lays its rows
 // out, bankIndex.ts keeps its vector and full-text indexes.
 import * as lancedb from '@lancedb/lancedb';
-import type { Schema } from 'apache-arrow';
+import type { Schema, Table as ArrowTable } from 'apache-arrow';
 import { DEFAULT_TEXT_INDEX, DEFAULT_VECTOR_INDEX, stripUndefined, TextIndexer, TextIndexOptions, VectorIndexer, VectorIndexInfo, VectorIndexOptions } from './bankIndex';
 import { BankMeta, decodeRow, encodeRows, FileState, PackTableInfo, readFileStates, Row, rowsOf, schemaFor, searchColumns, sqlString, tableLayout, TableLayout, tableNameForPack } from './bankSchema';
 import { BankSearch, SearchHow, TextHit, VectorHit } from './bankSearch';
+import { BankReplica } from './bankReplica';
 import { SharedBank } from './bankShared';
 import { isLocalUri, listPackTables, localPath, openPackTable, tableBytes } from './bankStorage';
 import { isObjectStoreUri } from './bankStore';
@@ -28,6 +29,8 @@ export interface BankOpenOptions {
   connectOptions?: Partial<lancedb.ConnectionOptions>;
   /** Other processes or machines write it too: writes under the writer lease (bankShared.ts; default: object-store URIs). */
   shared?: boolean;
+  /** An object-store bank's local copy for reading (bankReplica.ts): its folder (default: none). */
+  replicaDir?: string;
   /** Warnings (default: none are shown). */
   log?: Logger;
 }
@@ -56,6 +59,8 @@ export class MemoryBank {
   private switching: Promise<unknown> | null = null;
   /** A bank other processes write too (null: this process is its only writer). */
   private shared: SharedBank | null = null;
+  /** An object-store bank's local copy that reads use while it is current (null: none). */
+  private replica: BankReplica | null = null;
 
   private constructor(
     private readonly db: lancedb.Connection,
@@ -65,7 +70,7 @@ export class MemoryBank {
     private readonly table: lancedb.Table | null,
     readonly readOnly: boolean,
     /** The table's columns (tables made before the embedder / terms / defines columns keep working without them). */
-    private readonly layout: TableLayout,
+    readonly layout: TableLayout,
     opts: BankOpenOptions,
   ) {
     this.embedDim = layout.embedDim;
@@ -121,6 +126,11 @@ export class MemoryBank {
     }
     const bank = new MemoryBank(db, uri, name, table, readOnly, layout, opts);
     if (table) bank.shared = await SharedBank.attach(db, table, { onStore: opts.shared ?? isObjectStoreUri(uri), readOnly, localDir: isLocalUri(uri) ? localPath(uri) : null }, () => bank.foreignWrite());
+    if (table && bank.shared?.onStore && opts.replicaDir) {
+      const local = (dir: string) => MemoryBank.open(dir, meta, { textIndex: opts.textIndex, vectorIndex: opts.vectorIndex, log: opts.log, shared: false });
+      bank.replica = await BankReplica.open(opts.replicaDir, table, layout, local, bank.log);
+      bank.replica?.at(null); // the first copy starts now, in the background
+    }
     // A bank reopened past the threshold gets its index (in the background). Small tables start
     // nothing in the background: only the row count is read, here, before open() returns.
     const minRows = bank.ann.options.minRows;
@@ -292,29 +302,35 @@ export class MemoryBank {
   }
 
   // ---- searches (bankSearch.ts) ------------------------------------------------------------
+  /** A read from the local replica when it holds the version this bank is at (object storage; bankReplica.ts), else from the table. */
+  private async read<T>(fromReplica: (r: MemoryBank) => Promise<T>, fromTable: () => Promise<T>): Promise<T> {
+    const r = this.replica && this.shared ? (this.assertOpen(), this.replica.at(await this.shared.latest())) : null;
+    return r ? fromReplica(r) : this.reading(fromTable);
+  }
+
   /** Nearest keys by cosine distance (exact; approximate beside exact on unindexed rows once the table has an ANN index). */
   async vectorSearch(key: Float32Array, limit: number, opts: SearchHow = {}): Promise<VectorHit[]> {
-    return this.reading(() => this.search.vector(key, limit, opts.exact, opts.idsOnly));
+    return this.read((r) => r.vectorSearch(key, limit, opts), () => this.search.vector(key, limit, opts.exact, opts.idsOnly));
   }
 
   /** Nearest chunks by the sentence embedder's cosine distance; [] when the table has no `emb` column. */
   async embedSearch(vec: Float32Array, limit: number, opts: SearchHow = {}): Promise<VectorHit[]> {
-    return this.reading(() => this.search.embed(vec, limit, opts.exact, opts.idsOnly));
+    return this.read((r) => r.embedSearch(vec, limit, opts), () => this.search.embed(vec, limit, opts.exact, opts.idsOnly));
   }
 
   /** The definition index: chunks that define a name the question mentions. [] for banks written before it existed. */
   async defSearch(query: string, limit: number, opts: SearchHow = {}): Promise<TextHit[]> {
-    return this.reading(() => this.search.definitions(query, limit, opts.idsOnly));
+    return this.read((r) => r.defSearch(query, limit, opts), () => this.search.definitions(query, limit, opts.idsOnly));
   }
 
   /** Files the question names, best first, and in each the chunks BM25 ranks for the question. */
   async pathSearch(query: string, limit: number): Promise<TextHit[]> {
-    return this.reading(() => this.search.paths(query, limit));
+    return this.read((r) => r.pathSearch(query, limit), () => this.search.paths(query, limit));
   }
 
   /** BM25 full-text search over chunk text; the query is sanitised (punctuation can't break it). */
   async textSearch(query: string, limit: number, opts: SearchHow = {}): Promise<TextHit[]> {
-    return this.reading(() => this.search.text(query, limit, opts.idsOnly));
+    return this.read((r) => r.textSearch(query, limit, opts), () => this.search.text(query, limit, opts.idsOnly));
   }
 
   /** (Re)build the full-text index if writes happened since it was built. */
@@ -323,8 +339,12 @@ export class MemoryBank {
     return this.serial(async () => {
       this.assertOpen();
       if (!this.table || this.readOnly) return;
-      await this.fts.refresh(this.table, force, this.ann.building);
+      await this.refreshText(this.table, force);
     });
+  }
+
+  private refreshText(table: lancedb.Table, force = false): Promise<void> {
+    return this.fts.refresh(table, force, this.ann.building);
   }
 
   /** Refreshes the full-text indexes before a search; a failure is logged, never thrown (see textSearch). */
@@ -341,15 +361,15 @@ export class MemoryBank {
 
   /** Records by id, in the order asked (missing ids are left out). */
   async getMany(ids: string[], columns?: string[]): Promise<MemoryRecord[]> {
-    const table = this.table;
-    if (!table || ids.length === 0) return this.reading(() => Promise.resolve([]));
-    const byId = new Map<string, MemoryRecord>();
-    for (let i = 0; i < ids.length; i += 256) {
-      const where = `id IN (${ids.slice(i, i + 256).map(sqlString).join(', ')})`;
-      const q = () => (columns ? table.query().where(where).select(columns) : table.query().where(where));
-      for (const r of await this.reading(() => rowsOf(q()))) byId.set(String(r.id), decodeRow(r));
-    }
-    return ids.map((id) => byId.get(id)).filter((r): r is MemoryRecord => !!r);
+    return this.read((r) => r.getMany(ids, columns), async () => {
+      const table = this.table;
+      const byId = new Map<string, MemoryRecord>();
+      for (let i = 0; table && i < ids.length; i += 256) {
+        const where = `id IN (${ids.slice(i, i + 256).map(sqlString).join(', ')})`;
+        for (const r of await rowsOf(columns ? table.query().where(where).select(columns) : table.query().where(where))) byId.set(String(r.id), decodeRow(r));
+      }
+      return ids.map((id) => byId.get(id)).filter((r): r is MemoryRecord => !!r);
+    });
   }
 
   /** `records` with what an answer reads (text, lines, memory slots; not the key or embedding): searches leave the vectors (and, idsOnly, all but id and path) in the store. */
@@ -361,8 +381,24 @@ export class MemoryBank {
   /** Every record of one file, in line order. */
   async recordsOf(filePath: string): Promise<MemoryRecord[]> {
     const table = this.table;
-    const rows = table ? await this.reading(() => rowsOf(table.query().where(`path = ${sqlString(filePath)}`))) : (this.assertOpen(), []);
-    return rows.map((r) => decodeRow(r)).sort((a, b) => a.startLine - b.startLine);
+    const rows = await this.read((r) => r.recordsOf(filePath), async () => (table ? (await rowsOf(table.query().where(`path = ${sqlString(filePath)}`))).map(decodeRow) : []));
+    return rows.sort((a, b) => a.startLine - b.startLine);
+  }
+
+  /**
+   * A replica's update (bankReplica.ts), under this bank's write lock: `plan` gets the files as they
+   * are now and says which to drop and which rows to add (another bank's, as they are).
+   */
+  replicate(plan: (have: ReadonlyMap<string, FileState>) => { drop: string[]; add: AsyncIterable<ArrowTable> }): Promise<void> {
+    return this.serial(async () => {
+      const table = this.writable();
+      const { drop, add } = plan(await this.fileCache());
+      for (let i = 0; i < drop.length; i += 256) await table.delete(`path IN (${drop.slice(i, i + 256).map(sqlString).join(', ')})`);
+      for await (const rows of add) if (rows.numRows > 0) await table.add(rows);
+      this.foreignWrite();
+      await this.indexIfDue(table);
+      await this.refreshText(table);
+    });
   }
 
   async countRows(): Promise<number> {
@@ -398,6 +434,16 @@ export class MemoryBank {
   async vectorIndexes(): Promise<VectorIndexInfo[]> {
     this.assertOpen();
     return this.table ? this.ann.list(this.table) : [];
+  }
+
+  /** The local replica of an object-store bank (bankReplica.ts): its folder, the store version it holds, the reads it served; null when there is none. */
+  get replicaState(): { dir: string; version: number | null; reads: number } | null {
+    return this.replica ? { dir: this.replica.dir, version: this.replica.version, reads: this.replica.reads } : null;
+  }
+
+  /** Resolves when the replica's sync in flight (if any) is done: it then serves the reads, until the store moves on. */
+  async whenReplicated(): Promise<void> {
+    await this.replica?.idle();
   }
 
   /** Whether a background ANN build is running. */
@@ -438,6 +484,7 @@ export class MemoryBank {
     const shut = () => {
       try {
         this.shared?.close();
+        this.replica?.close();
         this.table?.close();
       } finally {
         this.db.close();

@@ -76,6 +76,12 @@ export class SharedBank {
     await this.sync();
   }
 
+  /** The table version reads should see: a reader's, synced with the store at most every 5 s; a writer's, its own last write (another writer's commit: at its next write). */
+  async latest(): Promise<number | null> {
+    await this.fresh();
+    return this.seen;
+  }
+
   /** A read, retried once on the latest version when another writer's cleanup removed what it read. */
   async read<T>(fn: () => Promise<T>): Promise<T> {
     try {

@@ -3,8 +3,12 @@
 // bucket, refused credentials, no network: CmtError BANK_UNAVAILABLE naming what to fix), and the
 // redaction that keeps secrets out of every message and log line. Credentials are never options
 // here: LanceDB's object store reads them from the standard places (environment variables such as
-// AWS_ACCESS_KEY_ID / AWS_PROFILE, the profile files, the platform's default chain).
+// AWS_ACCESS_KEY_ID / AWS_PROFILE, the profile files, the platform's default chain). Also where a
+// store's bank is replicated on this machine for reading (replicaDirFor).
+import { createHash } from 'node:crypto';
+import * as path from 'node:path';
 import type * as lancedb from '@lancedb/lancedb';
+import envPaths from 'env-paths';
 import { CmtError } from './types';
 
 /** How the engine reaches a bank (settings, CLI flags): never credentials. */
@@ -17,6 +21,11 @@ export interface BankAccess {
   region?: string;
   /** Seconds after which a read checks the store for other machines' commits (default READ_CONSISTENCY_S; 0: every read). */
   readConsistencyS?: number;
+  /**
+   * An object-store bank's local copy for reading (bankReplica.ts, experimental): 'on' (a folder of
+   * this bank in the user's cache folder, replicaDirFor), a folder, or 'off' (the default).
+   */
+  replica?: string;
 }
 
 /** The object-store schemes the bank accepts (LanceDB's own names). */
@@ -49,6 +58,18 @@ export function connectOptionsFor(uri: string, access: BankAccess = {}): Partial
   if (access.region) storageOptions.region = access.region;
   // Reads see other machines' commits within this many seconds (each check costs a request to the store).
   return { storageOptions, readConsistencyInterval: access.readConsistencyS ?? READ_CONSISTENCY_S };
+}
+
+/**
+ * Where an object-store bank's replica lives (bankReplica.ts): the folder `access.replica` names, or
+ * with 'on' the user's cache folder (env-paths: ~/.cache on Linux, ~/Library/Caches on macOS,
+ * %LOCALAPPDATA% on Windows), one folder per bank URI and endpoint; null for a local bank or 'off'.
+ */
+export function replicaDirFor(uri: string, access: BankAccess = {}): string | null {
+  if (!isObjectStoreUri(uri) || !access.replica || access.replica === 'off') return null;
+  if (access.replica !== 'on') return access.replica;
+  const id = createHash('sha256').update(`${uri}\n${access.endpoint ?? ''}`).digest('hex').slice(0, 16);
+  return path.join(envPaths('cmt-memory', { suffix: '' }).cache, 'replicas', id);
 }
 
 /** Seconds after which a read checks the store for a newer table version (docs/RESULTS.md, "A shared bank"). */

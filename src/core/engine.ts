@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Aggregator } from './aggregate';
 import { ask, AskContext, search } from './ask';
 import { BankOpenOptions, MemoryBank } from './bank';
-import { BankAccess, connectOptionsFor, displayUri } from './bankStore';
+import { BankAccess, connectOptionsFor, displayUri, replicaDirFor } from './bankStore';
 import { Compressor } from './compress';
 import { Decoder } from './decode';
 import { Embedder } from './embed';
@@ -78,7 +78,8 @@ export class Engine {
     const meta = { packId: m.packId, memorySlots: m.cmt.memorySlots, memoryDim: m.cmt.memoryDim, embedDim: m.embedder?.dim ?? 0 };
     const access = opts.access ?? {};
     const connectOptions = connectOptionsFor(opts.bankUri, access);
-    const bank = await MemoryBank.open(opts.bankUri, meta, { ...(opts.bank ?? engineSwitches().bank), readOnly: access.readOnly, connectOptions, log: opts.log });
+    const replicaDir = replicaDirFor(opts.bankUri, access) ?? undefined;
+    const bank = await MemoryBank.open(opts.bankUri, meta, { ...(opts.bank ?? engineSwitches().bank), readOnly: access.readOnly, connectOptions, replicaDir, log: opts.log });
     if (access.readOnly) await Engine.checkConsumer(bank, opts.bankUri, connectOptions);
     openPacks.set(pack.dir, (openPacks.get(pack.dir) ?? 0) + 1);
     try {

@@ -86,6 +86,7 @@ export function readSettings(ctx: vscode.ExtensionContext): Settings {
       readOnly: c.get<boolean>('bankReadOnly') === true,
       ...((c.get<string>('bankEndpoint') ?? '').trim() ? { endpoint: (c.get<string>('bankEndpoint') ?? '').trim() } : {}),
       ...((c.get<string>('bankRegion') ?? '').trim() ? { region: (c.get<string>('bankRegion') ?? '').trim() } : {}),
+      ...((c.get<string>('bankReplica') ?? '').trim() ? { replica: (c.get<string>('bankReplica') ?? '').trim() } : {}),
     },
   };
 }
@@ -119,4 +120,4 @@ export function initializeParams(s: Settings): InitializeParams {
 }
 
 /** Settings whose change needs the engine restarted (vs. ones read per request). */
-export const RESTART_KEYS = ['cmtMemory.packPath', 'cmtMemory.device', 'cmtMemory.bankLocation', 'cmtMemory.bankReadOnly', 'cmtMemory.bankEndpoint', 'cmtMemory.bankRegion'];
+export const RESTART_KEYS = ['cmtMemory.packPath', 'cmtMemory.device', 'cmtMemory.bankLocation', 'cmtMemory.bankReadOnly', 'cmtMemory.bankEndpoint', 'cmtMemory.bankRegion', 'cmtMemory.bankReplica'];

@@ -2,7 +2,8 @@
 // errors that name what to fix, and the redaction that keeps secrets out of messages and logs.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { bucketOf, connectOptionsFor, isObjectStoreUri, objectStoreError, redact } from '../../src/core/bankStore';
+import * as path from 'node:path';
+import { bucketOf, connectOptionsFor, isObjectStoreUri, objectStoreError, redact, replicaDirFor } from '../../src/core/bankStore';
 
 test('object-store URIs: s3, s3+ddb, gs, az are shared banks; local paths and file:// are not', () => {
   for (const u of ['s3://team/bank', 'S3://team/bank', 's3+ddb://team/bank?ddbTableName=t', 'gs://b/p', 'az://c/p']) assert.ok(isObjectStoreUri(u), u);
@@ -44,4 +45,16 @@ test('object-store errors name what to fix (bucket, credentials, network); other
     if (env === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
     else process.env.AWS_SECRET_ACCESS_KEY = env;
   }
+});
+
+test("an object-store bank's replica: off by default; on: a folder per URI and endpoint in the user's cache folder; or the folder asked for", () => {
+  const a = replicaDirFor('s3://team/mono', { endpoint: 'http://127.0.0.1:9000', replica: 'on' });
+  assert.ok(a && path.isAbsolute(a) && a.includes(path.join('cmt-memory', 'replicas')), String(a));
+  assert.notEqual(replicaDirFor('s3://team/mono', { replica: 'on' }), a); // another endpoint: another store
+  assert.notEqual(replicaDirFor('s3://team/other', { endpoint: 'http://127.0.0.1:9000', replica: 'on' }), a);
+  assert.equal(replicaDirFor('s3://team/mono', { endpoint: 'http://127.0.0.1:9000', replica: 'on' }), a); // stable
+  assert.equal(replicaDirFor('s3://team/mono'), null); // off unless asked for (experimental)
+  assert.equal(replicaDirFor('s3://team/mono', { replica: '/tmp/copy' }), '/tmp/copy');
+  assert.equal(replicaDirFor('s3://team/mono', { replica: 'off' }), null);
+  assert.equal(replicaDirFor('/home/me/.cmt/bank', { replica: 'on' }), null); // a local bank is read in place
 });
