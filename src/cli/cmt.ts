@@ -146,7 +146,7 @@ export function buildProgram(run: Run): Command {
     .option('--read-only', 'never write the bank (memorize/forget fail, no compaction; also CMT_BANK_READ_ONLY=1)')
     .option('--bank-endpoint <url>', "the object store's endpoint, for S3-compatible stores (also CMT_BANK_ENDPOINT)")
     .option('--bank-region <region>', "the object store's region (also CMT_BANK_REGION)")
-    .option('--bank-replica <on|off|dir>', "experimental: copy an object-store bank to this machine for reading (on: in the user's cache folder; or a folder; also CMT_BANK_REPLICA; default off)")
+    .option('--bank-replica <on|off|dir>', "copy an object-store bank to this machine for reading: on (the default, in the user's cache folder), off, or a folder (also CMT_BANK_REPLICA)")
     .addOption(new Option('--device <device>', 'execution device').choices([...DEVICES]).default('auto'))
     .option('--json', 'machine-readable JSON output on stdout, no progress bars')
     .option('-v, --verbose', "show the engine process's log on stderr")

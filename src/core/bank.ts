@@ -8,7 +8,7 @@ import type { Schema, Table as ArrowTable } from 'apache-arrow';
 import { DEFAULT_TEXT_INDEX, DEFAULT_VECTOR_INDEX, stripUndefined, TextIndexer, TextIndexOptions, VectorIndexer, VectorIndexInfo, VectorIndexOptions } from './bankIndex';
 import { BankMeta, decodeRow, encodeRows, FileState, PackTableInfo, readFileStates, Row, rowsOf, schemaFor, searchColumns, sqlString, tableLayout, TableLayout, tableNameForPack } from './bankSchema';
 import { BankSearch, SearchHow, TextHit, VectorHit } from './bankSearch';
-import { BankReplica } from './bankReplica';
+import { BankReplica, ReplicaSlot } from './bankReplica';
 import { SharedBank } from './bankShared';
 import { isLocalUri, listPackTables, localPath, openPackTable, tableBytes } from './bankStorage';
 import { isObjectStoreUri } from './bankStore';
@@ -59,8 +59,8 @@ export class MemoryBank {
   private switching: Promise<unknown> | null = null;
   /** A bank other processes write too (null: this process is its only writer). */
   private shared: SharedBank | null = null;
-  /** An object-store bank's local copy that reads use while it is current (null: none). */
-  private replica: BankReplica | null = null;
+  /** An object-store bank's local copy that reads use while it is current, opened at the first read (null: none). */
+  private replica: ReplicaSlot | null = null;
 
   private constructor(
     private readonly db: lancedb.Connection,
@@ -128,8 +128,8 @@ export class MemoryBank {
     if (table) bank.shared = await SharedBank.attach(db, table, { onStore: opts.shared ?? isObjectStoreUri(uri), readOnly, localDir: isLocalUri(uri) ? localPath(uri) : null }, () => bank.foreignWrite());
     if (table && bank.shared?.onStore && opts.replicaDir) {
       const local = (dir: string) => MemoryBank.open(dir, meta, { textIndex: opts.textIndex, vectorIndex: opts.vectorIndex, log: opts.log, shared: false });
-      bank.replica = await BankReplica.open(opts.replicaDir, table, layout, local, bank.log);
-      bank.replica?.at(null); // the first copy starts now, in the background
+      const dir = opts.replicaDir;
+      bank.replica = new ReplicaSlot(dir, () => BankReplica.open(dir, table, layout, local, bank.log));
     }
     // A bank reopened past the threshold gets its index (in the background). Small tables start
     // nothing in the background: only the row count is read, here, before open() returns.
@@ -304,7 +304,8 @@ export class MemoryBank {
   // ---- searches (bankSearch.ts) ------------------------------------------------------------
   /** A read from the local replica when it holds the version this bank is at (object storage; bankReplica.ts), else from the table. */
   private async read<T>(fromReplica: (r: MemoryBank) => Promise<T>, fromTable: () => Promise<T>): Promise<T> {
-    const r = this.replica && this.shared ? (this.assertOpen(), this.replica.at(await this.shared.latest())) : null;
+    const replica = this.replica && this.shared ? await this.replica.get() : null;
+    const r = replica ? (this.assertOpen(), replica.at(await this.shared!.latest())) : null;
     return r ? fromReplica(r) : this.reading(fromTable);
   }
 
@@ -438,7 +439,7 @@ export class MemoryBank {
 
   /** The local replica of an object-store bank (bankReplica.ts): its folder, the store version it holds, the reads it served; null when there is none. */
   get replicaState(): { dir: string; version: number | null; reads: number } | null {
-    return this.replica ? { dir: this.replica.dir, version: this.replica.version, reads: this.replica.reads } : null;
+    return this.replica?.state ?? null;
   }
 
   /** Resolves when the replica's sync in flight (if any) is done: it then serves the reads, until the store moves on. */

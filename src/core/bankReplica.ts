@@ -6,7 +6,8 @@
 // moves, the files whose content hash changed are copied again and the removed ones dropped, so a
 // replica costs a full copy once and then only what changed. Reads use it only while it holds the
 // version the shared bank is at; otherwise they go to the store as before while a sync runs in the
-// background, so a reader never answers from older rows than it would without a replica.
+// background, so a reader never answers from older rows than it would without a replica. The first
+// copy starts at the first read (an engine that only memorizes copies nothing).
 // A replica that cannot be opened or synced (disk full, corrupt folder) is logged and skipped.
 import { promises as fsp } from 'node:fs';
 import type * as lancedb from '@lancedb/lancedb';
@@ -108,5 +109,40 @@ export class BankReplica {
 
   close(): void {
     this.local.close();
+  }
+}
+
+/** A bank's replica, opened at the first read: an engine that only memorizes (a CI job) makes none. */
+export class ReplicaSlot {
+  private opened: BankReplica | null = null;
+  private opening: Promise<BankReplica | null> | null = null;
+  private closed = false;
+
+  constructor(
+    readonly dir: string,
+    private readonly open: () => Promise<BankReplica | null>,
+  ) {}
+
+  /** The replica, opened at the first call (null: it could not be made, or the bank is closed). */
+  get(): Promise<BankReplica | null> {
+    this.opening ??= this.open().then((r) => {
+      if (this.closed) r?.close();
+      return (this.opened = this.closed ? null : r);
+    });
+    return this.opening;
+  }
+
+  /** Its folder, the store version it holds and the reads it served (nothing before it is opened). */
+  get state(): { dir: string; version: number | null; reads: number } {
+    return { dir: this.dir, version: this.opened?.version ?? null, reads: this.opened?.reads ?? 0 };
+  }
+
+  async idle(): Promise<void> {
+    await this.opened?.idle();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.opened?.close();
   }
 }

@@ -18,6 +18,8 @@ export class SharedBank {
   /** The table version this process last wrote or read its file state at (null: unknown). */
   private seen: number | null = null;
   private lastSync = Date.now();
+  /** A reader's sync in flight: concurrent reads wait for it rather than read at the version it is leaving. */
+  private refreshing: Promise<void> | null = null;
 
   constructor(
     private readonly table: lancedb.Table,
@@ -71,9 +73,12 @@ export class SharedBank {
 
   /** A reader's view of the file state: synced with the store at most every `everyMs` (writers sync under the lease). */
   async fresh(everyMs = 5000): Promise<void> {
-    if (this.lease || Date.now() - this.lastSync < everyMs) return;
-    this.lastSync = Date.now();
-    await this.sync();
+    if (this.lease) return;
+    if (!this.refreshing && Date.now() - this.lastSync >= everyMs) {
+      this.lastSync = Date.now();
+      this.refreshing = this.sync().finally(() => (this.refreshing = null));
+    }
+    await this.refreshing;
   }
 
   /** The table version reads should see: a reader's, synced with the store at most every 5 s; a writer's, its own last write (another writer's commit: at its next write). */

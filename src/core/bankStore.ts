@@ -22,8 +22,8 @@ export interface BankAccess {
   /** Seconds after which a read checks the store for other machines' commits (default READ_CONSISTENCY_S; 0: every read). */
   readConsistencyS?: number;
   /**
-   * An object-store bank's local copy for reading (bankReplica.ts, experimental): 'on' (a folder of
-   * this bank in the user's cache folder, replicaDirFor), a folder, or 'off' (the default).
+   * An object-store bank's local copy for reading (bankReplica.ts): 'on' (the default: a folder of
+   * this bank in the user's cache folder, replicaDirFor), a folder, or 'off'.
    */
   replica?: string;
 }
@@ -61,13 +61,13 @@ export function connectOptionsFor(uri: string, access: BankAccess = {}): Partial
 }
 
 /**
- * Where an object-store bank's replica lives (bankReplica.ts): the folder `access.replica` names, or
- * with 'on' the user's cache folder (env-paths: ~/.cache on Linux, ~/Library/Caches on macOS,
- * %LOCALAPPDATA% on Windows), one folder per bank URI and endpoint; null for a local bank or 'off'.
+ * Where an object-store bank's replica lives (bankReplica.ts): the folder `access.replica` names, else
+ * the user's cache folder (env-paths: ~/.cache on Linux, ~/Library/Caches on macOS, %LOCALAPPDATA% on
+ * Windows), one folder per bank URI and endpoint; null for a local bank or with 'off'.
  */
 export function replicaDirFor(uri: string, access: BankAccess = {}): string | null {
-  if (!isObjectStoreUri(uri) || !access.replica || access.replica === 'off') return null;
-  if (access.replica !== 'on') return access.replica;
+  if (!isObjectStoreUri(uri) || access.replica === 'off') return null;
+  if (access.replica && access.replica !== 'on') return access.replica;
   const id = createHash('sha256').update(`${uri}\n${access.endpoint ?? ''}`).digest('hex').slice(0, 16);
   return path.join(envPaths('cmt-memory', { suffix: '' }).cache, 'replicas', id);
 }

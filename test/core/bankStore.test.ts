@@ -47,13 +47,13 @@ test('object-store errors name what to fix (bucket, credentials, network); other
   }
 });
 
-test("an object-store bank's replica: off by default; on: a folder per URI and endpoint in the user's cache folder; or the folder asked for", () => {
+test("an object-store bank's replica: a folder per URI and endpoint in the user's cache folder (the default), the folder asked for, or none", () => {
   const a = replicaDirFor('s3://team/mono', { endpoint: 'http://127.0.0.1:9000', replica: 'on' });
   assert.ok(a && path.isAbsolute(a) && a.includes(path.join('cmt-memory', 'replicas')), String(a));
   assert.notEqual(replicaDirFor('s3://team/mono', { replica: 'on' }), a); // another endpoint: another store
   assert.notEqual(replicaDirFor('s3://team/other', { endpoint: 'http://127.0.0.1:9000', replica: 'on' }), a);
   assert.equal(replicaDirFor('s3://team/mono', { endpoint: 'http://127.0.0.1:9000', replica: 'on' }), a); // stable
-  assert.equal(replicaDirFor('s3://team/mono'), null); // off unless asked for (experimental)
+  assert.equal(replicaDirFor('s3://team/mono'), replicaDirFor('s3://team/mono', { replica: 'on' })); // on by default
   assert.equal(replicaDirFor('s3://team/mono', { replica: '/tmp/copy' }), '/tmp/copy');
   assert.equal(replicaDirFor('s3://team/mono', { replica: 'off' }), null);
   assert.equal(replicaDirFor('/home/me/.cmt/bank', { replica: 'on' }), null); // a local bank is read in place

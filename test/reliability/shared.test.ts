@@ -33,7 +33,8 @@ const logs: string[] = [];
 
 function client(init: Partial<InitializeParams> & { bankUri: string }, batchSize = 4): EngineClient {
   const c = new EngineClient({
-    init: { packDir: PACK, device: 'cpu', settings: { batchSize }, ...init, access: { endpoint: moto.endpoint, ...init.access } },
+    // Each engine process its own replica folder (on by default), as on separate machines; not the user's cache.
+    init: { packDir: PACK, device: 'cpu', settings: { batchSize }, ...init, access: { endpoint: moto.endpoint, replica: path.join(tmp, `replica-${clients.length}`), ...init.access } },
     backoffInitialMs: 100,
     onStderr: (l) => logs.push(l),
   });
@@ -91,7 +92,7 @@ async function rejectsWith(p: Promise<unknown>, code: string, re: RegExp): Promi
 before(async () => {
   if (skip) return;
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cmt-shared-test-'));
-  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDTESTING', AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: 'us-east-1' });
+  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDTESTING', AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: 'us-east-1', CMT_BANK_REPLICA: path.join(tmp, 'replica-cli') });
   moto = await startMoto();
   await moto.createBucket('team');
 });
@@ -149,6 +150,8 @@ test('a reader copies the bank to its disk and reads there while it is current; 
   const reader = await MemoryBank.open(bankUri, META, { readOnly: true, connectOptions, replicaDir: dir });
   const direct = await MemoryBank.open(bankUri, META, { readOnly: true, connectOptions });
   try {
+    assert.equal(reader.replicaState?.version, null); // nothing copied before the first read
+    assert.equal((await reader.textSearch(term('docs', 3), 1))[0]?.record.path, 'docs/note-3.md'); // from the store, and the copy starts
     await reader.whenReplicated();
     assert.equal(reader.replicaState?.dir, dir);
     const q = term('docs', 3);
@@ -281,7 +284,7 @@ test('a reader keeps answering while a writer commits and compacts', { skip }, a
   const bankUri = 's3://team/rw';
   const w = client({ bankUri });
   await w.memorize({ paths: ['base'], root: ws });
-  const r = client({ bankUri, access: { readOnly: true } });
+  const r = client({ bankUri, access: { readOnly: true } }); // reads through its replica while it is current
   await r.start();
   let writing = true;
   const writer = (async () => {
