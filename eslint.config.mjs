@@ -96,12 +96,6 @@ export default tseslint.config(
     },
   },
   {
-    // The bank's table class: writes, reads (each also through the object-store replica) and index
-    // upkeep share its private state; splitting its writes out is open work (docs/team.md).
-    files: ['src/core/bank.ts'],
-    rules: { 'max-lines': ['error', { max: 500 }] },
-  },
-  {
     files: ['src/webview/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {

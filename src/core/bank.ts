@@ -1,13 +1,14 @@
 // The memory bank: compressed chunks stored in LanceDB, one table per model pack, so memories made by
 // one pack are never read with another and a bank folder can hold several packs side by side.
-// MemoryBank is the table: per-file state, writes (serialised per bank object, one commit each),
-// reads and the searches (bankSearch.ts); bankStorage.ts opens it, bankSchema.ts lays its rows
-// out, bankIndex.ts keeps its vector and full-text indexes.
+// MemoryBank is the table: per-file state, writes (bankWrites.ts; serialised per bank object),
+// reads and the searches (bankSearch.ts; on object storage through a local replica, bankReplica.ts);
+// bankStorage.ts opens it, bankSchema.ts lays its rows out, bankIndex.ts keeps its indexes.
 import * as lancedb from '@lancedb/lancedb';
 import type { Schema, Table as ArrowTable } from 'apache-arrow';
 import { DEFAULT_TEXT_INDEX, DEFAULT_VECTOR_INDEX, stripUndefined, TextIndexer, TextIndexOptions, VectorIndexer, VectorIndexInfo, VectorIndexOptions } from './bankIndex';
-import { BankMeta, decodeRow, encodeRows, FileState, PackTableInfo, readFileStates, Row, rowsOf, schemaFor, searchColumns, sqlString, tableLayout, TableLayout, tableNameForPack } from './bankSchema';
+import { BankMeta, decodeRow, FileState, PackTableInfo, readFileStates, rowsOf, schemaFor, searchColumns, sqlString, tableLayout, TableLayout, tableNameForPack } from './bankSchema';
 import { BankSearch, SearchHow, TextHit, VectorHit } from './bankSearch';
+import { deleteFile, FileItem, renameFile, upsertFile, upsertFiles, WriteTarget } from './bankWrites';
 import { BankReplica, ReplicaSlot } from './bankReplica';
 import { SharedBank } from './bankShared';
 import { isLocalUri, listPackTables, localPath, openPackTable, tableBytes } from './bankStorage';
@@ -192,113 +193,40 @@ export class MemoryBank {
       .map(([p, s]) => ({ path: p, ...s }));
   }
 
-  /**
-   * Replace a file's memories in one commit (merge-insert on id, deleting the file's rows that
-   * are not in the new set). Same contentHash as stored: no rewrite (only mtime is refreshed
-   * when it changed). Empty `chunks` deletes the file. Returns whether rows were written.
-   */
-  upsertFile(p: string, contentHash: string, mtimeMs: number, chunks: CompressedChunk[]): Promise<boolean> {
-    return this.serial(() => this._upsertFile(p, contentHash, mtimeMs, chunks));
-  }
-
-  private async _upsertFile(p: string, contentHash: string, mtimeMs: number, chunks: CompressedChunk[]): Promise<boolean> {
+  /** What a per-file write (bankWrites.ts) works on; call inside serial(). */
+  private async target(): Promise<WriteTarget> {
     const table = this.writable();
-    const cache = await this.fileCache();
-    const prev = cache.get(p);
-    if (prev && prev.contentHash === contentHash && prev.chunks === chunks.length) {
-      if (prev.mtimeMs !== mtimeMs) {
-        await table.update({ where: `path = ${sqlString(p)}`, values: { mtime_ms: mtimeMs } });
-        prev.mtimeMs = mtimeMs;
-      }
-      return false;
-    }
-    if (chunks.length === 0) {
-      await this._deleteFile(p);
-      return true;
-    }
-    const rows = encodeRows(this.layout, p, contentHash, mtimeMs, chunks);
-    await this.mergeFileRows(table, p, rows, !!prev);
-    cache.set(p, { contentHash, mtimeMs, chunks: rows.length });
-    this.search.filesChanged();
-    this.fts.markDirty();
-    await this.indexIfDue(table);
-    return true;
-  }
-
-  /**
-   * Several files at once: files new to the bank are added in ONE commit (a commit per file costs
-   * ~10 ms and a table version + fragment each, which made 10,000 small files slow and bloated);
-   * files already in the bank go through upsertFile one by one. All-or-nothing for the new files.
-   */
-  upsertFiles(items: Array<{ path: string; contentHash: string; mtimeMs: number; chunks: CompressedChunk[] }>): Promise<void> {
-    return this.serial(async () => {
-      const table = this.writable();
-      const cache = await this.fileCache();
-      const fresh = items.filter((it) => !cache.has(it.path) && it.chunks.length > 0);
-      const freshSet = new Set(fresh);
-      const rows = fresh.flatMap((it) => encodeRows(this.layout, it.path, it.contentHash, it.mtimeMs, it.chunks));
-      if (rows.length > 0) {
-        await table.add(lancedb.makeArrowTable(rows, { schema: schemaFor(this.meta) }));
-        for (const it of fresh) cache.set(it.path, { contentHash: it.contentHash, mtimeMs: it.mtimeMs, chunks: it.chunks.length });
+    const files = await this.fileCache();
+    return {
+      table,
+      layout: this.layout,
+      files,
+      changed: async (grew) => {
         this.search.filesChanged();
         this.fts.markDirty();
-        await this.indexIfDue(table);
-      }
-      for (const it of items) if (!freshSet.has(it)) await this._upsertFile(it.path, it.contentHash, it.mtimeMs, it.chunks);
-    });
+        if (grew) await this.indexIfDue(table);
+      },
+    };
   }
 
-  private async mergeFileRows(table: lancedb.Table, p: string, rows: Row[], existed: boolean): Promise<void> {
-    const data = lancedb.makeArrowTable(rows, { schema: schemaFor(this.meta) });
-    if (!existed) {
-      await table.add(data);
-      return;
-    }
-    await table
-      .mergeInsert('id')
-      .whenMatchedUpdateAll()
-      .whenNotMatchedInsertAll()
-      .whenNotMatchedBySourceDelete({ where: `path = ${sqlString(p)}` })
-      .execute(data);
+  /** Replace a file's memories in one commit (bankWrites.ts upsertFile). Empty `chunks` deletes the file. Returns whether rows were written. */
+  upsertFile(p: string, contentHash: string, mtimeMs: number, chunks: CompressedChunk[]): Promise<boolean> {
+    return this.serial(async () => upsertFile(await this.target(), { path: p, contentHash, mtimeMs, chunks }));
+  }
+
+  /** Several files at once: the new ones in one commit (bankWrites.ts upsertFiles). */
+  upsertFiles(items: FileItem[]): Promise<void> {
+    return this.serial(async () => upsertFiles(await this.target(), items));
   }
 
   /** Remove a file's memories. Returns whether it had any. */
   deleteFile(p: string): Promise<boolean> {
-    return this.serial(() => this._deleteFile(p));
-  }
-
-  private async _deleteFile(p: string): Promise<boolean> {
-    const table = this.writable();
-    const cache = await this.fileCache();
-    if (!cache.has(p)) return false;
-    await table.delete(`path = ${sqlString(p)}`);
-    cache.delete(p);
-    this.search.filesChanged();
-    this.fts.markDirty();
-    return true;
+    return this.serial(async () => deleteFile(await this.target(), p));
   }
 
   /** Move a file's memories to a new path (ids follow), replacing whatever `to` held. */
   renameFile(from: string, to: string): Promise<boolean> {
-    return this.serial(() => this._renameFile(from, to));
-  }
-
-  private async _renameFile(from: string, to: string): Promise<boolean> {
-    const table = this.writable();
-    if (from === to) return false;
-    const cache = await this.fileCache();
-    const st = cache.get(from);
-    if (!st) return false;
-    const rows = await rowsOf(table.query().where(`path = ${sqlString(from)}`));
-    const records = rows.map(decodeRow);
-    const moved = encodeRows(this.layout, to, st.contentHash, st.mtimeMs, records);
-    await this.mergeFileRows(table, to, moved, cache.has(to));
-    cache.set(to, { ...st, chunks: moved.length });
-    await table.delete(`path = ${sqlString(from)}`);
-    cache.delete(from);
-    this.search.filesChanged();
-    this.fts.markDirty();
-    return true;
+    return this.serial(async () => renameFile(await this.target(), from, to));
   }
 
   // ---- searches (bankSearch.ts) ------------------------------------------------------------
@@ -306,7 +234,14 @@ export class MemoryBank {
   private async read<T>(fromReplica: (r: MemoryBank) => Promise<T>, fromTable: () => Promise<T>): Promise<T> {
     const replica = this.replica && this.shared ? await this.replica.get() : null;
     const r = replica ? (this.assertOpen(), replica.at(await this.shared!.latest())) : null;
-    return r ? fromReplica(r) : this.reading(fromTable);
+    if (r) {
+      try {
+        return await fromReplica(r);
+      } catch (e) {
+        replica!.failed(e); // (a damaged copy: copied again; this read goes to the store)
+      }
+    }
+    return this.reading(fromTable);
   }
 
   /** Nearest keys by cosine distance (exact; approximate beside exact on unindexed rows once the table has an ANN index). */

@@ -25,13 +25,16 @@ export class BankReplica {
   private syncing: Promise<void> | null = null;
   /** Reads the replica served (the rest went to the store). */
   reads = 0;
+  /** A read failed: the next sync starts from an empty folder. */
+  private fresh = false;
 
   private constructor(
     /** The store's table (the shared bank's handle). */
     private readonly remote: lancedb.Table,
     /** The local copy: a private bank in `dir`. */
-    readonly local: MemoryBank,
+    private local: MemoryBank,
     readonly dir: string,
+    private readonly openLocal: (dir: string) => Promise<MemoryBank>,
     private readonly log: Logger,
   ) {}
 
@@ -60,7 +63,7 @@ export class BankReplica {
       local.close();
       return null;
     }
-    return new BankReplica(remote, local, dir, log);
+    return new BankReplica(remote, local, dir, openLocal, log);
   }
 
   /** The local bank when it holds store version `version`; else null, and a sync to the latest version starts in the background. */
@@ -73,6 +76,13 @@ export class BankReplica {
       .catch((e: unknown) => this.log(`bank replica not synced (reads go to the store): ${(e as Error).message}`))
       .finally(() => (this.syncing = null));
     return null;
+  }
+
+  /** A read of the replica failed (its files damaged or removed under it): it serves nothing until a fresh copy is made. */
+  failed(e: unknown): void {
+    this.log(`bank replica in ${this.dir} failed a read (${(e as Error).message}): reading the store while it is copied again`);
+    this.synced = null;
+    this.fresh = true;
   }
 
   /** The store's table version the replica holds (null: not synced yet). */
@@ -89,6 +99,12 @@ export class BankReplica {
   async sync(): Promise<void> {
     const version = await this.remote.version();
     if (version === this.synced) return;
+    if (this.fresh) {
+      this.fresh = false;
+      this.local.close();
+      await fsp.rm(this.dir, { recursive: true, force: true });
+      this.local = await this.openLocal(this.dir);
+    }
     const want = await readFileStates(this.remote);
     const same = (a: FileState | undefined, b: FileState | undefined) => !!a && !!b && a.contentHash === b.contentHash && a.chunks === b.chunks;
     // Decided under the replica's write lock, on its files as they are (another process may share the folder).

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
-import { MemoryBank } from '../../src/core/bank';
+import { MemoryBank, tableNameForPack as tableName } from '../../src/core/bank';
 import { connectOptionsFor } from '../../src/core/bankStore';
 import { EngineClient } from '../../src/core/client';
 import type { InitializeParams } from '../../src/core/protocol';
@@ -183,6 +183,15 @@ test('a reader copies the bank to its disk and reads there while it is current; 
     const copy = await MemoryBank.open(dir, META, { readOnly: true });
     assert.deepEqual((await copy.listFiles()).map((f) => [f.path, f.contentHash]), (await direct.listFiles()).map((f) => [f.path, f.contentHash]));
     copy.close();
+    // A damaged copy (its data files removed under it): the read goes to the store, the copy is made again.
+    const data = path.join(dir, `${tableName(META.packId)}.lance`, 'data');
+    for (const f of fs.readdirSync(data)) fs.rmSync(path.join(data, f));
+    for (let i = 0; i < 2; i++) assert.equal((await reader.textSearch(term('docs', 9), 1))[0]?.record.path, 'docs/note-9.md');
+    await reader.whenReplicated();
+    const served = reader.replicaState?.reads ?? 0;
+    assert.equal((await reader.textSearch(term('docs', 9), 1))[0]?.record.path, 'docs/note-9.md');
+    assert.equal(reader.replicaState?.reads, served + 1);
+    assert.ok(fs.readdirSync(data).length > 0, 'the copy was made again');
   } finally {
     reader.close();
     direct.close();
