@@ -190,7 +190,7 @@ async function generateAnswer(
   // The reader (and copy decoding) read the pack's choice of chunks, each cut to its line window (readerFocus.ts).
   const rawText =
     mode === 'memory+chunk' || mode === 'top-chunk'
-      ? readerView(text, matched, defaults.contextChunks, defaults, (x) => x.record).map((v) => ({ ...v.chunk.record, text: v.text, anchor: v.anchor }))
+      ? readerView(text, matched, defaults.contextChunks, defaults, (x) => x.record).map((v) => ({ ...v.chunk.record, text: v.text, anchor: v.anchor, whole: v.whole }))
       : mode === 'rag'
         ? matched.map((x) => x.record)
         : [];

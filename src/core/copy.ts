@@ -8,7 +8,8 @@
 // `NoAppException` subclass?" answered "NoAppException" (or "#") says nothing, so the reader must go
 // on copying ("NoAppException(click.UsageError"). Nor can it end inside a word of its source ("Creat").
 // When the reader was shown exactly what the question names (readerNamed.ts: a doc's first sentence,
-// a key's value), the answer must begin where that text begins: the model decides where it ends.
+// a key's value), the answer must begin where that text begins: the model decides where it ends,
+// unless the window is exactly a value (readerForms.ts: a date, a list, a command), then it is all of it.
 
 import { topN } from './logits';
 import { namesOnly, quotedWords } from './terms';
@@ -24,16 +25,20 @@ export interface CopySources {
   question?: string;
   /** When given, the answer must be a prefix of one of these (readerFocus.ts ReaderWindow.anchor). */
   anchors?: readonly string[];
+  /** The answer must be one of the anchors whole: each is exactly a value (a date, a list, a version). */
+  wholeAnchors?: boolean;
 }
 
-export function copySources(chunks: ReadonlyArray<{ text: string; path: string; anchor?: string }>, question?: string): CopySources {
-  const anchors = chunks.flatMap((c) => (c.anchor ? [c.anchor] : []));
-  return { texts: chunks.flatMap((c) => [c.text, c.path]), question, ...(anchors.length ? { anchors } : {}) };
+export function copySources(chunks: ReadonlyArray<{ text: string; path: string; anchor?: string; whole?: boolean }>, question?: string): CopySources {
+  const anchored = chunks.filter((c) => c.anchor);
+  const anchors = anchored.map((c) => c.anchor!);
+  const wholeAnchors = anchored.length > 0 && anchored.every((c) => c.whole);
+  return { texts: chunks.flatMap((c) => [c.text, c.path]), question, ...(anchors.length ? { anchors } : {}), ...(wholeAnchors ? { wholeAnchors } : {}) };
 }
 
 /** The constraint for a pack's tokenizer (the sources tokenized as plain text: no special tokens). */
 export function copyConstraint(src: CopySources, tok: { encode(t: string): number[]; plain(t: string): string; decode(ids: number[]): string }): CopyConstraint {
-  return new CopyConstraint(src.texts, (t) => tok.encode(tok.plain(t)), (ids) => tok.decode(ids), src.question, src.anchors);
+  return new CopyConstraint(src.texts, (t) => tok.encode(tok.plain(t)), (ids) => tok.decode(ids), src.question, src.anchors, src.wholeAnchors);
 }
 
 export class CopyConstraint {
@@ -51,6 +56,7 @@ export class CopyConstraint {
    * @param decode   the pack tokenizer's decode
    * @param question the question: the answer may not end while it names only what the question quotes
    * @param anchors  when non-empty, the answer must be a prefix of one of them
+   * @param wholeAnchors the answer may end only where an anchor ends
    */
   constructor(
     sources: readonly string[],
@@ -58,6 +64,7 @@ export class CopyConstraint {
     private readonly decode: (ids: number[]) => string,
     question = '',
     anchors: readonly string[] = [],
+    private readonly wholeAnchors = false,
   ) {
     this.subject = quotedWords(question);
     const anchored = anchors.map((a) => a.trimStart()).filter((a) => a.length > 0);
@@ -81,7 +88,8 @@ export class CopyConstraint {
   /** The `k` best tokens allowed after `tokens` (best first): each beam of a beam search asks for its own. */
   best(logits: Float32Array, stopIds: ReadonlySet<number>, tokens: readonly number[], k: number): number[] {
     const answer = this.decode([...tokens]);
-    const canStop = answer.trim().length > 0 && !namesOnly(answer, this.subject) && this.endsWord(answer.trim().toLowerCase());
+    const said = answer.trim().toLowerCase();
+    const canStop = said.length > 0 && !namesOnly(answer, this.subject) && this.endsWord(said) && (!this.wholeAnchors || this.anchors.some((a) => a.trimEnd() === said));
     const tried = new Set<number>();
     const allowed: number[] = [];
     const consider = (id: number) => {

@@ -72,6 +72,8 @@ export interface ReaderWindow {
   text: string;
   /** The text the answer must begin (copy.ts): a doc's first sentence, a key's or a name's value. */
   anchor?: string;
+  /** The anchor is exactly the answer's value (its window said where it ends): the answer must be all of it. */
+  whole?: boolean;
 }
 
 /**
@@ -84,7 +86,7 @@ export function readerWindow(question: string, text: string, win: FocusWindow = 
   const named = namedWindow(question, { path, text, defines });
   if (!named) return { text: focusText(question, text, win, path) };
   const shown = lines.slice(...named.lines);
-  return { text: dedent(shown).join('\n'), anchor: anchorOf(shown, named.col, named.end) };
+  return { text: dedent(shown).join('\n'), anchor: anchorOf(shown, named.col, named.end), ...(named.end !== undefined ? { whole: true } : {}) };
 }
 
 /** The answer's start: the window from column `col` of its first line (to column `end` of a one-line window), comment stars left out, up to a doc's closing quotes. */

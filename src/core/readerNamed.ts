@@ -16,6 +16,7 @@
 // there. Chosen on real-dev (docs/RESULTS.md, "Named windows"); the last on the synthetic dev split
 // (real-dev asks no such question). Citations and grounding keep the whole chunk.
 import { headingLevels } from './headings';
+import { FORM_FINDERS } from './readerForms';
 import { lineDefinitions, flatten } from './syntax';
 import { backticked, versionsIn } from './terms';
 
@@ -64,8 +65,9 @@ const DOC_START = /.*\bhelp\s*=\s*["']|^\s*(?:\/\*\*|\*)?\s*(?:[rRuUbB]?(?:"{3}|
 /** Where a config key's value starts: after its `=` or `:`. */
 const KEY_VALUE = /^[^=:]*[=:]\s*["']?/;
 
-/** What the reader looks for, in this order: the subject's doc, a config key, an assignment. */
+/** What the reader looks for, in this order: a question of a known form (readerForms.ts), the subject's doc, a config key, an assignment, the latest release. */
 const FINDERS: Finder[] = [
+  ...FORM_FINDERS,
   (q, lines, v) => {
     const [name] = docNames(q);
     if (!name) return null;

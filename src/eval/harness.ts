@@ -152,7 +152,7 @@ async function withChunks(a: Asked, full: { matched: MatchedMemory[]; ms: number
   // As Engine.ask: the pack's chunk choice and line window, or the variant's (readerFocus.ts).
   const d = a.bank.engine.pack.manifest.defaults;
   const reader = { readerRerank: v === 'cmt_plus_chunk_rerank' || d.readerRerank, readerFocus: v === 'cmt_plus_chunk_focus' ? DEFAULT_FOCUS : d.readerFocus };
-  const shown = readerView(a.qa.question, recs, chunks, reader, (r) => r).map((x) => ({ ...x.chunk, text: x.text, anchor: x.anchor }));
+  const shown = readerView(a.qa.question, recs, chunks, reader, (r) => r).map((x) => ({ ...x.chunk, text: x.text, anchor: x.anchor, whole: x.whole }));
   const ids = a.bank.ragPrompt(a.qa.question, shown, a.s.ragMaxTokens);
   await gen(a, v, ids, prefix, a.s.alpha, a.tq + full.ms + (now() - t), recs, shown);
 }

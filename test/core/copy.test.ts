@@ -131,6 +131,17 @@ test('copy: with anchors the answer must begin where an anchor begins, and may e
   assert.equal(c.pick(logits({ ' on': 9 }), STOP, [VOCAB.indexOf('80'), VOCAB.indexOf('80')]), 0);
 });
 
+test('copy: a whole anchor (exactly a value) may end only where the anchor ends, though the model would stop at a word before', () => {
+  const c = new CopyConstraint(['listens on port 8080 80'], encode, decode, '', ['8080 80'], true);
+  const eighty = VOCAB.indexOf('80');
+  // "8080" ends a word, and the model would stop there: the anchor goes on, so it may not.
+  assert.equal(c.pick(logits({ '<stop>': 9, ' ': 1 }), STOP, [eighty, eighty]), VOCAB.indexOf(' '));
+  assert.equal(c.pick(logits({ '<stop>': 9, '80': 1 }), STOP, [eighty, eighty, VOCAB.indexOf(' '), eighty]), 0);
+  // Without wholeAnchors the same answer may stop at the word.
+  const free = new CopyConstraint(['listens on port 8080 80'], encode, decode, '', ['8080 80']);
+  assert.equal(free.pick(logits({ '<stop>': 9, ' ': 1 }), STOP, [eighty, eighty]), 0);
+});
+
 test("copy: what follows the answer in its source is always a candidate, though neither the model's best nor a source's own token", () => {
   // 40 filler pieces outrank 'egister' in the model's top 32; the anchor tokenizes as one 'Register' piece.
   const vocab = ['<stop>', 'Register', 'R', 'egister', ' a', ...Array.from({ length: 40 }, (_, i) => `f${i}`)];

@@ -146,7 +146,7 @@ test('the reader reads the chunk that holds what the question names, cut to it',
 test('a question for the latest release reads the version of the first release heading', () => {
   const log = ['# Changelog for glalzeru', '', '## 3.15.8 (2023-12-30)', '', '- Internal refactoring.', '', '## 3.15.7 (2023-11-02)'];
   assert.deepEqual(latestRelease("What's the latest glalzeru release?", log, 'CHANGELOG.md'), { lines: [2, 3], col: 3, end: 9 });
-  assert.deepEqual(readerWindow("What's the latest glalzeru release?", log.join('\n'), DEFAULT_FOCUS, 'CHANGELOG.md'), { text: log[2], anchor: '3.15.8' });
+  assert.deepEqual(readerWindow("What's the latest glalzeru release?", log.join('\n'), DEFAULT_FOCUS, 'CHANGELOG.md'), { text: log[2], anchor: '3.15.8', whole: true });
   assert.equal(readerWindow('glalzeru version?', log.join('\n'), DEFAULT_FOCUS, 'CHANGELOG.md').anchor, '3.15.8');
   // A question naming a version asks about that release; a file with no release heading has none.
   assert.equal(latestRelease('When was 3.15.7 released, the last release before 3.15.8?', log, 'CHANGELOG.md'), null);
