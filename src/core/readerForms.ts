@@ -8,8 +8,9 @@
 // copy decoding (copy.ts) then makes the answer start there. Chosen on real-dev (docs/RESULTS.md,
 // "Question forms"); citations and grounding keep the whole chunk.
 import { headingLevels } from './headings';
+import { contentStems } from './readerChunks';
 import type { NamedView, NamedWindow } from './readerNamed';
-import { backticked, versionsIn } from './terms';
+import { backticked, stem, versionsIn } from './terms';
 
 export type FormFinder = (question: string, lines: readonly string[], v: NamedView) => NamedWindow | null;
 
@@ -235,5 +236,57 @@ export const outageStep: FormFinder = (q, lines) => {
   return null;
 };
 
+/** Short forms config keys use for words a question spells out (either way round). */
+const KEY_WORDS: Array<[string, string[]]> = [['db', ['database']], ['max', ['limit', 'maximum']], ['min', ['minimum']], ['num', ['number']], ['addr', ['address']], ['dir', ['directory', 'folder']], ['env', ['environment']], ['repo', ['repository']]];
+const SAME_WORD = new Map<string, string[]>();
+for (const [short, long] of KEY_WORDS) {
+  SAME_WORD.set(short, long.map(stem));
+  for (const l of long) SAME_WORD.set(stem(l), [...(SAME_WORD.get(stem(l)) ?? []), short]);
+}
+/** `KEY = value`, `key: value`, `"key": value,` (an .env line, YAML, JSON, a settings module). */
+const ASSIGNMENT = /^\s*(?:export\s+|const\s+|-\s+)?["']?([A-Za-z_][\w.-]*)["']?\s*(?::|=(?!=))\s*(.*)$/;
+/** A value on one line: a quoted string, or one token (a number, a name, a size, a time). */
+const LITERAL = /^("[^"]*"|'[^']*'|[\w.:/@#+-]+)\s*,?\s*(?:(?:#|\/\/).*)?$/;
+
+/** Files of settings: .env files, YAML, JSON, TOML, INI, and modules named config, settings, constants, defaults. */
+const CONFIG_FILE = /(^|\/)(\.env[^/]*|[^/]*\.(ya?ml|json|toml|ini|cfg|conf|properties)|[^/]*(config|settings|constants|defaults)[^/]*\.\w+)$/i;
+
+/** Whether a key's word `part` says the question's word `t`: the same stem, a short form of it, or one the start of the other ("host" of "hostname"). */
+function says(part: string, t: string): boolean {
+  if (part === t || SAME_WORD.get(part)?.includes(t)) return true;
+  return Math.min(part.length, t.length) >= 3 && (t.startsWith(part) || part.startsWith(t));
+}
+
+/**
+ * "What's the retry limit configured for trinluus?" (no name quoted): the value of the key whose
+ * words say the most of the question's (`MAX_RETRIES`: retry, limit), then the fewest words of its
+ * own the question does not say; none when two keys tie.
+ */
+export const configValue: FormFinder = (q, lines, v) => {
+  if (backticked(q).length > 0 || !CONFIG_FILE.test(v.path)) return null; // a quoted name is readerNamed.ts's config key
+  const asked = [...contentStems(q, true)];
+  let best: { at: number; col: number; end: number } | null = null;
+  let bestScore = 0;
+  let tie = false;
+  for (const [at, l] of lines.entries()) {
+    const m = ASSIGNMENT.exec(l);
+    const lit = m ? LITERAL.exec(m[2]) : null;
+    if (!m || !lit) continue;
+    const parts = [...contentStems(m[1].replace(/([a-z0-9])(?=[A-Z])/g, '$1 ').replace(/[._-]/g, ' '), false)];
+    const said = asked.filter((t) => parts.some((p) => says(p, t))).length;
+    const score = said * 10 - parts.filter((p) => !asked.some((t) => says(p, t))).length;
+    if (said === 0 || score < bestScore) continue;
+    tie = score === bestScore;
+    if (tie) continue;
+    const quoted = /^["']/.test(lit[1]);
+    const col = l.length - m[2].length + (quoted ? 1 : 0);
+    [best, bestScore] = [{ at, col, end: col + lit[1].length - (quoted ? 2 : 0) }, score];
+  }
+  return best && !tie ? oneLine(lines, best.at, best.col, best.end) : null;
+};
+
 /** The question forms, in the order they are tried (before readerNamed.ts's own finders). */
 export const FORM_FINDERS: FormFinder[] = [releaseDate, ciMatrix, actionPin, toxCommands, dependencySpec, buildBackend, classBases, sectionOpening, installCommand, whatItDoes, outageStep];
+
+/** Forms read only in the chunk already chosen: they name no subject, so another file's chunk would satisfy them as well. */
+export const CHOSEN_CHUNK_FINDERS: FormFinder[] = [configValue];

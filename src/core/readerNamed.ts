@@ -16,7 +16,7 @@
 // there. Chosen on real-dev (docs/RESULTS.md, "Named windows"); the last on the synthetic dev split
 // (real-dev asks no such question). Citations and grounding keep the whole chunk.
 import { headingLevels } from './headings';
-import { FORM_FINDERS } from './readerForms';
+import { CHOSEN_CHUNK_FINDERS, FORM_FINDERS } from './readerForms';
 import { lineDefinitions, flatten } from './syntax';
 import { backticked, versionsIn } from './terms';
 
@@ -87,7 +87,7 @@ const FINDERS: Finder[] = [
 /** The window on a chunk for what `question` names, or null. */
 export function namedWindow(question: string, v: NamedView): NamedWindow | null {
   const lines = v.text.split('\n');
-  for (const find of FINDERS) {
+  for (const find of [...FINDERS, ...CHOSEN_CHUNK_FINDERS]) {
     const w = find(question, lines, v);
     if (w) return w;
   }

@@ -112,3 +112,17 @@ test('"what does X do" reads the sentence "The X service <does ...>" from its ve
   assert.equal(find(outageStep, 'What do I do when brinda is down?', 'notes.md', notes), 'page the on-call');
   assert.equal(find(outageStep, 'What port does glanto use?', 'notes.md', notes), null);
 });
+
+test('a config question in its own words reads the key whose words say the most of it (short forms, a word\'s start), never on a tie, and only in settings files', async () => {
+  const { configValue } = await import('../../src/core/readerForms');
+  const settings = ['"""Settings for glanto."""', '', 'RETRY_BACKOFF = "exponential"', 'SERVICE_NAME = "glanto"', 'MEMORY_LIMIT = "4736Mi"', 'RATE_LIMIT_PER_MINUTE = 1880', 'MAX_RETRIES = 10', 'BACKUP_TIME_UTC = "06:15"', ''].join('\n');
+  const yaml = 'service: brinda\ndatabase: brinda-staging\ndb_host: cache-11.internal  # primary\n';
+  assert.equal(find(configValue, "What's the retry limit configured for glanto?", 'glanto/settings.py', settings), '10');
+  assert.equal(find(configValue, 'When is the glanto nightly backup taken (UTC)?', 'glanto/settings.py', settings), '06:15');
+  assert.equal(find(configValue, 'Where does brinda keep its data (database name)?', 'brinda.yaml', yaml), 'brinda-staging');
+  assert.equal(find(configValue, "What's the DB hostname in brinda's config?", 'brinda.yaml', yaml), 'cache-11.internal');
+  assert.equal(find(configValue, 'How much RAM is a single glanto pod allowed?', 'glanto/settings.py', settings), null, 'no key says it');
+  assert.equal(find(configValue, 'What is the limit for glanto?', 'glanto/settings.py', settings), null, 'two keys tie');
+  assert.equal(find(configValue, "What's the retry limit configured for glanto?", 'glanto/worker.py', settings), null, 'not a settings file');
+  assert.equal(find(configValue, 'What is `MAX_RETRIES` set to?', 'glanto/settings.py', settings), null, 'a quoted name is the config-key window');
+});
