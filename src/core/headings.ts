@@ -20,3 +20,8 @@ export function headingLevels(lines: readonly string[], markdown: boolean): numb
     return atx ? atx[1].length : 0;
   });
 }
+
+/** Each line's heading level in the file at `path` (# headings only in a Markdown file). */
+export function headingLevelsIn(lines: readonly string[], path: string): number[] {
+  return headingLevels(lines, /\.(md|markdown|mdx)$/i.test(path));
+}

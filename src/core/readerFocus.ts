@@ -14,7 +14,7 @@
 // cut at headings only. Citations and grounding keep the whole chunk.
 import { versionsIn } from './terms';
 import { contentStems, quotedStems, READER_CANDIDATES, readerOrder, wordWeight } from './readerChunks';
-import { headingLevels, UNDERLINE } from './headings';
+import { headingLevels, headingLevelsIn, UNDERLINE } from './headings';
 import { namedChunk, namedWindow } from './readerNamed';
 
 export { headingLevels };
@@ -107,7 +107,7 @@ export function focusText(question: string, text: string, win: FocusWindow = DEF
   // A comment block right above the window (JSDoc, #-comments) is read whole: it describes the line.
   while (from > 0 && at - from < MAX_COMMENT_LINES && COMMENT_LINE.test(lines[from - 1])) from--;
   let to = short ? lines.length : Math.min(lines.length, at + win.below + 1);
-  const level = headingLevels(lines, /\.(md|markdown|mdx)$/i.test(path));
+  const level = headingLevelsIn(lines, path);
   // The section the focus line is in starts at the nearest heading above it (or at it) ...
   let section = Infinity;
   for (let i = at; i > from; i--) if (level[i]) [from, section] = [i, level[i]];

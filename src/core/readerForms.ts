@@ -7,17 +7,17 @@
 // returns the one line (or paragraph) that holds the answer and the columns where it starts and ends;
 // copy decoding (copy.ts) then makes the answer start there. Chosen on real-dev (docs/RESULTS.md,
 // "Question forms"); citations and grounding keep the whole chunk.
-import { headingLevels } from './headings';
+import { headingLevelsIn } from './headings';
 import { contentStems } from './readerChunks';
 import type { NamedView, NamedWindow } from './readerNamed';
 import { backticked, stem, versionsIn } from './terms';
 
 export type FormFinder = (question: string, lines: readonly string[], v: NamedView) => NamedWindow | null;
 
-const isMarkdown = (path: string) => /\.(md|markdown|mdx)$/i.test(path);
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 /** The backticked names of a question, without their backticks. */
 const quoted = (question: string) => backticked(question).map((q) => q.slice(1, -1).trim());
+const indentOf = (l: string) => l.length - l.trimStart().length;
 /** The 'single-quoted' titles of a question ("under 'Extensions'"). */
 const titles = (question: string) => [...question.matchAll(/(?<![\p{L}\p{N}])'([^']{2,80})'(?![\p{L}\p{N}])/gu)].map((m) => m[1]);
 /** A one-line window on `lines[at]` from column `col` to `end` (the line's end, less a trailing comment and spaces, by default). */
@@ -35,7 +35,7 @@ const DATE_LINES = 5;
 export const releaseDate: FormFinder = (q, lines, v) => {
   const versions = versionsIn(q);
   if (versions.length === 0 || !WHEN_RELEASED.test(q)) return null;
-  const level = headingLevels(lines, isMarkdown(v.path));
+  const level = headingLevelsIn(lines, v.path);
   for (const ver of versions) {
     const at = lines.findIndex((l, i) => level[i] > 0 && versionsIn(l).includes(ver));
     if (at < 0) continue;
@@ -55,7 +55,7 @@ function headingText(l: string): string {
 
 /** Lines [heading, end) of the section whose heading reads `title`, or null. */
 function sectionOf(title: string, lines: readonly string[], path: string): [number, number] | null {
-  const level = headingLevels(lines, isMarkdown(path));
+  const level = headingLevelsIn(lines, path);
   const want = headingText(title);
   const at = lines.findIndex((l, i) => level[i] > 0 && headingText(l) === want);
   if (at < 0) return null;
@@ -80,7 +80,7 @@ export const sectionOpening: FormFinder = (q, lines, v) => {
     if (at >= section[1] || NOT_PROSE.test(lines[at])) return null;
     let to = at;
     while (to + 1 < section[1] && lines[to + 1].trim() && !/[.!?]$/.test(lines[to].trimEnd())) to++;
-    return { lines: [at, to + 1], col: lines[at].length - lines[at].trimStart().length };
+    return { lines: [at, to + 1], col: indentOf(lines[at]) };
   }
   return null;
 };
@@ -156,7 +156,7 @@ export const toxCommands: FormFinder = (q, lines) => {
       if (!m) continue;
       if (m[2].trim()) return oneLine(lines, i, m[1].length);
       const next = lines.findIndex((l, j) => j > i && l.trim().length > 0);
-      return next > i && /^\s+\S/.test(lines[next]) ? oneLine(lines, next, lines[next].length - lines[next].trimStart().length) : null;
+      return next > i && /^\s+\S/.test(lines[next]) ? oneLine(lines, next, indentOf(lines[next])) : null;
     }
   }
   return null;

@@ -15,7 +15,7 @@
 // `=`) and may say where it ends (the version's end): copy decoding (copy.ts) makes the answer start
 // there. Chosen on real-dev (docs/RESULTS.md, "Named windows"); the last on the synthetic dev split
 // (real-dev asks no such question). Citations and grounding keep the whole chunk.
-import { headingLevels } from './headings';
+import { headingLevelsIn } from './headings';
 import { CHOSEN_CHUNK_FINDERS, FORM_FINDERS } from './readerForms';
 import { lineDefinitions, flatten } from './syntax';
 import { backticked, versionsIn } from './terms';
@@ -84,10 +84,13 @@ const FINDERS: Finder[] = [
   (q, lines, v) => latestRelease(q, lines, v.path),
 ];
 
+/** What the reader looks for in the chunk it reads: FINDERS, then the forms that cannot choose a chunk. */
+const WINDOW_FINDERS: Finder[] = [...FINDERS, ...CHOSEN_CHUNK_FINDERS];
+
 /** The window on a chunk for what `question` names, or null. */
 export function namedWindow(question: string, v: NamedView): NamedWindow | null {
   const lines = v.text.split('\n');
-  for (const find of [...FINDERS, ...CHOSEN_CHUNK_FINDERS]) {
+  for (const find of WINDOW_FINDERS) {
     const w = find(question, lines, v);
     if (w) return w;
   }
@@ -237,7 +240,7 @@ const LATEST_RELEASE = /\b(latest|current|newest|most recent|last)\b.*\b(release
 /** "What's the latest release?", "glalzeru version?" (no version named): the version of the chunk's first heading that holds one. */
 export function latestRelease(question: string, lines: readonly string[], path: string): NamedWindow | null {
   if (!LATEST_RELEASE.test(question) || versionsIn(question).length > 0) return null;
-  const level = headingLevels(lines, /\.(md|markdown|mdx)$/i.test(path));
+  const level = headingLevelsIn(lines, path);
   for (const [at, l] of lines.entries()) {
     const [v] = level[at] ? versionsIn(l) : [];
     if (!v) continue;
